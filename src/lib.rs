@@ -1,0 +1,17 @@
+//! navscim — a terminal dashboard for LinkedIn Sales Navigator seats over SCIM 2.0.
+//!
+//! Data flows one way (see DESIGN.md section 4):
+//! terminal events and effect results become [`app::Action`]s, the pure
+//! [`app::reduce`] is the only place state changes and returns [`app::Effect`]s,
+//! the [`runtime`] executes effects and feeds their results back as actions, and
+//! [`ui::render`] draws the state.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod import;
+pub mod runtime;
+pub mod scim;
+pub mod secret;
+pub mod sim;
+pub mod ui;

@@ -1,0 +1,13 @@
+//! SCIM 2.0 client for the Sales Navigator SCIM service (and any RFC 7644 server).
+//!
+//! One client is shared by the TUI and every headless command.
+
+pub mod client;
+pub mod error;
+pub mod filter;
+pub mod model;
+
+pub use client::{ClientConfig, ClientStats, ConnectionReport, ProbeMethod, ScimClient};
+pub use error::{ErrorCategory, ScimError};
+pub use filter::{Filter, FilterAttr};
+pub use model::{Email, ListResponse, Name, NewUser, PatchOp, ScimUser, ServiceProviderConfig};
