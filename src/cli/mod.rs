@@ -1,5 +1,203 @@
 //! Command line: parse arguments, pick the TUI or a headless command.
+//!
+//! Exit codes (documented in the README):
+//! 0 success · 1 failure (some work did not succeed) · 2 usage or configuration error ·
+//! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer.
 
+mod check;
+mod tui;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, TokenSource, DEFAULT_TOKEN_ENV};
+use crate::scim::ErrorCategory;
+
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    pub const FAILURE: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const AUTH: i32 = 3;
+    pub const NETWORK: i32 = 4;
+    pub const SERVER: i32 = 5;
+}
+
+/// The exit code for a SCIM error's category.
+pub fn exit_code_for(category: ErrorCategory) -> i32 {
+    match category {
+        ErrorCategory::Auth => exit::AUTH,
+        ErrorCategory::Network => exit::NETWORK,
+        ErrorCategory::Server => exit::SERVER,
+        ErrorCategory::Local => exit::USAGE,
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "navscim",
+    version,
+    about = "Who holds a LinkedIn Sales Navigator seat, who uses it, and taking seats back — over SCIM 2.0",
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage/configuration error, 3 authentication failure, 4 network/TLS failure, 5 unexpected server answer."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Commands>,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// The dashboard against the embedded simulator and sample exports (no token needed).
+    Demo(DemoArgs),
+    /// Run the Sales Navigator SCIM simulator alone (prints its base URL first).
+    Sim(crate::sim::cli::SimArgs),
+    /// Test the connection and print what the server supports.
+    Check(CheckArgs),
+    /// Render each pane of the real app into PNG files (for the README and reviews).
+    #[command(hide = true)]
+    Screenshots(ScreenshotArgs),
+}
+
+/// Connection options, the same for every command that talks to a SCIM server.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConnectionArgs {
+    /// Saved profile to use (default: the last used one).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// SCIM base URL; `/Users` etc. are appended (default https://api.linkedin.com/scim).
+    #[arg(long, global = true)]
+    pub base_url: Option<String>,
+    /// Read the token from this environment variable (default NAVSCIM_TOKEN).
+    #[arg(long, global = true, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// Read the token from this file; refused if group or others can read it.
+    #[arg(long, global = true, value_name = "PATH", conflicts_with_all = ["token_env", "token_command"])]
+    pub token_file: Option<PathBuf>,
+    /// Run this command (via sh -c) and use what it prints, e.g. a password manager's CLI.
+    #[arg(long, global = true, value_name = "CMD", conflicts_with = "token_env")]
+    pub token_command: Option<String>,
+    /// Extra PEM CA certificates to trust (corporate TLS inspection).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow creating and reactivating users (off: read-only).
+    #[arg(long, global = true)]
+    pub allow_provision: bool,
+    /// Allow deactivating users (off: read-only).
+    #[arg(long, global = true)]
+    pub allow_deprovision: bool,
+}
+
+impl ConnectionArgs {
+    /// The profile these options start from: the named or last used one, else defaults.
+    fn base_profile(&self) -> Result<(config::Profile, bool), String> {
+        let file = config::load()?;
+        if let Some(name) = &self.profile {
+            return match config::pick_profile(&file, Some(name)) {
+                Some(p) => Ok((p, true)),
+                None => Err(format!("no saved profile named {name:?}")),
+            };
+        }
+        Ok(match config::pick_profile(&file, None) {
+            Some(p) => (p, true),
+            None => (config::Profile::new_default(), false),
+        })
+    }
+
+    /// Base URL and token source: flags win over the profile, which wins over defaults.
+    pub fn resolve(&self) -> Result<(config::Profile, bool), String> {
+        let (mut profile, saved) = self.base_profile()?;
+        if let Some(url) = &self.base_url {
+            profile.base_url = url.clone();
+        }
+        if let Some(path) = &self.token_file {
+            profile.token = Some(TokenSource::File(path.clone()));
+        } else if let Some(cmd) = &self.token_command {
+            profile.token = Some(TokenSource::Command(cmd.clone()));
+        } else if let Some(var) = &self.token_env {
+            profile.token = Some(TokenSource::Env(var.clone()));
+        } else if profile.token.is_none() {
+            profile.token = Some(TokenSource::Env(DEFAULT_TOKEN_ENV.into()));
+        }
+        if self.ca_file.is_some() {
+            profile.ca_file = self.ca_file.clone();
+        }
+        Ok((profile, saved))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Simulated latency of every SCIM request, in milliseconds.
+    #[arg(long, default_value_t = 40)]
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScreenshotArgs {
+    /// Directory to write the PNG files to.
+    #[arg(long, default_value = "screenshots")]
+    pub out: PathBuf,
+}
+
+/// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let _log_guard = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("navscim: cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            None => tui::run_saved_profile(&cli.connection).await,
+            Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
+            Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
+            Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
+            Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
+        }
+    })
+}
+
+/// Logs go to a file in the data directory (never to the terminal the TUI draws on).
+/// `NAVSCIM_LOG` sets the filter (default `info`).
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = config::data_dir().join("logs");
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, "navscim.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NAVSCIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
 }

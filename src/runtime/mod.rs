@@ -1,1 +1,198 @@
-//! runtime
+//! The runtime: the terminal event loop, the effect executor, and a headless driver
+//! that runs the same loop without a terminal (tests, screenshots).
+
+pub mod executor;
+pub mod terminal;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{Event, EventStream};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::Terminal;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+use crate::app::{reduce, Action, State};
+pub use executor::{Executor, Settings};
+
+/// At most ~30 frames a second while work runs; nothing at all while idle.
+const FRAME_BUDGET: Duration = Duration::from_millis(33);
+
+/// Reduces one action and hands its effects to the executor.
+fn dispatch(state: &mut State, action: Action, executor: &Executor) {
+    for effect in reduce(state, action) {
+        executor.spawn(effect);
+    }
+}
+
+/// Turns a terminal event into an action, if it means anything.
+pub fn action_from_event(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) => Some(Action::Key(key)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Resize(_, _) => Some(Action::Resize),
+        _ => None,
+    }
+}
+
+/// Runs the dashboard until the admin quits. `initial` actions are dispatched first
+/// (e.g. the demo's automatic connection test).
+pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>) -> io::Result<()> {
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let (tx, mut rx) = unbounded_channel();
+    let executor = Executor::new(tx, settings);
+    let mut events = EventStream::new();
+    let mut hangup = Signals::new()?;
+
+    for action in initial {
+        dispatch(&mut state, action, &executor);
+    }
+    let mut drawn_revision = 0;
+    let mut last_draw = Instant::now() - FRAME_BUDGET;
+    while !state.should_quit {
+        let draw_due = (state.revision != drawn_revision).then(|| last_draw + FRAME_BUDGET);
+        if let Some(due) = draw_due {
+            if Instant::now() >= due {
+                draw(&mut guard.terminal, &state)?;
+                drawn_revision = state.revision;
+                last_draw = Instant::now();
+                continue;
+            }
+        }
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    if let Some(action) = action_from_event(event) {
+                        dispatch(&mut state, action, &executor);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            Some(action) = rx.recv() => dispatch(&mut state, action, &executor),
+            _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
+            _ = hangup.recv() => break,
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn draw(terminal: &mut terminal::Tui, state: &State) -> io::Result<()> {
+    // A synchronized update lets the terminal show the frame at once, without tearing.
+    execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    let result = terminal
+        .draw(|frame| crate::ui::render(frame, state))
+        .map(|_| ());
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    result
+}
+
+/// SIGTERM and SIGHUP (the SSH session went away) end the loop like `q` does.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}
+
+/// The event loop without a terminal: dispatch actions, let effects run for real, and
+/// render into a buffer. Used by the TUI tests and the screenshot command.
+pub struct Driver {
+    pub state: State,
+    executor: Executor,
+    rx: UnboundedReceiver<Action>,
+}
+
+impl Driver {
+    /// Must be called inside a tokio runtime.
+    pub fn new(state: State, settings: Settings) -> Self {
+        let (tx, rx) = unbounded_channel();
+        Driver {
+            state,
+            executor: Executor::new(tx, settings),
+            rx,
+        }
+    }
+
+    pub fn dispatch(&mut self, action: Action) {
+        dispatch(&mut self.state, action, &self.executor);
+    }
+
+    /// Feeds effect results back until no effect is running and none is queued.
+    pub async fn settle(&mut self) {
+        loop {
+            let mut drained = false;
+            while let Ok(action) = self.rx.try_recv() {
+                self.dispatch(action);
+                drained = true;
+            }
+            if self.executor.in_flight() == 0 {
+                // Results are queued before the counter drops: one more drain is final.
+                if !drained && self.rx.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            if let Some(action) = self.rx.recv().await {
+                self.dispatch(action);
+            }
+        }
+    }
+
+    /// Renders the current state at `width` x `height`.
+    pub fn render(&self, width: u16, height: u16) -> Buffer {
+        render_to_buffer(&self.state, width, height)
+    }
+}
+
+/// Renders `state` into an off-screen buffer.
+pub fn render_to_buffer(state: &State, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal
+        .draw(|frame| crate::ui::render(frame, state))
+        .expect("drawing into memory cannot fail");
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as plain text lines, for assertions.
+pub fn buffer_text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        for x in 0..area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}

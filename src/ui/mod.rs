@@ -1,1 +1,60 @@
-//! ui
+//! Rendering: a pure function of [`State`]. One module per pane, plus the shared chrome
+//! (tab bar, status bar) and overlays (help, quit confirmation).
+
+pub mod connection;
+pub mod overlay;
+pub mod placeholder;
+pub mod screenshot;
+pub mod status;
+pub mod theme;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::state::{Overlay, State, Tab};
+use theme::Theme;
+
+/// Draws the whole screen for `state`.
+pub fn render(frame: &mut Frame, state: &State) {
+    let theme = Theme::new(state.no_color);
+    let [tabs, body, notice, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+
+    render_tabs(frame, tabs, state, &theme);
+    match state.tab {
+        Tab::Connection => connection::render(frame, body, state, &theme),
+        tab => placeholder::render(frame, body, tab, &theme),
+    }
+    status::render_notice(frame, notice, state, &theme);
+    status::render_hints(frame, hints, state, &theme);
+
+    match state.overlay {
+        Overlay::None => {}
+        Overlay::Help { scroll } => overlay::render_help(frame, state, scroll, &theme),
+        Overlay::QuitConfirm => overlay::render_quit_confirm(frame, &theme),
+    }
+}
+
+fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = vec![Span::styled(" navscim ", theme.title())];
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let style = if *tab == state.tab {
+            theme.tab_active()
+        } else {
+            theme.tab_inactive()
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
+    }
+    if state.connection.demo {
+        spans.push(Span::styled("  demo: embedded simulator", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

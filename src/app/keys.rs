@@ -1,0 +1,442 @@
+//! The one key table. The reducer resolves key presses through it, the status bar shows
+//! its hints and the help overlay lists it, so the three can never disagree.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What a key means in a given context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    ForceQuit,
+    Help,
+    Close,
+    NextTab,
+    PrevTab,
+    GoTab(usize),
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    /// Enter: edit the focused text, toggle the focused checkbox, press the focused button.
+    Activate,
+    /// Space: toggle the focused checkbox.
+    Toggle,
+    Left,
+    Right,
+    TestConnection,
+    SaveProfile,
+    Confirm,
+    /// Text editing: finish (Enter) and abandon (Esc).
+    EditCommit,
+    EditCancel,
+}
+
+/// Where the keyboard focus is; each binding belongs to one context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Applies in every pane context (not in overlays or while editing text).
+    Global,
+    Connection,
+    /// A pane that is not built yet.
+    Placeholder,
+    /// Typing into a text field: printable keys insert, see [`BINDINGS`] for the rest.
+    TextEdit,
+    Help,
+    QuitConfirm,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Connection => "Connection pane",
+            Context::Placeholder => "This pane",
+            Context::TextEdit => "Editing a field",
+            Context::Help => "Help",
+            Context::QuitConfirm => "Quit?",
+        }
+    }
+
+    /// Whether the global bindings also apply here.
+    pub fn inherits_global(self) -> bool {
+        matches!(self, Context::Connection | Context::Placeholder)
+    }
+}
+
+/// A key as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Ctrl(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+}
+
+impl Key {
+    /// Normalises a terminal key event; releases and repeats of modifiers are ignored.
+    pub fn from_event(event: &KeyEvent) -> Option<Key> {
+        if event.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        Some(match event.code {
+            KeyCode::Char(c) if ctrl => Key::Ctrl(c.to_ascii_lowercase()),
+            KeyCode::Char(c) => Key::Char(c),
+            KeyCode::Enter => Key::Enter,
+            KeyCode::Esc => Key::Esc,
+            KeyCode::Tab if event.modifiers.contains(KeyModifiers::SHIFT) => Key::BackTab,
+            KeyCode::Tab => Key::Tab,
+            KeyCode::BackTab => Key::BackTab,
+            KeyCode::Up => Key::Up,
+            KeyCode::Down => Key::Down,
+            KeyCode::Left => Key::Left,
+            KeyCode::Right => Key::Right,
+            KeyCode::PageUp => Key::PageUp,
+            KeyCode::PageDown => Key::PageDown,
+            KeyCode::Home => Key::Home,
+            KeyCode::End => Key::End,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "Space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Enter => "Enter".into(),
+            Key::Esc => "Esc".into(),
+            Key::Tab => "Tab".into(),
+            Key::BackTab => "Shift-Tab".into(),
+            Key::Up => "↑".into(),
+            Key::Down => "↓".into(),
+            Key::Left => "←".into(),
+            Key::Right => "→".into(),
+            Key::PageUp => "PgUp".into(),
+            Key::PageDown => "PgDn".into(),
+            Key::Home => "Home".into(),
+            Key::End => "End".into(),
+        }
+    }
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    /// Shown in the status bar when set (keep it to one or two words).
+    pub hint: Option<&'static str>,
+    /// Shown in the help overlay.
+    pub help: &'static str,
+    pub command: Command,
+}
+
+impl Binding {
+    /// "Tab / Shift-Tab"-style label of all keys.
+    pub fn keys_label(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+const fn b(
+    context: Context,
+    keys: &'static [Key],
+    hint: Option<&'static str>,
+    help: &'static str,
+    command: Command,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        hint,
+        help,
+        command,
+    }
+}
+
+use Context as C;
+
+pub static BINDINGS: &[Binding] = &[
+    // Everywhere (panes).
+    b(
+        C::Global,
+        &[Key::Char('?')],
+        Some("help"),
+        "Show this help",
+        Command::Help,
+    ),
+    b(
+        C::Global,
+        &[Key::Char('q')],
+        Some("quit"),
+        "Quit (asks first while work runs)",
+        Command::Quit,
+    ),
+    b(
+        C::Global,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit (asks first while work runs)",
+        Command::ForceQuit,
+    ),
+    b(
+        C::Global,
+        &[Key::Tab],
+        Some("next pane"),
+        "Next pane",
+        Command::NextTab,
+    ),
+    b(
+        C::Global,
+        &[Key::BackTab],
+        None,
+        "Previous pane",
+        Command::PrevTab,
+    ),
+    b(
+        C::Global,
+        &[Key::Char('1')],
+        None,
+        "Connection pane",
+        Command::GoTab(0),
+    ),
+    b(
+        C::Global,
+        &[Key::Char('2')],
+        None,
+        "Users pane",
+        Command::GoTab(1),
+    ),
+    b(
+        C::Global,
+        &[Key::Char('3')],
+        None,
+        "Usage pane",
+        Command::GoTab(2),
+    ),
+    b(
+        C::Global,
+        &[Key::Char('4')],
+        None,
+        "Actions pane",
+        Command::GoTab(3),
+    ),
+    // Connection pane.
+    b(
+        C::Connection,
+        &[Key::Up, Key::Char('k')],
+        None,
+        "Previous field",
+        Command::Up,
+    ),
+    b(
+        C::Connection,
+        &[Key::Down, Key::Char('j')],
+        Some("move"),
+        "Next field",
+        Command::Down,
+    ),
+    b(
+        C::Connection,
+        &[Key::Char('g'), Key::Home],
+        None,
+        "First field",
+        Command::Top,
+    ),
+    b(
+        C::Connection,
+        &[Key::Char('G'), Key::End],
+        None,
+        "Last field",
+        Command::Bottom,
+    ),
+    b(
+        C::Connection,
+        &[Key::Enter],
+        Some("edit/toggle"),
+        "Edit the field, toggle the box or press the button",
+        Command::Activate,
+    ),
+    b(
+        C::Connection,
+        &[Key::Char(' ')],
+        None,
+        "Toggle the focused checkbox",
+        Command::Toggle,
+    ),
+    b(
+        C::Connection,
+        &[Key::Left, Key::Char('h')],
+        None,
+        "Previous token source",
+        Command::Left,
+    ),
+    b(
+        C::Connection,
+        &[Key::Right, Key::Char('l')],
+        None,
+        "Next token source",
+        Command::Right,
+    ),
+    b(
+        C::Connection,
+        &[Key::Char('t')],
+        Some("test"),
+        "Test the connection",
+        Command::TestConnection,
+    ),
+    b(
+        C::Connection,
+        &[Key::Ctrl('s')],
+        Some("save"),
+        "Save the profile",
+        Command::SaveProfile,
+    ),
+    // A pane not built yet still lets the admin move around.
+    b(
+        C::Placeholder,
+        &[Key::Up, Key::Char('k')],
+        None,
+        "Up",
+        Command::Up,
+    ),
+    b(
+        C::Placeholder,
+        &[Key::Down, Key::Char('j')],
+        None,
+        "Down",
+        Command::Down,
+    ),
+    // Editing a text field: printable keys type, Ctrl-V / terminal paste inserts.
+    b(
+        C::TextEdit,
+        &[Key::Enter],
+        Some("done"),
+        "Keep the new value",
+        Command::EditCommit,
+    ),
+    b(
+        C::TextEdit,
+        &[Key::Esc],
+        Some("cancel"),
+        "Abandon the change",
+        Command::EditCancel,
+    ),
+    b(
+        C::TextEdit,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit",
+        Command::ForceQuit,
+    ),
+    // Overlays.
+    b(
+        C::Help,
+        &[Key::Esc, Key::Char('?'), Key::Char('q')],
+        Some("close"),
+        "Close help",
+        Command::Close,
+    ),
+    b(
+        C::Help,
+        &[Key::Up, Key::Char('k')],
+        None,
+        "Scroll up",
+        Command::Up,
+    ),
+    b(
+        C::Help,
+        &[Key::Down, Key::Char('j')],
+        Some("scroll"),
+        "Scroll down",
+        Command::Down,
+    ),
+    b(
+        C::QuitConfirm,
+        &[Key::Char('y')],
+        Some("quit"),
+        "Quit and cancel running work",
+        Command::Confirm,
+    ),
+    b(
+        C::QuitConfirm,
+        &[Key::Esc, Key::Char('n')],
+        Some("stay"),
+        "Stay",
+        Command::Close,
+    ),
+    b(
+        C::QuitConfirm,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit now",
+        Command::Confirm,
+    ),
+];
+
+/// The bindings that apply in `context`, own ones first, then the inherited global ones.
+pub fn bindings_for(context: Context) -> impl Iterator<Item = &'static Binding> {
+    let own = BINDINGS.iter().filter(move |b| b.context == context);
+    let global = BINDINGS
+        .iter()
+        .filter(move |b| context.inherits_global() && b.context == Context::Global);
+    own.chain(global)
+}
+
+/// The command a key means in `context`, if any.
+pub fn resolve(context: Context, key: Key) -> Option<Command> {
+    bindings_for(context)
+        .find(|b| b.keys.contains(&key))
+        .map(|b| b.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for context in [
+            Context::Connection,
+            Context::Placeholder,
+            Context::TextEdit,
+            Context::Help,
+            Context::QuitConfirm,
+        ] {
+            let mut seen = Vec::new();
+            for binding in bindings_for(context) {
+                for key in binding.keys {
+                    assert!(!seen.contains(key), "{key:?} bound twice in {context:?}");
+                    seen.push(*key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shift_tab_is_back_tab() {
+        let ev = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(Key::from_event(&ev), Some(Key::BackTab));
+        assert_eq!(
+            resolve(Context::Connection, Key::BackTab),
+            Some(Command::PrevTab)
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! The dashboard commands: `navscim` (saved profile), `navscim demo`, and the
+//! screenshot renderer that drives the same app headless.
+
+use std::time::Duration;
+
+use super::{exit, ConnectionArgs, DemoArgs, ScreenshotArgs};
+use crate::app::keys::Command;
+use crate::app::state::{ConnectionState, State, TextField, TokenSourceKind};
+use crate::app::Action;
+use crate::config::TokenSource;
+use crate::runtime::{self, Driver, Settings};
+use crate::secret::Token;
+use crate::sim::{self, SimConfig};
+
+/// The simulator's demo token: not a secret, it only opens the embedded simulator.
+const DEMO_TOKEN: &str = "navscim-demo";
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// The state a fresh session starts from, with the command line's permissions.
+fn initial_connection(conn: &ConnectionArgs) -> Result<ConnectionState, String> {
+    let (profile, _saved) = conn.resolve()?;
+    let mut state = ConnectionState::new(profile.name.clone(), profile.base_url.clone());
+    match profile.token {
+        Some(TokenSource::Env(var)) => {
+            state.source_kind = TokenSourceKind::Env;
+            state.env_var = TextField::new(var);
+        }
+        Some(TokenSource::File(path)) => {
+            state.source_kind = TokenSourceKind::File;
+            state.file_path = TextField::new(path.display().to_string());
+        }
+        Some(TokenSource::Command(cmd)) => {
+            state.source_kind = TokenSourceKind::Command;
+            state.command = TextField::new(cmd);
+        }
+        Some(TokenSource::Stored) => {
+            // Read once at start; shown masked as a pasted token that is stored.
+            match crate::config::resolve_token(&TokenSource::Stored, &profile.name) {
+                Ok(token) => state.pasted = token,
+                Err(e) => tracing::warn!("stored token unavailable: {e}"),
+            }
+            state.source_kind = TokenSourceKind::Paste;
+            state.store_token = true;
+        }
+        Some(TokenSource::Pasted(_)) | None => state.source_kind = TokenSourceKind::Paste,
+    }
+    state.permissions.provisioning = conn.allow_provision;
+    state.permissions.deprovisioning = conn.allow_deprovision;
+    Ok(state)
+}
+
+pub async fn run_saved_profile(conn: &ConnectionArgs) -> i32 {
+    let connection = match initial_connection(conn) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("navscim: {e}");
+            return exit::USAGE;
+        }
+    };
+    let settings = Settings {
+        ca_file: conn.ca_file.clone(),
+    };
+    finish(runtime::run_tui(State::new(connection, no_color()), settings, Vec::new()).await)
+}
+
+/// The simulator configuration of `navscim demo`, seeded from the embedded fixtures.
+pub fn demo_sim_config(latency: Duration) -> SimConfig {
+    SimConfig {
+        token: DEMO_TOKEN.into(),
+        generate: 1000,
+        latency,
+        jitter: latency / 2,
+        ..SimConfig::default()
+    }
+}
+
+/// The dashboard's state when pointed at a demo simulator at `base_url`.
+pub fn demo_state(base_url: &str, conn: &ConnectionArgs) -> State {
+    let mut connection = ConnectionState::new("demo", base_url);
+    connection.demo = true;
+    connection.source_kind = TokenSourceKind::Paste;
+    connection.pasted = Token::new(DEMO_TOKEN);
+    connection.permissions.provisioning = conn.allow_provision;
+    connection.permissions.deprovisioning = conn.allow_deprovision;
+    State::new(connection, no_color())
+}
+
+pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
+    let sim = match sim::start(demo_sim_config(Duration::from_millis(args.latency_ms))).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("navscim: cannot start the embedded simulator: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let state = demo_state(sim.base_url(), conn);
+    let settings = Settings::default();
+    let initial = vec![Action::Command(Command::TestConnection)];
+    let result = runtime::run_tui(state, settings, initial).await;
+    sim.shutdown().await;
+    finish(result)
+}
+
+fn finish(result: std::io::Result<()>) -> i32 {
+    match result {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            eprintln!("navscim: terminal error: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// Drives the real app (reducer, effects, simulator) headless and writes each pane.
+pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("navscim: {}: {e}", args.out.display());
+        return exit::USAGE;
+    }
+    let sim = match sim::start(demo_sim_config(Duration::ZERO)).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("navscim: cannot start the embedded simulator: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
+    state.no_color = false;
+    let mut driver = Driver::new(state, Settings::default());
+    driver.dispatch(Action::Command(Command::TestConnection));
+    driver.settle().await;
+
+    let mut written = Vec::new();
+    let mut shot = |driver: &Driver, name: &str, w: u16, h: u16| {
+        let path = args.out.join(format!("{name}.png"));
+        match crate::ui::screenshot::write_png(&driver.render(w, h), &path) {
+            Ok(()) => written.push(path),
+            Err(e) => eprintln!("navscim: {}: {e}", path.display()),
+        }
+    };
+    shot(&driver, "connection", 100, 30);
+    driver.dispatch(Action::Command(Command::Help));
+    shot(&driver, "help", 100, 30);
+    sim.shutdown().await;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    if written.len() == 2 {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    }
+}

@@ -1,0 +1,116 @@
+//! Runs effects as tokio tasks and sends their results back as actions.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::app::state::{ConnectionFailure, ConnectionSummary};
+use crate::app::{Action, ConnectionSpec, Effect};
+use crate::config;
+use crate::scim::{ClientConfig, ConnectionReport, ProbeMethod, ScimClient};
+
+/// Settings that apply to every connection this session makes.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Spawns effects; counts the ones still running so a headless driver can wait for them.
+#[derive(Clone)]
+pub struct Executor {
+    tx: UnboundedSender<Action>,
+    in_flight: Arc<AtomicUsize>,
+    settings: Settings,
+}
+
+impl Executor {
+    pub fn new(tx: UnboundedSender<Action>, settings: Settings) -> Self {
+        Executor {
+            tx,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            settings,
+        }
+    }
+
+    /// Effects started whose result action has not been sent yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn spawn(&self, effect: Effect) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let tx = self.tx.clone();
+        let in_flight = self.in_flight.clone();
+        let settings = self.settings.clone();
+        tokio::spawn(async move {
+            let action = run(effect, &settings).await;
+            // Send before decrementing, so "nothing in flight" implies "result queued".
+            let _ = tx.send(action);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+async fn run(effect: Effect, settings: &Settings) -> Action {
+    match effect {
+        Effect::TestConnection { seq, spec } => Action::ConnectionTested {
+            seq,
+            result: test_connection(spec, settings).await,
+        },
+        Effect::SaveProfile { profile, token } => {
+            let result =
+                tokio::task::spawn_blocking(move || config::save_profile(&profile, token.as_ref()))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
+            Action::ProfileSaved { result }
+        }
+    }
+}
+
+/// Resolves the token, builds a client and tests it. Shared words with `navscim check`.
+pub async fn test_connection(
+    spec: ConnectionSpec,
+    settings: &Settings,
+) -> Result<ConnectionSummary, ConnectionFailure> {
+    let client = connect(&spec, settings).await?;
+    let report = client
+        .test_connection()
+        .await
+        .map_err(|e| ConnectionFailure::from_scim(&e))?;
+    Ok(summarize(&report))
+}
+
+/// A client for `spec`, with the token resolved (which may run a command: off the runtime).
+pub async fn connect(
+    spec: &ConnectionSpec,
+    settings: &Settings,
+) -> Result<ScimClient, ConnectionFailure> {
+    let (source, profile) = (spec.token.clone(), spec.profile.clone());
+    let token = tokio::task::spawn_blocking(move || config::resolve_token(&source, &profile))
+        .await
+        .map_err(|e| ConnectionFailure {
+            headline: "No token".into(),
+            detail: format!("reading the token failed: {e}"),
+        })?
+        .map_err(|e| ConnectionFailure::from_token(&e))?;
+    let mut config = ClientConfig::new(spec.base_url.clone(), token);
+    config.ca_file = settings.ca_file.clone();
+    ScimClient::new(config).map_err(|e| ConnectionFailure::from_scim(&e))
+}
+
+pub fn summarize(report: &ConnectionReport) -> ConnectionSummary {
+    let spc = report.service_provider_config.as_ref();
+    ConnectionSummary {
+        latency: report.latency,
+        probe: match report.probe {
+            ProbeMethod::ServiceProviderConfig => "ServiceProviderConfig".into(),
+            ProbeMethod::FilteredLookup => "a filtered lookup".into(),
+        },
+        filter: report.filter_supported,
+        patch: report.patch_supported,
+        delete: report.delete_supported,
+        bulk: spc.map(|c| c.bulk.supported).unwrap_or(false),
+    }
+}

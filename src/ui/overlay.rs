@@ -1,0 +1,84 @@
+//! Modal overlays: the help (generated from the key table) and the quit confirmation.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::app::keys::{self, Context};
+use crate::app::state::State;
+
+/// A rectangle of at most `width` x `height`, centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    rect
+}
+
+/// The help lines: the current pane's keys first, then the ones that work everywhere.
+pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let pane = state.pane_context();
+    let mut lines = Vec::new();
+    let mut sections = vec![pane];
+    if pane.inherits_global() {
+        sections.push(Context::Global);
+    }
+    for context in sections {
+        if !lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::styled(context.title().to_string(), theme.title()));
+        for binding in keys::BINDINGS.iter().filter(|b| b.context == context) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<16}", binding.keys_label()), theme.key()),
+                Span::raw(binding.help),
+            ]));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Read-only until you tick Provisioning or Deprovisioning on the Connection pane.",
+        theme.dim(),
+    ));
+    lines
+}
+
+pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme) {
+    let lines = help_lines(state, theme);
+    let area = centered(frame.area(), 76, lines.len() as u16 + 2);
+    // Never scroll past the last line.
+    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    let block = Block::bordered()
+        .title(" Help — Esc closes ")
+        .border_style(theme.overlay_border());
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((scroll.min(max_scroll), 0)),
+        area,
+    );
+}
+
+pub fn render_quit_confirm(frame: &mut Frame, theme: &Theme) {
+    let area = centered(frame.area(), 52, 6);
+    let block = Block::bordered()
+        .title(" Quit? ")
+        .border_style(theme.overlay_border());
+    let text = vec![
+        Line::raw("Work is still running. Quitting cancels it."),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(" Stay (n/Esc) ", theme.focus()),
+            Span::raw("   "),
+            Span::styled("Quit (y)", theme.key()),
+        ]),
+    ];
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(text).block(block), area);
+}

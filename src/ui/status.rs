@@ -1,0 +1,43 @@
+//! The two bottom lines: the latest notice, then the mode badge and key hints.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::theme::Theme;
+use crate::app::keys;
+use crate::app::state::State;
+
+pub fn render_notice(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    if let Some(notice) = &state.notice {
+        let line = Line::from(Span::styled(
+            format!(" {}", notice.text),
+            theme.level(notice.level),
+        ));
+        frame.render_widget(Paragraph::new(line), area);
+    }
+}
+
+/// The badge, then the hints of the current key context, as many as fit.
+pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let badge = format!(" {} ", state.connection.permissions.badge());
+    let mut width = badge.chars().count();
+    let mut spans = vec![Span::styled(
+        badge,
+        theme.badge(&state.connection.permissions),
+    )];
+    for binding in keys::bindings_for(state.key_context()) {
+        let Some(hint) = binding.hint else { continue };
+        let key = binding.keys[0].label();
+        let needed = 2 + key.chars().count() + 1 + hint.chars().count();
+        if width + needed > area.width as usize {
+            break;
+        }
+        width += needed;
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {hint}")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
