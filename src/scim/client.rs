@@ -462,14 +462,8 @@ impl ScimClient {
             let delay = match outcome {
                 Ok(reply) => match reply.status.as_u16() {
                     429 => {
-                        inner.throttled.fetch_add(1, Ordering::Relaxed);
+                        // Counted, and the shared hold set, in `attempt`.
                         let retry_after = retry_after(&reply.headers);
-                        if let Some(ra) = retry_after {
-                            // Hold back every request of this client, not only this one.
-                            inner
-                                .hold
-                                .extend_to(Instant::now() + ra.min(inner.backoff_max));
-                        }
                         if last {
                             return Err(ScimError::RateLimited {
                                 attempts: attempt + 1,
@@ -544,11 +538,14 @@ impl ScimClient {
         }
         inner.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let response = request.send().await.map_err(|e| self.failure(e, true))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.failure(e, url, true))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = read_body(response).await.map_err(|e| match e {
-            BodyError::Transport(e) => self.failure(e, false),
+            BodyError::Transport(e) => self.failure(e, url, false),
             BodyError::TooLarge => Failure {
                 kind: FailureKind::Fatal,
                 error: ScimError::Malformed {
@@ -557,6 +554,16 @@ impl ScimClient {
                 },
             },
         })?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            inner.throttled.fetch_add(1, Ordering::Relaxed);
+            if let Some(ra) = retry_after(&headers) {
+                // Hold back every request of this client, not only this one. Set
+                // before the permit is released, so no queued request slips through.
+                inner
+                    .hold
+                    .extend_to(Instant::now() + ra.min(inner.backoff_max));
+            }
+        }
         tracing::debug!(
             method = %method,
             path = %path_for_log(url),
@@ -573,10 +580,10 @@ impl ScimClient {
 
     /// Classifies a transport error. `sending` is true while the request was being
     /// sent and the response head awaited, false while the body was read.
-    fn failure(&self, e: reqwest::Error, sending: bool) -> Failure {
+    fn failure(&self, e: reqwest::Error, url: &str, sending: bool) -> Failure {
         let inner = &*self.inner;
         let e = e.without_url();
-        let chain = self.scrub(&error_chain(&e));
+        let chain = format!("{}: {}", authority(url), self.scrub(&error_chain(&e)));
         let tls = looks_like_tls(&chain);
         if e.is_connect() && tls {
             return Failure {
@@ -852,6 +859,18 @@ fn looks_like_tls(chain: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w))
+}
+
+/// `host:port` of a URL, for network error messages.
+fn authority(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    }
 }
 
 /// The URL path without the query (which carries e-mail addresses) for debug logs.
