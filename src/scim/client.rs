@@ -1,12 +1,21 @@
 //! The HTTP client: bearer auth, timeouts, retries with backoff and jitter,
 //! a shared concurrency limit and a request-rate limiter, no redirects.
-// INTERFACE STUB — filled in by the SCIM client work. Signatures are what the
-// rest of navscim codes against; change them only together with the callers.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use super::{Filter, NewUser, ScimError, ScimUser, ServiceProviderConfig};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, StatusCode};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use super::limiter::{Hold, RateLimiter};
+use super::model::{ErrorBody, ListResponse, PatchOp};
+use super::retry::{full_jitter, parse_retry_after};
+use super::{Filter, FilterAttr, NewUser, ScimError, ScimUser, ServiceProviderConfig};
 use crate::secret::Token;
 
 #[derive(Debug, Clone)]
@@ -76,69 +85,987 @@ pub struct ClientStats {
 
 /// Cheap to clone; clones share the connection pool, limits and counters.
 #[derive(Clone)]
-pub struct ScimClient {}
+pub struct ScimClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// Validated, without a trailing `/`.
+    base: String,
+    token: Token,
+    /// `Bearer …`, marked sensitive so that no `Debug` of a header map shows it.
+    auth: HeaderValue,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_retries: u32,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    permits: Semaphore,
+    limiter: Option<RateLimiter>,
+    hold: Hold,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+}
 
 impl std::fmt::Debug for ScimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScimClient")
+        f.debug_struct("ScimClient")
+            .field("base_url", &self.inner.base)
+            .finish_non_exhaustive()
     }
+}
+
+const USER_AGENT: &str = concat!("navscim/", env!("CARGO_PKG_VERSION"));
+const ACCEPT_VALUE: &str = "application/scim+json, application/json";
+const SCIM_JSON: &str = "application/scim+json";
+/// Bodies larger than this are not read to the end (no SCIM answer navscim asks for
+/// comes near it).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+/// How much of an unexpected body an error message quotes.
+const SNIPPET_CHARS: usize = 160;
+
+/// A path segment: everything but RFC 3986 unreserved characters is percent-encoded,
+/// so an id can never add a path segment, a query or a fragment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A query value: the same strict set (a space is `%20`, never `+`, which some
+/// servers would keep as a literal plus sign).
+const QUERY_VALUE: &AsciiSet = SEGMENT;
+
+/// What the retry loop returns: the final answer, whatever its status.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 impl ScimClient {
     pub fn new(config: ClientConfig) -> Result<Self, ScimError> {
-        let _ = config;
-        todo!("SCIM client work")
+        let base = validate_base_url(&config.base_url)?;
+        if config.token.is_empty() {
+            return Err(ScimError::Config("the SCIM token is empty".into()));
+        }
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose().trim()))
+            .map_err(|_| {
+            ScimError::Config(
+                "the SCIM token contains characters that cannot be sent in an HTTP header \
+                     (a line break or a non-ASCII character?)"
+                    .into(),
+            )
+        })?;
+        auth.set_sensitive(true);
+        if config.concurrency == 0 {
+            return Err(ScimError::Config("concurrency must be at least 1".into()));
+        }
+        let limiter = match config.rate_limit {
+            None => None,
+            Some(r) if r.is_finite() && r > 0.0 => Some(RateLimiter::new(r)),
+            Some(r) => {
+                return Err(ScimError::Config(format!(
+                    "rate limit must be a positive number of requests per second, not {r}"
+                )))
+            }
+        };
+
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            // The token must never go to another address: a 3xx is returned as is and
+            // becomes `ScimError::Redirect`.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .https_only(false);
+        // Proxies: reqwest 0.12 reads HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY
+        // (and lowercase forms) when the client is built, unless `.no_proxy()` is
+        // called; we rely on that (see tests/scim_proxy.rs).
+        if let Some(path) = &config.ca_file {
+            for cert in load_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| {
+            let what = error_chain(&e.without_url());
+            match &config.ca_file {
+                Some(path) => ScimError::Config(format!(
+                    "could not set up HTTPS with the CA file {}: {what}",
+                    path.display()
+                )),
+                None => ScimError::Config(format!("could not set up the HTTP client: {what}")),
+            }
+        })?;
+
+        Ok(ScimClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                token: config.token,
+                auth,
+                timeout: config.timeout,
+                connect_timeout: config.connect_timeout,
+                max_retries: config.max_retries,
+                backoff_base: config.backoff_base,
+                backoff_max: config.backoff_max,
+                permits: Semaphore::new(config.concurrency),
+                limiter,
+                hold: Hold::new(),
+                requests: AtomicU64::new(0),
+                retries: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
+            }),
+        })
     }
 
+    /// The base URL as used: validated, without a trailing `/`.
     pub fn base_url(&self) -> &str {
-        todo!("SCIM client work")
+        &self.inner.base
     }
 
     pub fn stats(&self) -> ClientStats {
-        todo!("SCIM client work")
+        ClientStats {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            retries: self.inner.retries.load(Ordering::Relaxed),
+            throttled: self.inner.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Until when requests are held back by a `429 Retry-After`, if they are.
+    pub fn held_until(&self) -> Option<std::time::Instant> {
+        self.inner.hold.until().map(Instant::into_std)
     }
 
     /// `GET /ServiceProviderConfig`; `Ok(None)` when the server has none (404).
     pub async fn service_provider_config(
         &self,
     ) -> Result<Option<ServiceProviderConfig>, ScimError> {
-        todo!("SCIM client work")
+        Ok(self
+            .service_provider_config_raw()
+            .await?
+            .map(|(spc, _)| spc))
+    }
+
+    /// The parsed config and the raw JSON (for non-standard keys such as `delete`).
+    async fn service_provider_config_raw(
+        &self,
+    ) -> Result<Option<(ServiceProviderConfig, serde_json::Value)>, ScimError> {
+        let url = format!("{}/ServiceProviderConfig", self.inner.base);
+        let reply = self.send(Method::GET, url, None).await?;
+        match reply.status.as_u16() {
+            200..=299 => {
+                let raw: serde_json::Value =
+                    self.parse(&reply, "a ServiceProviderConfig object")?;
+                if !raw.is_object() {
+                    return Err(self.malformed(&reply, "expected a ServiceProviderConfig object"));
+                }
+                let spc: ServiceProviderConfig = serde_json::from_value(raw.clone())
+                    .map_err(|e| self.malformed(&reply, &format!("ServiceProviderConfig: {e}")))?;
+                Ok(Some((spc, raw)))
+            }
+            404 => Ok(None),
+            _ => Err(self.error(&reply, false)),
+        }
     }
 
     /// Proves the token and filter support without touching any user.
+    ///
+    /// Times `GET /ServiceProviderConfig`. Because RFC 7644 lets servers serve that
+    /// document without authentication, a filtered lookup for a value that cannot
+    /// exist follows in every case: it proves the token and tells whether filtering
+    /// works. Where `/ServiceProviderConfig` is absent (404) that lookup is the probe.
     pub async fn test_connection(&self) -> Result<ConnectionReport, ScimError> {
-        todo!("SCIM client work")
+        let started = Instant::now();
+        let spc = self.service_provider_config_raw().await?;
+        let spc_latency = started.elapsed();
+
+        let started = Instant::now();
+        let filter_supported = self.probe_filter().await?;
+        let lookup_latency = started.elapsed();
+
+        Ok(match spc {
+            Some((spc, raw)) => ConnectionReport {
+                latency: spc_latency,
+                probe: ProbeMethod::ServiceProviderConfig,
+                filter_supported,
+                patch_supported: spc.patch.supported,
+                delete_supported: ServiceProviderConfig::advertises_delete(&raw),
+                service_provider_config: Some(spc),
+            },
+            None => ConnectionReport {
+                latency: lookup_latency,
+                probe: ProbeMethod::FilteredLookup,
+                filter_supported,
+                // Without a ServiceProviderConfig there is nothing to read; Sales
+                // Navigator documents PATCH (deactivation) and no DELETE.
+                patch_supported: true,
+                delete_supported: false,
+                service_provider_config: None,
+            },
+        })
+    }
+
+    /// A lookup that cannot match anyone: `externalId` (the attribute Sales Navigator
+    /// documents as filterable), then `userName`. `Ok(false)` when the server rejects
+    /// both filters; errors (401, wrong base URL…) are returned.
+    async fn probe_filter(&self) -> Result<bool, ScimError> {
+        let nonce = format!("{:016x}", fastrand::u64(..));
+        let probes = [
+            (
+                FilterAttr::ExternalId,
+                format!("navscim-connection-test-{nonce}"),
+            ),
+            (
+                FilterAttr::UserName,
+                format!("navscim-connection-test-{nonce}@invalid.example"),
+            ),
+        ];
+        for (attr, value) in probes {
+            let filter = Filter::eq(attr, &value)?;
+            match self.find_users(&filter).await {
+                Ok(_) => return Ok(true),
+                Err(ScimError::InvalidFilter { .. }) => continue,
+                Err(ScimError::NotFound) => {
+                    return Err(ScimError::Http {
+                        status: 404,
+                        scim_type: None,
+                        detail: format!(
+                            "{}/Users does not exist: check the base URL",
+                            self.inner.base
+                        ),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
     }
 
     /// `GET /Users/{id}`; `Ok(None)` on 404.
     pub async fn get_user(&self, id: &str) -> Result<Option<ScimUser>, ScimError> {
-        let _ = id;
-        todo!("SCIM client work")
+        let url = self.user_url(id)?;
+        let reply = self.send(Method::GET, url, None).await?;
+        match reply.status.as_u16() {
+            200..=299 => Ok(Some(self.parse(&reply, "a SCIM User")?)),
+            404 => Ok(None),
+            _ => Err(self.error(&reply, false)),
+        }
     }
 
-    /// `GET /Users?filter=…`; every resource the server returned.
+    /// `GET /Users?filter=…`; every resource the server returned (the first page; an
+    /// `eq` lookup never needs more). A 404 is `Err(NotFound)`: servers answer an
+    /// empty search with an empty list, so a 404 usually means a wrong base URL.
     pub async fn find_users(&self, filter: &Filter) -> Result<Vec<ScimUser>, ScimError> {
-        let _ = filter;
-        todo!("SCIM client work")
+        let url = format!(
+            "{}/Users?filter={}",
+            self.inner.base,
+            utf8_percent_encode(&filter.expression(), QUERY_VALUE)
+        );
+        let reply = self.send(Method::GET, url, None).await?;
+        match reply.status.as_u16() {
+            200..=299 => {
+                let list: ListResponse<ScimUser> = self.parse(&reply, "a SCIM ListResponse")?;
+                Ok(list.resources)
+            }
+            _ => Err(self.error(&reply, true)),
+        }
     }
 
     /// `POST /Users`.
     pub async fn create_user(&self, user: &NewUser) -> Result<ScimUser, ScimError> {
-        let _ = user;
-        todo!("SCIM client work")
+        let url = format!("{}/Users", self.inner.base);
+        let body = serde_json::to_vec(&user.to_resource())
+            .map_err(|e| ScimError::Config(format!("could not encode the new user: {e}")))?;
+        let reply = self.send(Method::POST, url, Some(body)).await?;
+        match reply.status.as_u16() {
+            200..=299 => self.parse(&reply, "the created SCIM User"),
+            _ => Err(self.error(&reply, false)),
+        }
     }
 
     /// `PATCH /Users/{id}` replace `active`. `Err(NotFound)` on 404; `Ok(None)` when the
     /// server answered 204 without a body.
     pub async fn set_active(&self, id: &str, active: bool) -> Result<Option<ScimUser>, ScimError> {
-        let _ = (id, active);
-        todo!("SCIM client work")
+        let url = self.user_url(id)?;
+        let body = serde_json::to_vec(&PatchOp::set_active(active))
+            .map_err(|e| ScimError::Config(format!("could not encode the patch: {e}")))?;
+        let reply = self.send(Method::PATCH, url, Some(body)).await?;
+        match reply.status.as_u16() {
+            204 => Ok(None),
+            200..=299 if reply.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
+            200..=299 => Ok(Some(self.parse(&reply, "the patched SCIM User")?)),
+            _ => Err(self.error(&reply, false)),
+        }
     }
 
     /// `DELETE /Users/{id}`. Callers gate this on `ConnectionReport::delete_supported`
     /// and an explicit choice by the admin.
     pub async fn delete_user(&self, id: &str) -> Result<(), ScimError> {
-        let _ = id;
-        todo!("SCIM client work")
+        let url = self.user_url(id)?;
+        let reply = self.send(Method::DELETE, url, None).await?;
+        match reply.status.as_u16() {
+            200..=299 => Ok(()),
+            _ => Err(self.error(&reply, false)),
+        }
+    }
+
+    fn user_url(&self, id: &str) -> Result<String, ScimError> {
+        // An empty id would address the collection (a listing or a mass operation),
+        // and `.`/`..` would be resolved away by URL normalisation.
+        if id.trim().is_empty() || id == "." || id == ".." {
+            return Err(ScimError::Config(format!(
+                "refused to address a user by the SCIM id {id:?}"
+            )));
+        }
+        Ok(format!(
+            "{}/Users/{}",
+            self.inner.base,
+            utf8_percent_encode(id, SEGMENT)
+        ))
+    }
+
+    /// Sends one logical request, retrying as the policy allows, and returns the final
+    /// answer whatever its status (a 429 after the last retry is `RateLimited`).
+    ///
+    /// Retry policy:
+    /// - GET, PATCH (replace `active` is idempotent), PUT and DELETE are retried on 429,
+    ///   500/502/503/504, timeouts and network errors.
+    /// - POST creates a user, and a retry after the server may have acted would either
+    ///   create a second account (and take a second licence) or come back as a 409
+    ///   that hides the success. So POST is retried only when the request provably was
+    ///   not processed: the connection could not be established (nothing was sent), or
+    ///   the server answered 429 (RFC 6585: not processed) or 503 (not available, the
+    ///   request was not acted on). A timeout, a dropped connection, 500/502/504 are
+    ///   returned to the caller, whose journal re-reads the user's state before any
+    ///   second attempt.
+    async fn send(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, ScimError> {
+        let inner = &*self.inner;
+        let post = method == Method::POST;
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = self.attempt(&method, &url, body.as_deref()).await;
+            let last = attempt >= inner.max_retries;
+            let delay = match outcome {
+                Ok(reply) => match reply.status.as_u16() {
+                    429 => {
+                        // Counted, and the shared hold set, in `attempt`.
+                        let retry_after = retry_after(&reply.headers);
+                        if last {
+                            return Err(ScimError::RateLimited {
+                                attempts: attempt + 1,
+                                retry_after,
+                            });
+                        }
+                        self.delay_after(attempt, retry_after)
+                    }
+                    503 if !last => self.delay_after(attempt, retry_after(&reply.headers)),
+                    500 | 502 | 504 if !last && !post => self.backoff(attempt),
+                    _ => return Ok(reply),
+                },
+                Err(failure) => {
+                    let retryable = match failure.kind {
+                        FailureKind::NotSent => true,
+                        FailureKind::MaybeSent => !post,
+                        FailureKind::Fatal => false,
+                    };
+                    if last || !retryable {
+                        return Err(failure.error);
+                    }
+                    tracing::debug!(error = %failure.error, attempt, "SCIM request failed, retrying");
+                    self.backoff(attempt)
+                }
+            };
+            inner.retries.fetch_add(1, Ordering::Relaxed);
+            attempt += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Retry-After when the server gave one (capped at `backoff_max`), else backoff.
+    fn delay_after(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(ra) => ra.min(self.inner.backoff_max),
+            None => self.backoff(attempt),
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        full_jitter(self.inner.backoff_base, self.inner.backoff_max, attempt)
+    }
+
+    /// One HTTP exchange under the shared limits.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, Failure> {
+        let inner = &*self.inner;
+        // The semaphore is never closed, so acquire cannot fail.
+        let _permit = inner.permits.acquire().await.map_err(|_| Failure {
+            kind: FailureKind::Fatal,
+            error: ScimError::Cancelled,
+        })?;
+        inner.hold.wait().await;
+        if let Some(limiter) = &inner.limiter {
+            limiter.acquire().await;
+            // A 429 may have set a hold while this request waited for its slot.
+            inner.hold.wait().await;
+        }
+
+        let mut request = inner
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, inner.auth.clone());
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON))
+                .body(body.to_vec());
+        }
+        inner.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.failure(e, url, true))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_body(response).await.map_err(|e| match e {
+            BodyError::Transport(e) => self.failure(e, url, false),
+            BodyError::TooLarge => Failure {
+                kind: FailureKind::Fatal,
+                error: ScimError::Malformed {
+                    status: status.as_u16(),
+                    detail: format!("the body is larger than {} MiB", MAX_BODY >> 20),
+                },
+            },
+        })?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            inner.throttled.fetch_add(1, Ordering::Relaxed);
+            if let Some(ra) = retry_after(&headers) {
+                // Hold back every request of this client, not only this one. Set
+                // before the permit is released, so no queued request slips through.
+                inner
+                    .hold
+                    .extend_to(Instant::now() + ra.min(inner.backoff_max));
+            }
+        }
+        tracing::debug!(
+            method = %method,
+            path = %path_for_log(url),
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "SCIM request"
+        );
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Classifies a transport error. `sending` is true while the request was being
+    /// sent and the response head awaited, false while the body was read.
+    fn failure(&self, e: reqwest::Error, url: &str, sending: bool) -> Failure {
+        let inner = &*self.inner;
+        let e = e.without_url();
+        let chain = format!("{}: {}", authority(url), self.scrub(&error_chain(&e)));
+        let tls = looks_like_tls(&chain);
+        if e.is_connect() && tls {
+            return Failure {
+                kind: FailureKind::Fatal,
+                error: ScimError::Tls(chain),
+            };
+        }
+        if e.is_timeout() {
+            let connect = e.is_connect();
+            return Failure {
+                kind: if connect {
+                    FailureKind::NotSent
+                } else {
+                    FailureKind::MaybeSent
+                },
+                error: ScimError::Timeout(if connect {
+                    inner.connect_timeout
+                } else {
+                    inner.timeout
+                }),
+            };
+        }
+        if e.is_builder() {
+            return Failure {
+                kind: FailureKind::Fatal,
+                error: ScimError::Config(chain),
+            };
+        }
+        Failure {
+            kind: if e.is_connect() && sending {
+                FailureKind::NotSent
+            } else {
+                FailureKind::MaybeSent
+            },
+            error: ScimError::Network(chain),
+        }
+    }
+
+    /// Parses a 2xx body as `T`, or says briefly what was wrong with it.
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        reply: &Reply,
+        expected: &str,
+    ) -> Result<T, ScimError> {
+        serde_json::from_slice(&reply.body).map_err(|e| {
+            let why = if reply.body.iter().all(u8::is_ascii_whitespace) {
+                "the body is empty".to_string()
+            } else if e.is_eof() {
+                format!("the JSON ends early ({e})")
+            } else if e.is_syntax() {
+                let ct = content_type(&reply.headers);
+                if ct.contains("json") || ct.is_empty() {
+                    format!("not valid JSON ({e})")
+                } else {
+                    format!("not JSON but {ct} ({e})")
+                }
+            } else {
+                format!("unexpected JSON ({e})")
+            };
+            self.malformed(reply, &format!("expected {expected}: {why}"))
+        })
+    }
+
+    fn malformed(&self, reply: &Reply, why: &str) -> ScimError {
+        let snippet = snippet(&reply.body);
+        let detail = if snippet.is_empty() {
+            why.to_string()
+        } else {
+            format!("{why}; body: {snippet}")
+        };
+        ScimError::Malformed {
+            status: reply.status.as_u16(),
+            detail: self.scrub(&detail),
+        }
+    }
+
+    /// Maps a non-2xx answer to an error. `filtered`: the request carried a filter, so
+    /// a 501, or a 400 that talks about the filter, means "filter not supported".
+    fn error(&self, reply: &Reply, filtered: bool) -> ScimError {
+        let status = reply.status.as_u16();
+        let body = ErrorBody::parse(&reply.body);
+        let scim_type = body
+            .as_ref()
+            .and_then(|b| b.scim_type.clone())
+            .map(|t| self.scrub(&t));
+        let detail = body
+            .as_ref()
+            .and_then(ErrorBody::text)
+            .or_else(|| {
+                let s = snippet(&reply.body);
+                (!s.is_empty() && !looks_like_html(&reply.body)).then_some(s)
+            })
+            .map(|d| self.scrub(&d));
+        let reason = || {
+            reply
+                .status
+                .canonical_reason()
+                .unwrap_or("unexpected status")
+                .to_string()
+        };
+        match status {
+            300..=399 => ScimError::Redirect {
+                location: reply
+                    .headers
+                    .get(LOCATION)
+                    .map(|l| self.scrub(&snippet(l.as_bytes())))
+                    .unwrap_or_else(|| "(no Location header)".into()),
+            },
+            401 => ScimError::Unauthorized {
+                status,
+                detail: detail.unwrap_or_else(|| {
+                    "the server did not accept the token (expired, revoked, or for another \
+                     configuration?)"
+                        .into()
+                }),
+            },
+            403 => ScimError::Unauthorized {
+                status,
+                detail: detail.unwrap_or_else(|| "the token is not allowed to do this".into()),
+            },
+            404 => ScimError::NotFound,
+            409 => ScimError::Conflict {
+                detail: detail.unwrap_or_else(|| "the user already exists".into()),
+            },
+            400 if scim_type.as_deref() == Some("invalidFilter") => ScimError::InvalidFilter {
+                detail: detail.unwrap_or_else(|| "invalidFilter".into()),
+            },
+            400 if filtered
+                && detail
+                    .as_deref()
+                    .is_some_and(|d| d.to_ascii_lowercase().contains("filter")) =>
+            {
+                ScimError::InvalidFilter {
+                    detail: detail.unwrap_or_default(),
+                }
+            }
+            501 if filtered => ScimError::InvalidFilter {
+                detail: detail.unwrap_or_else(|| "filtering is not implemented".into()),
+            },
+            _ => ScimError::Http {
+                status,
+                scim_type,
+                detail: detail.unwrap_or_else(reason),
+            },
+        }
+    }
+
+    /// Removes the token from text that came from elsewhere (a server that echoes the
+    /// Authorization header in an error, a library message).
+    fn scrub(&self, text: &str) -> String {
+        scrub_token(text, &self.inner.token)
+    }
+}
+
+fn scrub_token(text: &str, token: &Token) -> String {
+    let secret = token.expose().trim();
+    if secret.len() < 4 {
+        // Too short to search for meaningfully (and refused nowhere else); still never
+        // echo the header line itself.
+        return text.to_string();
+    }
+    text.replace(secret, "***")
+}
+
+enum FailureKind {
+    /// The request never left (connection refused, DNS, connect timeout): safe to retry.
+    NotSent,
+    /// The server may have received it (reset, timeout, dropped mid-answer).
+    MaybeSent,
+    /// Retrying cannot help (TLS, a bad request).
+    Fatal,
+}
+
+struct Failure {
+    kind: FailureKind,
+    error: ScimError,
+}
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let start: String = String::from_utf8_lossy(&body[..body.len().min(64)])
+        .trim_start()
+        .to_ascii_lowercase();
+    start.starts_with("<!doctype html") || start.starts_with("<html")
+}
+
+/// The first characters of a body, on one line, for an error message.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut last_space = false;
+    for c in text.trim().chars() {
+        if chars == SNIPPET_CHARS {
+            out.push('…');
+            return out;
+        }
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        out.push(c);
+        chars += 1;
+    }
+    if body.len() > SNIPPET_CHARS * 4 && !out.ends_with('…') {
+        out.push('…');
+    }
+    out
+}
+
+/// `reqwest` error and its sources, joined: "error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)".
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+fn looks_like_tls(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "invalid peer",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// `host:port` of a URL, for network error messages.
+fn authority(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// The URL path without the query (which carries e-mail addresses) for debug logs.
+fn path_for_log(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// Validates the base URL and returns it without trailing slashes.
+fn validate_base_url(raw: &str) -> Result<String, ScimError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Err(ScimError::Config(
+            "the SCIM base URL is empty (e.g. https://api.linkedin.com/scim)".into(),
+        ));
+    }
+    let url = url::Url::parse(trimmed).map_err(|e| {
+        ScimError::Config(format!(
+            "the SCIM base URL {trimmed:?} is not a valid URL ({e}); expected something \
+             like https://api.linkedin.com/scim"
+        ))
+    })?;
+    match url.scheme() {
+        "https" | "http" => {}
+        other => {
+            return Err(ScimError::Config(format!(
+                "the SCIM base URL must start with https:// (or http:// for a local \
+                 test server), not {other}:"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ScimError::Config(format!(
+            "the SCIM base URL {trimmed:?} has no host name"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ScimError::Config(
+            "the SCIM base URL must not contain a user name or password; the token is \
+             given separately"
+                .into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ScimError::Config(format!(
+            "the SCIM base URL {trimmed:?} must not have a query (?…) or fragment (#…)"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Reads the extra CA file: one or more PEM certificates.
+fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ScimError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        ScimError::Config(format!("cannot read the CA file {}: {e}", path.display()))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        ScimError::Config(format!(
+            "the CA file {} is not valid PEM: {}",
+            path.display(),
+            error_chain(&e)
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(ScimError::Config(format!(
+            "the CA file {} contains no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> ScimClient {
+        ScimClient::new(ClientConfig::new(base, Token::new("tok-secret-123"))).unwrap()
+    }
+
+    #[test]
+    fn base_url_is_trimmed_and_validated() {
+        assert_eq!(
+            client("https://api.linkedin.com/scim/").base_url(),
+            "https://api.linkedin.com/scim"
+        );
+        assert_eq!(
+            client(" http://127.0.0.1:8080/scim// ").base_url(),
+            "http://127.0.0.1:8080/scim"
+        );
+        for bad in [
+            "",
+            "   ",
+            "api.linkedin.com/scim",
+            "ftp://x/scim",
+            "https://user:pw@x/scim",
+            "https://x/scim?a=b",
+            "file:///etc/passwd",
+        ] {
+            let err = ScimClient::new(ClientConfig::new(bad, Token::new("t0k3n"))).expect_err(bad);
+            assert!(matches!(err, ScimError::Config(_)), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn bad_tokens_and_limits_are_refused_without_echo() {
+        let err =
+            ScimClient::new(ClientConfig::new("https://x/scim", Token::new("  "))).unwrap_err();
+        assert!(matches!(err, ScimError::Config(_)));
+        let err = ScimClient::new(ClientConfig::new(
+            "https://x/scim",
+            Token::new("abc\ndef-secret"),
+        ))
+        .unwrap_err();
+        assert!(!err.to_string().contains("def-secret"));
+        assert!(!format!("{err:?}").contains("def-secret"));
+        let mut c = ClientConfig::new("https://x/scim", Token::new("t0k3n"));
+        c.concurrency = 0;
+        assert!(ScimClient::new(c).is_err());
+        let mut c = ClientConfig::new("https://x/scim", Token::new("t0k3n"));
+        c.rate_limit = Some(0.0);
+        assert!(ScimClient::new(c).is_err());
+    }
+
+    #[test]
+    fn user_urls_encode_the_id() {
+        let c = client("https://x/scim/");
+        assert_eq!(
+            c.user_url("abc-123").unwrap(),
+            "https://x/scim/Users/abc-123"
+        );
+        assert_eq!(
+            c.user_url("a/b?c#d %").unwrap(),
+            "https://x/scim/Users/a%2Fb%3Fc%23d%20%25"
+        );
+        assert_eq!(
+            c.user_url("urn:li:user:1").unwrap(),
+            "https://x/scim/Users/urn%3Ali%3Auser%3A1"
+        );
+        for bad in ["", " ", ".", ".."] {
+            assert!(c.user_url(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let c = client("https://x/scim");
+        let d = format!("{c:?}");
+        assert!(d.contains("https://x/scim"));
+        assert!(!d.contains("tok-secret-123"));
+        let cfg = ClientConfig::new("https://x/scim", Token::new("tok-secret-123"));
+        assert!(!format!("{cfg:?}").contains("tok-secret-123"));
+    }
+
+    #[test]
+    fn snippets_are_short_and_single_line() {
+        assert_eq!(snippet(b"  hello\n\n world  "), "hello world");
+        let long = "x".repeat(10_000);
+        let s = snippet(long.as_bytes());
+        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet(&[0xff, 0xfe, b'a']), "\u{fffd}\u{fffd}a");
+    }
+
+    #[test]
+    fn scrub_removes_the_token() {
+        let t = Token::new("tok-secret-123");
+        assert_eq!(
+            scrub_token("Authorization: Bearer tok-secret-123 rejected", &t),
+            "Authorization: Bearer *** rejected"
+        );
+    }
+
+    #[test]
+    fn ca_file_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("navscim-ca-{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        let bad_der = dir.join("bad-der.pem");
+        std::fs::write(
+            &bad_der,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        for path in [&missing, &garbage, &bad_der] {
+            let mut c = ClientConfig::new("https://x/scim", Token::new("t0k3n"));
+            c.ca_file = Some(path.clone());
+            let err = ScimClient::new(c).unwrap_err();
+            assert!(matches!(err, ScimError::Config(_)), "{err:?}");
+            assert!(
+                err.to_string().contains(&path.display().to_string()),
+                "{err}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,9 +5,13 @@
 pub mod client;
 pub mod error;
 pub mod filter;
+mod limiter;
 pub mod model;
+mod retry;
 
 pub use client::{ClientConfig, ClientStats, ConnectionReport, ProbeMethod, ScimClient};
 pub use error::{ErrorCategory, ScimError};
 pub use filter::{Filter, FilterAttr};
-pub use model::{Email, ListResponse, Name, NewUser, PatchOp, ScimUser, ServiceProviderConfig};
+pub use model::{
+    Email, ErrorBody, ListResponse, Name, NewUser, PatchOp, ScimUser, ServiceProviderConfig,
+};
