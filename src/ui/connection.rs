@@ -20,7 +20,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     } else {
         format!(" Connection · profile {} ", conn.profile)
     };
-    let block = Block::bordered().title(title).border_style(theme.border());
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.border())
+        .padding(Padding::horizontal(1));
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
