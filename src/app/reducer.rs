@@ -308,7 +308,7 @@ fn toggle_focused(state: &mut State) -> bool {
 fn permission_notice(on: bool, name: &str, what: &str) -> Notice {
     if on {
         warn(format!(
-            "{name} ON: navscim may {what}, always after a preview and a typed confirmation"
+            "{name} ON: may {what}, after a preview and a typed confirmation"
         ))
     } else {
         info(format!("{name} OFF: navscim will not {what}"))

@@ -54,7 +54,7 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
     }
     if state.connection.demo {
-        spans.push(Span::styled("  demo: embedded simulator", theme.dim()));
+        spans.push(Span::styled("  demo", theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

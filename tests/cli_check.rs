@@ -1,0 +1,217 @@
+//! `navscim check` run as a binary against the embedded simulator: exit codes, JSON,
+//! and that the token never appears in any output or log file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use navscim::sim::{self, SimConfig};
+
+const TOKEN: &str = "tok-5Ecr3t-9f8e7d6c-NEVER-SHOWN";
+
+struct Env {
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    data: std::path::PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let data = dir.path().join("data");
+        Env {
+            _dir: dir,
+            config,
+            data,
+        }
+    }
+
+    fn run(&self, args: &[&str], token_env: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_navscim"));
+        cmd.args(args)
+            .env("NAVSCIM_CONFIG_DIR", &self.config)
+            .env("NAVSCIM_DATA_DIR", &self.data)
+            .env("NAVSCIM_LOG", "trace")
+            .env_remove("NAVSCIM_TOKEN")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY");
+        if let Some(token) = token_env {
+            cmd.env("NAVSCIM_TOKEN", token);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Everything navscim wrote under its data directory (logs).
+    fn files_text(&self) -> String {
+        let mut all = String::new();
+        collect(&self.data, &mut all);
+        collect(&self.config, &mut all);
+        all
+    }
+}
+
+fn collect(dir: &Path, out: &mut String) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else {
+            out.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+fn assert_no_token(env: &Env, out: &Output) {
+    for (what, text) in [
+        ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
+        ("files", env.files_text()),
+    ] {
+        assert!(!text.contains(TOKEN), "token leaked in {what}: {text}");
+        assert!(
+            !text.contains("5Ecr3t"),
+            "part of the token leaked in {what}"
+        );
+    }
+}
+
+async fn simulator() -> sim::SimHandle {
+    sim::start(SimConfig {
+        token: TOKEN.into(),
+        generate: 3,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_token_exits_0_with_capabilities() {
+    let sim = simulator().await;
+    let env = Env::new();
+    let url = sim.base_url().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let env = env;
+        let out = env.run(&["check", "--base-url", &url, "--json"], Some(TOKEN));
+        (env, out)
+    })
+    .await
+    .unwrap();
+    let (env, out) = out;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["probe"], "ServiceProviderConfig");
+    assert_eq!(json["supports"]["filter"], true);
+    assert_eq!(json["supports"]["patch"], true);
+    assert_eq!(json["supports"]["delete"], false);
+    assert_no_token(&env, &out);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_token_exits_3_and_names_the_cause() {
+    let sim = simulator().await;
+    let url = sim.base_url().to_string();
+    let (env, out) = tokio::task::spawn_blocking(move || {
+        let env = Env::new();
+        // The wrong token is itself secret-looking: it must not be echoed either.
+        let out = env.run(
+            &["check", "--base-url", &url],
+            Some("tok-5Ecr3t-wrong-value"),
+        );
+        (env, out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Token rejected (HTTP 401)"), "{stderr}");
+    assert!(!stderr.contains("wrong-value"), "{stderr}");
+    assert_no_token(&env, &out);
+    sim.shutdown().await;
+}
+
+#[test]
+fn unreachable_server_exits_4() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env::new();
+    let url = format!("http://127.0.0.1:{port}/scim");
+    let out = env.run(&["check", "--base-url", &url, "--json"], Some(TOKEN));
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["exit_code"], 4);
+    assert_no_token(&env, &out);
+}
+
+#[test]
+fn missing_token_and_bad_flags_exit_2() {
+    let env = Env::new();
+    let out = env.run(&["check", "--base-url", "http://127.0.0.1:9/scim"], None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAVSCIM_TOKEN"));
+
+    let out = env.run(&["check", "--no-such-flag"], None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn token_file_readable_by_others_is_refused_with_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, TOKEN).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(
+        &[
+            "check",
+            "--base-url",
+            "http://127.0.0.1:9/scim",
+            "--token-file",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    assert_no_token(&env, &out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_command_works_and_its_output_is_not_echoed() {
+    let sim = simulator().await;
+    let url = sim.base_url().to_string();
+    let (env, out) = tokio::task::spawn_blocking(move || {
+        let env = Env::new();
+        let cmd = format!("printf '%s\\n' {TOKEN}");
+        let out = env.run(
+            &["check", "--base-url", &url, "--token-command", &cmd],
+            None,
+        );
+        (env, out)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("token valid"));
+    // The command line itself contains the token here (it is a test); what matters is
+    // that navscim never prints what the command returned.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(TOKEN));
+    sim.shutdown().await;
+    drop(env);
+}
