@@ -24,4 +24,6 @@ pub enum Action {
     },
     /// The answer to `Effect::SaveProfile`.
     ProfileSaved { result: Result<PathBuf, String> },
+    /// An effect's task died instead of answering (a bug): say so, keep running.
+    EffectFailed(String),
 }

@@ -22,3 +22,13 @@ pub enum Effect {
         token: Option<Token>,
     },
 }
+
+impl Effect {
+    /// A short name for messages about the effect itself.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Effect::TestConnection { .. } => "Testing the connection",
+            Effect::SaveProfile { .. } => "Saving the profile",
+        }
+    }
+}

@@ -43,6 +43,13 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             }
             true
         }
+        Action::EffectFailed(message) => {
+            if state.connection.test == TestStatus::Running {
+                state.connection.test = TestStatus::NotRun;
+            }
+            state.notice = Some(error(message));
+            true
+        }
         Action::ProfileSaved { result } => {
             state.notice = Some(match result {
                 Ok(path) => info(format!("Profile saved to {}", path.display())),

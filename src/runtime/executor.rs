@@ -1,8 +1,9 @@
 //! Runs effects as tokio tasks and sends their results back as actions.
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+
+use futures::FutureExt;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -17,38 +18,32 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
 }
 
-/// Spawns effects; counts the ones still running so a headless driver can wait for them.
+/// Spawns effects. Every effect answers with exactly one action — even if its task
+/// panics — so a headless driver can count answers to know when work has settled.
 #[derive(Clone)]
 pub struct Executor {
     tx: UnboundedSender<Action>,
-    in_flight: Arc<AtomicUsize>,
     settings: Settings,
 }
 
 impl Executor {
     pub fn new(tx: UnboundedSender<Action>, settings: Settings) -> Self {
-        Executor {
-            tx,
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            settings,
-        }
-    }
-
-    /// Effects started whose result action has not been sent yet.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::SeqCst)
+        Executor { tx, settings }
     }
 
     pub fn spawn(&self, effect: Effect) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let tx = self.tx.clone();
-        let in_flight = self.in_flight.clone();
         let settings = self.settings.clone();
         tokio::spawn(async move {
-            let action = run(effect, &settings).await;
-            // Send before decrementing, so "nothing in flight" implies "result queued".
+            let what = effect.name();
+            let action = match AssertUnwindSafe(run(effect, &settings))
+                .catch_unwind()
+                .await
+            {
+                Ok(action) => action,
+                Err(_) => Action::EffectFailed(format!("{what} failed unexpectedly (see the log)")),
+            };
             let _ = tx.send(action);
-            in_flight.fetch_sub(1, Ordering::SeqCst);
         });
     }
 }

@@ -22,11 +22,14 @@ pub use executor::{Executor, Settings};
 /// At most ~30 frames a second while work runs; nothing at all while idle.
 const FRAME_BUDGET: Duration = Duration::from_millis(33);
 
-/// Reduces one action and hands its effects to the executor.
-fn dispatch(state: &mut State, action: Action, executor: &Executor) {
-    for effect in reduce(state, action) {
+/// Reduces one action and hands its effects to the executor; returns how many.
+fn dispatch(state: &mut State, action: Action, executor: &Executor) -> usize {
+    let effects = reduce(state, action);
+    let count = effects.len();
+    for effect in effects {
         executor.spawn(effect);
     }
+    count
 }
 
 /// Turns a terminal event into an action, if it means anything.
@@ -73,7 +76,9 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
                 Some(Err(e)) => return Err(e),
                 None => break,
             },
-            Some(action) = rx.recv() => dispatch(&mut state, action, &executor),
+            Some(action) = rx.recv() => {
+                dispatch(&mut state, action, &executor);
+            }
             _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
             _ = hangup.recv() => break,
         }
@@ -131,6 +136,8 @@ pub struct Driver {
     pub state: State,
     executor: Executor,
     rx: UnboundedReceiver<Action>,
+    /// Effects spawned whose answer has not been dispatched yet.
+    awaiting: usize,
 }
 
 impl Driver {
@@ -141,31 +148,23 @@ impl Driver {
             state,
             executor: Executor::new(tx, settings),
             rx,
+            awaiting: 0,
         }
     }
 
     pub fn dispatch(&mut self, action: Action) {
-        dispatch(&mut self.state, action, &self.executor);
+        self.awaiting += dispatch(&mut self.state, action, &self.executor);
     }
 
-    /// Feeds effect results back until no effect is running and none is queued.
+    /// Feeds effect results back until every effect (and every effect those caused)
+    /// has answered. Each effect answers exactly once, so counting answers is exact.
     pub async fn settle(&mut self) {
-        loop {
-            let mut drained = false;
-            while let Ok(action) = self.rx.try_recv() {
-                self.dispatch(action);
-                drained = true;
-            }
-            if self.executor.in_flight() == 0 {
-                // Results are queued before the counter drops: one more drain is final.
-                if !drained && self.rx.is_empty() {
-                    return;
-                }
-                continue;
-            }
-            if let Some(action) = self.rx.recv().await {
-                self.dispatch(action);
-            }
+        while self.awaiting > 0 {
+            let Some(action) = self.rx.recv().await else {
+                return;
+            };
+            self.awaiting -= 1;
+            self.dispatch(action);
         }
     }
 
