@@ -27,7 +27,7 @@
 //! asks, and [`ImportOptions::date_order`] answers. Nothing is guessed silently.
 
 pub mod dates;
-// pub mod demo;
+pub mod demo;
 pub mod detect;
 pub mod mapping;
 pub mod reader;

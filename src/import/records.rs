@@ -329,7 +329,8 @@ impl Dedup {
         }
     }
 
-    /// `Some(index of the kept record)` when `key` was seen before.
+    /// `Some(index of the kept record)` when `key` was seen before (the row is then
+    /// merged into it); otherwise remembers `idx` as the first with `key`.
     fn check(
         &mut self,
         key: String,
@@ -337,17 +338,9 @@ impl Dedup {
         kept_source: impl Fn(usize) -> SourceRef,
         line: u64,
     ) -> Option<usize> {
-        match self.first.get(&key) {
-            Some(&k) => {
-                self.groups
-                    .entry(k)
-                    .or_insert_with(|| DuplicateGroup {
-                        key: key.clone(),
-                        kept: kept_source(k),
-                        merged_lines: Vec::new(),
-                    })
-                    .merged_lines
-                    .push(line);
+        match self.first.get(&key).copied() {
+            Some(k) => {
+                self.merge(key, k, kept_source(k), line);
                 Some(k)
             }
             None => {
@@ -355,6 +348,18 @@ impl Dedup {
                 None
             }
         }
+    }
+
+    fn merge(&mut self, key: String, kept_idx: usize, kept: SourceRef, line: u64) {
+        self.groups
+            .entry(kept_idx)
+            .or_insert_with(|| DuplicateGroup {
+                key,
+                kept,
+                merged_lines: Vec::new(),
+            })
+            .merged_lines
+            .push(line);
     }
 }
 
@@ -591,23 +596,34 @@ pub(super) fn build(
                 if let Some(d) = pe {
                     pend = Some(pend.map_or(d, |p| p.max(d)));
                 }
-                let key = match (&u.email, &u.name) {
-                    (Some(e), _) => format!("email:{}", normalize_email(e)),
-                    (None, Some(n)) => format!("name:{}", n.to_lowercase()),
-                    (None, None) => unreachable!("rows without email and name are errors"),
+                let (key, what) = match (&u.email, &u.name) {
+                    (Some(e), _) => (format!("email:{}", normalize_email(e)), "email"),
+                    (None, Some(n)) => (format!("name:{}", n.to_lowercase()), "name"),
+                    (None, None) => (format!("line:{}", row.line), "line"),
                 };
-                if let Some(k) = dedup.check(key, out.len(), |k| out[k].source.clone(), row.line) {
-                    differs(
-                        &file,
-                        &out[k].source,
-                        row.line,
-                        UsageRow {
+                // Usage rows are per seat: two seats whose emails differ only by case
+                // both appear. Only rows that are identical as well are merged.
+                match dedup.first.get(&key).copied() {
+                    Some(k)
+                        if UsageRow {
                             source: out[k].source.clone(),
                             ..u.clone()
-                        } != out[k],
-                        &mut warnings,
-                    );
-                    continue;
+                        } == out[k] =>
+                    {
+                        dedup.merge(key, k, out[k].source.clone(), row.line);
+                        continue;
+                    }
+                    Some(k) => warnings.push(Diagnostic::at_line(
+                        &file,
+                        row.line,
+                        format!(
+                            "same {what} as line {} but different values; both rows kept",
+                            out[k].source.line
+                        ),
+                    )),
+                    None => {
+                        dedup.first.insert(key, out.len());
+                    }
                 }
                 out.push(u);
             }
