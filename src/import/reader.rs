@@ -225,14 +225,22 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
     };
     // The header is the first line with at least two recognisable headers; failing
     // that, the first non-blank line. Lines before it are the preamble.
-    let header = candidates
-        .iter()
-        .find(|(_, _, l)| {
-            let d = forced_delim.unwrap_or_else(|| sniff_delimiter(l));
-            header_score(&split_line(l, d)) >= 2
-        })
-        .unwrap_or(default_header);
-    let (header_line, header_offset, _) = **header;
+    // Preamble lines are short (a title, `Report period: …`, `Start date,2025-03-01`),
+    // so the search stops at the first line with more than two non-empty cells: a
+    // data row is never taken for the header.
+    let mut header = *default_header;
+    for cand in candidates {
+        let d = forced_delim.unwrap_or_else(|| sniff_delimiter(cand.2));
+        let cells = split_line(cand.2, d);
+        if header_score(&cells) >= 2 {
+            header = cand;
+            break;
+        }
+        if cells.iter().filter(|c| !c.is_empty()).count() > 2 {
+            break;
+        }
+    }
+    let (header_line, header_offset, _) = *header;
     let preamble: Vec<(u64, String)> = candidates
         .iter()
         .take_while(|(n, _, _)| *n < header_line)
@@ -246,7 +254,24 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(body.as_bytes());
-    let line_base = header_line - 1;
+    // Physical lines come from byte offsets (the csv crate's own line counter skips
+    // blank lines and some CRLF endings): line = header line + newlines before it.
+    let newlines: Vec<usize> = body
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    // A record's position is where the csv reader started, before the blank lines
+    // it skipped; step over those line terminators to the record's first byte.
+    let body_bytes = body.as_bytes();
+    let line_at = |byte: u64| {
+        let mut b = (byte as usize).min(body_bytes.len());
+        while b < body_bytes.len() && matches!(body_bytes[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        header_line + newlines.partition_point(|&n| n < b) as u64
+    };
     let mut headers: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -254,7 +279,7 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
     let mut first_record = true;
     let mut consecutive_errors = 0;
     loop {
-        let line_before = line_base + rdr.position().line();
+        let line_before = line_at(rdr.position().byte());
         match rdr.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => consecutive_errors = 0,
@@ -271,7 +296,7 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
                 continue;
             }
         }
-        let line = line_base + record.position().map(|p| p.line()).unwrap_or(1);
+        let line = record.position().map_or(header_line, |p| line_at(p.byte()));
         if first_record {
             first_record = false;
             headers = record

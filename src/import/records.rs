@@ -451,8 +451,14 @@ pub(super) fn build(
                         row.line,
                         IdpUser {
                             source: out[k].source.clone(),
+                            email: u.email.as_deref().map(normalize_email),
+                            user_name: u.user_name.as_deref().map(normalize_email),
                             ..u.clone()
-                        } != out[k],
+                        } != IdpUser {
+                            email: out[k].email.as_deref().map(normalize_email),
+                            user_name: out[k].user_name.as_deref().map(normalize_email),
+                            ..out[k].clone()
+                        },
                         &mut warnings,
                     );
                     continue;

@@ -31,9 +31,16 @@ pub enum ScimError {
     #[error("the server does not support this filter: {detail}")]
     InvalidFilter { detail: String },
     #[error("HTTP {status}{}: {detail}", scim_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default())]
-    Http { status: u16, scim_type: Option<String>, detail: String },
+    Http {
+        status: u16,
+        scim_type: Option<String>,
+        detail: String,
+    },
     #[error("rate limited: still HTTP 429 after {attempts} attempts")]
-    RateLimited { attempts: u32, retry_after: Option<Duration> },
+    RateLimited {
+        attempts: u32,
+        retry_after: Option<Duration>,
+    },
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("TLS: {0}")]
@@ -42,7 +49,9 @@ pub enum ScimError {
     Network(String),
     #[error("malformed response (HTTP {status}): {detail}")]
     Malformed { status: u16, detail: String },
-    #[error("refused to follow a redirect to {location} (the token is never sent to another address)")]
+    #[error(
+        "refused to follow a redirect to {location} (the token is never sent to another address)"
+    )]
     Redirect { location: String },
     #[error("cancelled")]
     Cancelled,
