@@ -1,0 +1,797 @@
+//! Records built from a mapped [`Table`], with one [`Diagnostic`] per bad value.
+//!
+//! A row with any bad value is left out (and every bad value in it is reported);
+//! all other rows load. Rows with the same normalised identity are merged into the
+//! first one and counted in [`DuplicateGroup`]s (a warning is added when the merged
+//! rows differ in other columns).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::dates::{self, parse_date, slash_evidence, DateOrder, NeedsDateOrder, SlashEvidence};
+use super::detect::{Detection, FileKind};
+use super::mapping::{ColumnMapping, Field};
+use super::reader::{Row, Table};
+use super::values::{
+    is_blank, is_valid_email, normalize_email, normalize_header, parse_count, parse_decimal,
+    parse_enabled, split_groups,
+};
+use super::{Diagnostic, Import, ImportError, ImportOptions, SourceRef};
+
+/// A user from an identity provider's export (Okta, Entra ID, generic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpUser {
+    /// As written (trimmed); compare with [`super::normalize_email`].
+    pub email: Option<String>,
+    /// Okta `Username`/`login`, Entra `userPrincipalName`.
+    pub user_name: Option<String>,
+    /// An IdP-side immutable id (`externalId`, Entra `objectId`/`id`, Okta id).
+    pub external_id: Option<String>,
+    /// `employeeId` / `Employee Number`: what Sales Navigator usually holds as
+    /// `unique_user_id` / SCIM `externalId`.
+    pub employee_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    /// From `accountEnabled` / `Status` (see [`super::values::parse_enabled`]);
+    /// `None` when the file has no such column or the value is not recognised.
+    pub enabled: Option<bool>,
+    pub source: SourceRef,
+}
+
+/// `sales_license_current_status` / `teamlink_extend_license_current_status`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseStatus {
+    Active,
+    /// Invited / assigned, not yet accepted.
+    Pending,
+    Inactive,
+    Revoked,
+    /// Any other value, upper-cased as written.
+    Other(String),
+}
+
+impl LicenseStatus {
+    /// `None` for blank cells.
+    pub fn parse(s: &str) -> Option<LicenseStatus> {
+        if is_blank(s) {
+            return None;
+        }
+        Some(match normalize_header(s).as_str() {
+            "active" | "activated" | "assigned" => LicenseStatus::Active,
+            "pending" | "invited" | "pendingactivation" | "notactivated" => LicenseStatus::Pending,
+            "inactive" | "deactivated" | "disabled" | "suspended" => LicenseStatus::Inactive,
+            "revoked" | "removed" | "unassigned" => LicenseStatus::Revoked,
+            _ => LicenseStatus::Other(s.trim().to_uppercase()),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            LicenseStatus::Active => "ACTIVE",
+            LicenseStatus::Pending => "PENDING",
+            LicenseStatus::Inactive => "INACTIVE",
+            LicenseStatus::Revoked => "REVOKED",
+            LicenseStatus::Other(s) => s,
+        }
+    }
+}
+
+/// A row of the Sales Navigator user export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesNavUser {
+    /// `invited_email_address`, as written (trimmed).
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// What the IdP sent as `externalId` (often the employee id).
+    pub unique_user_id: Option<String>,
+    pub seat_id: Option<String>,
+    pub license_status: Option<LicenseStatus>,
+    pub teamlink_status: Option<LicenseStatus>,
+    /// `admin_permission` as written.
+    pub admin_permission: Option<String>,
+    /// Any non-blank `admin_permission` except `none`, `no`, `false`, `0`, and
+    /// user-ish values (`user`, `member`, `standard`, `seat holder`, `regular`) is
+    /// an admin. So `USER_ADMIN` is an admin; `USER` is not.
+    pub is_admin: bool,
+    pub groups: Vec<String>,
+    pub source: SourceRef,
+}
+
+/// Whether an `admin_permission` value makes the user an admin (see
+/// [`SalesNavUser::is_admin`]).
+pub fn is_admin_permission(s: &str) -> bool {
+    if is_blank(s) {
+        return false;
+    }
+    !matches!(
+        normalize_header(s).as_str(),
+        "none"
+            | "no"
+            | "false"
+            | "0"
+            | "user"
+            | "users"
+            | "member"
+            | "standard"
+            | "standarduser"
+            | "seatholder"
+            | "regular"
+            | "regularuser"
+            | "notadmin"
+            | "nonadmin"
+    )
+}
+
+/// A row of the Sales Navigator usage report. Metrics are `None` when blank (users
+/// who never activated have no activity at all).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    pub email: Option<String>,
+    /// `Name`, or first and last name joined.
+    pub name: Option<String>,
+    pub license_type: Option<String>,
+    pub last_active: Option<NaiveDate>,
+    pub days_since_active: Option<u32>,
+    pub days_active: Option<u32>,
+    pub searches: Option<u32>,
+    pub profile_views: Option<u32>,
+    pub inmails_sent: Option<u32>,
+    pub leads_saved: Option<u32>,
+    pub accounts_saved: Option<u32>,
+    pub lists_created: Option<u32>,
+    pub ssi: Option<f64>,
+    pub source: SourceRef,
+}
+
+impl UsageRow {
+    /// Days idle as of `as_of`: from `last_active` if known, else the report's
+    /// `days_since_active`; `None` when neither is known (e.g. never activated).
+    pub fn idle_days(&self, as_of: NaiveDate) -> Option<i64> {
+        match self.last_active {
+            Some(d) => Some((as_of - d).num_days().max(0)),
+            None => self.days_since_active.map(i64::from),
+        }
+    }
+
+    /// No activity recorded at all: no last-active date and every metric blank or 0.
+    pub fn never_active(&self) -> bool {
+        self.last_active.is_none()
+            && self.days_since_active.is_none()
+            && [
+                self.days_active,
+                self.searches,
+                self.profile_views,
+                self.inmails_sent,
+                self.leads_saved,
+                self.accounts_saved,
+                self.lists_created,
+            ]
+            .iter()
+            .all(|m| m.unwrap_or(0) == 0)
+    }
+}
+
+/// The report period of a usage report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPeriod {
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+}
+
+/// Rows merged into the first row with the same identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateGroup {
+    /// The normalised identity, e.g. `email:jane.doe@x.example`.
+    pub key: String,
+    pub kept: SourceRef,
+    /// Physical lines of the rows merged into `kept`.
+    pub merged_lines: Vec<u64>,
+}
+
+/// The records of one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ImportData {
+    Idp(Vec<IdpUser>),
+    SalesNav(Vec<SalesNavUser>),
+    Usage(Vec<UsageRow>),
+}
+
+impl ImportData {
+    pub fn len(&self) -> usize {
+        match self {
+            ImportData::Idp(v) => v.len(),
+            ImportData::SalesNav(v) => v.len(),
+            ImportData::Usage(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Access to one row's cells by field, collecting diagnostics.
+struct Cells<'a> {
+    file: &'a str,
+    headers: &'a [String],
+    mapping: &'a ColumnMapping,
+    row: &'a Row,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'a> Cells<'a> {
+    fn new(file: &'a str, headers: &'a [String], mapping: &'a ColumnMapping, row: &'a Row) -> Self {
+        Cells {
+            file,
+            headers,
+            mapping,
+            row,
+            errors: Vec::new(),
+        }
+    }
+
+    fn raw(&self, f: Field) -> Option<&'a str> {
+        let c = self.mapping.get(f)?;
+        self.row.fields.get(c).map(|s| s.as_str())
+    }
+
+    fn header(&self, f: Field) -> &'a str {
+        self.mapping
+            .get(f)
+            .and_then(|c| self.headers.get(c))
+            .map_or("", String::as_str)
+    }
+
+    /// Trimmed text; blank → None.
+    fn text(&self, f: Field) -> Option<String> {
+        let v = self.raw(f)?.trim();
+        if is_blank(v) {
+            None
+        } else {
+            Some(v.to_string())
+        }
+    }
+
+    fn error(&mut self, f: Field, msg: String) {
+        let header = self.header(f).to_string();
+        self.errors
+            .push(Diagnostic::at_cell(self.file, self.row.line, &header, msg));
+    }
+
+    fn email(&mut self, f: Field) -> Option<String> {
+        let v = self.text(f)?;
+        if is_valid_email(&v) {
+            Some(v)
+        } else {
+            self.error(f, format!("{} is not an email address", show(&v)));
+            None
+        }
+    }
+
+    fn count(&mut self, f: Field) -> Option<u32> {
+        let raw = self.raw(f)?;
+        match parse_count(raw) {
+            Ok(v) => v,
+            Err(_) => {
+                self.error(f, format!("{} is not a whole number", show(raw.trim())));
+                None
+            }
+        }
+    }
+
+    fn decimal(&mut self, f: Field) -> Option<f64> {
+        let raw = self.raw(f)?;
+        match parse_decimal(raw) {
+            Ok(v) => v,
+            Err(_) => {
+                self.error(f, format!("{} is not a number", show(raw.trim())));
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, f: Field, order: Option<DateOrder>) -> Option<NaiveDate> {
+        let raw = self.raw(f)?;
+        match parse_date(raw, order) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(f, format!("{} is not {}", show(raw.trim()), e.expected));
+                None
+            }
+        }
+    }
+}
+
+/// A cell value quoted for messages (long values shortened).
+fn show(v: &str) -> String {
+    let mut s: String = v.chars().take(60).collect();
+    if v.chars().count() > 60 {
+        s.push('…');
+    }
+    format!("\"{}\"", s.replace('\n', "\\n"))
+}
+
+struct Dedup {
+    first: HashMap<String, usize>,
+    groups: BTreeMap<usize, DuplicateGroup>,
+}
+
+impl Dedup {
+    fn new() -> Self {
+        Dedup {
+            first: HashMap::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// `Some(index of the kept record)` when `key` was seen before (the row is then
+    /// merged into it); otherwise remembers `idx` as the first with `key`.
+    fn check(
+        &mut self,
+        key: String,
+        idx: usize,
+        kept_source: impl Fn(usize) -> SourceRef,
+        line: u64,
+    ) -> Option<usize> {
+        match self.first.get(&key).copied() {
+            Some(k) => {
+                self.merge(key, k, kept_source(k), line);
+                Some(k)
+            }
+            None => {
+                self.first.insert(key, idx);
+                None
+            }
+        }
+    }
+
+    fn merge(&mut self, key: String, kept_idx: usize, kept: SourceRef, line: u64) {
+        self.groups
+            .entry(kept_idx)
+            .or_insert_with(|| DuplicateGroup {
+                key,
+                kept,
+                merged_lines: Vec::new(),
+            })
+            .merged_lines
+            .push(line);
+    }
+}
+
+/// Collect unrecognised status values, reported once per column.
+#[derive(Default)]
+struct Unrecognised {
+    values: BTreeMap<String, usize>,
+}
+
+pub(super) fn build(
+    table: Table,
+    detection: Detection,
+    mapping: ColumnMapping,
+    opts: &ImportOptions,
+) -> Result<Import, ImportError> {
+    let file = table.file.clone();
+    let mut errors = table.errors.clone();
+    let mut warnings = table.warnings.clone();
+    let mut dedup = Dedup::new();
+    let rows_read = table.rows.len() + table.errors.len();
+    let mut report_period = None;
+    let mut date_order = None;
+    let cells = |row| Cells::new(&file, &table.headers, &mapping, row);
+    let src = |row: &Row| SourceRef {
+        file: file.clone(),
+        line: row.line,
+    };
+
+    let data = match detection.format.kind() {
+        FileKind::Idp => {
+            let mut out: Vec<IdpUser> = Vec::with_capacity(table.rows.len());
+            let mut unknown = Unrecognised::default();
+            let block_sign_in = mapping
+                .get(Field::Enabled)
+                .is_some_and(|c| normalize_header(&table.headers[c]) == "blocksignin");
+            for row in &table.rows {
+                let mut c = cells(row);
+                let email = c.email(Field::Email);
+                let enabled = c
+                    .text(Field::Enabled)
+                    .and_then(|v| match parse_enabled(&v) {
+                        Some(b) => Some(b != block_sign_in),
+                        None => {
+                            *unknown.values.entry(v).or_default() += 1;
+                            None
+                        }
+                    });
+                let u = IdpUser {
+                    email,
+                    user_name: c.text(Field::UserName),
+                    external_id: c.text(Field::ExternalId),
+                    employee_id: c.text(Field::EmployeeId),
+                    first_name: c.text(Field::FirstName),
+                    last_name: c.text(Field::LastName),
+                    display_name: c.text(Field::DisplayName),
+                    enabled,
+                    source: src(row),
+                };
+                if c.errors.is_empty()
+                    && u.email.is_none()
+                    && u.user_name.is_none()
+                    && u.external_id.is_none()
+                    && u.employee_id.is_none()
+                {
+                    c.errors.push(Diagnostic::at_line(
+                        &file,
+                        row.line,
+                        "no email, user name, external id or employee id",
+                    ));
+                }
+                if !c.errors.is_empty() {
+                    errors.append(&mut c.errors);
+                    continue;
+                }
+                let key = format!(
+                    "email:{}|user:{}|ext:{}|emp:{}",
+                    u.email.as_deref().map(normalize_email).unwrap_or_default(),
+                    u.user_name
+                        .as_deref()
+                        .map(normalize_email)
+                        .unwrap_or_default(),
+                    u.external_id.as_deref().unwrap_or(""),
+                    u.employee_id.as_deref().unwrap_or(""),
+                );
+                if let Some(k) = dedup.check(key, out.len(), |k| out[k].source.clone(), row.line) {
+                    differs(
+                        &file,
+                        &out[k].source,
+                        row.line,
+                        IdpUser {
+                            source: out[k].source.clone(),
+                            email: u.email.as_deref().map(normalize_email),
+                            user_name: u.user_name.as_deref().map(normalize_email),
+                            ..u.clone()
+                        } != IdpUser {
+                            email: out[k].email.as_deref().map(normalize_email),
+                            user_name: out[k].user_name.as_deref().map(normalize_email),
+                            ..out[k].clone()
+                        },
+                        &mut warnings,
+                    );
+                    continue;
+                }
+                out.push(u);
+            }
+            report_unknown(
+                &file,
+                &table.headers,
+                &mapping,
+                Field::Enabled,
+                unknown,
+                &mut warnings,
+            );
+            ImportData::Idp(out)
+        }
+        FileKind::SalesNavUsers => {
+            let mut out: Vec<SalesNavUser> = Vec::with_capacity(table.rows.len());
+            let mut unknown = Unrecognised::default();
+            for row in &table.rows {
+                let mut c = cells(row);
+                let email = c.email(Field::Email);
+                let admin_permission = c.text(Field::AdminPermission);
+                let license_status = c
+                    .text(Field::LicenseStatus)
+                    .and_then(|v| LicenseStatus::parse(&v));
+                if let Some(LicenseStatus::Other(v)) = &license_status {
+                    *unknown.values.entry(v.clone()).or_default() += 1;
+                }
+                let u = SalesNavUser {
+                    email,
+                    first_name: c.text(Field::FirstName),
+                    last_name: c.text(Field::LastName),
+                    unique_user_id: c.text(Field::UniqueUserId),
+                    seat_id: c.text(Field::SeatId),
+                    license_status,
+                    teamlink_status: c
+                        .text(Field::TeamlinkStatus)
+                        .and_then(|v| LicenseStatus::parse(&v)),
+                    is_admin: admin_permission.as_deref().is_some_and(is_admin_permission),
+                    admin_permission,
+                    groups: c.raw(Field::Groups).map(split_groups).unwrap_or_default(),
+                    source: src(row),
+                };
+                if c.errors.is_empty() && u.email.is_none() && u.unique_user_id.is_none() {
+                    c.errors.push(Diagnostic::at_line(
+                        &file,
+                        row.line,
+                        "no email or unique user id",
+                    ));
+                }
+                if !c.errors.is_empty() {
+                    errors.append(&mut c.errors);
+                    continue;
+                }
+                // Identity is the seat: two seats whose emails differ only by case are
+                // both kept (the matcher reports them as ambiguous).
+                let key = match &u.seat_id {
+                    Some(s) => format!("seat:{s}"),
+                    None => format!(
+                        "uid:{}|email:{}",
+                        u.unique_user_id.as_deref().unwrap_or(""),
+                        u.email.as_deref().unwrap_or("")
+                    ),
+                };
+                if let Some(k) = dedup.check(key, out.len(), |k| out[k].source.clone(), row.line) {
+                    differs(
+                        &file,
+                        &out[k].source,
+                        row.line,
+                        SalesNavUser {
+                            source: out[k].source.clone(),
+                            ..u.clone()
+                        } != out[k],
+                        &mut warnings,
+                    );
+                    continue;
+                }
+                out.push(u);
+            }
+            report_unknown(
+                &file,
+                &table.headers,
+                &mapping,
+                Field::LicenseStatus,
+                unknown,
+                &mut warnings,
+            );
+            ImportData::SalesNav(out)
+        }
+        FileKind::Usage => {
+            let date_fields: Vec<Field> = [Field::LastActive, Field::PeriodStart, Field::PeriodEnd]
+                .into_iter()
+                .filter(|f| mapping.get(*f).is_some())
+                .collect();
+            let order = resolve_date_order(&table, &mapping, &date_fields, opts.date_order)?;
+            date_order = order;
+            let mut out: Vec<UsageRow> = Vec::with_capacity(table.rows.len());
+            let (mut pstart, mut pend): (Option<NaiveDate>, Option<NaiveDate>) = (None, None);
+            for row in &table.rows {
+                let mut c = cells(row);
+                let email = c.email(Field::Email);
+                let name = c.text(Field::Name).or_else(|| {
+                    let joined = [c.text(Field::FirstName), c.text(Field::LastName)]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (!joined.is_empty()).then_some(joined)
+                });
+                let last_active = c.date(Field::LastActive, order);
+                let ps = c.date(Field::PeriodStart, order);
+                let pe = c.date(Field::PeriodEnd, order);
+                let u = UsageRow {
+                    email,
+                    name,
+                    license_type: c.text(Field::LicenseType),
+                    last_active,
+                    days_since_active: c.count(Field::DaysSinceActive),
+                    days_active: c.count(Field::DaysActive),
+                    searches: c.count(Field::Searches),
+                    profile_views: c.count(Field::ProfileViews),
+                    inmails_sent: c.count(Field::InmailsSent),
+                    leads_saved: c.count(Field::LeadsSaved),
+                    accounts_saved: c.count(Field::AccountsSaved),
+                    lists_created: c.count(Field::ListsCreated),
+                    ssi: c.decimal(Field::Ssi),
+                    source: src(row),
+                };
+                if c.errors.is_empty() && u.email.is_none() && u.name.is_none() {
+                    c.errors
+                        .push(Diagnostic::at_line(&file, row.line, "no email or name"));
+                }
+                if !c.errors.is_empty() {
+                    errors.append(&mut c.errors);
+                    continue;
+                }
+                if let Some(d) = ps {
+                    pstart = Some(pstart.map_or(d, |p| p.min(d)));
+                }
+                if let Some(d) = pe {
+                    pend = Some(pend.map_or(d, |p| p.max(d)));
+                }
+                let (key, what) = match (&u.email, &u.name) {
+                    (Some(e), _) => (format!("email:{}", normalize_email(e)), "email"),
+                    (None, Some(n)) => (format!("name:{}", n.to_lowercase()), "name"),
+                    (None, None) => (format!("line:{}", row.line), "line"),
+                };
+                // Usage rows are per seat: two seats whose emails differ only by case
+                // both appear. Only rows that are identical as well are merged.
+                match dedup.first.get(&key).copied() {
+                    Some(k)
+                        if UsageRow {
+                            source: out[k].source.clone(),
+                            ..u.clone()
+                        } == out[k] =>
+                    {
+                        dedup.merge(key, k, out[k].source.clone(), row.line);
+                        continue;
+                    }
+                    Some(k) => warnings.push(Diagnostic::at_line(
+                        &file,
+                        row.line,
+                        format!(
+                            "same {what} as line {} but different values; both rows kept",
+                            out[k].source.line
+                        ),
+                    )),
+                    None => {
+                        dedup.first.insert(key, out.len());
+                    }
+                }
+                out.push(u);
+            }
+            if pstart.is_some() || pend.is_some() {
+                report_period = Some(ReportPeriod {
+                    start: pstart,
+                    end: pend,
+                });
+            } else {
+                report_period = preamble_period(&table.preamble, order);
+            }
+            ImportData::Usage(out)
+        }
+    };
+    errors.sort_by_key(|d| d.line);
+    Ok(Import {
+        file,
+        detection,
+        headers: table.headers,
+        mapping,
+        encoding: table.encoding,
+        delimiter: table.delimiter,
+        data,
+        errors,
+        warnings,
+        duplicates: dedup.groups.into_values().collect(),
+        rows_read,
+        report_period,
+        date_order,
+    })
+}
+
+fn differs(
+    file: &str,
+    kept: &SourceRef,
+    line: u64,
+    different: bool,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    if different {
+        warnings.push(Diagnostic::at_line(
+            file,
+            line,
+            format!(
+                "duplicate of line {} with different values in other columns; kept line {}",
+                kept.line, kept.line
+            ),
+        ));
+    }
+}
+
+fn report_unknown(
+    file: &str,
+    headers: &[String],
+    mapping: &ColumnMapping,
+    field: Field,
+    unknown: Unrecognised,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    if unknown.values.is_empty() {
+        return;
+    }
+    let header = mapping
+        .get(field)
+        .and_then(|c| headers.get(c))
+        .cloned()
+        .unwrap_or_default();
+    let list = unknown
+        .values
+        .iter()
+        .take(10)
+        .map(|(v, n)| format!("{} ({n} rows)", show(v)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    warnings.push(Diagnostic {
+        file: file.to_string(),
+        line: None,
+        column: Some(header),
+        message: format!("unrecognised values, treated as unknown: {list}"),
+    });
+}
+
+/// Decide the slash-date order from every date cell in the file (see [`dates`]).
+fn resolve_date_order(
+    table: &Table,
+    mapping: &ColumnMapping,
+    date_fields: &[Field],
+    explicit: Option<DateOrder>,
+) -> Result<Option<DateOrder>, ImportError> {
+    let mut day_first: Option<(u64, String)> = None;
+    let mut month_first: Option<(u64, String)> = None;
+    let mut ambiguous: Vec<(u64, String)> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for &f in date_fields {
+        let Some(c) = mapping.get(f) else { continue };
+        let mut col_has_slash = false;
+        for row in &table.rows {
+            let Some(v) = row.fields.get(c) else { continue };
+            let ev = slash_evidence(v);
+            if ev != SlashEvidence::NotSlash {
+                col_has_slash = true;
+            }
+            let v = v.trim().to_string();
+            match ev {
+                SlashEvidence::DayFirst => {
+                    day_first.get_or_insert((row.line, v));
+                }
+                SlashEvidence::MonthFirst => {
+                    month_first.get_or_insert((row.line, v));
+                }
+                SlashEvidence::Ambiguous if ambiguous.len() < 3 => ambiguous.push((row.line, v)),
+                _ => {}
+            }
+        }
+        if col_has_slash {
+            columns.push(table.headers[c].clone());
+        }
+    }
+    if explicit.is_some() {
+        return Ok(explicit);
+    }
+    match (day_first, month_first) {
+        (Some(_), None) => Ok(Some(DateOrder::DayFirst)),
+        (None, Some(_)) => Ok(Some(DateOrder::MonthFirst)),
+        (Some(d), Some(m)) => Err(ImportError::NeedsDateOrder(NeedsDateOrder {
+            file: table.file.clone(),
+            columns,
+            samples: vec![d, m],
+            conflicting: true,
+        })),
+        (None, None) if !ambiguous.is_empty() => Err(ImportError::NeedsDateOrder(NeedsDateOrder {
+            file: table.file.clone(),
+            columns,
+            samples: ambiguous,
+            conflicting: false,
+        })),
+        // Only `04/04/2025`-style values (or none): either order reads them the same.
+        (None, None) => Ok(None),
+    }
+}
+
+/// `Report period: 2025-03-01 to 2025-05-31`, or `Start date: …` / `End date: …` lines.
+fn preamble_period(preamble: &[(u64, String)], order: Option<DateOrder>) -> Option<ReportPeriod> {
+    let mut start = None;
+    let mut end = None;
+    for (_, line) in preamble {
+        let found = dates::dates_in_text(line, order);
+        let lower = line.to_lowercase();
+        match found.as_slice() {
+            [] => {}
+            [a, b, ..] => {
+                start = start.or(Some(*a.min(b)));
+                end = end.or(Some(*a.max(b)));
+            }
+            [d] => {
+                if lower.contains("start") || lower.contains("from") {
+                    start = start.or(Some(*d));
+                } else {
+                    end = end.or(Some(*d));
+                }
+            }
+        }
+    }
+    (start.is_some() || end.is_some()).then_some(ReportPeriod { start, end })
+}
