@@ -10,6 +10,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod lookup;
+pub mod matching;
 pub mod runtime;
 pub mod scim;
 pub mod secret;

@@ -1,0 +1,584 @@
+//! Who navscim knows about, and what it found out over SCIM.
+//!
+//! The [`Directory`] merges the loaded exports (identity-provider assignments, the Sales
+//! Navigator user export) into one list keyed by normalised identity, remembering every
+//! file and line each user came from. The lookup engine ([`crate::lookup`]) fills in a
+//! [`LookupOutcome`] per user. TUI and headless commands share both.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::import::{FileKind, Import, LicenseStatus, SourceRef};
+use crate::scim::{FilterAttr, ScimUser};
+
+/// Domains that are the same company, e.g. `corp-example.co.uk` = `corp.example`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainAliases {
+    /// alias domain (lower case) -> canonical domain (lower case)
+    map: HashMap<String, String>,
+}
+
+impl DomainAliases {
+    /// Parses `alias=canonical[,alias=canonical…]`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut aliases = DomainAliases::default();
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (alias, canonical) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("domain alias {pair:?}: expected alias=canonical"))?;
+            let (alias, canonical) = (alias.trim(), canonical.trim());
+            if alias.is_empty() || canonical.is_empty() || alias.contains('@') {
+                return Err(format!("domain alias {pair:?}: expected alias=canonical"));
+            }
+            aliases.add(alias, canonical);
+        }
+        Ok(aliases)
+    }
+
+    pub fn add(&mut self, alias: &str, canonical: &str) {
+        self.map
+            .insert(alias.trim().to_lowercase(), canonical.trim().to_lowercase());
+    }
+
+    /// The canonical form of a normalised email.
+    pub fn canonical(&self, email: &str) -> String {
+        match email.rsplit_once('@') {
+            Some((local, domain)) => match self.map.get(domain) {
+                Some(canonical) => format!("{local}@{canonical}"),
+                None => email.to_string(),
+            },
+            None => email.to_string(),
+        }
+    }
+}
+
+/// The identity key of an email: trimmed, lower-cased, domain aliases applied.
+pub fn identity_key(email: &str, aliases: &DomainAliases) -> String {
+    aliases.canonical(&crate::import::normalize_email(email))
+}
+
+/// What the Sales Navigator export says about a user's seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    pub license_status: Option<LicenseStatus>,
+    pub is_admin: bool,
+    pub seat_id: Option<String>,
+    /// `unique_user_id`: what the IdP sent as `externalId`.
+    pub unique_user_id: Option<String>,
+}
+
+/// Where a user was seen, given which kinds of file were loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// In an identity-provider file and the Sales Navigator export.
+    Both,
+    /// In the Sales Navigator export but in none of the identity-provider files: an
+    /// orphan seat, likely a leaver.
+    OrphanSeat,
+    /// In an identity-provider file but not in the loaded Sales Navigator export.
+    Missing,
+    /// Only one kind of file is loaded, so nothing can be said.
+    Unknown,
+}
+
+/// One person, merged from every file that mentions them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirUser {
+    /// Normalised identity (see [`identity_key`]); `id:<value>` when a row had no email.
+    pub key: String,
+    pub email: Option<String>,
+    /// The IdP's user name (Okta login, Entra UPN), if any.
+    pub user_name: Option<String>,
+    /// The IdP's identifier for the user: employee id, else its external/object id.
+    pub idp_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub in_idp: bool,
+    /// Enabled in the IdP (`None` when the file does not say).
+    pub idp_enabled: Option<bool>,
+    pub seat: Option<Seat>,
+    /// Every file and line this user came from.
+    pub sources: Vec<SourceRef>,
+    /// Rows merged into this user beyond the first.
+    pub duplicate_rows: u32,
+    /// A SCIM id known before any lookup (linked by hand, or from earlier results).
+    pub stored_scim_id: Option<String>,
+}
+
+impl DirUser {
+    /// "First Last", else the display name, else the email.
+    pub fn name(&self) -> String {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => format!("{f} {l}"),
+            (Some(n), None) | (None, Some(n)) => n.clone(),
+            (None, None) => self
+                .display_name
+                .clone()
+                .or_else(|| self.email.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The value to search `externalId` for: what Sales Navigator holds if known
+    /// (its `unique_user_id`), else the IdP's id.
+    pub fn external_id(&self) -> Option<&str> {
+        self.seat
+            .as_ref()
+            .and_then(|s| s.unique_user_id.as_deref())
+            .or(self.idp_id.as_deref())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value to search `userName` for: the IdP's user name, else the email.
+    pub fn user_name_value(&self) -> Option<&str> {
+        self.user_name
+            .as_deref()
+            .or(self.email.as_deref())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn email_value(&self) -> Option<&str> {
+        self.email.as_deref().filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value for one kind of lookup; `None` means that lookup is skipped.
+    pub fn lookup_value(&self, kind: LookupKind) -> Option<&str> {
+        match kind {
+            LookupKind::StoredId => self.stored_scim_id.as_deref(),
+            LookupKind::ExternalId => self.external_id(),
+            LookupKind::UserName => self.user_name_value(),
+            LookupKind::Email => self.email_value(),
+        }
+    }
+
+    /// Whether the user is protected from deprovisioning by the export (a Sales
+    /// Navigator admin).
+    pub fn is_admin(&self) -> bool {
+        self.seat.as_ref().is_some_and(|s| s.is_admin)
+    }
+}
+
+/// The merged user list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Directory {
+    pub users: Vec<DirUser>,
+    /// Whether any identity-provider file / Sales Navigator export was loaded.
+    pub has_idp: bool,
+    pub has_salesnav: bool,
+    #[serde(skip)]
+    by_key: HashMap<String, usize>,
+}
+
+impl Directory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Merges every imported file, in order.
+    pub fn build(imports: &[Import], aliases: &DomainAliases) -> Self {
+        let mut directory = Directory::new();
+        for import in imports {
+            directory.add_import(import, aliases);
+        }
+        directory
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn index_of(&self, key: &str) -> Option<usize> {
+        self.by_key.get(key).copied()
+    }
+
+    pub fn presence(&self, user: &DirUser) -> Presence {
+        match (self.has_idp, self.has_salesnav) {
+            (true, true) => match (user.in_idp, user.seat.is_some()) {
+                (true, true) => Presence::Both,
+                (false, true) => Presence::OrphanSeat,
+                _ => Presence::Missing,
+            },
+            _ => Presence::Unknown,
+        }
+    }
+
+    /// Adds one file's users; returns how many new users it brought.
+    pub fn add_import(&mut self, import: &Import, aliases: &DomainAliases) -> usize {
+        let before = self.users.len();
+        let duplicates: HashMap<u64, u32> = import
+            .duplicates
+            .iter()
+            .map(|d| (d.kept.line, d.merged_lines.len() as u32))
+            .collect();
+        match import.detection.format.kind() {
+            FileKind::Idp => {
+                self.has_idp = true;
+                for row in import.idp_users() {
+                    let email = row.email.clone().or_else(|| {
+                        // Entra UPNs and Okta logins are usually emails.
+                        row.user_name.clone().filter(|u| u.contains('@'))
+                    });
+                    let idp_id = row.employee_id.clone().or(row.external_id.clone());
+                    let Some(key) = key_for(email.as_deref(), idp_id.as_deref(), aliases) else {
+                        continue;
+                    };
+                    let at = self.entry(key);
+                    let user = &mut self.users[at];
+                    user.in_idp = true;
+                    fill(&mut user.email, email);
+                    fill(&mut user.user_name, row.user_name.clone());
+                    fill(&mut user.idp_id, idp_id);
+                    fill(&mut user.first_name, row.first_name.clone());
+                    fill(&mut user.last_name, row.last_name.clone());
+                    fill(&mut user.display_name, row.display_name.clone());
+                    if user.idp_enabled.is_none() {
+                        user.idp_enabled = row.enabled;
+                    }
+                    user.sources.push(row.source.clone());
+                    user.duplicate_rows += duplicates.get(&row.source.line).copied().unwrap_or(0);
+                }
+            }
+            FileKind::SalesNavUsers => {
+                self.has_salesnav = true;
+                for row in import.salesnav_users() {
+                    let Some(key) =
+                        key_for(row.email.as_deref(), row.unique_user_id.as_deref(), aliases)
+                    else {
+                        continue;
+                    };
+                    let at = self.entry(key);
+                    let user = &mut self.users[at];
+                    fill(&mut user.email, row.email.clone());
+                    fill(&mut user.first_name, row.first_name.clone());
+                    fill(&mut user.last_name, row.last_name.clone());
+                    if user.seat.is_none() {
+                        user.seat = Some(Seat {
+                            license_status: row.license_status.clone(),
+                            is_admin: row.is_admin,
+                            seat_id: row.seat_id.clone(),
+                            unique_user_id: row.unique_user_id.clone(),
+                        });
+                    }
+                    user.sources.push(row.source.clone());
+                    user.duplicate_rows += duplicates.get(&row.source.line).copied().unwrap_or(0);
+                }
+            }
+            // Usage reports join to users later (Usage pane); they add no users.
+            FileKind::Usage => {}
+        }
+        self.users.len() - before
+    }
+
+    fn entry(&mut self, key: String) -> usize {
+        if let Some(&at) = self.by_key.get(&key) {
+            return at;
+        }
+        let at = self.users.len();
+        self.users.push(DirUser {
+            key: key.clone(),
+            email: None,
+            user_name: None,
+            idp_id: None,
+            first_name: None,
+            last_name: None,
+            display_name: None,
+            in_idp: false,
+            idp_enabled: None,
+            seat: None,
+            sources: Vec::new(),
+            duplicate_rows: 0,
+            stored_scim_id: None,
+        });
+        self.by_key.insert(key, at);
+        at
+    }
+
+    /// Rebuilds the key index (after deserialising).
+    pub fn reindex(&mut self) {
+        self.by_key = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.key.clone(), i))
+            .collect();
+    }
+}
+
+fn key_for(email: Option<&str>, id: Option<&str>, aliases: &DomainAliases) -> Option<String> {
+    match (email.filter(|e| !e.trim().is_empty()), id) {
+        (Some(email), _) => Some(identity_key(email, aliases)),
+        (None, Some(id)) if !id.trim().is_empty() => Some(format!("id:{}", id.trim())),
+        _ => None,
+    }
+}
+
+/// Keeps the first non-empty value seen.
+fn fill(slot: &mut Option<String>, value: Option<String>) {
+    if slot.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+            *slot = Some(v);
+        }
+    }
+}
+
+/// The ways navscim looks a user up, in the default precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupKind {
+    /// `GET /Users/{id}` with a SCIM id known beforehand.
+    StoredId,
+    ExternalId,
+    UserName,
+    Email,
+}
+
+impl LookupKind {
+    pub const DEFAULT_PRECEDENCE: [LookupKind; 4] = [
+        LookupKind::StoredId,
+        LookupKind::ExternalId,
+        LookupKind::UserName,
+        LookupKind::Email,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LookupKind::StoredId => "stored id",
+            LookupKind::ExternalId => "externalId",
+            LookupKind::UserName => "userName",
+            LookupKind::Email => "emails.value",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LookupKind::StoredId => "stored_id",
+            LookupKind::ExternalId => "external_id",
+            LookupKind::UserName => "user_name",
+            LookupKind::Email => "email",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<LookupKind> {
+        LookupKind::DEFAULT_PRECEDENCE
+            .into_iter()
+            .find(|k| k.name() == s.trim() || k.label().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The filter attribute, for the filtered kinds.
+    pub fn filter_attr(self) -> Option<FilterAttr> {
+        match self {
+            LookupKind::StoredId => None,
+            LookupKind::ExternalId => Some(FilterAttr::ExternalId),
+            LookupKind::UserName => Some(FilterAttr::UserName),
+            LookupKind::Email => Some(FilterAttr::Email),
+        }
+    }
+}
+
+/// Where a user stands. `Pending` and `LookingUp` are transient; the rest are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchStatus {
+    Pending,
+    LookingUp,
+    /// Exactly one exact hit.
+    Matched {
+        active: bool,
+    },
+    NotFound,
+    /// Several exact hits: every candidate is kept.
+    Ambiguous,
+    Error,
+    Ignored,
+}
+
+impl MatchStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, MatchStatus::Pending | MatchStatus::LookingUp)
+    }
+
+    /// The stable name used in JSON/CSV output.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatchStatus::Pending => "pending",
+            MatchStatus::LookingUp => "looking_up",
+            MatchStatus::Matched { .. } => "matched",
+            MatchStatus::NotFound => "not_found",
+            MatchStatus::Ambiguous => "ambiguous",
+            MatchStatus::Error => "error",
+            MatchStatus::Ignored => "ignored",
+        }
+    }
+
+    /// Short words for the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            MatchStatus::Pending => "pending",
+            MatchStatus::LookingUp => "looking up",
+            MatchStatus::Matched { active: true } => "active",
+            MatchStatus::Matched { active: false } => "inactive",
+            MatchStatus::NotFound => "not found",
+            MatchStatus::Ambiguous => "ambiguous",
+            MatchStatus::Error => "error",
+            MatchStatus::Ignored => "ignored",
+        }
+    }
+}
+
+/// What one lookup request returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum AttemptResult {
+    /// Exact hits (after navscim's own exact comparison).
+    Hits(usize),
+    NotFound,
+    /// The server rejected this kind of lookup as unsupported.
+    Unsupported(String),
+    Error(String),
+    /// Not sent: the value is empty, or the kind was already found unsupported.
+    Skipped(String),
+}
+
+/// One lookup tried for a user, for the details view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub kind: LookupKind,
+    pub value: String,
+    /// The request as sent, e.g. `GET /Users?filter=userName eq "a@b.c"` (never the token).
+    pub request: String,
+    pub result: AttemptResult,
+    /// Requests sent for this attempt, retries included.
+    pub requests: u32,
+}
+
+/// The result of looking one user up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupOutcome {
+    pub status: MatchStatus,
+    pub matched_by: Option<LookupKind>,
+    /// The matched SCIM resource.
+    pub user: Option<ScimUser>,
+    /// Every candidate when ambiguous.
+    pub candidates: Vec<ScimUser>,
+    pub attempts: Vec<Attempt>,
+    /// The last error, when the status is `Error`.
+    pub error: Option<String>,
+    /// E.g. the externalId differs from the identity provider's.
+    pub warnings: Vec<String>,
+}
+
+impl LookupOutcome {
+    pub fn scim_id(&self) -> Option<&str> {
+        self.user.as_ref().and_then(|u| u.id.as_deref())
+    }
+}
+
+/// The warning when the matched user's externalId differs from the IdP's id: Sales
+/// Navigator and LinkedIn Learning must share unique identifiers.
+pub fn external_id_warning(user: &DirUser, scim: &ScimUser) -> Option<String> {
+    let idp = user.idp_id.as_deref()?.trim();
+    let scim_ext = scim.external_id.as_deref().unwrap_or("").trim();
+    if idp.is_empty() || idp == scim_ext {
+        return None;
+    }
+    Some(if scim_ext.is_empty() {
+        format!("SCIM user has no externalId; the identity provider's id is {idp:?}")
+    } else {
+        format!(
+            "externalId {scim_ext:?} differs from the identity provider's id {idp:?} \
+             (Sales Navigator and LinkedIn Learning must use the same identifiers)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{import_str, ImportOptions};
+
+    fn import(name: &str, text: &str) -> Import {
+        import_str(name, text, &ImportOptions::default()).unwrap()
+    }
+
+    const SN: &str = "invited_email_address,preferred_first_name,preferred_last_name,unique_user_id,seat_id,sales_license_current_status,teamlink_extend_license_current_status,admin_permission,groups\n\
+        Ann.Lee@corp.example,Ann,Lee,E1,S1,ACTIVE,,NONE,\n\
+        bob@corp-example.co.uk,Bob,Ray,E2,S2,ACTIVE,,FULL_ADMIN,\n\
+        gone@corp.example,Gone,Away,E9,S9,ACTIVE,,NONE,\n";
+    const IDP: &str = "Username,Email,First Name,Last Name,Employee Number\n\
+        ann.lee@corp.example,ann.lee@corp.example,Ann,Lee,E1\n\
+        bob@corp.example,bob@corp.example,Bob,Ray,E2\n\
+        new@corp.example,new@corp.example,New,Hire,E7\n";
+
+    #[test]
+    fn merges_by_normalised_email_with_domain_aliases() {
+        let aliases = DomainAliases::parse("corp-example.co.uk=corp.example").unwrap();
+        let dir = Directory::build(&[import("idp.csv", IDP), import("sn.csv", SN)], &aliases);
+        assert_eq!(dir.len(), 4, "{:#?}", dir.users);
+        let ann = &dir.users[dir.index_of("ann.lee@corp.example").unwrap()];
+        assert_eq!(dir.presence(ann), Presence::Both);
+        assert_eq!(ann.sources.len(), 2);
+        assert_eq!(ann.sources[0].file, "idp.csv");
+        assert_eq!(
+            ann.sources[1],
+            SourceRef {
+                file: "sn.csv".into(),
+                line: 2
+            }
+        );
+        let bob = &dir.users[dir.index_of("bob@corp.example").unwrap()];
+        assert_eq!(dir.presence(bob), Presence::Both, "alias domain merged");
+        assert!(bob.is_admin());
+        let gone = &dir.users[dir.index_of("gone@corp.example").unwrap()];
+        assert_eq!(dir.presence(gone), Presence::OrphanSeat);
+        let new = &dir.users[dir.index_of("new@corp.example").unwrap()];
+        assert_eq!(dir.presence(new), Presence::Missing);
+    }
+
+    #[test]
+    fn without_aliases_other_domains_stay_apart() {
+        let dir = Directory::build(
+            &[import("idp.csv", IDP), import("sn.csv", SN)],
+            &DomainAliases::default(),
+        );
+        assert_eq!(dir.len(), 5);
+    }
+
+    #[test]
+    fn presence_is_unknown_with_one_kind_of_file() {
+        let dir = Directory::build(&[import("sn.csv", SN)], &DomainAliases::default());
+        assert!(dir
+            .users
+            .iter()
+            .all(|u| dir.presence(u) == Presence::Unknown));
+    }
+
+    #[test]
+    fn lookup_values_prefer_what_sales_navigator_holds() {
+        let dir = Directory::build(
+            &[import("idp.csv", IDP), import("sn.csv", SN)],
+            &DomainAliases::default(),
+        );
+        let ann = &dir.users[dir.index_of("ann.lee@corp.example").unwrap()];
+        assert_eq!(ann.lookup_value(LookupKind::ExternalId), Some("E1"));
+        assert_eq!(
+            ann.lookup_value(LookupKind::UserName),
+            Some("ann.lee@corp.example")
+        );
+        assert_eq!(ann.lookup_value(LookupKind::StoredId), None);
+    }
+
+    #[test]
+    fn bad_alias_spec_is_explained() {
+        assert!(DomainAliases::parse("nodomain")
+            .unwrap_err()
+            .contains("alias=canonical"));
+        assert!(DomainAliases::parse("").unwrap().map.is_empty());
+    }
+}
