@@ -68,7 +68,7 @@ pub struct LookupJob {
 #[derive(Debug, Clone)]
 pub enum LookupEvent {
     Started(usize),
-    Finished(usize, LookupOutcome),
+    Finished(usize, Box<LookupOutcome>),
 }
 
 /// Totals of a batch.
