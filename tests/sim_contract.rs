@@ -736,7 +736,8 @@ async fn rate_limit_answers_429_with_retry_after() {
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=100).contains(&ra), "{ra}");
+        // Capacity returns in (just under) 100 s: whole seconds, rounded up.
+        assert!((99..=100).contains(&ra), "{ra}");
         bodies.push(r.json::<Value>().await.unwrap());
     }
     // Alternating shapes: SCIM error, LinkedIn API error.
@@ -956,4 +957,55 @@ async fn generated_users_and_seed_errors() {
     .err()
     .expect("bad knob");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_are_counted_exactly_once() {
+    let s = Sim::new(SimConfig {
+        generate: 300,
+        ..SimConfig::default()
+    })
+    .await;
+    let ids: Vec<String> = s.h.users().into_iter().filter_map(|u| u.id).collect();
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let rb = s
+                .req(Method::PATCH, &format!("/Users/{id}"))
+                .json(&navscim::scim::model::PatchOp::set_active(false));
+            tokio::spawn(async move { rb.send().await.map(|r| r.status()) })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 200);
+    }
+    let st = s.h.stats();
+    assert_eq!(st.requests["PATCH"], ids.len() as u64);
+    assert_eq!(st.changes.len(), ids.len());
+    assert!(st.changes.values().all(|&n| n == 1));
+    assert!(s.h.users().iter().all(|u| !u.is_active()));
+    s.h.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_retry_after_reflects_refill() {
+    let s = Sim::new(SimConfig {
+        rate_limit: Some(0.5), // a token every 2 s
+        ..SimConfig::default()
+    })
+    .await;
+    assert_eq!(s.get("/ServiceProviderConfig").await.0, 200);
+    let r = s
+        .req(Method::GET, "/ServiceProviderConfig")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let ra: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&ra), "{ra}");
+    s.h.shutdown().await;
 }
