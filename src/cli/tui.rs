@@ -70,7 +70,7 @@ pub async fn run_saved_profile(conn: &ConnectionArgs) -> i32 {
 pub fn demo_sim_config(latency: Duration) -> SimConfig {
     SimConfig {
         token: DEMO_TOKEN.into(),
-        generate: 1000,
+        seed_csv: Some(crate::import::demo::SALESNAV_USERS_CSV.to_string()),
         latency,
         jitter: latency / 2,
         ..SimConfig::default()
