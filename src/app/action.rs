@@ -1,6 +1,11 @@
 //! Everything that can happen: terminal input and the results of effects.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::import::{Import, ImportError};
+use crate::matching::LookupOutcome;
+use crate::scim::{ClientStats, ScimUser};
 
 use ratatui::crossterm::event::KeyEvent;
 
@@ -13,8 +18,8 @@ pub enum Action {
     Key(KeyEvent),
     /// Bracketed paste from the terminal.
     Paste(String),
-    /// The terminal changed size: everything must be drawn again.
-    Resize,
+    /// The terminal's size (sent at start and on every change).
+    Resize(u16, u16),
     /// A command without a key (tests, scripted screenshots).
     Command(Command),
     /// The answer to `Effect::TestConnection { seq }`.
@@ -26,4 +31,50 @@ pub enum Action {
     ProfileSaved { result: Result<PathBuf, String> },
     /// An effect's task died instead of answering (a bug): say so, keep running.
     EffectFailed(String),
+    /// Load these files (from the command line or the demo); optionally look the new
+    /// users up.
+    LoadFiles {
+        sources: Vec<super::effect::ImportSource>,
+        lookup_after: bool,
+    },
+    /// The answer to `Effect::ImportFiles`: one result per file, in order.
+    FilesImported {
+        results: Vec<Result<Import, ImportError>>,
+        lookup_after: bool,
+    },
+    /// Progress of `Effect::LookupUsers`. `at` is the runtime's clock (time since it
+    /// started), so the reducer can compute rates without reading a clock itself.
+    LookupStarted { batch: u64, index: usize, at: Duration },
+    LookupFinished {
+        batch: u64,
+        index: usize,
+        outcome: Box<LookupOutcome>,
+        at: Duration,
+        stats: ClientStats,
+    },
+    /// The final answer to `Effect::LookupUsers`; `error` when the batch could not run
+    /// at all (no token, bad base URL).
+    LookupBatchDone {
+        batch: u64,
+        cancelled: usize,
+        error: Option<String>,
+    },
+    /// The answer to `Effect::VerifyLink`.
+    LinkVerified {
+        index: usize,
+        scim_id: String,
+        result: Result<Option<ScimUser>, String>,
+    },
+    /// The answer to `Effect::ExportUsers`: the path and rows written.
+    Exported { result: Result<(PathBuf, usize), String> },
+}
+
+impl Action {
+    /// Progress reports are not an effect's final answer (see `Effect::answers`).
+    pub fn is_progress(&self) -> bool {
+        matches!(
+            self,
+            Action::LookupStarted { .. } | Action::LookupFinished { .. }
+        )
+    }
 }

@@ -1,7 +1,20 @@
 //! What the reducer asks the runtime to do. Plain data: no I/O happens here.
 
+use std::path::PathBuf;
+
 use crate::config::{Profile, TokenSource};
+use crate::lookup::{LookupJob, LookupOptions};
 use crate::secret::Token;
+
+/// A CSV file to import: on disk, or compiled in (the demo fixtures).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportSource {
+    Path(PathBuf),
+    Embedded {
+        name: &'static str,
+        text: &'static str,
+    },
+}
 
 /// Where to connect and how to get the token; resolved by the runtime.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +25,7 @@ pub struct ConnectionSpec {
     pub profile: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Effect {
     /// Resolve the token and test the connection; answer with `Action::ConnectionTested`.
     TestConnection { seq: u64, spec: ConnectionSpec },
@@ -20,6 +33,35 @@ pub enum Effect {
     SaveProfile {
         profile: Profile,
         token: Option<Token>,
+    },
+    /// Import files; answer with `Action::FilesImported`.
+    ImportFiles {
+        sources: Vec<ImportSource>,
+        lookup_after: bool,
+    },
+    /// Look users up; answer with `LookupStarted`/`LookupFinished` per user, then
+    /// `LookupBatchDone`.
+    LookupUsers {
+        batch: u64,
+        spec: ConnectionSpec,
+        jobs: Vec<LookupJob>,
+        options: LookupOptions,
+    },
+    /// Stop starting new lookups in every running batch (no answer of its own: each
+    /// batch answers with `LookupBatchDone`).
+    CancelLookups,
+    /// `GET /Users/{id}` to verify a hand link; answer with `Action::LinkVerified`.
+    VerifyLink {
+        index: usize,
+        scim_id: String,
+        spec: ConnectionSpec,
+    },
+    /// Put text on the admin's clipboard through the terminal (OSC 52; works over SSH).
+    CopyToClipboard { text: String },
+    /// Write rows to a CSV or JSON file; answer with `Action::Exported`.
+    ExportUsers {
+        path: PathBuf,
+        rows: Vec<crate::report::UserReport>,
     },
 }
 
@@ -29,6 +71,17 @@ impl Effect {
         match self {
             Effect::TestConnection { .. } => "Testing the connection",
             Effect::SaveProfile { .. } => "Saving the profile",
+            Effect::ImportFiles { .. } => "Importing files",
+            Effect::LookupUsers { .. } => "Looking users up",
+            Effect::CancelLookups => "Cancelling lookups",
+            Effect::VerifyLink { .. } => "Verifying the link",
+            Effect::CopyToClipboard { .. } => "Copying",
+            Effect::ExportUsers { .. } => "Exporting",
         }
+    }
+
+    /// Whether the effect answers with exactly one final action (progress aside).
+    pub fn answers(&self) -> bool {
+        !matches!(self, Effect::CancelLookups | Effect::CopyToClipboard { .. })
     }
 }

@@ -31,6 +31,28 @@ pub enum Command {
     /// Text editing: finish (Enter) and abandon (Esc).
     EditCommit,
     EditCancel,
+    // Users pane.
+    Filter,
+    CycleStatusFilter,
+    ClearFilters,
+    Sort,
+    SortReverse,
+    Mark,
+    RangeMark,
+    MarkAllShown,
+    ClearMarks,
+    Details,
+    Relookup,
+    RelookupBy,
+    Link,
+    Ignore,
+    RetryErrors,
+    Copy,
+    LoadFile,
+    Export,
+    CancelWork,
+    /// In the re-look-up prompt: the next identifier kind.
+    NextKind,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -43,6 +65,13 @@ pub enum Context {
     Placeholder,
     /// Typing into a text field: printable keys insert, see [`BINDINGS`] for the rest.
     TextEdit,
+    Users,
+    /// Typing the Users pane's `/` filter (the view follows every keystroke).
+    UsersFilter,
+    /// A one-line prompt (re-look up, link, load, export).
+    Prompt,
+    /// The details of one user.
+    Details,
     Help,
     QuitConfirm,
 }
@@ -54,6 +83,10 @@ impl Context {
             Context::Connection => "Connection pane",
             Context::Placeholder => "This pane",
             Context::TextEdit => "Editing a field",
+            Context::Users => "Users pane",
+            Context::UsersFilter => "Filtering",
+            Context::Prompt => "Prompt",
+            Context::Details => "User details",
             Context::Help => "Help",
             Context::QuitConfirm => "Quit?",
         }
@@ -61,7 +94,18 @@ impl Context {
 
     /// Whether the global bindings also apply here.
     pub fn inherits_global(self) -> bool {
-        matches!(self, Context::Connection | Context::Placeholder)
+        matches!(
+            self,
+            Context::Connection | Context::Placeholder | Context::Users
+        )
+    }
+
+    /// Contexts where printable keys type text.
+    pub fn is_text_entry(self) -> bool {
+        matches!(
+            self,
+            Context::TextEdit | Context::UsersFilter | Context::Prompt
+        )
     }
 }
 
@@ -309,6 +353,45 @@ pub static BINDINGS: &[Binding] = &[
         "Save the profile",
         Command::SaveProfile,
     ),
+    // Users pane.
+    b(C::Users, &[Key::Up, Key::Char('k')], None, "Previous user", Command::Up),
+    b(C::Users, &[Key::Down, Key::Char('j')], None, "Next user", Command::Down),
+    b(C::Users, &[Key::Char('g'), Key::Home], None, "First user", Command::Top),
+    b(C::Users, &[Key::Char('G'), Key::End], None, "Last user", Command::Bottom),
+    b(C::Users, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(C::Users, &[Key::PageDown], None, "Page down", Command::PageDown),
+    b(C::Users, &[Key::Char('/')], Some("filter"), "Filter by text (name, email, ids)", Command::Filter),
+    b(C::Users, &[Key::Char('f')], Some("status"), "Next status filter (unmatched, matched, orphan seats…)", Command::CycleStatusFilter),
+    b(C::Users, &[Key::Char('F')], None, "Clear text and status filters", Command::ClearFilters),
+    b(C::Users, &[Key::Char('s')], None, "Sort by the next column", Command::Sort),
+    b(C::Users, &[Key::Char('S')], None, "Reverse the sort", Command::SortReverse),
+    b(C::Users, &[Key::Char(' ')], Some("mark"), "Mark / unmark the user", Command::Mark),
+    b(C::Users, &[Key::Char('v')], None, "Mark the range from the last mark to here", Command::RangeMark),
+    b(C::Users, &[Key::Char('a')], None, "Mark every user shown", Command::MarkAllShown),
+    b(C::Users, &[Key::Char('A')], None, "Clear all marks", Command::ClearMarks),
+    b(C::Users, &[Key::Enter], Some("details"), "Details: lookups tried, SCIM resource, source rows", Command::Details),
+    b(C::Users, &[Key::Char('r')], Some("re-look up"), "Look the marked users (or this one) up again", Command::Relookup),
+    b(C::Users, &[Key::Char('R')], None, "Look up by another identifier you type", Command::RelookupBy),
+    b(C::Users, &[Key::Char('l')], None, "Link this user to a SCIM id by hand", Command::Link),
+    b(C::Users, &[Key::Char('i')], None, "Ignore / un-ignore the marked users (or this one)", Command::Ignore),
+    b(C::Users, &[Key::Char('e')], None, "Retry every user in error", Command::RetryErrors),
+    b(C::Users, &[Key::Char('y')], None, "Copy the marked emails (OSC 52)", Command::Copy),
+    b(C::Users, &[Key::Char('L')], Some("load"), "Load a CSV export", Command::LoadFile),
+    b(C::Users, &[Key::Char('x')], None, "Export the view to CSV or JSON", Command::Export),
+    b(C::Users, &[Key::Char('c')], None, "Cancel running lookups", Command::CancelWork),
+    b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
+    b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
+    b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+    b(C::Prompt, &[Key::Enter], Some("ok"), "Go", Command::EditCommit),
+    b(C::Prompt, &[Key::Esc], Some("cancel"), "Cancel", Command::EditCancel),
+    b(C::Prompt, &[Key::Tab], Some("kind"), "Another identifier kind (re-look up)", Command::NextKind),
+    b(C::Prompt, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+    b(C::Details, &[Key::Esc, Key::Enter], Some("close"), "Close the details", Command::Close),
+    b(C::Details, &[Key::Up, Key::Char('k')], None, "Scroll up", Command::Up),
+    b(C::Details, &[Key::Down, Key::Char('j')], Some("scroll"), "Scroll down", Command::Down),
+    b(C::Details, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(C::Details, &[Key::PageDown], None, "Page down", Command::PageDown),
+    b(C::Details, &[Key::Char('q')], None, "Quit", Command::Quit),
     // A pane not built yet still lets the admin move around.
     b(
         C::Placeholder,
@@ -417,6 +500,10 @@ mod tests {
             Context::Connection,
             Context::Placeholder,
             Context::TextEdit,
+            Context::Users,
+            Context::UsersFilter,
+            Context::Prompt,
+            Context::Details,
             Context::Help,
             Context::QuitConfirm,
         ] {

@@ -5,8 +5,10 @@ pub mod effect;
 pub mod keys;
 pub mod reducer;
 pub mod state;
+pub mod users;
+pub mod users_reducer;
 
 pub use action::Action;
-pub use effect::{ConnectionSpec, Effect};
+pub use effect::{ConnectionSpec, Effect, ImportSource};
 pub use reducer::reduce;
 pub use state::State;

@@ -21,7 +21,64 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
     let changed = match action {
         Action::Key(key) => on_key(state, key, &mut effects),
         Action::Paste(text) => on_paste(state, &text),
-        Action::Resize => true,
+        Action::Resize(width, height) => {
+            state.size = (width, height);
+            state
+                .users
+                .scroll_into_view(super::users_reducer::table_height(state.size));
+            true
+        }
+        Action::LoadFiles {
+            sources,
+            lookup_after,
+        } => {
+            effects.push(super::users_reducer::import(sources, lookup_after));
+            false
+        }
+        Action::FilesImported {
+            results,
+            lookup_after,
+        } => {
+            super::users_reducer::files_imported(state, results, lookup_after, &mut effects);
+            true
+        }
+        Action::LookupStarted { batch, index, at } => {
+            super::users_reducer::lookup_started(state, batch, index, at);
+            true
+        }
+        Action::LookupFinished {
+            index,
+            outcome,
+            at,
+            stats,
+            ..
+        } => {
+            super::users_reducer::lookup_finished(state, index, outcome, at, stats);
+            true
+        }
+        Action::LookupBatchDone {
+            batch,
+            cancelled,
+            error,
+        } => {
+            super::users_reducer::batch_done(state, batch, cancelled, error);
+            true
+        }
+        Action::LinkVerified {
+            index,
+            scim_id,
+            result,
+        } => {
+            super::users_reducer::link_verified(state, index, scim_id, result);
+            true
+        }
+        Action::Exported { result } => {
+            state.notice = Some(match result {
+                Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
+                Err(e) => error(format!("Export failed: {e}")),
+            });
+            true
+        }
         Action::Command(command) => on_command(state, command, &mut effects),
         Action::ConnectionTested { seq, result } => {
             // A late answer to an older test must not overwrite the newer one.
@@ -64,21 +121,21 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
     effects
 }
 
-fn info(text: String) -> Notice {
+pub(super) fn info(text: String) -> Notice {
     Notice {
         level: Level::Info,
         text,
     }
 }
 
-fn warn(text: String) -> Notice {
+pub(super) fn warn(text: String) -> Notice {
     Notice {
         level: Level::Warn,
         text,
     }
 }
 
-fn error(text: String) -> Notice {
+pub(super) fn error(text: String) -> Notice {
     Notice {
         level: Level::Error,
         text,
@@ -91,7 +148,13 @@ fn on_key(state: &mut State, event: KeyEvent, effects: &mut Vec<Effect>) -> bool
         return false;
     }
     let context = state.key_context();
-    if context == Context::TextEdit && edit_text(state, &event) {
+    if context.is_text_entry() && edit_text(state, context, &event) {
+        if context == Context::UsersFilter {
+            // The view follows every keystroke.
+            state.users.refresh_view();
+            state.users.cursor = 0;
+            state.users.offset = 0;
+        }
         return true;
     }
     let Some(key) = Key::from_event(&event) else {
@@ -103,10 +166,18 @@ fn on_key(state: &mut State, event: KeyEvent, effects: &mut Vec<Effect>) -> bool
     }
 }
 
-/// Typing into the focused field. Returns false for keys that are commands instead.
-fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
-    let conn = &mut state.connection;
+/// Typing into the active text field. Returns false for keys that are commands instead.
+fn edit_text(state: &mut State, context: Context, event: &KeyEvent) -> bool {
     let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+    let field = match context {
+        Context::UsersFilter => Some(&mut state.users.filter),
+        Context::Prompt => state.users.prompt.as_mut().map(|p| &mut p.input),
+        _ => None,
+    };
+    if let Some(field) = field {
+        return edit_field(field, event, ctrl);
+    }
+    let conn = &mut state.connection;
     if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
         // The secret is edited blind: append and delete only, never shown.
         let mut value = conn.pasted.expose().to_string();
@@ -123,6 +194,10 @@ fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
     let Some(field) = conn.focused_text() else {
         return false;
     };
+    edit_field(field, event, ctrl)
+}
+
+fn edit_field(field: &mut super::state::TextField, event: &KeyEvent, ctrl: bool) -> bool {
     match event.code {
         KeyCode::Char(c) if !ctrl => field.insert(c),
         KeyCode::Char('u') if ctrl => field.clear(),
@@ -138,7 +213,21 @@ fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
 }
 
 fn on_paste(state: &mut State, text: &str) -> bool {
-    if state.overlay != Overlay::None || state.tab != Tab::Connection {
+    if state.overlay != Overlay::None {
+        return false;
+    }
+    if state.tab == Tab::Users {
+        let field = match state.key_context() {
+            Context::UsersFilter => Some(&mut state.users.filter),
+            Context::Prompt => state.users.prompt.as_mut().map(|p| &mut p.input),
+            _ => None,
+        };
+        let Some(field) = field else { return false };
+        field.insert_str(text.trim());
+        state.users.refresh_view();
+        return true;
+    }
+    if state.tab != Tab::Connection {
         return false;
     }
     let conn = &mut state.connection;
@@ -168,6 +257,19 @@ fn on_paste(state: &mut State, text: &str) -> bool {
 }
 
 fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    let global = matches!(
+        command,
+        Command::Quit
+            | Command::ForceQuit
+            | Command::Confirm
+            | Command::Help
+            | Command::NextTab
+            | Command::PrevTab
+            | Command::GoTab(_)
+    );
+    if state.overlay == Overlay::None && state.tab == Tab::Users && !global {
+        return super::users_reducer::command(state, command, effects);
+    }
     match command {
         Command::Quit | Command::ForceQuit => {
             if state.work_running() {

@@ -393,6 +393,9 @@ pub enum Overlay {
 pub struct State {
     pub tab: Tab,
     pub connection: ConnectionState,
+    pub users: super::users::UsersState,
+    /// The terminal's size, from `Action::Resize`; paging and scrolling need it.
+    pub size: (u16, u16),
     pub overlay: Overlay,
     pub notice: Option<Notice>,
     /// Render without colour (NO_COLOR); selection stays visible through reverse video.
@@ -408,6 +411,8 @@ impl State {
         State {
             tab: Tab::Connection,
             connection,
+            users: Default::default(),
+            size: (80, 24),
             overlay: Overlay::None,
             notice: None,
             no_color,
@@ -418,7 +423,7 @@ impl State {
 
     /// Whether any background work is running (quitting then asks first).
     pub fn work_running(&self) -> bool {
-        matches!(self.connection.test, TestStatus::Running)
+        matches!(self.connection.test, TestStatus::Running) || self.users.progress.running
     }
 
     /// The key context that decides what a key press means right now.
@@ -435,6 +440,10 @@ impl State {
         match self.tab {
             Tab::Connection if self.connection.editing => Context::TextEdit,
             Tab::Connection => Context::Connection,
+            Tab::Users if self.users.prompt.is_some() => Context::Prompt,
+            Tab::Users if self.users.filter_editing => Context::UsersFilter,
+            Tab::Users if self.users.details_open => Context::Details,
+            Tab::Users => Context::Users,
             _ => Context::Placeholder,
         }
     }

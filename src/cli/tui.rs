@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{exit, ConnectionArgs, DemoArgs, ScreenshotArgs};
 use crate::app::keys::Command;
 use crate::app::state::{ConnectionState, State, TextField, TokenSourceKind};
-use crate::app::Action;
+use crate::app::{Action, ImportSource};
 use crate::config::TokenSource;
 use crate::runtime::{self, Driver, Settings};
 use crate::secret::Token;
@@ -62,6 +62,8 @@ pub async fn run_saved_profile(conn: &ConnectionArgs) -> i32 {
     };
     let settings = Settings {
         ca_file: conn.ca_file.clone(),
+        clipboard: true,
+        ..Settings::default()
     };
     finish(runtime::run_tui(State::new(connection, no_color()), settings, Vec::new()).await)
 }
@@ -75,6 +77,28 @@ pub fn demo_sim_config(latency: Duration) -> SimConfig {
         jitter: latency / 2,
         ..SimConfig::default()
     }
+}
+
+/// What the demo does first: test the connection, load the sample exports and look
+/// every user up, so a newcomer sees the table fill in live.
+pub fn demo_actions() -> Vec<Action> {
+    use crate::import::demo;
+    vec![
+        Action::Command(Command::TestConnection),
+        Action::LoadFiles {
+            sources: vec![
+                ImportSource::Embedded {
+                    name: demo::IDP_OKTA_NAME,
+                    text: demo::IDP_OKTA_CSV,
+                },
+                ImportSource::Embedded {
+                    name: demo::SALESNAV_USERS_NAME,
+                    text: demo::SALESNAV_USERS_CSV,
+                },
+            ],
+            lookup_after: true,
+        },
+    ]
 }
 
 /// The dashboard's state when pointed at a demo simulator at `base_url`.
@@ -97,8 +121,11 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         }
     };
     let state = demo_state(sim.base_url(), conn);
-    let settings = Settings::default();
-    let initial = vec![Action::Command(Command::TestConnection)];
+    let settings = Settings {
+        clipboard: true,
+        ..Settings::default()
+    };
+    let initial = demo_actions();
     let result = runtime::run_tui(state, settings, initial).await;
     sim.shutdown().await;
     finish(result)
@@ -130,7 +157,9 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
     state.no_color = false;
     let mut driver = Driver::new(state, Settings::default());
-    driver.dispatch(Action::Command(Command::TestConnection));
+    for action in demo_actions() {
+        driver.dispatch(action);
+    }
     driver.settle().await;
 
     let mut written = Vec::new();

@@ -2,54 +2,117 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
 
 use futures::FutureExt;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::app::state::{ConnectionFailure, ConnectionSummary};
-use crate::app::{Action, ConnectionSpec, Effect};
+use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::config;
+use crate::import::{self, ImportOptions};
+use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
+use crate::report;
 use crate::scim::{ClientConfig, ConnectionReport, ProbeMethod, ScimClient};
 
 /// Settings that apply to every connection this session makes.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub ca_file: Option<PathBuf>,
+    /// Write OSC 52 clipboard sequences to the terminal (off when headless).
+    pub clipboard: bool,
+    /// Requests per second for lookups (`None`: unlimited).
+    pub rate_limit: Option<f64>,
 }
 
-/// Spawns effects. Every effect answers with exactly one action — even if its task
-/// panics — so a headless driver can count answers to know when work has settled.
+/// The session's SCIM client, kept while the connection settings stay the same, with
+/// what the server was found not to support.
+struct Connection {
+    spec: ConnectionSpec,
+    client: ScimClient,
+    unsupported: Unsupported,
+}
+
+/// Spawns effects. Every effect that answers does so with exactly one final action —
+/// even if its task panics — so a headless driver can count answers to know when work
+/// has settled (progress actions aside).
 #[derive(Clone)]
 pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     tx: UnboundedSender<Action>,
     settings: Settings,
+    connection: Mutex<Option<Arc<Connection>>>,
+    /// Cancels every running lookup batch; replaced after use.
+    cancel: Mutex<CancellationToken>,
+    /// The runtime's clock: lookup progress is stamped with time since this instant.
+    clock: Instant,
 }
 
 impl Executor {
     pub fn new(tx: UnboundedSender<Action>, settings: Settings) -> Self {
-        Executor { tx, settings }
+        Executor {
+            inner: Arc::new(Inner {
+                tx,
+                settings,
+                connection: Mutex::new(None),
+                cancel: Mutex::new(CancellationToken::new()),
+                clock: Instant::now(),
+            }),
+        }
     }
 
     pub fn spawn(&self, effect: Effect) {
-        let tx = self.tx.clone();
-        let settings = self.settings.clone();
+        let inner = self.inner.clone();
         tokio::spawn(async move {
             let what = effect.name();
-            let action = match AssertUnwindSafe(run(effect, &settings))
-                .catch_unwind()
-                .await
-            {
+            let answers = effect.answers();
+            let action = match AssertUnwindSafe(run(effect, &inner)).catch_unwind().await {
                 Ok(action) => action,
-                Err(_) => Action::EffectFailed(format!("{what} failed unexpectedly (see the log)")),
+                Err(_) => Some(Action::EffectFailed(format!(
+                    "{what} failed unexpectedly (see the log)"
+                ))),
             };
-            let _ = tx.send(action);
+            match action {
+                Some(action) => {
+                    let _ = inner.tx.send(action);
+                }
+                None => debug_assert!(!answers, "{what} must answer"),
+            }
         });
     }
 }
 
-async fn run(effect: Effect, settings: &Settings) -> Action {
-    match effect {
+impl Inner {
+    /// The client for `spec`, reused while the spec is unchanged.
+    async fn connection(&self, spec: &ConnectionSpec) -> Result<Arc<Connection>, String> {
+        if let Some(c) = self.connection.lock().expect("not poisoned").as_ref() {
+            if c.spec == *spec {
+                return Ok(c.clone());
+            }
+        }
+        let client = connect(spec, &self.settings)
+            .await
+            .map_err(|f| format!("{}: {}", f.headline, f.detail))?;
+        let conn = Arc::new(Connection {
+            spec: spec.clone(),
+            client,
+            unsupported: Unsupported::default(),
+        });
+        *self.connection.lock().expect("not poisoned") = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
+    let settings = &inner.settings;
+    Some(match effect {
         Effect::TestConnection { seq, spec } => Action::ConnectionTested {
             seq,
             result: test_connection(spec, settings).await,
@@ -61,6 +124,136 @@ async fn run(effect: Effect, settings: &Settings) -> Action {
                     .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
             Action::ProfileSaved { result }
         }
+        Effect::ImportFiles {
+            sources,
+            lookup_after,
+        } => {
+            let results = tokio::task::spawn_blocking(move || {
+                let options = ImportOptions::default();
+                sources
+                    .iter()
+                    .map(|source| match source {
+                        ImportSource::Path(path) => import::import_path(path, &options),
+                        ImportSource::Embedded { name, text } => {
+                            import::import_str(name, text, &options)
+                        }
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or_else(|e| {
+                vec![Err(import::ImportError::Io {
+                    file: "(import)".into(),
+                    message: e.to_string(),
+                })]
+            });
+            Action::FilesImported {
+                results,
+                lookup_after,
+            }
+        }
+        Effect::LookupUsers {
+            batch,
+            spec,
+            jobs,
+            options,
+        } => lookup_batch(inner, batch, spec, jobs, options).await,
+        Effect::CancelLookups => {
+            let mut cancel = inner.cancel.lock().expect("not poisoned");
+            cancel.cancel();
+            *cancel = CancellationToken::new();
+            return None;
+        }
+        Effect::VerifyLink {
+            index,
+            scim_id,
+            spec,
+        } => {
+            let result = match inner.connection(&spec).await {
+                Ok(conn) => lookup::verify_link(&conn.client, &scim_id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            Action::LinkVerified {
+                index,
+                scim_id,
+                result,
+            }
+        }
+        Effect::CopyToClipboard { text } => {
+            if settings.clipboard {
+                use base64::Engine;
+                use std::io::Write;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                let mut out = std::io::stdout().lock();
+                let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+                let _ = out.flush();
+            }
+            return None;
+        }
+        Effect::ExportUsers { path, rows } => {
+            let n = rows.len();
+            let result = tokio::task::spawn_blocking(move || {
+                report::write_reports(&path, &rows).map(|_| (path, n))
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            Action::Exported { result }
+        }
+    })
+}
+
+/// Runs one lookup batch, forwarding progress as actions; answers `LookupBatchDone`.
+async fn lookup_batch(
+    inner: &Inner,
+    batch: u64,
+    spec: ConnectionSpec,
+    jobs: Vec<LookupJob>,
+    options: LookupOptions,
+) -> Action {
+    let conn = match inner.connection(&spec).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            return Action::LookupBatchDone {
+                batch,
+                cancelled: jobs.len(),
+                error: Some(e),
+            }
+        }
+    };
+    let cancel = inner.cancel.lock().expect("not poisoned").clone();
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = lookup::run_batch(
+        conn.client.clone(),
+        jobs,
+        options,
+        conn.unsupported.clone(),
+        cancel,
+        events_tx,
+    );
+    let forward = async {
+        while let Some(event) = events_rx.recv().await {
+            let at = inner.clock.elapsed();
+            let action = match event {
+                LookupEvent::Started(index) => Action::LookupStarted { batch, index, at },
+                LookupEvent::Finished(index, outcome) => Action::LookupFinished {
+                    batch,
+                    index,
+                    outcome,
+                    at,
+                    stats: conn.client.stats(),
+                },
+            };
+            let _ = inner.tx.send(action);
+        }
+    };
+    // The engine drops its sender when done, which ends `forward` after the last event.
+    let (summary, ()) = tokio::join!(run, forward);
+    Action::LookupBatchDone {
+        batch,
+        cancelled: summary.cancelled,
+        error: None,
     }
 }
 
@@ -92,6 +285,7 @@ pub async fn connect(
         .map_err(|e| ConnectionFailure::from_token(&e))?;
     let mut config = ClientConfig::new(spec.base_url.clone(), token);
     config.ca_file = settings.ca_file.clone();
+    config.rate_limit = settings.rate_limit;
     ScimClient::new(config).map_err(|e| ConnectionFailure::from_scim(&e))
 }
 

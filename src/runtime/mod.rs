@@ -22,14 +22,15 @@ pub use executor::{Executor, Settings};
 /// At most ~30 frames a second while work runs; nothing at all while idle.
 const FRAME_BUDGET: Duration = Duration::from_millis(33);
 
-/// Reduces one action and hands its effects to the executor; returns how many.
+/// Reduces one action and hands its effects to the executor; returns how many of them
+/// will answer.
 fn dispatch(state: &mut State, action: Action, executor: &Executor) -> usize {
     let effects = reduce(state, action);
-    let count = effects.len();
+    let answering = effects.iter().filter(|e| e.answers()).count();
     for effect in effects {
         executor.spawn(effect);
     }
-    count
+    answering
 }
 
 /// Turns a terminal event into an action, if it means anything.
@@ -37,7 +38,7 @@ pub fn action_from_event(event: Event) -> Option<Action> {
     match event {
         Event::Key(key) => Some(Action::Key(key)),
         Event::Paste(text) => Some(Action::Paste(text)),
-        Event::Resize(_, _) => Some(Action::Resize),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
         _ => None,
     }
 }
@@ -163,7 +164,9 @@ impl Driver {
             let Some(action) = self.rx.recv().await else {
                 return;
             };
-            self.awaiting -= 1;
+            if !action.is_progress() {
+                self.awaiting -= 1;
+            }
             self.dispatch(action);
         }
     }

@@ -1,0 +1,470 @@
+//! The Users pane's state and its part of the reducer: loaded files, the merged user
+//! list, live lookup status, the filtered/sorted view, marks and triage.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use crate::import::{Diagnostic, Import, ImportError};
+use crate::matching::{
+    AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus,
+    Presence,
+};
+use crate::scim::ScimUser;
+
+use super::state::TextField;
+
+/// Quick filters by status (cycled with `f`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Unmatched,
+    Matched,
+    Inactive,
+    NotFound,
+    Ambiguous,
+    Error,
+    Orphan,
+    Ignored,
+}
+
+impl StatusFilter {
+    pub const CYCLE: [StatusFilter; 9] = [
+        StatusFilter::All,
+        StatusFilter::Unmatched,
+        StatusFilter::Matched,
+        StatusFilter::Inactive,
+        StatusFilter::NotFound,
+        StatusFilter::Ambiguous,
+        StatusFilter::Error,
+        StatusFilter::Orphan,
+        StatusFilter::Ignored,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Unmatched => "unmatched",
+            StatusFilter::Matched => "matched",
+            StatusFilter::Inactive => "inactive",
+            StatusFilter::NotFound => "not found",
+            StatusFilter::Ambiguous => "ambiguous",
+            StatusFilter::Error => "error",
+            StatusFilter::Orphan => "orphan seats",
+            StatusFilter::Ignored => "ignored",
+        }
+    }
+
+    fn next(self) -> Self {
+        let i = Self::CYCLE.iter().position(|f| *f == self).unwrap_or(0);
+        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+    }
+
+    fn admits(self, row: &UserRow, presence: Presence) -> bool {
+        let status = row.status();
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Unmatched => matches!(
+                status,
+                MatchStatus::NotFound | MatchStatus::Ambiguous | MatchStatus::Error
+            ),
+            StatusFilter::Matched => matches!(status, MatchStatus::Matched { .. }),
+            StatusFilter::Inactive => status == MatchStatus::Matched { active: false },
+            StatusFilter::NotFound => status == MatchStatus::NotFound,
+            StatusFilter::Ambiguous => status == MatchStatus::Ambiguous,
+            StatusFilter::Error => status == MatchStatus::Error,
+            StatusFilter::Orphan => presence == Presence::OrphanSeat,
+            StatusFilter::Ignored => status == MatchStatus::Ignored,
+        }
+    }
+}
+
+/// Sortable columns (cycled with `s`, reversed with `S`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    /// File order.
+    Source,
+    Status,
+    Name,
+    Email,
+    ExternalId,
+}
+
+impl SortColumn {
+    pub const CYCLE: [SortColumn; 5] = [
+        SortColumn::Source,
+        SortColumn::Status,
+        SortColumn::Name,
+        SortColumn::Email,
+        SortColumn::ExternalId,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortColumn::Source => "file order",
+            SortColumn::Status => "status",
+            SortColumn::Name => "name",
+            SortColumn::Email => "email",
+            SortColumn::ExternalId => "externalId",
+        }
+    }
+
+    fn next(self) -> Self {
+        let i = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
+        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+    }
+}
+
+/// What navscim knows about one user beyond the exports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserRow {
+    pub looking_up: bool,
+    pub outcome: Option<Box<LookupOutcome>>,
+    pub ignored: bool,
+    /// Linked by hand to a SCIM id (verified by GET).
+    pub linked: bool,
+}
+
+impl UserRow {
+    pub fn status(&self) -> MatchStatus {
+        if self.ignored {
+            MatchStatus::Ignored
+        } else if self.looking_up {
+            MatchStatus::LookingUp
+        } else {
+            self.outcome
+                .as_ref()
+                .map(|o| o.status)
+                .unwrap_or(MatchStatus::Pending)
+        }
+    }
+
+    pub fn scim_user(&self) -> Option<&ScimUser> {
+        self.outcome.as_ref().and_then(|o| o.user.as_ref())
+    }
+
+    pub fn scim_id(&self) -> Option<&str> {
+        self.scim_user().and_then(|u| u.id.as_deref())
+    }
+}
+
+/// A file the admin loaded, with what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedFile {
+    pub name: String,
+    pub format: String,
+    pub rows: usize,
+    pub new_users: usize,
+    pub duplicates_merged: usize,
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Live progress of the current lookup batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LookupProgress {
+    pub batch: u64,
+    pub total: usize,
+    pub done: usize,
+    pub running: bool,
+    pub cancelling: bool,
+    /// Runtime clock at the first lookup of this run.
+    pub started_at: Option<Duration>,
+    /// Time since the run started, as of the latest result.
+    pub elapsed: Duration,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+}
+
+impl LookupProgress {
+    /// Users finished per second so far.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.done as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    pub fn eta(&self) -> Option<Duration> {
+        let rate = self.rate();
+        (self.running && rate > 0.0)
+            .then(|| Duration::from_secs_f64((self.total - self.done.min(self.total)) as f64 / rate))
+    }
+}
+
+/// A one-line prompt over the Users pane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptKind {
+    /// Re-look up the targets by this identifier kind and the typed value.
+    Relookup(LookupKind),
+    /// Link the cursor user to the typed SCIM id.
+    Link,
+    /// Load a CSV file from this path.
+    LoadFile,
+    /// Export the current view to this path (.csv or .json).
+    Export,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: TextField,
+}
+
+impl Prompt {
+    pub fn title(&self) -> String {
+        match &self.kind {
+            PromptKind::Relookup(kind) => format!(
+                "Look up by {} (Tab: other identifier; empty: the user's own value)",
+                kind.label()
+            ),
+            PromptKind::Link => "Link to SCIM id (verified with GET /Users/{id})".into(),
+            PromptKind::LoadFile => "Load CSV file".into(),
+            PromptKind::Export => "Export the view to (.csv or .json)".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UsersState {
+    pub directory: Directory,
+    pub rows: Vec<UserRow>,
+    pub files: Vec<LoadedFile>,
+    /// Lower-cased name, email, ids per user: what the `/` filter searches.
+    pub haystacks: Vec<String>,
+    /// Directory indices shown, filtered and sorted.
+    pub view: Vec<usize>,
+    /// Position in `view`.
+    pub cursor: usize,
+    /// First visible position in `view`.
+    pub offset: usize,
+    /// Directory indices marked; they survive filtering and sorting.
+    pub marks: BTreeSet<usize>,
+    /// Where `v` (range mark) starts.
+    pub range_anchor: Option<usize>,
+    pub filter: TextField,
+    pub filter_editing: bool,
+    pub status_filter: StatusFilter,
+    pub sort: Option<(SortColumn, bool)>,
+    pub progress: LookupProgress,
+    /// Lookup batches whose final answer has not come yet.
+    pub running_batches: BTreeSet<u64>,
+    pub details_open: bool,
+    pub details_scroll: u16,
+    pub prompt: Option<Prompt>,
+    pub aliases: DomainAliases,
+    /// Files the importer could not map: shown until the admin maps or dismisses them.
+    pub unmapped: Vec<ImportError>,
+}
+
+impl UsersState {
+    pub fn cursor_user(&self) -> Option<usize> {
+        self.view.get(self.cursor).copied()
+    }
+
+    /// Marked users, else the cursor user: what an action applies to.
+    pub fn targets(&self) -> Vec<usize> {
+        if self.marks.is_empty() {
+            self.cursor_user().into_iter().collect()
+        } else {
+            self.marks.iter().copied().collect()
+        }
+    }
+
+    /// Marked users the current view hides.
+    pub fn hidden_marks(&self) -> usize {
+        let shown: std::collections::HashSet<usize> = self.view.iter().copied().collect();
+        self.marks.iter().filter(|i| !shown.contains(i)).count()
+    }
+
+    pub fn presence(&self, index: usize) -> Presence {
+        self.directory.presence(&self.directory.users[index])
+    }
+
+    /// Count of users per status label, for the progress line.
+    pub fn status_counts(&self) -> Vec<(MatchStatus, usize)> {
+        let mut counts: HashMap<MatchStatus, usize> = HashMap::new();
+        for row in &self.rows {
+            *counts.entry(row.status()).or_default() += 1;
+        }
+        let order = [
+            MatchStatus::Matched { active: true },
+            MatchStatus::Matched { active: false },
+            MatchStatus::NotFound,
+            MatchStatus::Ambiguous,
+            MatchStatus::Error,
+            MatchStatus::Ignored,
+            MatchStatus::LookingUp,
+            MatchStatus::Pending,
+        ];
+        order
+            .into_iter()
+            .filter_map(|s| counts.get(&s).map(|n| (s, *n)))
+            .collect()
+    }
+
+    pub fn orphan_count(&self) -> usize {
+        (0..self.directory.len())
+            .filter(|i| self.presence(*i) == Presence::OrphanSeat)
+            .count()
+    }
+
+    /// Adds imported files to the directory. Returns the new users' indices.
+    pub fn add_imports(&mut self, imports: Vec<Result<Import, ImportError>>) -> Vec<usize> {
+        let before = self.directory.len();
+        for result in imports {
+            match result {
+                Ok(import) => {
+                    let new_users = self.directory.add_import(&import, &self.aliases);
+                    let mut problems = import.errors.clone();
+                    problems.extend(import.warnings.iter().cloned());
+                    self.files.push(LoadedFile {
+                        name: import.file.clone(),
+                        format: import.detection.format.label().to_string(),
+                        rows: import.rows_read,
+                        new_users,
+                        duplicates_merged: import.duplicates_merged(),
+                        problems,
+                    });
+                }
+                Err(e) => self.unmapped.push(e),
+            }
+        }
+        self.rows.resize_with(self.directory.len(), UserRow::default);
+        // Users seen again in a later file may have gained details: rebuild all.
+        self.haystacks = self.directory.users.iter().map(haystack).collect();
+        self.refresh_view();
+        (before..self.directory.len()).collect()
+    }
+
+    /// Recomputes `view` from the filters and sort, keeping the cursor on its user.
+    pub fn refresh_view(&mut self) {
+        let keep = self.cursor_user();
+        let needle = self.filter.value.trim().to_lowercase();
+        let mut view: Vec<usize> = (0..self.directory.len())
+            .filter(|&i| self.status_filter.admits(&self.rows[i], self.presence(i)))
+            .filter(|&i| needle.is_empty() || self.haystacks[i].contains(&needle))
+            .collect();
+        if let Some((column, descending)) = self.sort {
+            let users = &self.directory.users;
+            let rows = &self.rows;
+            let key = |i: &usize| -> String {
+                match column {
+                    SortColumn::Source => String::new(),
+                    SortColumn::Status => status_rank(rows[*i].status()).to_string(),
+                    SortColumn::Name => users[*i].name().to_lowercase(),
+                    SortColumn::Email => users[*i].email.clone().unwrap_or_default().to_lowercase(),
+                    SortColumn::ExternalId => users[*i].external_id().unwrap_or("").to_string(),
+                }
+            };
+            // A stable sort on a cached key keeps file order among equals.
+            view.sort_by_cached_key(key);
+            if descending {
+                view.reverse();
+            }
+        }
+        self.view = view;
+        self.cursor = keep
+            .and_then(|u| self.view.iter().position(|&i| i == u))
+            .unwrap_or(self.cursor)
+            .min(self.view.len().saturating_sub(1));
+    }
+
+    /// Keeps the cursor inside the visible window of `height` rows.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + height {
+            self.offset = self.cursor + 1 - height;
+        }
+        let max_offset = self.view.len().saturating_sub(height);
+        self.offset = self.offset.min(max_offset);
+    }
+
+    pub fn cycle_status_filter(&mut self) {
+        self.status_filter = self.status_filter.next();
+        self.refresh_view();
+    }
+
+    pub fn cycle_sort(&mut self) {
+        self.sort = match self.sort {
+            None => Some((SortColumn::Status, false)),
+            Some((column, _)) => match column.next() {
+                SortColumn::Source => None,
+                next => Some((next, false)),
+            },
+        };
+        self.refresh_view();
+    }
+
+    pub fn reverse_sort(&mut self) {
+        if let Some((column, descending)) = self.sort {
+            self.sort = Some((column, !descending));
+            self.refresh_view();
+        }
+    }
+
+    /// The text of the one-line summary of a finished user, for the table's detail column.
+    pub fn detail(&self, index: usize) -> String {
+        let row = &self.rows[index];
+        let Some(outcome) = &row.outcome else {
+            return String::new();
+        };
+        if let Some(w) = outcome.warnings.first() {
+            return w.clone();
+        }
+        match outcome.status {
+            MatchStatus::Matched { .. } => outcome
+                .matched_by
+                .map(|k| format!("by {}", k.label()))
+                .unwrap_or_default(),
+            MatchStatus::Ambiguous => format!("{} candidates", outcome.candidates.len()),
+            MatchStatus::Error => outcome.error.clone().unwrap_or_default(),
+            MatchStatus::NotFound => {
+                let tried: Vec<&str> = outcome
+                    .attempts
+                    .iter()
+                    .filter(|a| !matches!(a.result, AttemptResult::Skipped(_)))
+                    .map(|a| a.kind.label())
+                    .collect();
+                format!("tried {}", tried.join(", "))
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+fn haystack(user: &DirUser) -> String {
+    let mut s = user.name().to_lowercase();
+    for part in [
+        user.email.as_deref(),
+        user.user_name.as_deref(),
+        user.external_id(),
+        user.idp_id.as_deref(),
+        user.stored_scim_id.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push('\u{1f}');
+        s.push_str(&part.to_lowercase());
+    }
+    s
+}
+
+/// Problems first when sorting by status.
+fn status_rank(status: MatchStatus) -> u8 {
+    match status {
+        MatchStatus::Error => 0,
+        MatchStatus::Ambiguous => 1,
+        MatchStatus::NotFound => 2,
+        MatchStatus::Matched { active: false } => 3,
+        MatchStatus::Matched { active: true } => 4,
+        MatchStatus::LookingUp => 5,
+        MatchStatus::Pending => 6,
+        MatchStatus::Ignored => 7,
+    }
+}

@@ -1,0 +1,568 @@
+//! The Users pane's part of the reducer: commands and effect results. Pure.
+
+use std::time::Duration;
+
+use super::effect::{ConnectionSpec, Effect, ImportSource};
+use super::keys::Command;
+use super::reducer::{error, info, warn};
+use super::state::{State, TextField};
+use super::users::{LookupProgress, Prompt, PromptKind, UsersState};
+use crate::import::ImportError;
+use crate::lookup::{LookupJob, LookupOptions};
+use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
+use crate::report::UserReport;
+use crate::scim::{ClientStats, ScimUser};
+
+/// Rows of the Users table that fit on screen: the terminal minus the tab bar, notice,
+/// hints, the pane's border, the progress line and the table header.
+pub fn table_height(size: (u16, u16)) -> usize {
+    (size.1 as usize).saturating_sub(1 + 1 + 1 + 2 + 2 + 1).max(1)
+}
+
+pub(super) fn connection_spec(state: &State) -> ConnectionSpec {
+    let conn = &state.connection;
+    ConnectionSpec {
+        base_url: conn.base_url.value.trim().to_string(),
+        token: conn.token_source(),
+        profile: conn.profile.clone(),
+    }
+}
+
+/// Starts a lookup batch for `indices` (with optional per-user overrides).
+fn start_lookups(
+    state: &mut State,
+    jobs: Vec<LookupJob>,
+    options: LookupOptions,
+    effects: &mut Vec<Effect>,
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    if state.connection.base_url.value.trim().is_empty() {
+        state.notice = Some(error(
+            "Set the base URL on the Connection pane first".into(),
+        ));
+        return;
+    }
+    let users = &mut state.users;
+    if !users.progress.running {
+        // A new run: progress starts from zero, keeping the connection's counters.
+        users.progress = LookupProgress {
+            batch: users.progress.batch,
+            requests: users.progress.requests,
+            retries: users.progress.retries,
+            throttled: users.progress.throttled,
+            ..LookupProgress::default()
+        };
+        users.progress.started_at = None;
+    }
+    users.progress.batch += 1;
+    users.progress.total += jobs.len();
+    users.progress.running = true;
+    users.progress.cancelling = false;
+    users.running_batches.insert(users.progress.batch);
+    for job in &jobs {
+        users.rows[job.index].looking_up = true;
+    }
+    let batch = users.progress.batch;
+    effects.push(Effect::LookupUsers {
+        batch,
+        spec: connection_spec(state),
+        jobs,
+        options,
+    });
+    state.users.refresh_view();
+}
+
+fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
+    indices
+        .iter()
+        .filter(|&&i| !users.rows[i].ignored && !users.rows[i].looking_up)
+        .map(|&i| LookupJob {
+            index: i,
+            user: users.directory.users[i].clone(),
+        })
+        .collect()
+}
+
+pub(super) fn import(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
+    Effect::ImportFiles {
+        sources,
+        lookup_after,
+    }
+}
+
+/// Commands of the Users pane and its filter, prompt and details contexts.
+pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    let height = table_height(state.size);
+    let users = &mut state.users;
+    if users.details_open {
+        match command {
+            Command::Close => users.details_open = false,
+            Command::Up => users.details_scroll = users.details_scroll.saturating_sub(1),
+            Command::Down => users.details_scroll = users.details_scroll.saturating_add(1),
+            Command::PageUp => users.details_scroll = users.details_scroll.saturating_sub(10),
+            Command::PageDown => users.details_scroll = users.details_scroll.saturating_add(10),
+            _ => return false,
+        }
+        return true;
+    }
+    if users.prompt.is_some() {
+        return prompt_command(state, command, effects);
+    }
+    if users.filter_editing {
+        match command {
+            Command::EditCommit => users.filter_editing = false,
+            Command::EditCancel => {
+                users.filter_editing = false;
+                users.filter.clear();
+                users.refresh_view();
+            }
+            _ => return false,
+        }
+        users.scroll_into_view(height);
+        return true;
+    }
+    let last = users.view.len().saturating_sub(1);
+    match command {
+        Command::Up => users.cursor = users.cursor.saturating_sub(1),
+        Command::Down => users.cursor = (users.cursor + 1).min(last),
+        Command::Top => users.cursor = 0,
+        Command::Bottom => users.cursor = last,
+        Command::PageUp => users.cursor = users.cursor.saturating_sub(height),
+        Command::PageDown => users.cursor = (users.cursor + height).min(last),
+        Command::Filter => users.filter_editing = true,
+        Command::CycleStatusFilter => users.cycle_status_filter(),
+        Command::ClearFilters => {
+            users.filter.clear();
+            users.status_filter = Default::default();
+            users.refresh_view();
+        }
+        Command::Sort => users.cycle_sort(),
+        Command::SortReverse => users.reverse_sort(),
+        Command::Mark => {
+            if let Some(i) = users.cursor_user() {
+                if !users.marks.remove(&i) {
+                    users.marks.insert(i);
+                }
+                users.range_anchor = Some(users.cursor);
+                users.cursor = (users.cursor + 1).min(last);
+            }
+        }
+        Command::RangeMark => {
+            let anchor = users.range_anchor.unwrap_or(users.cursor).min(last);
+            let (from, to) = (anchor.min(users.cursor), anchor.max(users.cursor));
+            let range: Vec<usize> = users.view[from..=to.min(last)].to_vec();
+            let n = range.len();
+            users.marks.extend(range);
+            users.range_anchor = Some(users.cursor);
+            state.notice = Some(info(format!("Marked {n} users")));
+        }
+        Command::MarkAllShown => {
+            let n = users.view.len();
+            users.marks.extend(users.view.iter().copied());
+            state.notice = Some(info(format!("Marked the {n} users shown")));
+        }
+        Command::ClearMarks => {
+            users.marks.clear();
+            users.range_anchor = None;
+        }
+        Command::Details => {
+            if users.cursor_user().is_some() {
+                users.details_open = true;
+                users.details_scroll = 0;
+            }
+        }
+        Command::Relookup => {
+            let targets = users.targets();
+            let jobs = jobs_for(users, &targets);
+            let n = jobs.len();
+            start_lookups(state, jobs, LookupOptions::default(), effects);
+            if n > 0 {
+                state.notice = Some(info(format!("Looking {n} users up again")));
+            }
+        }
+        Command::RelookupBy => {
+            if users.targets().is_empty() {
+                return false;
+            }
+            users.prompt = Some(Prompt {
+                kind: PromptKind::Relookup(LookupKind::UserName),
+                input: TextField::default(),
+            });
+        }
+        Command::Link => {
+            if users.cursor_user().is_none() {
+                return false;
+            }
+            users.prompt = Some(Prompt {
+                kind: PromptKind::Link,
+                input: TextField::default(),
+            });
+        }
+        Command::LoadFile => {
+            users.prompt = Some(Prompt {
+                kind: PromptKind::LoadFile,
+                input: TextField::default(),
+            })
+        }
+        Command::Export => {
+            users.prompt = Some(Prompt {
+                kind: PromptKind::Export,
+                input: TextField::new("navscim-users.csv"),
+            })
+        }
+        Command::Ignore => {
+            let targets = users.targets();
+            // If any target is not ignored yet, ignore them all; else un-ignore them all.
+            let ignore = targets.iter().any(|&i| !users.rows[i].ignored);
+            for &i in &targets {
+                users.rows[i].ignored = ignore;
+            }
+            users.refresh_view();
+            state.notice = Some(info(format!(
+                "{} {} users",
+                if ignore { "Ignored" } else { "Un-ignored" },
+                targets.len()
+            )));
+        }
+        Command::RetryErrors => {
+            let errored: Vec<usize> = (0..users.rows.len())
+                .filter(|&i| users.rows[i].status() == MatchStatus::Error)
+                .collect();
+            if errored.is_empty() {
+                state.notice = Some(info("No user is in error".into()));
+                return true;
+            }
+            let jobs = jobs_for(users, &errored);
+            state.notice = Some(info(format!("Retrying {} users in error", jobs.len())));
+            start_lookups(state, jobs, LookupOptions::default(), effects);
+        }
+        Command::Copy => {
+            let emails: Vec<String> = users
+                .targets()
+                .iter()
+                .filter_map(|&i| users.directory.users[i].email.clone())
+                .collect();
+            if emails.is_empty() {
+                return false;
+            }
+            state.notice = Some(info(format!(
+                "Copied {} emails to the clipboard (OSC 52)",
+                emails.len()
+            )));
+            effects.push(Effect::CopyToClipboard {
+                text: emails.join("\n"),
+            });
+        }
+        Command::CancelWork => {
+            if !users.progress.running {
+                return false;
+            }
+            users.progress.cancelling = true;
+            effects.push(Effect::CancelLookups);
+            state.notice = Some(warn(
+                "Cancelling: lookups in flight finish, no new ones start".into(),
+            ));
+        }
+        _ => return false,
+    }
+    state.users.scroll_into_view(height);
+    true
+}
+
+fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    let users = &mut state.users;
+    let Some(prompt) = users.prompt.as_mut() else {
+        return false;
+    };
+    match command {
+        Command::EditCancel => users.prompt = None,
+        Command::NextKind => {
+            if let PromptKind::Relookup(kind) = prompt.kind {
+                let kinds = [LookupKind::UserName, LookupKind::Email, LookupKind::ExternalId];
+                let at = kinds.iter().position(|k| *k == kind).unwrap_or(0);
+                prompt.kind = PromptKind::Relookup(kinds[(at + 1) % kinds.len()]);
+            }
+        }
+        Command::EditCommit => {
+            let prompt = users.prompt.take().expect("checked above");
+            let value = prompt.input.value.trim().to_string();
+            match prompt.kind {
+                PromptKind::Relookup(kind) => relookup_by(state, kind, &value, effects),
+                PromptKind::Link => {
+                    if value.is_empty() {
+                        state.notice = Some(error("No SCIM id typed".into()));
+                        return true;
+                    }
+                    let Some(index) = state.users.cursor_user() else {
+                        return true;
+                    };
+                    state.notice = Some(info(format!("Verifying SCIM id {value} …")));
+                    effects.push(Effect::VerifyLink {
+                        index,
+                        scim_id: value,
+                        spec: connection_spec(state),
+                    });
+                }
+                PromptKind::LoadFile => {
+                    if value.is_empty() {
+                        return true;
+                    }
+                    state.notice = Some(info(format!("Loading {value} …")));
+                    effects.push(import(vec![ImportSource::Path(value.into())], true));
+                }
+                PromptKind::Export => {
+                    if value.is_empty() {
+                        return true;
+                    }
+                    let users = &state.users;
+                    let rows: Vec<UserReport> = users
+                        .view
+                        .iter()
+                        .map(|&i| {
+                            UserReport::new(
+                                &users.directory.users[i],
+                                users.presence(i),
+                                users.rows[i].outcome.as_deref(),
+                                users.rows[i].ignored,
+                            )
+                        })
+                        .collect();
+                    effects.push(Effect::ExportUsers {
+                        path: value.into(),
+                        rows,
+                    });
+                }
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Looks the targets up by one identifier kind; a typed value replaces the user's own
+/// (only sensible for a single target, so a value with several targets is refused).
+fn relookup_by(state: &mut State, kind: LookupKind, value: &str, effects: &mut Vec<Effect>) {
+    let users = &state.users;
+    let targets = users.targets();
+    if !value.is_empty() && targets.len() > 1 {
+        state.notice = Some(error(format!(
+            "A typed value applies to one user; {} are marked. Leave it empty to use each user's own {}.",
+            targets.len(),
+            kind.label()
+        )));
+        return;
+    }
+    let mut jobs = jobs_for(users, &targets);
+    if !value.is_empty() {
+        for job in &mut jobs {
+            let user = &mut job.user;
+            match kind {
+                LookupKind::UserName => user.user_name = Some(value.to_string()),
+                LookupKind::Email => user.email = Some(value.to_string()),
+                LookupKind::ExternalId => {
+                    user.idp_id = Some(value.to_string());
+                    if let Some(seat) = user.seat.as_mut() {
+                        seat.unique_user_id = None;
+                    }
+                }
+                LookupKind::StoredId => user.stored_scim_id = Some(value.to_string()),
+            }
+        }
+    }
+    let options = LookupOptions {
+        precedence: vec![kind],
+        ..LookupOptions::default()
+    };
+    state.notice = Some(info(format!(
+        "Looking {} up by {}",
+        if jobs.len() == 1 {
+            "1 user".to_string()
+        } else {
+            format!("{} users", jobs.len())
+        },
+        kind.label()
+    )));
+    start_lookups(state, jobs, options, effects);
+}
+
+pub(super) fn files_imported(
+    state: &mut State,
+    results: Vec<Result<crate::import::Import, ImportError>>,
+    lookup_after: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let files_before = state.users.files.len();
+    let mut failures = Vec::new();
+    for r in &results {
+        if let Err(e) = r {
+            failures.push(e.to_string());
+        }
+    }
+    let new_users = state.users.add_imports(results);
+    let loaded = &state.users.files[files_before..];
+    let problems: usize = loaded.iter().map(|f| f.problems.len()).sum();
+    let names: Vec<String> = loaded
+        .iter()
+        .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))
+        .collect();
+    state.notice = Some(match (failures.first(), problems) {
+        (Some(first), _) => error(first.clone()),
+        (None, 0) => info(format!(
+            "Loaded {}: {} new users",
+            names.join(", "),
+            new_users.len()
+        )),
+        (None, n) => warn(format!(
+            "Loaded {} with {n} problems (Enter on a file row… see details); {} new users",
+            names.join(", "),
+            new_users.len()
+        )),
+    });
+    if lookup_after && !new_users.is_empty() {
+        let jobs = jobs_for(&state.users, &new_users);
+        start_lookups(state, jobs, LookupOptions::default(), effects);
+    }
+    if state.tab == super::state::Tab::Connection && files_before == 0 && !state.connection.demo
+    {
+        state.tab = super::state::Tab::Users;
+    }
+}
+
+pub(super) fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration) {
+    let _ = batch;
+    let progress = &mut state.users.progress;
+    progress.started_at.get_or_insert(at);
+    if let Some(row) = state.users.rows.get_mut(index) {
+        row.looking_up = true;
+    }
+}
+
+pub(super) fn lookup_finished(
+    state: &mut State,
+    index: usize,
+    outcome: Box<LookupOutcome>,
+    at: Duration,
+    stats: ClientStats,
+) {
+    let users = &mut state.users;
+    let Some(row) = users.rows.get_mut(index) else {
+        return;
+    };
+    row.looking_up = false;
+    row.linked = false;
+    row.outcome = Some(outcome);
+    let progress = &mut users.progress;
+    progress.done += 1;
+    let start = *progress.started_at.get_or_insert(at);
+    progress.elapsed = at.saturating_sub(start);
+    progress.requests = stats.requests;
+    progress.retries = stats.retries;
+    progress.throttled = stats.throttled;
+    // The view depends on statuses only when a status filter or status sort is on;
+    // otherwise skip the O(n) refresh per result.
+    if users.status_filter != Default::default()
+        || matches!(users.sort, Some((super::users::SortColumn::Status, _)))
+    {
+        users.refresh_view();
+        users.scroll_into_view(table_height(state.size));
+    }
+}
+
+pub(super) fn batch_done(state: &mut State, batch: u64, cancelled: usize, failure: Option<String>) {
+    let users = &mut state.users;
+    users.running_batches.remove(&batch);
+    // Jobs that never ran are no longer "looking up".
+    if cancelled > 0 || failure.is_some() {
+        for row in users.rows.iter_mut().filter(|r| r.looking_up) {
+            if users.running_batches.is_empty() {
+                row.looking_up = false;
+            }
+        }
+    }
+    if users.running_batches.is_empty() {
+        users.progress.running = false;
+        users.progress.cancelling = false;
+    }
+    users.refresh_view();
+    state.notice = Some(match failure {
+        Some(e) => error(format!("Lookups could not run: {e}")),
+        None if cancelled > 0 => warn(format!(
+            "Lookups cancelled: {cancelled} users not looked up (r looks them up)"
+        )),
+        None => {
+            let counts = summary(&state.users);
+            info(format!("Lookups done: {counts}"))
+        }
+    });
+}
+
+/// "955 active · 29 inactive · 40 not found …" for the notice line.
+pub fn summary(users: &UsersState) -> String {
+    users
+        .status_counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.label()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+pub(super) fn link_verified(
+    state: &mut State,
+    index: usize,
+    scim_id: String,
+    result: Result<Option<ScimUser>, String>,
+) {
+    let Some(row) = state.users.rows.get_mut(index) else {
+        return;
+    };
+    let request = format!("GET /Users/{scim_id}");
+    match result {
+        Ok(Some(user)) => {
+            let active = user.is_active();
+            let mut attempts = row
+                .outcome
+                .as_ref()
+                .map(|o| o.attempts.clone())
+                .unwrap_or_default();
+            attempts.push(Attempt {
+                kind: LookupKind::StoredId,
+                value: scim_id.clone(),
+                request,
+                result: AttemptResult::Hits(1),
+                requests: 1,
+            });
+            let warnings = crate::matching::external_id_warning(
+                &state.users.directory.users[index],
+                &user,
+            )
+            .into_iter()
+            .collect();
+            row.outcome = Some(Box::new(LookupOutcome {
+                status: MatchStatus::Matched { active },
+                matched_by: Some(LookupKind::StoredId),
+                user: Some(user),
+                candidates: Vec::new(),
+                attempts,
+                error: None,
+                warnings,
+            }));
+            row.linked = true;
+            row.ignored = false;
+            state.users.directory.users[index].stored_scim_id = Some(scim_id.clone());
+            state.users.refresh_view();
+            state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));
+        }
+        Ok(None) => {
+            state.notice = Some(error(format!(
+                "No SCIM user has id {scim_id}: the link was not made"
+            )))
+        }
+        Err(e) => {
+            state.notice = Some(error(format!(
+                "Could not verify SCIM id {scim_id}: {e}; the link was not made"
+            )))
+        }
+    }
+}
