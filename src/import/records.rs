@@ -60,6 +60,16 @@ impl LicenseStatus {
         if is_blank(s) {
             return None;
         }
+        for (name, st) in [
+            ("ACTIVE", LicenseStatus::Active),
+            ("PENDING", LicenseStatus::Pending),
+            ("INACTIVE", LicenseStatus::Inactive),
+            ("REVOKED", LicenseStatus::Revoked),
+        ] {
+            if s.trim().eq_ignore_ascii_case(name) {
+                return Some(st);
+            }
+        }
         Some(match normalize_header(s).as_str() {
             "active" | "activated" | "assigned" => LicenseStatus::Active,
             "pending" | "invited" | "pendingactivation" | "notactivated" => LicenseStatus::Pending,
@@ -237,7 +247,7 @@ impl<'a> Cells<'a> {
 
     fn raw(&self, f: Field) -> Option<&'a str> {
         let c = self.mapping.get(f)?;
-        self.row.fields.get(c).map(|s| s.as_str())
+        self.row.fields.get(c)
     }
 
     fn header(&self, f: Field) -> &'a str {
