@@ -649,7 +649,7 @@ pub(super) fn build(
                     end: pend,
                 });
             } else {
-                report_period = preamble_period(&table.preamble, order);
+                report_period = preamble_period(&file, &table.preamble, order, &mut warnings);
             }
             ImportData::Usage(out)
         }
@@ -782,7 +782,42 @@ fn resolve_date_order(
 }
 
 /// `Report period: 2025-03-01 to 2025-05-31`, or `Start date: …` / `End date: …` lines.
-fn preamble_period(preamble: &[(u64, String)], order: Option<DateOrder>) -> Option<ReportPeriod> {
+fn preamble_period(
+    file: &str,
+    preamble: &[(u64, String)],
+    order: Option<DateOrder>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<ReportPeriod> {
+    let tokens = || {
+        preamble.iter().flat_map(|(n, l)| {
+            l.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .map(move |t| (*n, t))
+        })
+    };
+    // The preamble's own slash dates may decide the order when the data cannot.
+    let order = order.or_else(|| {
+        let ev: Vec<SlashEvidence> = tokens().map(|(_, t)| slash_evidence(t)).collect();
+        let day = ev.contains(&SlashEvidence::DayFirst);
+        let month = ev.contains(&SlashEvidence::MonthFirst);
+        match (day, month) {
+            (true, false) => Some(DateOrder::DayFirst),
+            (false, true) => Some(DateOrder::MonthFirst),
+            _ => None,
+        }
+    });
+    if order.is_none() {
+        if let Some((n, t)) = tokens().find(|(_, t)| slash_evidence(t) == SlashEvidence::Ambiguous)
+        {
+            warnings.push(Diagnostic::at_line(
+                file,
+                n,
+                format!(
+                    "report period date \"{t}\" could be DD/MM/YYYY or MM/DD/YYYY; \
+                     it is ignored unless the order is given (--date-order dmy|mdy)"
+                ),
+            ));
+        }
+    }
     let mut start = None;
     let mut end = None;
     for (_, line) in preamble {
