@@ -3,10 +3,11 @@
 //! A row with any bad value is left out (and every bad value in it is reported);
 //! all other rows load. Rows with the same normalised identity are merged into the
 //! first one and counted in [`DuplicateGroup`]s (a warning is added when the merged
-//! rows differ in other columns). Identity: IdP rows = normalised email + user name
-//! + external id + employee id; Sales Navigator rows = seat id (else unique id +
-//! email); usage rows = normalised email (else name), merged only when every value
-//! is equal too, because two seats whose emails differ only by case are distinct.
+//! rows differ in other columns). Identity: IdP rows = normalised email, user name,
+//! external id and employee id together; Sales Navigator rows = seat id (else the
+//! unique id and email); usage rows = normalised email (else name), merged only when
+//! every value is equal too, because two seats whose emails differ only by case are
+//! distinct.
 
 use std::collections::{BTreeMap, HashMap};
 
