@@ -114,6 +114,10 @@ const ENTRA_SIGNS: &[(&str, u32)] = &[
     ("mail", 1),
     ("blocksignin", 2),
     ("objecttype", 2),
+    ("principalid", 3),
+    ("principaltype", 2),
+    ("principaldisplayname", 2),
+    ("approleid", 2),
 ];
 
 const OKTA_SIGNS: &[(&str, u32)] = &[
@@ -200,7 +204,8 @@ pub fn detect(headers: &[String]) -> Detection {
     };
     let (entra, entra_found) = score(ENTRA_SIGNS);
     let (okta, okta_found) = score(OKTA_SIGNS);
-    let entra_strong = has("userprincipalname") || has("objectid") || has("accountenabled");
+    let entra_strong =
+        has("userprincipalname") || has("objectid") || has("accountenabled") || has("principalid");
     if entra >= 4 && entra > okta && entra_strong {
         return Detection {
             format: Format::EntraId,

@@ -193,6 +193,7 @@ impl Field {
             Field::ExternalId => &[
                 ("externalid", 100),
                 ("objectid", 90),
+                ("principalid", 85),
                 ("immutableid", 85),
                 ("oktaid", 85),
                 ("oktauserid", 85),
@@ -228,6 +229,7 @@ impl Field {
             ],
             Field::DisplayName => &[
                 ("displayname", 100),
+                ("principaldisplayname", 95),
                 ("fullname", 90),
                 ("name", 70),
                 ("preferredname", 60),

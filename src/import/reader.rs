@@ -24,11 +24,12 @@ pub enum Encoding {
     Windows1252,
 }
 
-/// One data record: its physical start line (1-based) and its fields.
+/// One data record: its physical start line (1-based) and its fields (one
+/// allocation per row: `fields.get(i)` gives `Option<&str>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub line: u64,
-    pub fields: Vec<String>,
+    pub fields: csv::StringRecord,
 }
 
 /// A parsed CSV file: headers and data rows, before any interpretation.
@@ -320,9 +321,14 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // blank line, or `;;;;` from Excel
         }
-        let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
-        while fields.len() > headers.len() && fields.last().is_some_and(|f| f.trim().is_empty()) {
-            fields.pop();
+        let mut fields = record.clone();
+        while fields.len() > headers.len()
+            && fields
+                .iter()
+                .next_back()
+                .is_some_and(|f| f.trim().is_empty())
+        {
+            fields.truncate(fields.len() - 1);
         }
         if fields.len() != headers.len() {
             let mut msg = format!(
@@ -330,8 +336,8 @@ pub fn read_table(file: &str, bytes: &[u8]) -> Result<Table, ImportError> {
                 headers.len(),
                 fields.len()
             );
-            if let Some(f) = fields.iter().find(|f| f.contains('\n')) {
-                let extra = f.matches('\n').count() as u64;
+            if let Some(f) = fields.iter().find(|f| f.trim_end().contains('\n')) {
+                let extra = f.trim_end().matches('\n').count() as u64;
                 msg.push_str(&format!(
                     " (a quoted field spans lines {line}–{}: is a quote unclosed?)",
                     line + extra

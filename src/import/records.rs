@@ -3,7 +3,11 @@
 //! A row with any bad value is left out (and every bad value in it is reported);
 //! all other rows load. Rows with the same normalised identity are merged into the
 //! first one and counted in [`DuplicateGroup`]s (a warning is added when the merged
-//! rows differ in other columns).
+//! rows differ in other columns). Identity: IdP rows = normalised email, user name,
+//! external id and employee id together; Sales Navigator rows = seat id (else the
+//! unique id and email); usage rows = normalised email (else name), merged only when
+//! every value is equal too, because two seats whose emails differ only by case are
+//! distinct.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -59,6 +63,16 @@ impl LicenseStatus {
     pub fn parse(s: &str) -> Option<LicenseStatus> {
         if is_blank(s) {
             return None;
+        }
+        for (name, st) in [
+            ("ACTIVE", LicenseStatus::Active),
+            ("PENDING", LicenseStatus::Pending),
+            ("INACTIVE", LicenseStatus::Inactive),
+            ("REVOKED", LicenseStatus::Revoked),
+        ] {
+            if s.trim().eq_ignore_ascii_case(name) {
+                return Some(st);
+            }
         }
         Some(match normalize_header(s).as_str() {
             "active" | "activated" | "assigned" => LicenseStatus::Active,
@@ -237,7 +251,7 @@ impl<'a> Cells<'a> {
 
     fn raw(&self, f: Field) -> Option<&'a str> {
         let c = self.mapping.get(f)?;
-        self.row.fields.get(c).map(|s| s.as_str())
+        self.row.fields.get(c)
     }
 
     fn header(&self, f: Field) -> &'a str {
@@ -639,7 +653,7 @@ pub(super) fn build(
                     end: pend,
                 });
             } else {
-                report_period = preamble_period(&table.preamble, order);
+                report_period = preamble_period(&file, &table.preamble, order, &mut warnings);
             }
             ImportData::Usage(out)
         }
@@ -772,7 +786,42 @@ fn resolve_date_order(
 }
 
 /// `Report period: 2025-03-01 to 2025-05-31`, or `Start date: …` / `End date: …` lines.
-fn preamble_period(preamble: &[(u64, String)], order: Option<DateOrder>) -> Option<ReportPeriod> {
+fn preamble_period(
+    file: &str,
+    preamble: &[(u64, String)],
+    order: Option<DateOrder>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<ReportPeriod> {
+    let tokens = || {
+        preamble.iter().flat_map(|(n, l)| {
+            l.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .map(move |t| (*n, t))
+        })
+    };
+    // The preamble's own slash dates may decide the order when the data cannot.
+    let order = order.or_else(|| {
+        let ev: Vec<SlashEvidence> = tokens().map(|(_, t)| slash_evidence(t)).collect();
+        let day = ev.contains(&SlashEvidence::DayFirst);
+        let month = ev.contains(&SlashEvidence::MonthFirst);
+        match (day, month) {
+            (true, false) => Some(DateOrder::DayFirst),
+            (false, true) => Some(DateOrder::MonthFirst),
+            _ => None,
+        }
+    });
+    if order.is_none() {
+        if let Some((n, t)) = tokens().find(|(_, t)| slash_evidence(t) == SlashEvidence::Ambiguous)
+        {
+            warnings.push(Diagnostic::at_line(
+                file,
+                n,
+                format!(
+                    "report period date \"{t}\" could be DD/MM/YYYY or MM/DD/YYYY; \
+                     it is ignored unless the order is given (--date-order dmy|mdy)"
+                ),
+            ));
+        }
+    }
     let mut start = None;
     let mut end = None;
     for (_, line) in preamble {

@@ -54,10 +54,10 @@ pub struct BadNumber;
 pub fn is_blank(s: &str) -> bool {
     let t = s.trim();
     t.is_empty()
-        || matches!(
-            t.to_ascii_lowercase().as_str(),
-            "-" | "--" | "n/a" | "na" | "null" | "none" | "(blank)" | "#n/a"
-        )
+        || (t.len() <= 7
+            && ["-", "--", "n/a", "na", "null", "none", "(blank)", "#n/a"]
+                .iter()
+                .any(|b| t.eq_ignore_ascii_case(b)))
 }
 
 /// A whole, non-negative number as exports write it: `1234`, `1,234`, `1.234`
@@ -66,8 +66,11 @@ pub fn parse_count(s: &str) -> Result<Option<u32>, BadNumber> {
     if is_blank(s) {
         return Ok(None);
     }
-    let t: String = s
-        .trim()
+    let trimmed = s.trim();
+    if trimmed.len() <= 9 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return trimmed.parse::<u32>().map(Some).map_err(|_| BadNumber);
+    }
+    let t: String = trimmed
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | '_'))
         .collect();
@@ -152,6 +155,9 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 /// `LOCKED_OUT` → enabled; `SUSPENDED`, `DEPROVISIONED` → disabled. Entra:
 /// `accountEnabled` true/false, portal `Yes`/`No`. Anything else → `None`.
 pub fn parse_enabled(s: &str) -> Option<bool> {
+    if s.trim().eq_ignore_ascii_case("active") {
+        return Some(true);
+    }
     if let Some(b) = parse_bool(s) {
         return Some(b);
     }
