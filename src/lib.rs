@@ -12,6 +12,7 @@ pub mod config;
 pub mod import;
 pub mod lookup;
 pub mod matching;
+pub mod plan;
 pub mod report;
 pub mod runtime;
 pub mod scim;

@@ -44,7 +44,11 @@ pub enum Action {
     },
     /// Progress of `Effect::LookupUsers`. `at` is the runtime's clock (time since it
     /// started), so the reducer can compute rates without reading a clock itself.
-    LookupStarted { batch: u64, index: usize, at: Duration },
+    LookupStarted {
+        batch: u64,
+        index: usize,
+        at: Duration,
+    },
     LookupFinished {
         batch: u64,
         index: usize,
@@ -63,10 +67,12 @@ pub enum Action {
     LinkVerified {
         index: usize,
         scim_id: String,
-        result: Result<Option<ScimUser>, String>,
+        result: Result<Option<Box<ScimUser>>, String>,
     },
     /// The answer to `Effect::ExportUsers`: the path and rows written.
-    Exported { result: Result<(PathBuf, usize), String> },
+    Exported {
+        result: Result<(PathBuf, usize), String>,
+    },
 }
 
 impl Action {

@@ -42,45 +42,7 @@ impl Tab {
     }
 }
 
-/// What the admin has allowed navscim to change. Both off means read-only: no request
-/// that changes anything may leave navscim. Checked by the reducer and the planning code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Permissions {
-    pub provisioning: bool,
-    pub deprovisioning: bool,
-}
-
-/// The kinds of change navscim can make, and which permission each needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// `POST /Users` or `PATCH active=true`.
-    Provision,
-    /// `PATCH active=false` (or DELETE where the server allows it).
-    Deprovision,
-}
-
-impl Permissions {
-    pub fn allows(&self, kind: ChangeKind) -> bool {
-        match kind {
-            ChangeKind::Provision => self.provisioning,
-            ChangeKind::Deprovision => self.deprovisioning,
-        }
-    }
-
-    pub fn is_read_only(&self) -> bool {
-        !self.provisioning && !self.deprovisioning
-    }
-
-    /// The status-bar badge.
-    pub fn badge(&self) -> &'static str {
-        match (self.provisioning, self.deprovisioning) {
-            (false, false) => "READ-ONLY",
-            (true, false) => "PROVISION",
-            (false, true) => "DEPROVISION",
-            (true, true) => "PROVISION+DEPROVISION",
-        }
-    }
-}
+pub use crate::plan::{ChangeKind, Permissions};
 
 /// A single-line text input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

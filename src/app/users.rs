@@ -189,8 +189,9 @@ impl LookupProgress {
 
     pub fn eta(&self) -> Option<Duration> {
         let rate = self.rate();
-        (self.running && rate > 0.0)
-            .then(|| Duration::from_secs_f64((self.total - self.done.min(self.total)) as f64 / rate))
+        (self.running && rate > 0.0).then(|| {
+            Duration::from_secs_f64((self.total - self.done.min(self.total)) as f64 / rate)
+        })
     }
 }
 
@@ -332,7 +333,8 @@ impl UsersState {
                 Err(e) => self.unmapped.push(e),
             }
         }
-        self.rows.resize_with(self.directory.len(), UserRow::default);
+        self.rows
+            .resize_with(self.directory.len(), UserRow::default);
         // Users seen again in a later file may have gained details: rebuild all.
         self.haystacks = self.directory.users.iter().map(haystack).collect();
         self.refresh_view();

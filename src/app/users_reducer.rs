@@ -16,7 +16,9 @@ use crate::scim::{ClientStats, ScimUser};
 /// Rows of the Users table that fit on screen: the terminal minus the tab bar, notice,
 /// hints, the pane's border, the progress line and the table header.
 pub fn table_height(size: (u16, u16)) -> usize {
-    (size.1 as usize).saturating_sub(1 + 1 + 1 + 2 + 2 + 1).max(1)
+    (size.1 as usize)
+        .saturating_sub(1 + 1 + 1 + 2 + 2 + 1)
+        .max(1)
 }
 
 pub(super) fn connection_spec(state: &State) -> ConnectionSpec {
@@ -280,7 +282,11 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
         Command::EditCancel => users.prompt = None,
         Command::NextKind => {
             if let PromptKind::Relookup(kind) = prompt.kind {
-                let kinds = [LookupKind::UserName, LookupKind::Email, LookupKind::ExternalId];
+                let kinds = [
+                    LookupKind::UserName,
+                    LookupKind::Email,
+                    LookupKind::ExternalId,
+                ];
                 let at = kinds.iter().position(|k| *k == kind).unwrap_or(0);
                 prompt.kind = PromptKind::Relookup(kinds[(at + 1) % kinds.len()]);
             }
@@ -424,8 +430,7 @@ pub(super) fn files_imported(
         let jobs = jobs_for(&state.users, &new_users);
         start_lookups(state, jobs, LookupOptions::default(), effects);
     }
-    if state.tab == super::state::Tab::Connection && files_before == 0 && !state.connection.demo
-    {
+    if state.tab == super::state::Tab::Connection && files_before == 0 && !state.connection.demo {
         state.tab = super::state::Tab::Users;
     }
 }
@@ -512,7 +517,7 @@ pub(super) fn link_verified(
     state: &mut State,
     index: usize,
     scim_id: String,
-    result: Result<Option<ScimUser>, String>,
+    result: Result<Option<Box<ScimUser>>, String>,
 ) {
     let Some(row) = state.users.rows.get_mut(index) else {
         return;
@@ -520,6 +525,7 @@ pub(super) fn link_verified(
     let request = format!("GET /Users/{scim_id}");
     match result {
         Ok(Some(user)) => {
+            let user = *user;
             let active = user.is_active();
             let mut attempts = row
                 .outcome
@@ -533,12 +539,10 @@ pub(super) fn link_verified(
                 result: AttemptResult::Hits(1),
                 requests: 1,
             });
-            let warnings = crate::matching::external_id_warning(
-                &state.users.directory.users[index],
-                &user,
-            )
-            .into_iter()
-            .collect();
+            let warnings =
+                crate::matching::external_id_warning(&state.users.directory.users[index], &user)
+                    .into_iter()
+                    .collect();
             row.outcome = Some(Box::new(LookupOutcome {
                 status: MatchStatus::Matched { active },
                 matched_by: Some(LookupKind::StoredId),

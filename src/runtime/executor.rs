@@ -172,6 +172,7 @@ async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
             let result = match inner.connection(&spec).await {
                 Ok(conn) => lookup::verify_link(&conn.client, &scim_id)
                     .await
+                    .map(|u| u.map(Box::new))
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };

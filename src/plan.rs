@@ -1,0 +1,528 @@
+//! Plans: what navscim intends to change, why, and what it deliberately leaves alone.
+//! The safety gates (permissions, thresholds, protected users) are checked here, by
+//! the same code for the TUI and the headless commands.
+// INTERFACE — types are shared by the Usage/plan work and the apply/journal work.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::scim::NewUser;
+
+pub const PLAN_VERSION: u32 = 1;
+
+/// The kinds of change navscim can make, and which permission each needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// `POST /Users` or `PATCH active=true`.
+    Provision,
+    /// `PATCH active=false` (or DELETE where the server allows it).
+    Deprovision,
+}
+
+/// What the admin has allowed navscim to change. Both off means read-only: no request
+/// that changes anything may leave navscim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    pub provisioning: bool,
+    pub deprovisioning: bool,
+}
+
+impl Permissions {
+    pub fn allows(&self, kind: ChangeKind) -> bool {
+        match kind {
+            ChangeKind::Provision => self.provisioning,
+            ChangeKind::Deprovision => self.deprovisioning,
+        }
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        !self.provisioning && !self.deprovisioning
+    }
+
+    /// The status-bar badge.
+    pub fn badge(&self) -> &'static str {
+        match (self.provisioning, self.deprovisioning) {
+            (false, false) => "READ-ONLY",
+            (true, false) => "PROVISION",
+            (false, true) => "DEPROVISION",
+            (true, true) => "PROVISION+DEPROVISION",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// `PATCH active=false`: how Sales Navigator takes a seat back.
+    Deactivate,
+    /// `PATCH active=true`.
+    Reactivate,
+    /// `POST /Users`.
+    Create,
+    /// `DELETE /Users/{id}`: only where the server advertises it and the admin chose it.
+    Delete,
+}
+
+impl OpKind {
+    pub fn change_kind(self) -> ChangeKind {
+        match self {
+            OpKind::Deactivate | OpKind::Delete => ChangeKind::Deprovision,
+            OpKind::Reactivate | OpKind::Create => ChangeKind::Provision,
+        }
+    }
+
+    /// The reverse operation, for undo (`None`: cannot be undone by navscim).
+    pub fn inverse(self) -> Option<OpKind> {
+        match self {
+            OpKind::Deactivate => Some(OpKind::Reactivate),
+            OpKind::Reactivate => Some(OpKind::Deactivate),
+            OpKind::Create => Some(OpKind::Deactivate),
+            OpKind::Delete => None,
+        }
+    }
+}
+
+/// Why a user is in a plan: the numbers an admin would defend the decision with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never_activated: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_active: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searches: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_views: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inmails_sent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_status: Option<String>,
+    /// Where the evidence came from (file:line of the usage row, the lookup).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+}
+
+/// One change to one user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    pub op: OpKind,
+    /// The target; `None` only for `create`.
+    pub scim_id: Option<String>,
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    /// In words, e.g. "idle 143 days (threshold 90)".
+    pub reason: String,
+    #[serde(default)]
+    pub evidence: Evidence,
+    /// What `create` sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_user: Option<NewUser>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExclusionReason {
+    /// On the admin's protected list.
+    Protected,
+    /// A Sales Navigator admin (from the export).
+    Admin,
+    /// Provisioned within the grace period.
+    RecentlyProvisioned,
+    /// Not matched to exactly one SCIM user.
+    NotMatched,
+    AlreadyInactive,
+    AlreadyActive,
+    /// Marked ignored by the admin.
+    Ignored,
+    /// Active recently enough: below the idle threshold.
+    NotIdle,
+    /// No usage data to judge by.
+    NoUsage,
+}
+
+/// A user deliberately left out of the plan, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub email: Option<String>,
+    pub scim_id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    pub why: ExclusionReason,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// An input the plan was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    /// e.g. `lookup_results`, `usage_report`, `protected_list`, `tui_selection`.
+    pub kind: String,
+    pub path: String,
+    #[serde(default)]
+    pub rows: usize,
+}
+
+/// A plan file (`navscim plan … --out plan.json`), also built by the TUI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub inputs: Vec<PlanInput>,
+    /// The thresholds and options used, as given (idle days, grace days, …).
+    #[serde(default)]
+    pub parameters: serde_json::Value,
+    /// Matched users the plan was drawn from: the base of the share threshold.
+    pub matched_users: usize,
+    pub operations: Vec<Operation>,
+    pub excluded: Vec<Exclusion>,
+}
+
+/// Limits on how much one apply may change (DESIGN.md section 8).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Most operations allowed (default 50).
+    pub max_count: usize,
+    /// Most operations as a share of the matched users, in percent (default 20).
+    pub max_percent: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_count: 50,
+            max_percent: 20.0,
+        }
+    }
+}
+
+/// Why an apply is refused before anything is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "gate")]
+pub enum Refusal {
+    /// The plan needs a permission the admin has not given.
+    NotPermitted {
+        kind: ChangeKind,
+        operations: usize,
+    },
+    TooMany {
+        operations: usize,
+        max_count: usize,
+    },
+    TooLargeShare {
+        operations: usize,
+        matched_users: usize,
+        percent: f64,
+        max_percent: f64,
+    },
+    /// A protected user or admin is the target of a deprovisioning operation.
+    ProtectedTarget {
+        email: Option<String>,
+        scim_id: Option<String>,
+    },
+    /// DELETE without the server advertising it, or without the admin choosing it.
+    DeleteNotAllowed {
+        operations: usize,
+    },
+    /// The plan file is of another version.
+    UnsupportedVersion {
+        version: u32,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotPermitted { kind, operations } => match kind {
+                ChangeKind::Provision => write!(
+                    f,
+                    "{operations} operations create or reactivate users, but provisioning is not allowed (tick Provisioning, or pass --allow-provision)"
+                ),
+                ChangeKind::Deprovision => write!(
+                    f,
+                    "{operations} operations deactivate users, but deprovisioning is not allowed (tick Deprovisioning, or pass --allow-deprovision)"
+                ),
+            },
+            Refusal::TooMany {
+                operations,
+                max_count,
+            } => write!(
+                f,
+                "{operations} operations exceed the limit of {max_count} (raise it for this run with --max-count)"
+            ),
+            Refusal::TooLargeShare {
+                operations,
+                matched_users,
+                percent,
+                max_percent,
+            } => write!(
+                f,
+                "{operations} operations are {percent:.1}% of {matched_users} matched users, over the limit of {max_percent}% (raise it for this run with --max-percent)"
+            ),
+            Refusal::ProtectedTarget { email, scim_id } => write!(
+                f,
+                "the plan would deprovision a protected user ({})",
+                email.as_deref().or(scim_id.as_deref()).unwrap_or("?")
+            ),
+            Refusal::DeleteNotAllowed { operations } => write!(
+                f,
+                "{operations} DELETE operations, but the server does not advertise DELETE or it was not chosen explicitly"
+            ),
+            Refusal::UnsupportedVersion { version } => write!(
+                f,
+                "plan version {version} is not supported (this navscim reads version {PLAN_VERSION})"
+            ),
+        }
+    }
+}
+
+/// The gates every apply passes, TUI and headless alike. `protected` lists emails
+/// (normalised) and SCIM ids that must never be deprovisioned; `delete_allowed` is
+/// true only when the server advertises DELETE and the admin chose it.
+pub fn check_gates(
+    plan: &Plan,
+    permissions: Permissions,
+    thresholds: Thresholds,
+    protected: &ProtectedUsers,
+    delete_allowed: bool,
+) -> Result<(), Vec<Refusal>> {
+    let mut refusals = Vec::new();
+    if plan.version != PLAN_VERSION {
+        refusals.push(Refusal::UnsupportedVersion {
+            version: plan.version,
+        });
+    }
+    for kind in [ChangeKind::Provision, ChangeKind::Deprovision] {
+        let n = plan
+            .operations
+            .iter()
+            .filter(|o| o.op.change_kind() == kind)
+            .count();
+        if n > 0 && !permissions.allows(kind) {
+            refusals.push(Refusal::NotPermitted {
+                kind,
+                operations: n,
+            });
+        }
+    }
+    let n = plan.operations.len();
+    if n > thresholds.max_count {
+        refusals.push(Refusal::TooMany {
+            operations: n,
+            max_count: thresholds.max_count,
+        });
+    }
+    if n > 0 {
+        let percent = if plan.matched_users == 0 {
+            100.0
+        } else {
+            n as f64 * 100.0 / plan.matched_users as f64
+        };
+        if percent > thresholds.max_percent {
+            refusals.push(Refusal::TooLargeShare {
+                operations: n,
+                matched_users: plan.matched_users,
+                percent,
+                max_percent: thresholds.max_percent,
+            });
+        }
+    }
+    for op in &plan.operations {
+        if op.op.change_kind() == ChangeKind::Deprovision && protected.covers(op) {
+            refusals.push(Refusal::ProtectedTarget {
+                email: op.email.clone(),
+                scim_id: op.scim_id.clone(),
+            });
+        }
+    }
+    let deletes = plan
+        .operations
+        .iter()
+        .filter(|o| o.op == OpKind::Delete)
+        .count();
+    if deletes > 0 && !delete_allowed {
+        refusals.push(Refusal::DeleteNotAllowed {
+            operations: deletes,
+        });
+    }
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(refusals)
+    }
+}
+
+/// Users that must never be deprovisioned: Sales Navigator admins from the export plus
+/// the admin's own list (emails or SCIM ids).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedUsers {
+    /// Normalised emails.
+    pub emails: std::collections::BTreeSet<String>,
+    pub scim_ids: std::collections::BTreeSet<String>,
+}
+
+impl ProtectedUsers {
+    pub fn add_email(&mut self, email: &str) {
+        self.emails.insert(crate::import::normalize_email(email));
+    }
+
+    pub fn add_scim_id(&mut self, id: &str) {
+        self.scim_ids.insert(id.trim().to_string());
+    }
+
+    /// Reads a protected list: one email or SCIM id per line; `#` starts a comment.
+    pub fn parse_list(text: &str) -> Self {
+        let mut p = ProtectedUsers::default();
+        for line in text.lines() {
+            let entry = line.split('#').next().unwrap_or("").trim();
+            if entry.is_empty() {
+                continue;
+            }
+            if entry.contains('@') {
+                p.add_email(entry);
+            } else {
+                p.add_scim_id(entry);
+            }
+        }
+        p
+    }
+
+    pub fn covers(&self, op: &Operation) -> bool {
+        op.email
+            .as_deref()
+            .is_some_and(|e| self.emails.contains(&crate::import::normalize_email(e)))
+            || op
+                .scim_id
+                .as_deref()
+                .is_some_and(|id| self.scim_ids.contains(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: OpKind, email: &str) -> Operation {
+        Operation {
+            op: kind,
+            scim_id: Some(format!("id-{email}")),
+            email: Some(email.into()),
+            user_name: None,
+            external_id: None,
+            name: String::new(),
+            reason: "test".into(),
+            evidence: Evidence::default(),
+            new_user: None,
+        }
+    }
+
+    fn plan(ops: Vec<Operation>, matched: usize) -> Plan {
+        Plan {
+            version: PLAN_VERSION,
+            created_at: Utc::now(),
+            inputs: vec![],
+            parameters: serde_json::Value::Null,
+            matched_users: matched,
+            operations: ops,
+            excluded: vec![],
+        }
+    }
+
+    const ALL: Permissions = Permissions {
+        provisioning: true,
+        deprovisioning: true,
+    };
+
+    #[test]
+    fn read_only_refuses_every_change() {
+        let p = plan(vec![op(OpKind::Deactivate, "a@x.io")], 100);
+        let refusals = check_gates(
+            &p,
+            Permissions::default(),
+            Thresholds::default(),
+            &ProtectedUsers::default(),
+            false,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            refusals[..],
+            [Refusal::NotPermitted {
+                kind: ChangeKind::Deprovision,
+                operations: 1
+            }]
+        ));
+        // Deprovisioning does not grant provisioning.
+        let p = plan(vec![op(OpKind::Reactivate, "a@x.io")], 100);
+        let only_deprov = Permissions {
+            provisioning: false,
+            deprovisioning: true,
+        };
+        let protected = ProtectedUsers::default();
+        assert!(check_gates(&p, only_deprov, Thresholds::default(), &protected, false).is_err());
+        assert!(check_gates(&p, ALL, Thresholds::default(), &protected, false).is_ok());
+    }
+
+    #[test]
+    fn thresholds_by_count_and_by_share() {
+        let ops: Vec<_> = (0..51)
+            .map(|i| op(OpKind::Deactivate, &format!("u{i}@x.io")))
+            .collect();
+        let p = plan(ops, 1000);
+        let none = ProtectedUsers::default();
+        let err = check_gates(&p, ALL, Thresholds::default(), &none, false).unwrap_err();
+        assert!(matches!(
+            err[..],
+            [Refusal::TooMany {
+                operations: 51,
+                max_count: 50
+            }]
+        ));
+        let raised = Thresholds {
+            max_count: 60,
+            ..Thresholds::default()
+        };
+        assert!(check_gates(&p, ALL, raised, &none, false).is_ok());
+
+        let p = plan(vec![op(OpKind::Deactivate, "a@x.io"); 3], 10);
+        let err = check_gates(&p, ALL, Thresholds::default(), &none, false).unwrap_err();
+        assert!(
+            matches!(err[..], [Refusal::TooLargeShare { .. }]),
+            "{err:?}"
+        );
+        assert!(err[0].to_string().contains("30.0%"));
+    }
+
+    #[test]
+    fn protected_users_are_never_deprovisioned() {
+        let mut protected = ProtectedUsers::parse_list("# admins\nBoss@X.io\nid-7 # by id\n");
+        protected.add_email("other@x.io");
+        let p = plan(vec![op(OpKind::Deactivate, "boss@x.io")], 100);
+        let err = check_gates(&p, ALL, Thresholds::default(), &protected, false).unwrap_err();
+        assert!(matches!(err[..], [Refusal::ProtectedTarget { .. }]));
+        // Reactivating a protected user is fine.
+        let p = plan(vec![op(OpKind::Reactivate, "boss@x.io")], 100);
+        assert!(check_gates(&p, ALL, Thresholds::default(), &protected, false).is_ok());
+        assert!(protected.scim_ids.contains("id-7"));
+    }
+
+    #[test]
+    fn delete_needs_explicit_allowance() {
+        let p = plan(vec![op(OpKind::Delete, "a@x.io")], 100);
+        let none = ProtectedUsers::default();
+        let err = check_gates(&p, ALL, Thresholds::default(), &none, false).unwrap_err();
+        assert!(matches!(
+            err[..],
+            [Refusal::DeleteNotAllowed { operations: 1 }]
+        ));
+        assert!(check_gates(&p, ALL, Thresholds::default(), &none, true).is_ok());
+    }
+}
