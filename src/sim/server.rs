@@ -1,0 +1,656 @@
+//! The HTTP side of the simulator: routing, auth, fault injection, rate limiting,
+//! statistics. One fallback handler does the routing by hand so that every answer,
+//! including malformed requests, is a SCIM error rather than an axum default.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::filter::{self, Attr, Expr, Op, Value as FValue};
+use super::store::{validate_filter, Store, StoreError, UserInput};
+use super::{SimConfig, SimStats};
+use crate::scim::model::{ERROR_SCHEMA, LIST_SCHEMA};
+
+/// `filter.maxResults` in `/ServiceProviderConfig`, and the default page size.
+pub const MAX_RESULTS: usize = 200;
+const SCIM_JSON: &str = "application/scim+json";
+const METHODS: [&str; 5] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
+const MAX_BODY: usize = 1 << 20;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Token bucket: `rate` tokens a second, holding at most one second's worth.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    cap: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64) -> Bucket {
+        let cap = rate.max(1.0);
+        Bucket {
+            rate,
+            cap,
+            tokens: cap,
+            last: Instant::now(),
+        }
+    }
+
+    /// `Ok` when the request may pass; otherwise how long until a token is back.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + dt * self.rate).min(self.cap);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+}
+
+/// State shared by every request.
+pub(crate) struct Shared {
+    pub config: SimConfig,
+    pub base_url: String,
+    pub store: RwLock<Store>,
+    rng: Mutex<fastrand::Rng>,
+    bucket: Option<Mutex<Bucket>>,
+    requests: [AtomicU64; 5],
+    throttled: AtomicU64,
+    changes: Mutex<HashMap<String, u64>>,
+}
+
+impl Shared {
+    pub fn new(config: SimConfig, base_url: String, store: Store) -> Shared {
+        Shared {
+            rng: Mutex::new(fastrand::Rng::with_seed(config.random_seed)),
+            bucket: config.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
+            config,
+            base_url,
+            store: RwLock::new(store),
+            requests: Default::default(),
+            throttled: AtomicU64::new(0),
+            changes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            requests: METHODS
+                .iter()
+                .zip(&self.requests)
+                .map(|(m, n)| (m.to_string(), n.load(Ordering::Relaxed)))
+                .collect(),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            changes: lock(&self.changes)
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        }
+    }
+
+    fn changed(&self, id: &str) {
+        *lock(&self.changes).entry(id.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// Random choices for one request, always drawn in the same order so a run with the
+/// same `random_seed` and the same sequence of requests behaves the same.
+struct Draw {
+    jitter: f64,
+    drop: f64,
+    fail: f64,
+    malformed: f64,
+    variant: u8,
+}
+
+fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
+    let mut body = json!({
+        "schemas": [ERROR_SCHEMA],
+        "status": status.as_u16().to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        body["scimType"] = json!(t);
+    }
+    scim_json(status, &body)
+}
+
+fn scim_json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).expect("serialisable");
+    (status, [(header::CONTENT_TYPE, SCIM_JSON)], bytes).into_response()
+}
+
+fn store_error(e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound(id) => scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("Resource {id} not found"),
+        ),
+        StoreError::Uniqueness(d) => scim_error(StatusCode::CONFLICT, Some("uniqueness"), &d),
+        StoreError::Bad { scim_type, detail } => {
+            scim_error(StatusCode::BAD_REQUEST, Some(scim_type), &detail)
+        }
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = scim_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        &format!("Method not allowed here; allowed: {allow}"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// Constant-time comparison of the presented token with the configured one.
+fn token_ok(headers: &HeaderMap, token: &str) -> bool {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, presented)) = v.trim().split_once(' ') else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    let (a, b) = (presented.trim().as_bytes(), token.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+fn unauthorized() -> Response {
+    let mut r = scim_error(
+        StatusCode::UNAUTHORIZED,
+        None,
+        "Missing or invalid bearer token",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"navscim-sim\""),
+    );
+    r
+}
+
+fn throttled(s: &Shared, wait: Duration) -> Response {
+    let n = s.throttled.fetch_add(1, Ordering::Relaxed) + 1;
+    let detail = "Too many requests: the simulator's rate limit was exceeded";
+    let mut r = if n % 2 == 1 {
+        scim_error(StatusCode::TOO_MANY_REQUESTS, None, detail)
+    } else {
+        let body = json!({
+            "message": "Resource level throttle APPLICATION limit for calls to this resource is reached.",
+            "serviceErrorCode": 101,
+            "status": 429,
+        });
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    };
+    if s.config.retry_after {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
+}
+
+/// A response whose body fails at once: hyper aborts the connection before the
+/// status line leaves, so the client sees a connection error.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("navscim sim: dropped connection"))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+fn failure(variant: u8) -> Response {
+    match variant % 3 {
+        0 => scim_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "Internal server error (injected by the simulator)",
+        ),
+        1 => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        _ => scim_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "Service unavailable (injected by the simulator)",
+        ),
+    }
+}
+
+fn malformed(variant: u8) -> Response {
+    let body: &'static str = match variant % 3 {
+        0 => "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:ListResponse\"],\"totalResults\":1,\"Resources\":[{\"id\":\"",
+        1 => "<html><body>Request accepted</body></html>",
+        _ => "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"id\":}",
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, SCIM_JSON)], body).into_response()
+}
+
+/// The single entry point for every request.
+pub(crate) async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let Some(rest) = path.strip_prefix("/scim") else {
+        return scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            "Not found: SCIM resources live under /scim",
+        );
+    };
+    let rest = rest.trim_end_matches('/');
+
+    if rest == "/_sim/stats" {
+        if !token_ok(&parts.headers, &s.config.token) {
+            return unauthorized();
+        }
+        if parts.method != Method::GET {
+            return method_not_allowed("GET");
+        }
+        return (StatusCode::OK, axum::Json(s.stats())).into_response();
+    }
+
+    if let Some(i) = METHODS.iter().position(|m| *m == parts.method.as_str()) {
+        s.requests[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    let throttle = s
+        .bucket
+        .as_ref()
+        .and_then(|b| lock(b).take(Instant::now()).err());
+
+    let d = {
+        let mut rng = lock(&s.rng);
+        Draw {
+            jitter: rng.f64(),
+            drop: rng.f64(),
+            fail: rng.f64(),
+            malformed: rng.f64(),
+            variant: rng.u8(..),
+        }
+    };
+    let delay = s.config.latency + s.config.jitter.mul_f64(d.jitter);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(wait) = throttle {
+        return throttled(&s, wait);
+    }
+    if !token_ok(&parts.headers, &s.config.token) {
+        return unauthorized();
+    }
+    // Injected faults are decided before the request is handled: a failed, dropped
+    // or malformed answer means the request had no effect.
+    if d.drop < s.config.drop_rate {
+        return dropped();
+    }
+    if d.fail < s.config.fail_rate {
+        return failure(d.variant);
+    }
+    if d.malformed < s.config.malformed_rate {
+        return malformed(d.variant);
+    }
+
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return scim_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                "Request body too large or unreadable",
+            )
+        }
+    };
+    let segs: Vec<&str> = rest.split('/').skip(1).collect();
+    let query = parts.uri.query().unwrap_or("");
+    match segs.as_slice() {
+        [u] if u.eq_ignore_ascii_case("Users") => match parts.method {
+            Method::GET => list_users(&s, query),
+            Method::POST => create_user(&s, &bytes),
+            _ => method_not_allowed("GET, POST"),
+        },
+        [u, id] if u.eq_ignore_ascii_case("Users") && !id.is_empty() => {
+            let id = percent_decode(id);
+            match parts.method {
+                Method::GET => get_user(&s, &id),
+                Method::PATCH => patch_user(&s, &id, &bytes),
+                Method::PUT => put_user(&s, &id, &bytes),
+                Method::DELETE => delete_user(&s, &id),
+                _ => method_not_allowed("GET, PATCH, PUT, DELETE"),
+            }
+        }
+        [c] if c.eq_ignore_ascii_case("ServiceProviderConfig") => match parts.method {
+            Method::GET => service_provider_config(&s),
+            _ => method_not_allowed("GET"),
+        },
+        _ => scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("No resource at {path}"),
+        ),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn parse_json(bytes: &Bytes) -> Result<Value, Box<Response>> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Box::new(scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            &format!("The body is not valid JSON: {e}"),
+        ))
+    })
+}
+
+fn user_response(s: &Shared, status: StatusCode, rec: &super::store::UserRecord) -> Response {
+    let user = rec.to_scim(&s.base_url);
+    let mut r = scim_json(status, &user);
+    if let Ok(loc) = HeaderValue::from_str(&format!("{}/Users/{}", s.base_url, rec.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    r
+}
+
+/// Whether the Sales Navigator mode (no listing) accepts this filter.
+fn sales_navigator_filter(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Cmp {
+            attr: Attr::ExternalId | Attr::UserName | Attr::EmailsValue,
+            op: Op::Eq,
+            value: FValue::Str(_),
+        }
+    )
+}
+
+fn list_users(s: &Shared, query: &str) -> Response {
+    let mut filter_text = None;
+    let mut start_index = 1usize;
+    let mut count = MAX_RESULTS;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k.eq_ignore_ascii_case("filter") {
+            filter_text = Some(v.into_owned());
+        } else if k.eq_ignore_ascii_case("startIndex") {
+            match v.trim().parse::<i64>() {
+                Ok(n) => start_index = n.max(1) as usize,
+                Err(_) => {
+                    return scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidValue"),
+                        "startIndex must be an integer",
+                    )
+                }
+            }
+        } else if k.eq_ignore_ascii_case("count") {
+            match v.trim().parse::<i64>() {
+                Ok(n) => count = n.clamp(0, MAX_RESULTS as i64) as usize,
+                Err(_) => {
+                    return scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidValue"),
+                        "count must be an integer",
+                    )
+                }
+            }
+        }
+    }
+    let expr = match filter_text.as_deref().map(str::trim) {
+        None | Some("") => {
+            if !s.config.allow_list {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("tooMany"),
+                    "Listing users is not supported: look users up one by one with a filter \
+                     (externalId eq \"…\", userName eq \"…\" or emails.value eq \"…\")",
+                );
+            }
+            None
+        }
+        Some(f) => {
+            let parsed = filter::parse(f).and_then(|e| validate_filter(&e).map(|_| e));
+            let e = match parsed {
+                Ok(e) => e,
+                Err(err) => {
+                    return scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("invalidFilter"),
+                        &format!("Invalid filter: {err}"),
+                    )
+                }
+            };
+            if !s.config.allow_list && !sales_navigator_filter(&e) {
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidFilter"),
+                    "Unsupported filter: only externalId eq \"…\", userName eq \"…\" and \
+                     emails.value eq \"…\" are supported",
+                );
+            }
+            Some(e)
+        }
+    };
+    let resources: Vec<_>;
+    let total;
+    {
+        let store = s.read();
+        let hits = store.matching(expr.as_ref());
+        total = hits.len();
+        resources = hits
+            .iter()
+            .skip(start_index - 1)
+            .take(count)
+            .filter_map(|&i| store.at(i).cloned())
+            .collect();
+    }
+    let users: Vec<_> = resources.iter().map(|r| r.to_scim(&s.base_url)).collect();
+    let body = json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": users.len(),
+        "Resources": users,
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
+fn get_user(s: &Shared, id: &str) -> Response {
+    let rec = s.read().get(id).cloned();
+    match rec {
+        Some(r) => user_response(s, StatusCode::OK, &r),
+        None => store_error(StoreError::NotFound(id.to_string())),
+    }
+}
+
+fn create_user(s: &Shared, bytes: &Bytes) -> Response {
+    let v = match parse_json(bytes) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let input = match UserInput::from_json(v) {
+        Ok(i) => i,
+        Err(e) => return store_error(e),
+    };
+    let res = s.write().create(input, Utc::now());
+    match res {
+        Ok(rec) => {
+            s.changed(&rec.id);
+            user_response(s, StatusCode::CREATED, &rec)
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+fn patch_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
+    let v = match parse_json(bytes) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let ops = v
+        .as_object()
+        .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("Operations")))
+        .map(|(_, v)| v);
+    let Some(Value::Array(ops)) = ops else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "A PatchOp body needs an Operations array",
+        );
+    };
+    let res = s.write().patch(id, ops, Utc::now());
+    match res {
+        Ok(rec) => {
+            s.changed(&rec.id);
+            user_response(s, StatusCode::OK, &rec)
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+fn put_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
+    let v = match parse_json(bytes) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let input = match UserInput::from_json(v) {
+        Ok(i) => i,
+        Err(e) => return store_error(e),
+    };
+    let res = s.write().replace(id, input, Utc::now());
+    match res {
+        Ok(rec) => {
+            s.changed(&rec.id);
+            user_response(s, StatusCode::OK, &rec)
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+fn delete_user(s: &Shared, id: &str) -> Response {
+    if !s.config.allow_delete {
+        let mut r = scim_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "Deleting users is not supported: deactivate them with PATCH active=false",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, PATCH, PUT"));
+        return r;
+    }
+    let res = s.write().delete(id);
+    match res {
+        Ok(()) => {
+            s.changed(id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+fn service_provider_config(s: &Shared) -> Response {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/navscim/navscim/blob/main/DESIGN.md",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_RESULTS},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with a bearer token generated in Account Center",
+            "primary": true,
+        }],
+        "delete": {"supported": s.config.allow_delete},
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{}/ServiceProviderConfig", s.base_url),
+        },
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_refills() {
+        let mut b = Bucket::new(2.0);
+        let t0 = b.last;
+        assert!(b.take(t0).is_ok());
+        assert!(b.take(t0).is_ok());
+        let wait = b.take(t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6);
+        assert!(b.take(t0 + Duration::from_millis(500)).is_ok());
+    }
+
+    #[test]
+    fn token_check() {
+        let mut h = HeaderMap::new();
+        assert!(!token_ok(&h, "t"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        assert!(token_ok(&h, "t"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer tt"));
+        assert!(!token_ok(&h, "t"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic t"));
+        assert!(!token_ok(&h, "t"));
+    }
+
+    #[test]
+    fn decode_ids() {
+        assert_eq!(percent_decode("abc%20d"), "abc d");
+        assert_eq!(percent_decode("a+b"), "a+b");
+    }
+}
