@@ -558,3 +558,50 @@ async fn the_token_appears_in_no_error() {
     }
     assert!(!format!("{c:?}").contains(TOKEN));
 }
+
+/// Throughput against a simulator with latency (DESIGN.md section 7: at least 90% of
+/// users × latency / concurrency). Prints, asserts nothing: timing-dependent, so not
+/// run by default. The concurrency-1 row shows the floor per request (the simulator's
+/// millisecond timer adds 1–2 ms to each `latency`):
+/// `cargo test --release --test scim_client -- --ignored --nocapture throughput`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn throughput_reaches_the_latency_bound() {
+    for (users, latency_ms, concurrency, rate) in [
+        (2000usize, 0u64, 16usize, None),
+        (100, 20, 1, None),
+        (800, 20, 16, None),
+        (400, 50, 32, None),
+        (300, 0, 8, Some(100.0)),
+    ] {
+        let sim = start(SimConfig {
+            seed_csv: None,
+            generate: users,
+            latency: Duration::from_millis(latency_ms),
+            rate_limit: rate,
+            ..sim_config()
+        })
+        .await;
+        let mut cfg = client_config(&sim);
+        cfg.concurrency = concurrency;
+        cfg.backoff_max = Duration::from_secs(2);
+        let c = ScimClient::new(cfg).unwrap();
+        let started = std::time::Instant::now();
+        let n = lookup_all(&c, &sim).await;
+        let took = started.elapsed();
+        // Latency-bound: whole rounds of `concurrency` lookups. Rate-bound: the
+        // simulator's bucket starts with one second's worth, the rest at `rate`.
+        let ideal = match rate {
+            Some(r) => Duration::from_secs_f64((n as f64 - r).max(0.0) / r),
+            None => Duration::from_millis(latency_ms) * n.div_ceil(concurrency) as u32,
+        };
+        let efficiency = ideal.as_secs_f64() / took.as_secs_f64();
+        eprintln!(
+            "{n} lookups, latency {latency_ms} ms, concurrency {concurrency}, sim rate {rate:?}: \
+             {took:?} (ideal {ideal:?}) = {:.0}% {:?}",
+            efficiency * 100.0,
+            c.stats()
+        );
+        sim.shutdown().await;
+    }
+}
