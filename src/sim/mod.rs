@@ -281,8 +281,10 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         .map_err(|e| Error::new(ErrorKind::InvalidInput, e))?;
     let now = chrono::Utc::now();
     let mut store = store::Store::new(config.seats);
+    store.reserve(config.generate);
     if let Some(text) = &config.seed_csv {
         let users = seed::parse_seed(text).map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
+        store.reserve(users.len());
         for u in &users {
             store.add_seed(u, now);
         }

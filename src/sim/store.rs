@@ -379,6 +379,15 @@ impl Store {
         }
     }
 
+    /// Makes room for `n` more users (avoids rehashing while seeding).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.by_id.reserve(n);
+        self.by_user_name.reserve(n);
+        self.by_external_id.reserve(n);
+        self.by_email.reserve(n);
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }
