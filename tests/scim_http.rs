@@ -931,6 +931,7 @@ async fn request_rate_is_limited() {
     cfg.rate_limit = Some(50.0);
     cfg.concurrency = 8;
     let c = ScimClient::new(cfg).unwrap();
+    let started = Instant::now();
     let tasks: Vec<_> = (0..11)
         .map(|i| {
             let c = c.clone();
@@ -940,12 +941,11 @@ async fn request_rate_is_limited() {
     for t in tasks {
         t.await.unwrap().unwrap().unwrap();
     }
-    let mut at: Vec<Instant> = srv.seen().iter().map(|s| s.at).collect();
-    at.sort();
-    // 11 requests at 50/s: ten 20 ms gaps.
-    let span = at[10] - at[0];
-    assert!(span >= Duration::from_millis(190), "{span:?}");
-    assert!(span < Duration::from_millis(1000), "{span:?}");
+    let elapsed = started.elapsed();
+    // 11 requests at 50/s: the last one starts ten 20 ms slots after the first.
+    assert!(elapsed >= Duration::from_millis(195), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(srv.count(), 11);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1064,36 +1064,10 @@ async fn test_connection_reports_auth_failure_and_missing_filters() {
 }
 
 // ---------------------------------------------------------------------------------
-// The token stays secret
+// The token stays secret (logs: tests/scim_logs.rs, which owns the global subscriber)
 
-#[tokio::test(flavor = "current_thread")]
-async fn token_appears_in_no_error_and_no_log() {
-    use tracing_subscriber::fmt::MakeWriter;
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    impl<'a> MakeWriter<'a> for Buf {
-        type Writer = Buf;
-        fn make_writer(&'a self) -> Buf {
-            self.clone()
-        }
-    }
-    let buf = Buf::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+#[tokio::test]
+async fn token_appears_in_no_error() {
     // A hostile server that echoes the Authorization header everywhere it can.
     let srv = serve(|req: Seen, _| async move {
         let auth = req.header("authorization").to_string();
@@ -1132,11 +1106,4 @@ async fn token_appears_in_no_error_and_no_log() {
         assert_no_token(e);
     }
     assert!(!format!("{c:?}").contains(TOKEN));
-    drop(_guard);
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("SCIM request"),
-        "no debug logs captured: {logs}"
-    );
-    assert!(!logs.contains(TOKEN), "token in logs");
 }

@@ -485,10 +485,17 @@ impl ScimClient {
                     if last || !retryable {
                         return Err(failure.error);
                     }
-                    tracing::debug!(error = %failure.error, attempt, "SCIM request failed, retrying");
+                    tracing::debug!(error = %failure.error, attempt, "SCIM request failed");
                     self.backoff(attempt)
                 }
             };
+            tracing::debug!(
+                method = %method,
+                path = %path_for_log(&url),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying SCIM request"
+            );
             inner.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
             tokio::time::sleep(delay).await;
