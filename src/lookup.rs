@@ -263,6 +263,12 @@ async fn lookup_inner(
             attempts.push(skipped(kind, "", format!("no {} value", kind.label())));
             continue;
         };
+        // userName and emails are compared after trimming, so they are sent trimmed;
+        // ids are sent exactly as known.
+        let value = match kind {
+            LookupKind::UserName | LookupKind::Email => value.trim(),
+            LookupKind::StoredId | LookupKind::ExternalId => value,
+        };
         if unsupported.contains(kind) {
             attempts.push(skipped(
                 kind,
