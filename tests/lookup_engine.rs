@@ -67,6 +67,7 @@ fn user(email: Option<&str>, user_name: Option<&str>, idp_id: Option<&str>) -> D
         in_idp: true,
         idp_enabled: None,
         seat: None,
+        other_seats: Vec::new(),
         sources: vec![],
         duplicate_rows: 0,
         stored_scim_id: None,

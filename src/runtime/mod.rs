@@ -53,7 +53,11 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
     let mut hangup = Signals::new()?;
 
     let size = guard.terminal.size()?;
-    dispatch(&mut state, Action::Resize(size.width, size.height), &executor);
+    dispatch(
+        &mut state,
+        Action::Resize(size.width, size.height),
+        &executor,
+    );
     for action in initial {
         dispatch(&mut state, action, &executor);
     }

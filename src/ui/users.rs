@@ -115,7 +115,10 @@ fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
     if p.total > 0 {
         spans.push(Span::styled(format!("{:.0}/s", p.rate()), theme.dim()));
         if let Some(eta) = p.eta() {
-            spans.push(Span::styled(format!(" · ETA {}s", eta.as_secs()), theme.dim()));
+            spans.push(Span::styled(
+                format!(" · ETA {}s", eta.as_secs()),
+                theme.dim(),
+            ));
         }
         spans.push(Span::styled(
             format!(
@@ -197,7 +200,7 @@ fn status_style(status: MatchStatus, theme: &Theme) -> Style {
 
 fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
     let height = area.height.saturating_sub(1) as usize;
-    let wide = area.width >= 120;
+    let wide = area.width >= 110;
     let mut header = vec!["", "Status", "Name", "Email", "externalId"];
     let mut widths = vec![
         Constraint::Length(2),
@@ -297,11 +300,16 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.push(field("Status", row.status().label().to_string()));
     lines.push(field("Name", user.name()));
     lines.push(field("Email", user.email.clone().unwrap_or_default()));
-    lines.push(field("User name", user.user_name.clone().unwrap_or_default()));
+    lines.push(field(
+        "User name",
+        user.user_name.clone().unwrap_or_default(),
+    ));
     lines.push(field("IdP id", user.idp_id.clone().unwrap_or_default()));
     let presence = match users.presence(index) {
         Presence::Both => "in the IdP file(s) and the Sales Navigator export",
-        Presence::OrphanSeat => "ORPHAN SEAT: in the Sales Navigator export, in no IdP file (likely a leaver)",
+        Presence::OrphanSeat => {
+            "ORPHAN SEAT: in the Sales Navigator export, in no IdP file (likely a leaver)"
+        }
         Presence::Missing => "MISSING: in an IdP file, not in the Sales Navigator export",
         Presence::Unknown => "only one kind of file loaded",
     };
@@ -317,7 +325,11 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     .unwrap_or_else(|| "?".into()),
                 seat.seat_id.clone().unwrap_or_default(),
                 seat.unique_user_id.clone().unwrap_or_default(),
-                if seat.is_admin { " · ADMIN (protected)" } else { "" }
+                if seat.is_admin {
+                    " · ADMIN (protected)"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -344,17 +356,27 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 AttemptResult::Error(e) => format!("error: {e}"),
                 AttemptResult::Skipped(why) => format!("skipped: {why}"),
             };
-            lines.push(Line::raw(format!("  {:<13} {}", attempt.kind.label(), attempt.request)));
+            lines.push(Line::raw(format!(
+                "  {:<13} {}",
+                attempt.kind.label(),
+                attempt.request
+            )));
             lines.push(Line::styled(
                 format!("  {:<13} → {result} ({} requests)", "", attempt.requests),
                 theme.dim(),
             ));
         }
         for warning in &outcome.warnings {
-            lines.push(Line::styled(format!("  ⚠ {warning}"), theme.level(Level::Warn)));
+            lines.push(Line::styled(
+                format!("  ⚠ {warning}"),
+                theme.level(Level::Warn),
+            ));
         }
         if let Some(error) = &outcome.error {
-            lines.push(Line::styled(format!("  last error: {error}"), theme.level(Level::Error)));
+            lines.push(Line::styled(
+                format!("  last error: {error}"),
+                theme.level(Level::Error),
+            ));
         }
         let resources: Vec<&crate::scim::ScimUser> = outcome
             .user
@@ -373,7 +395,11 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             lines.extend(json.lines().map(|l| Line::raw(format!("  {l}"))));
         }
     }
-    let rect = centered(area, area.width.saturating_sub(2), area.height.saturating_sub(1));
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(1),
+    );
     let block = Block::bordered()
         .title(format!(" {} — Esc closes ", user.name()))
         .border_style(theme.overlay_border());
@@ -393,7 +419,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
