@@ -6,7 +6,7 @@
 
 mod check;
 mod lookup;
-mod tui;
+pub mod tui;
 
 use std::path::PathBuf;
 

@@ -314,7 +314,16 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Presence::Unknown => "only one kind of file loaded",
     };
     lines.push(field("Presence", presence.to_string()));
-    if let Some(seat) = &user.seat {
+    if !user.other_seats.is_empty() {
+        lines.push(field(
+            "Seats",
+            format!(
+                "{} seats for this one person: no single seat id identifies them",
+                1 + user.other_seats.len()
+            ),
+        ));
+    }
+    for seat in user.seat.iter().chain(&user.other_seats) {
         lines.push(field(
             "Seat",
             format!(
