@@ -201,24 +201,29 @@ fn status_style(status: MatchStatus, theme: &Theme) -> Style {
 fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
     let height = area.height.saturating_sub(1) as usize;
     let wide = area.width >= 110;
-    let mut header = vec!["", "Status", "Name", "Email", "externalId"];
+    let extra_wide = area.width >= 150;
+    // Narrow terminals (80 columns) keep who and why; wide ones add the ids and seat.
+    let mut header = vec!["", "Status", "Name", "Email"];
     let mut widths = vec![
         Constraint::Length(2),
         Constraint::Length(10),
-        Constraint::Length(if wide { 24 } else { 18 }),
-        Constraint::Length(if wide { 34 } else { 28 }),
-        Constraint::Length(12),
+        Constraint::Length(if wide { 22 } else { 16 }),
+        if wide {
+            Constraint::Length(30)
+        } else {
+            Constraint::Fill(3)
+        },
     ];
     if wide {
-        header.extend(["SCIM id", "Seat", "Src"]);
-        widths.extend([
-            Constraint::Length(17),
-            Constraint::Length(9),
-            Constraint::Length(3),
-        ]);
+        header.extend(["externalId", "Seat"]);
+        widths.extend([Constraint::Length(12), Constraint::Length(8)]);
+    }
+    if extra_wide {
+        header.extend(["SCIM id", "Src"]);
+        widths.extend([Constraint::Length(17), Constraint::Length(3)]);
     }
     header.push("Detail");
-    widths.push(Constraint::Fill(1));
+    widths.push(Constraint::Fill(2));
 
     let end = (users.offset + height).min(users.view.len());
     let rows = users.view[users.offset.min(end)..end]
@@ -241,9 +246,9 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 Cell::from(status_text).style(status_style(status, theme)),
                 Cell::from(user.name()),
                 Cell::from(user.email.clone().unwrap_or_default()),
-                Cell::from(user.external_id().unwrap_or("").to_string()),
             ];
             if wide {
+                cells.push(Cell::from(user.external_id().unwrap_or("").to_string()));
                 let seat = match presence {
                     Presence::OrphanSeat => "orphan".to_string(),
                     Presence::Missing => "no seat".to_string(),
@@ -254,18 +259,25 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                         .map(|l| l.as_str().to_lowercase())
                         .unwrap_or_default(),
                 };
+                cells.push(Cell::from(seat));
+            }
+            if extra_wide {
                 cells.extend([
                     Cell::from(row.scim_id().unwrap_or("").to_string()),
-                    Cell::from(seat),
                     Cell::from(user.sources.len().to_string()),
                 ]);
             }
             let mut detail = users.detail(index);
-            if presence == Presence::OrphanSeat {
+            let note = match presence {
+                Presence::OrphanSeat => "orphan seat (in no IdP file)",
+                Presence::Missing => "no seat in the Sales Navigator export",
+                _ => "",
+            };
+            if !note.is_empty() {
                 detail = if detail.is_empty() {
-                    "orphan seat: in no IdP file".into()
+                    note.to_string()
                 } else {
-                    format!("orphan seat; {detail}")
+                    format!("{note}; {detail}")
                 };
             }
             cells.push(Cell::from(detail).style(theme.dim()));
@@ -418,6 +430,7 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
+            .wrap(Wrap { trim: false })
             .scroll((users.details_scroll.min(max_scroll), 0)),
         rect,
     );
