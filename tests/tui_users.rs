@@ -165,6 +165,10 @@ async fn orphan_filter_lists_the_leavers_and_marks_survive_filter_and_sort() {
 
 // ---- reducer-level triage, no network ----
 
+fn source() -> navscim::app::ImportSource {
+    navscim::app::ImportSource::Path("sn.csv".into())
+}
+
 const SN: &str = "invited_email_address,preferred_first_name,preferred_last_name,unique_user_id,seat_id,sales_license_current_status,teamlink_extend_license_current_status,admin_permission,groups\n\
     ann@corp.example,Ann,Lee,E1,S1,ACTIVE,,NONE,\n\
     bob@corp.example,Bob,Ray,E2,S2,ACTIVE,,NONE,\n\
@@ -177,7 +181,7 @@ fn loaded_state() -> State {
     let effects = reduce(
         &mut s,
         Action::FilesImported {
-            results: vec![Ok(import)],
+            results: vec![(source(), Ok(import))],
             lookup_after: false,
         },
     );
@@ -350,7 +354,7 @@ fn cursor_pages_by_the_visible_height_and_stays_on_screen() {
     reduce(
         &mut s,
         Action::FilesImported {
-            results: vec![Ok(import)],
+            results: vec![(source(), Ok(import))],
             lookup_after: false,
         },
     );
@@ -362,4 +366,74 @@ fn cursor_pages_by_the_visible_height_and_stays_on_screen() {
     let screen_text = screen(&s, 80, 24);
     assert!(screen_text.contains("u199@corp.example"), "{screen_text}");
     assert!(!screen_text.contains("u0@corp.example"));
+}
+
+#[test]
+fn a_file_navscim_cannot_map_opens_the_column_mapping_dialog() {
+    use navscim::import::{import_path, ColumnRef, Field};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/import/ambiguous_columns.csv");
+    let result = import_path(&path, &ImportOptions::default());
+    assert!(matches!(
+        result,
+        Err(navscim::import::ImportError::NeedsMapping(_))
+    ));
+    let mut s = State::new(ConnectionState::new("p", "https://scim.example"), true);
+    reduce(&mut s, Action::Resize(100, 30));
+    let source = navscim::app::ImportSource::Path(path.clone());
+    reduce(
+        &mut s,
+        Action::FilesImported {
+            results: vec![(source.clone(), result)],
+            lookup_after: true,
+        },
+    );
+    assert_eq!(s.tab, Tab::Users);
+    let dialog = s.users.mapping.as_ref().expect("dialog open");
+    assert_eq!(dialog.choices[0].0, Field::Email);
+    let text = screen(&s, 100, 30);
+    assert!(
+        text.contains("Map the columns of ambiguous_columns.csv"),
+        "{text}"
+    );
+    assert!(text.contains("Email 1"), "{text}");
+    // Keys of the pane underneath do nothing while the dialog is open.
+    key(&mut s, KeyCode::Char('a'));
+    assert!(s.users.marks.is_empty());
+    // Choose "Email 2" (column 3) for email, then import.
+    for _ in 0..10 {
+        if s.users.mapping.as_ref().unwrap().choices[0].1 == Some(2) {
+            break;
+        }
+        key(&mut s, KeyCode::Right);
+    }
+    assert_eq!(
+        s.users.mapping.as_ref().unwrap().choices[0].1,
+        Some(2),
+        "{:?}",
+        s.users.mapping.as_ref().unwrap().choices
+    );
+    let effects = key(&mut s, KeyCode::Enter);
+    assert!(s.users.mapping.is_none());
+    match &effects[..] {
+        [Effect::ImportFiles {
+            sources,
+            options,
+            lookup_after,
+        }] => {
+            assert_eq!(sources, &vec![source]);
+            assert!(*lookup_after);
+            let mapping = options.mapping.as_ref().unwrap();
+            assert!(mapping
+                .entries
+                .contains(&(Field::Email, ColumnRef::Number(3))));
+            // The effect's options import the file for real.
+            let import = import_path(&path, options).unwrap();
+            assert_eq!(
+                import.idp_users()[0].email.as_deref(),
+                Some("jane@home.example")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

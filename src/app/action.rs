@@ -37,9 +37,10 @@ pub enum Action {
         sources: Vec<super::effect::ImportSource>,
         lookup_after: bool,
     },
-    /// The answer to `Effect::ImportFiles`: one result per file, in order.
+    /// The answer to `Effect::ImportFiles`: one result per file, in order, with the
+    /// file it came from (so a file that needs a column mapping can be imported again).
     FilesImported {
-        results: Vec<Result<Import, ImportError>>,
+        results: Vec<(super::effect::ImportSource, Result<Import, ImportError>)>,
         lookup_after: bool,
     },
     /// Progress of `Effect::LookupUsers`. `at` is the runtime's clock (time since it

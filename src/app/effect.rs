@@ -34,9 +34,11 @@ pub enum Effect {
         profile: Profile,
         token: Option<Token>,
     },
-    /// Import files; answer with `Action::FilesImported`.
+    /// Import files; answer with `Action::FilesImported`. `options` apply to every file
+    /// (the column-mapping dialog re-imports one file with the admin's mapping).
     ImportFiles {
         sources: Vec<ImportSource>,
+        options: crate::import::ImportOptions,
         lookup_after: bool,
     },
     /// Look users up; answer with `LookupStarted`/`LookupFinished` per user, then

@@ -72,6 +72,8 @@ pub enum Context {
     Prompt,
     /// The details of one user.
     Details,
+    /// The column-mapping dialog.
+    Mapping,
     Help,
     QuitConfirm,
 }
@@ -87,6 +89,7 @@ impl Context {
             Context::UsersFilter => "Filtering",
             Context::Prompt => "Prompt",
             Context::Details => "User details",
+            Context::Mapping => "Column mapping",
             Context::Help => "Help",
             Context::QuitConfirm => "Quit?",
         }
@@ -573,6 +576,55 @@ pub static BINDINGS: &[Binding] = &[
         Command::ForceQuit,
     ),
     b(
+        C::Mapping,
+        &[Key::Up, Key::Char('k')],
+        None,
+        "Previous field",
+        Command::Up,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Down, Key::Char('j')],
+        Some("field"),
+        "Next field",
+        Command::Down,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Left, Key::Char('h')],
+        None,
+        "Previous column",
+        Command::Left,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Right, Key::Char('l')],
+        Some("column"),
+        "Next column",
+        Command::Right,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Enter],
+        Some("import"),
+        "Import with this mapping",
+        Command::EditCommit,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Esc],
+        Some("skip file"),
+        "Do not import the file",
+        Command::EditCancel,
+    ),
+    b(
+        C::Mapping,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit",
+        Command::ForceQuit,
+    ),
+    b(
         C::Details,
         &[Key::Esc, Key::Enter],
         Some("close"),
@@ -714,6 +766,7 @@ mod tests {
             Context::UsersFilter,
             Context::Prompt,
             Context::Details,
+            Context::Mapping,
             Context::Help,
             Context::QuitConfirm,
         ] {

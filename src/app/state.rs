@@ -402,6 +402,7 @@ impl State {
         match self.tab {
             Tab::Connection if self.connection.editing => Context::TextEdit,
             Tab::Connection => Context::Connection,
+            Tab::Users if self.users.mapping.is_some() => Context::Mapping,
             Tab::Users if self.users.prompt.is_some() => Context::Prompt,
             Tab::Users if self.users.filter_editing => Context::UsersFilter,
             Tab::Users if self.users.details_open => Context::Details,

@@ -261,8 +261,26 @@ pub struct UsersState {
     pub details_scroll: u16,
     pub prompt: Option<Prompt>,
     pub aliases: DomainAliases,
-    /// Files the importer could not map: shown until the admin maps or dismisses them.
+    /// Files the importer could not import at all (shown on the empty pane).
     pub unmapped: Vec<ImportError>,
+    /// A file waiting for the admin to say which column holds what.
+    pub mapping: Option<MappingDialog>,
+    // Figures the pane shows every frame, kept up to date by the reducer so a frame
+    // costs the same with 100,000 users as with 1,000.
+    counts: HashMap<MatchStatus, usize>,
+    orphans: usize,
+    marks_hidden: usize,
+}
+
+/// The column-mapping dialog: one row per field navscim could not decide.
+#[derive(Debug, Clone)]
+pub struct MappingDialog {
+    pub source: super::effect::ImportSource,
+    pub lookup_after: bool,
+    pub needs: crate::import::NeedsMapping,
+    /// Each undecided field and the column chosen for it (`None`: no column).
+    pub choices: Vec<(crate::import::Field, Option<usize>)>,
+    pub focus: usize,
 }
 
 impl UsersState {
@@ -281,8 +299,29 @@ impl UsersState {
 
     /// Marked users the current view hides.
     pub fn hidden_marks(&self) -> usize {
-        let shown: std::collections::HashSet<usize> = self.view.iter().copied().collect();
-        self.marks.iter().filter(|i| !shown.contains(i)).count()
+        self.marks_hidden
+    }
+
+    /// Changes one user's row, keeping the per-status counts right.
+    pub fn update_row(&mut self, index: usize, change: impl FnOnce(&mut UserRow)) {
+        let Some(row) = self.rows.get_mut(index) else {
+            return;
+        };
+        let before = row.status();
+        change(row);
+        let after = row.status();
+        if before != after {
+            if let Some(n) = self.counts.get_mut(&before) {
+                *n = n.saturating_sub(1);
+            }
+            *self.counts.entry(after).or_default() += 1;
+        }
+    }
+
+    pub fn clear_marks(&mut self) {
+        self.marks.clear();
+        self.range_anchor = None;
+        self.marks_hidden = 0;
     }
 
     pub fn presence(&self, index: usize) -> Presence {
@@ -291,10 +330,7 @@ impl UsersState {
 
     /// Count of users per status label, for the progress line.
     pub fn status_counts(&self) -> Vec<(MatchStatus, usize)> {
-        let mut counts: HashMap<MatchStatus, usize> = HashMap::new();
-        for row in &self.rows {
-            *counts.entry(row.status()).or_default() += 1;
-        }
+        let counts = &self.counts;
         let order = [
             MatchStatus::Matched { active: true },
             MatchStatus::Matched { active: false },
@@ -307,14 +343,12 @@ impl UsersState {
         ];
         order
             .into_iter()
-            .filter_map(|s| counts.get(&s).map(|n| (s, *n)))
+            .filter_map(|s| counts.get(&s).filter(|n| **n > 0).map(|n| (s, *n)))
             .collect()
     }
 
     pub fn orphan_count(&self) -> usize {
-        (0..self.directory.len())
-            .filter(|i| self.presence(*i) == Presence::OrphanSeat)
-            .count()
+        self.orphans
     }
 
     /// Adds imported files to the directory. Returns the new users' indices.
@@ -338,8 +372,14 @@ impl UsersState {
                 Err(e) => self.unmapped.push(e),
             }
         }
+        let added = self.directory.len() - self.rows.len();
         self.rows
             .resize_with(self.directory.len(), UserRow::default);
+        *self.counts.entry(MatchStatus::Pending).or_default() += added;
+        // A new file can turn a user into (or out of) an orphan seat: count again.
+        self.orphans = (0..self.directory.len())
+            .filter(|i| self.presence(*i) == Presence::OrphanSeat)
+            .count();
         // Users seen again in a later file may have gained details: rebuild all.
         self.haystacks = self.directory.users.iter().map(haystack).collect();
         self.refresh_view();
@@ -373,6 +413,12 @@ impl UsersState {
             }
         }
         self.view = view;
+        self.marks_hidden = if self.marks.is_empty() {
+            0
+        } else {
+            let shown = self.view.iter().filter(|i| self.marks.contains(i)).count();
+            self.marks.len() - shown
+        };
         self.cursor = keep
             .and_then(|u| self.view.iter().position(|&i| i == u))
             .unwrap_or(self.cursor)

@@ -6,8 +6,9 @@ use super::effect::{ConnectionSpec, Effect, ImportSource};
 use super::keys::Command;
 use super::reducer::{error, info, warn};
 use super::state::{State, TextField};
+use super::users::MappingDialog;
 use super::users::{LookupProgress, Prompt, PromptKind, UsersState};
-use crate::import::ImportError;
+use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
 use crate::report::UserReport;
@@ -64,7 +65,7 @@ fn start_lookups(
     users.progress.cancelling = false;
     users.running_batches.insert(users.progress.batch);
     for job in &jobs {
-        users.rows[job.index].queued = true;
+        users.update_row(job.index, |row| row.queued = true);
     }
     let batch = users.progress.batch;
     effects.push(Effect::LookupUsers {
@@ -93,13 +94,97 @@ fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
 pub(super) fn import(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
     Effect::ImportFiles {
         sources,
+        options: ImportOptions::default(),
         lookup_after,
     }
+}
+
+/// Keys of the column-mapping dialog.
+fn mapping_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    let users = &mut state.users;
+    let Some(dialog) = users.mapping.as_mut() else {
+        return false;
+    };
+    let columns = dialog.needs.headers.len();
+    match command {
+        Command::Up => dialog.focus = dialog.focus.saturating_sub(1),
+        Command::Down => dialog.focus = (dialog.focus + 1).min(dialog.choices.len() - 1),
+        Command::Left | Command::Right => {
+            // Cycle through "no column" and every column of the file.
+            let (_, choice) = &mut dialog.choices[dialog.focus];
+            let slot = choice.map(|c| c + 1).unwrap_or(0);
+            let slots = columns + 1;
+            let next = if command == Command::Right {
+                (slot + 1) % slots
+            } else {
+                (slot + slots - 1) % slots
+            };
+            *choice = next.checked_sub(1);
+        }
+        Command::EditCancel | Command::Close => {
+            let dialog = users.mapping.take().expect("checked above");
+            state.notice = Some(warn(format!("{} was not imported", dialog.needs.file)));
+        }
+        Command::EditCommit | Command::Activate => {
+            let dialog = users.mapping.take().expect("checked above");
+            let mut mapping = MappingOverride::default();
+            for (field, choice) in &dialog.choices {
+                mapping.set(
+                    *field,
+                    match choice {
+                        Some(c) => ColumnRef::Number(c + 1),
+                        None => ColumnRef::Ignore,
+                    },
+                );
+            }
+            state.notice = Some(info(format!(
+                "Importing {} with --map {}",
+                dialog.needs.file,
+                mapping_text(&dialog)
+            )));
+            effects.push(Effect::ImportFiles {
+                sources: vec![dialog.source],
+                options: ImportOptions {
+                    format: Some(dialog.needs.format),
+                    mapping: Some(mapping),
+                    date_order: None,
+                },
+                lookup_after: dialog.lookup_after,
+            });
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The dialog's choices as the `--map` text a script would pass.
+pub fn mapping_text(dialog: &MappingDialog) -> String {
+    dialog
+        .choices
+        .iter()
+        .map(|(field, choice)| match choice {
+            Some(c) => format!(
+                "{}=\"{}\"",
+                field.name(),
+                dialog
+                    .needs
+                    .headers
+                    .get(*c)
+                    .map(String::as_str)
+                    .unwrap_or("?")
+            ),
+            None => format!("{}=-", field.name()),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Commands of the Users pane and its filter, prompt and details contexts.
 pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
     let height = table_height(state.size);
+    if state.users.mapping.is_some() {
+        return mapping_command(state, command, effects);
+    }
     let users = &mut state.users;
     if users.details_open {
         match command {
@@ -168,10 +253,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             users.marks.extend(users.view.iter().copied());
             state.notice = Some(info(format!("Marked the {n} users shown")));
         }
-        Command::ClearMarks => {
-            users.marks.clear();
-            users.range_anchor = None;
-        }
+        Command::ClearMarks => users.clear_marks(),
         Command::Details => {
             if users.cursor_user().is_some() {
                 users.details_open = true;
@@ -222,7 +304,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             // If any target is not ignored yet, ignore them all; else un-ignore them all.
             let ignore = targets.iter().any(|&i| !users.rows[i].ignored);
             for &i in &targets {
-                users.rows[i].ignored = ignore;
+                users.update_row(i, |row| row.ignored = ignore);
             }
             users.refresh_view();
             state.notice = Some(info(format!(
@@ -398,18 +480,48 @@ fn relookup_by(state: &mut State, kind: LookupKind, value: &str, effects: &mut V
 
 pub(super) fn files_imported(
     state: &mut State,
-    results: Vec<Result<crate::import::Import, ImportError>>,
+    results: Vec<(ImportSource, Result<crate::import::Import, ImportError>)>,
     lookup_after: bool,
     effects: &mut Vec<Effect>,
 ) {
     let files_before = state.users.files.len();
     let mut failures = Vec::new();
-    for r in &results {
-        if let Err(e) = r {
-            failures.push(e.to_string());
+    let mut imports = Vec::new();
+    for (source, result) in results {
+        match result {
+            Err(ImportError::NeedsMapping(needs)) if state.users.mapping.is_none() => {
+                // Ask: the column-mapping dialog, seeded with navscim's best guesses.
+                let mut choices = Vec::new();
+                for problem in &needs.problems {
+                    for field in &problem.fields {
+                        if choices.iter().any(|(f, _)| f == field) {
+                            continue;
+                        }
+                        let guess = needs
+                            .proposed
+                            .get(*field)
+                            .or_else(|| problem.candidates.first().copied());
+                        choices.push((*field, guess));
+                    }
+                }
+                if choices.is_empty() {
+                    failures.push(ImportError::NeedsMapping(needs).to_string());
+                    continue;
+                }
+                state.tab = super::state::Tab::Users;
+                state.users.mapping = Some(MappingDialog {
+                    source,
+                    lookup_after,
+                    needs,
+                    choices,
+                    focus: 0,
+                });
+            }
+            Err(e) => failures.push(e.to_string()),
+            ok => imports.push(ok),
         }
     }
-    let new_users = state.users.add_imports(results);
+    let new_users = state.users.add_imports(imports);
     let loaded = &state.users.files[files_before..];
     let problems: usize = loaded.iter().map(|f| f.problems.len()).sum();
     let names: Vec<String> = loaded
@@ -442,10 +554,10 @@ pub(super) fn lookup_started(state: &mut State, batch: u64, index: usize, at: Du
     let _ = batch;
     let progress = &mut state.users.progress;
     progress.started_at.get_or_insert(at);
-    if let Some(row) = state.users.rows.get_mut(index) {
+    state.users.update_row(index, |row| {
         row.queued = false;
         row.looking_up = true;
-    }
+    });
 }
 
 pub(super) fn lookup_finished(
@@ -456,13 +568,15 @@ pub(super) fn lookup_finished(
     stats: ClientStats,
 ) {
     let users = &mut state.users;
-    let Some(row) = users.rows.get_mut(index) else {
+    if index >= users.rows.len() {
         return;
-    };
-    row.queued = false;
-    row.looking_up = false;
-    row.linked = false;
-    row.outcome = Some(outcome);
+    }
+    users.update_row(index, |row| {
+        row.queued = false;
+        row.looking_up = false;
+        row.linked = false;
+        row.outcome = Some(outcome);
+    });
     let progress = &mut users.progress;
     progress.done += 1;
     let start = *progress.started_at.get_or_insert(at);
@@ -485,9 +599,14 @@ pub(super) fn batch_done(state: &mut State, batch: u64, cancelled: usize, failur
     users.running_batches.remove(&batch);
     // Jobs that never ran are no longer queued once no batch is left to run them.
     if users.running_batches.is_empty() {
-        for row in users.rows.iter_mut() {
-            row.queued = false;
-            row.looking_up = false;
+        let waiting: Vec<usize> = (0..users.rows.len())
+            .filter(|&i| users.rows[i].queued || users.rows[i].looking_up)
+            .collect();
+        for i in waiting {
+            users.update_row(i, |row| {
+                row.queued = false;
+                row.looking_up = false;
+            });
         }
     }
     if users.running_batches.is_empty() {
@@ -523,7 +642,7 @@ pub(super) fn link_verified(
     scim_id: String,
     result: Result<Option<Box<ScimUser>>, String>,
 ) {
-    let Some(row) = state.users.rows.get_mut(index) else {
+    let Some(row) = state.users.rows.get(index) else {
         return;
     };
     let request = format!("GET /Users/{scim_id}");
@@ -547,7 +666,7 @@ pub(super) fn link_verified(
                 crate::matching::external_id_warning(&state.users.directory.users[index], &user)
                     .into_iter()
                     .collect();
-            row.outcome = Some(Box::new(LookupOutcome {
+            let outcome = Box::new(LookupOutcome {
                 status: MatchStatus::Matched { active },
                 matched_by: Some(LookupKind::StoredId),
                 user: Some(user),
@@ -555,9 +674,12 @@ pub(super) fn link_verified(
                 attempts,
                 error: None,
                 warnings,
-            }));
-            row.linked = true;
-            row.ignored = false;
+            });
+            state.users.update_row(index, |row| {
+                row.outcome = Some(outcome);
+                row.linked = true;
+                row.ignored = false;
+            });
             state.users.directory.users[index].stored_scim_id = Some(scim_id.clone());
             state.users.refresh_view();
             state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::app::state::{ConnectionFailure, ConnectionSummary};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::config;
-use crate::import::{self, ImportOptions};
+use crate::import;
 use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::report;
 use crate::scim::{ClientConfig, ConnectionReport, ProbeMethod, ScimClient};
@@ -126,27 +126,25 @@ async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
         }
         Effect::ImportFiles {
             sources,
+            options,
             lookup_after,
         } => {
             let results = tokio::task::spawn_blocking(move || {
-                let options = ImportOptions::default();
                 sources
-                    .iter()
-                    .map(|source| match source {
-                        ImportSource::Path(path) => import::import_path(path, &options),
-                        ImportSource::Embedded { name, text } => {
-                            import::import_str(name, text, &options)
-                        }
+                    .into_iter()
+                    .map(|source| {
+                        let result = match &source {
+                            ImportSource::Path(path) => import::import_path(path, &options),
+                            ImportSource::Embedded { name, text } => {
+                                import::import_str(name, text, &options)
+                            }
+                        };
+                        (source, result)
                     })
                     .collect()
             })
             .await
-            .unwrap_or_else(|e| {
-                vec![Err(import::ImportError::Io {
-                    file: "(import)".into(),
-                    message: e.to_string(),
-                })]
-            });
+            .unwrap_or_default();
             Action::FilesImported {
                 results,
                 lookup_after,

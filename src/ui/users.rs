@@ -36,6 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.details_open {
         render_details(frame, area, state, theme);
     }
+    if let Some(dialog) = &users.mapping {
+        render_mapping(frame, area, dialog, theme);
+    }
     if let Some(prompt) = &users.prompt {
         let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
         let block = Block::bordered()
@@ -447,4 +450,65 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+fn render_mapping(
+    frame: &mut Frame,
+    area: Rect,
+    dialog: &crate::app::users::MappingDialog,
+    theme: &Theme,
+) {
+    let mut lines = vec![
+        Line::raw(format!(
+            "navscim cannot tell which column holds these fields ({}).",
+            dialog.needs.format.label()
+        )),
+        Line::raw(format!("Columns: {}", dialog.needs.headers.join(" · "))),
+        Line::raw(""),
+    ];
+    for (i, (field, choice)) in dialog.choices.iter().enumerate() {
+        let column = match choice {
+            Some(c) => format!(
+                "‹ {} › (column {})",
+                dialog
+                    .needs
+                    .headers
+                    .get(*c)
+                    .map(String::as_str)
+                    .unwrap_or("?"),
+                c + 1
+            ),
+            None => "‹ no column ›".to_string(),
+        };
+        let style = if i == dialog.focus {
+            theme.focus()
+        } else {
+            Style::new()
+        };
+        let marker = if i == dialog.focus { "▶ " } else { "  " };
+        lines.push(Line::styled(
+            format!("{marker}{:<16} {column}", field.label()),
+            style,
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(
+            "Headless: --map {}",
+            crate::app::users_reducer::mapping_text(dialog)
+        ),
+        theme.dim(),
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, area.width.saturating_sub(4).min(100), height);
+    let block = Block::bordered()
+        .title(format!(" Map the columns of {} ", dialog.needs.file))
+        .border_style(theme.overlay_border());
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
 }
