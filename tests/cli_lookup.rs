@@ -587,3 +587,50 @@ async fn ignore_and_domain_aliases() {
     assert_no_token(&env, &out);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_from_an_earlier_run_are_tried_first() {
+    let sim = demo_sim(SimConfig::default()).await;
+    let env = Env::new();
+    let first = env.path("first.json");
+    let files = [fixture("idp_okta.csv"), fixture("salesnav_users.csv")];
+    let (env, out) = env
+        .run(
+            args(&[
+                &files[0],
+                &files[1],
+                "--base-url",
+                sim.base_url(),
+                "--out",
+                first.to_str().unwrap(),
+            ]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gets_before = sim.stats().requests["GET"];
+    let (env, out) = env
+        .run(
+            args(&[
+                &files[0],
+                &files[1],
+                "--base-url",
+                sim.base_url(),
+                "--ids",
+                first.to_str().unwrap(),
+            ]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = results
+        .iter()
+        .filter(|r| r["matched_by"] == "stored_id")
+        .count();
+    assert_eq!(by_id, 990);
+    // 1 preflight + 990 GET by id + 5 ambiguous (userName) + 40 x 3 not found.
+    assert_eq!(sim.stats().requests["GET"] - gets_before, 1 + 990 + 5 + 120);
+    assert_no_token(&env, &out);
+    sim.shutdown().await;
+}

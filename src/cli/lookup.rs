@@ -73,7 +73,7 @@ pub struct LookupArgs {
     /// Requests started per second at most (default: unlimited; 429s are retried).
     #[arg(long, value_name = "R")]
     pub rate_limit: Option<f64>,
-    /// Lookups to try, in order. A stored SCIM id is always tried first when known.
+    /// Lookups to try, in order. A SCIM id known from --ids is always tried first.
     #[arg(
         long,
         value_delimiter = ',',
@@ -96,6 +96,10 @@ pub struct LookupArgs {
     /// Users not to look up (reported as `ignored`): emails or external ids.
     #[arg(long, value_delimiter = ',', value_name = "EMAIL")]
     pub ignore: Vec<String>,
+    /// The JSON results of an earlier run: users matched then are checked first by their
+    /// SCIM id (GET /Users/{id}), falling back to the precedence if the id is gone.
+    #[arg(long, value_name = "RESULTS.json")]
+    pub ids: Option<PathBuf>,
 }
 
 /// Everything settled from the arguments before any file is read.
@@ -144,9 +148,21 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             Err(e) => return usage(e),
         }
     }
-    let directory = Directory::build(&imports, &plan.aliases);
+    let mut directory = Directory::build(&imports, &plan.aliases);
     if directory.is_empty() {
         return usage("the files hold no users to look up");
+    }
+    if let Some(path) = &args.ids {
+        match stored_ids(path) {
+            Ok(ids) => {
+                for u in &mut directory.users {
+                    if let Some(id) = ids.get(&u.key) {
+                        u.stored_scim_id = Some(id.clone());
+                    }
+                }
+            }
+            Err(e) => return usage(e),
+        }
     }
     let conflicts = seat_conflicts(&imports, &plan.aliases);
 
@@ -402,6 +418,28 @@ fn plan(args: &LookupArgs) -> Result<Plan, String> {
         global_map,
         file_maps,
     })
+}
+
+/// Identity key → SCIM id of every matched user in an earlier run's JSON results.
+fn stored_ids(path: &Path) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--ids {}: cannot read: {e}", path.display()))?;
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "--ids {}: expected the JSON results of navscim lookup: {e}",
+            path.display()
+        )
+    })?;
+    Ok(records
+        .iter()
+        .filter(|r| r["status"] == "matched")
+        .filter_map(|r| {
+            Some((
+                r["key"].as_str()?.to_string(),
+                r["scim_id"].as_str().filter(|s| !s.is_empty())?.to_string(),
+            ))
+        })
+        .collect())
 }
 
 /// `file.csv:email=X` → (Some("file.csv"), "email=X"); `email=X` → (None, "email=X").
