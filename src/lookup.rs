@@ -293,8 +293,8 @@ async fn lookup_inner(
         };
 
         // The first request of a filtered kind goes alone; see the module docs.
-        let result = if filter.is_some() && !unsupported.accepted(kind) {
-            let _probe = unsupported.probe_lock(kind).lock().await;
+        let probe = if filter.is_some() && !unsupported.accepted(kind) {
+            let guard = unsupported.probe_lock(kind).lock().await;
             if unsupported.contains(kind) {
                 attempts.push(skipped(
                     kind,
@@ -303,16 +303,21 @@ async fn lookup_inner(
                 ));
                 continue;
             }
-            let r = send(client, kind, value, filter.as_ref()).await;
-            match &r {
+            // Whoever waited while the first request was answered goes on without
+            // the lock: only an unanswered kind is probed alone.
+            (!unsupported.accepted(kind)).then_some(guard)
+        } else {
+            None
+        };
+        let result = send(client, kind, value, filter.as_ref()).await;
+        if probe.is_some() {
+            match &result {
                 Err(ScimError::InvalidFilter { .. }) => unsupported.insert(kind),
                 Ok(_) => unsupported.accept(kind),
                 Err(_) => {}
             }
-            r
-        } else {
-            send(client, kind, value, filter.as_ref()).await
-        };
+        }
+        drop(probe);
 
         let mut attempt = Attempt {
             kind,
