@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use crate::import::Import;
 use crate::matching::{
     external_id_warning, identity_key, Attempt, AttemptResult, DirUser, Directory, DomainAliases,
-    LookupKind, LookupOutcome, MatchStatus,
+    LookupKind, LookupOutcome, MatchStatus, Seat,
 };
 use crate::scim::{Filter, ScimClient, ScimError, ScimUser};
 
@@ -293,8 +293,8 @@ async fn lookup_inner(
         };
 
         // The first request of a filtered kind goes alone; see the module docs.
-        let result = if filter.is_some() && !unsupported.accepted(kind) {
-            let _probe = unsupported.probe_lock(kind).lock().await;
+        let probe = if filter.is_some() && !unsupported.accepted(kind) {
+            let guard = unsupported.probe_lock(kind).lock().await;
             if unsupported.contains(kind) {
                 attempts.push(skipped(
                     kind,
@@ -303,16 +303,21 @@ async fn lookup_inner(
                 ));
                 continue;
             }
-            let r = send(client, kind, value, filter.as_ref()).await;
-            match &r {
+            // Whoever waited while the first request was answered goes on without
+            // the lock: only an unanswered kind is probed alone.
+            (!unsupported.accepted(kind)).then_some(guard)
+        } else {
+            None
+        };
+        let result = send(client, kind, value, filter.as_ref()).await;
+        if probe.is_some() {
+            match &result {
                 Err(ScimError::InvalidFilter { .. }) => unsupported.insert(kind),
                 Ok(_) => unsupported.accept(kind),
                 Err(_) => {}
             }
-            r
-        } else {
-            send(client, kind, value, filter.as_ref()).await
-        };
+        }
+        drop(probe);
 
         let mut attempt = Attempt {
             kind,
@@ -558,17 +563,48 @@ pub fn lookup_user(user: &DirUser, conflicts: &HashMap<String, Vec<String>>) -> 
 }
 
 /// One job per user of the directory (index = position in `directory.users`), with
-/// [`lookup_user`] applied.
+/// [`lookup_user`] applied. The job's user carries only what a lookup reads (key,
+/// email, user name, ids, the seat's unique id): names and sources stay in the
+/// directory, which keeps 100,000 jobs small.
 pub fn jobs_for(directory: &Directory, conflicts: &HashMap<String, Vec<String>>) -> Vec<LookupJob> {
     directory
         .users
         .iter()
         .enumerate()
-        .map(|(index, u)| LookupJob {
-            index,
-            user: lookup_user(u, conflicts),
+        .map(|(index, u)| {
+            let mut user = lean(u);
+            if conflicts.contains_key(&u.key) {
+                if let Some(seat) = &mut user.seat {
+                    seat.unique_user_id = None;
+                }
+            }
+            LookupJob { index, user }
         })
         .collect()
+}
+
+/// A copy of `user` with only the fields a lookup reads.
+fn lean(user: &DirUser) -> DirUser {
+    DirUser {
+        key: user.key.clone(),
+        email: user.email.clone(),
+        user_name: user.user_name.clone(),
+        idp_id: user.idp_id.clone(),
+        first_name: None,
+        last_name: None,
+        display_name: None,
+        in_idp: user.in_idp,
+        idp_enabled: user.idp_enabled,
+        seat: user.seat.as_ref().map(|s| Seat {
+            license_status: None,
+            is_admin: s.is_admin,
+            seat_id: None,
+            unique_user_id: s.unique_user_id.clone(),
+        }),
+        sources: Vec::new(),
+        duplicate_rows: user.duplicate_rows,
+        stored_scim_id: user.stored_scim_id.clone(),
+    }
 }
 
 #[cfg(test)]

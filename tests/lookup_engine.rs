@@ -514,6 +514,49 @@ async fn rejected_kind_is_tried_once_per_connection() {
     assert_eq!(ext_requests.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_first_request_of_a_kind_goes_alone() {
+    // The first userName search is answered at once; the next eight are held until
+    // all eight are in flight together. An engine that kept sending them one at a
+    // time would never get there (and the timeout fails the test).
+    const WORKERS: usize = 8;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(tokio::sync::Barrier::new(WORKERS));
+    let (s, b) = (seen.clone(), barrier.clone());
+    let server = tiny(move |req| {
+        let (s, b) = (s.clone(), b.clone());
+        async move {
+            let n = s.fetch_add(1, Ordering::SeqCst) + 1;
+            if (2..2 + WORKERS).contains(&n) {
+                b.wait().await;
+            }
+            let v = filter_value(&filter_of(&req));
+            list(vec![scim_user(&format!("id-{v}"), &v, None)])
+        }
+    })
+    .await;
+    let client = client_for(&server.base, WORKERS);
+    let jobs: Vec<_> = (0..40)
+        .map(|i| LookupJob {
+            index: i,
+            user: user(Some(&format!("u{i}@x.example")), None, None),
+        })
+        .collect();
+    let options = LookupOptions {
+        precedence: vec![LookupKind::UserName],
+        concurrency: WORKERS,
+    };
+    let (summary, events) = tokio::time::timeout(
+        Duration::from_secs(20),
+        batch(&client, jobs, options, &Unsupported::default()),
+    )
+    .await
+    .expect("lookups after the first were not sent concurrently");
+    assert_eq!(summary.finished, 40);
+    assert_eq!(outcomes(&events).len(), 40);
+    assert_eq!(seen.load(Ordering::SeqCst), 40);
+}
+
 #[tokio::test]
 async fn loose_server_hits_are_filtered_exactly() {
     // A server that answers every search with three users, only one of them exact.

@@ -73,7 +73,7 @@ pub struct LookupArgs {
     /// Requests started per second at most (default: unlimited; 429s are retried).
     #[arg(long, value_name = "R")]
     pub rate_limit: Option<f64>,
-    /// Lookups to try, in order. A stored SCIM id is always tried first when known.
+    /// Lookups to try, in order. A SCIM id known from --ids is always tried first.
     #[arg(
         long,
         value_delimiter = ',',
@@ -96,6 +96,10 @@ pub struct LookupArgs {
     /// Users not to look up (reported as `ignored`): emails or external ids.
     #[arg(long, value_delimiter = ',', value_name = "EMAIL")]
     pub ignore: Vec<String>,
+    /// The JSON results of an earlier run: users matched then are checked first by their
+    /// SCIM id (GET /Users/{id}), falling back to the precedence if the id is gone.
+    #[arg(long, value_name = "RESULTS.json")]
+    pub ids: Option<PathBuf>,
 }
 
 /// Everything settled from the arguments before any file is read.
@@ -144,11 +148,25 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             Err(e) => return usage(e),
         }
     }
-    let directory = Directory::build(&imports, &plan.aliases);
+    let mut directory = Directory::build(&imports, &plan.aliases);
     if directory.is_empty() {
         return usage("the files hold no users to look up");
     }
+    if let Some(path) = &args.ids {
+        match stored_ids(path) {
+            Ok(ids) => {
+                for u in &mut directory.users {
+                    if let Some(id) = ids.get(&u.key) {
+                        u.stored_scim_id = Some(id.clone());
+                    }
+                }
+            }
+            Err(e) => return usage(e),
+        }
+    }
     let conflicts = seat_conflicts(&imports, &plan.aliases);
+    // Everything needed is in the directory now: free the records before the lookups.
+    drop(imports);
 
     // ---- connection
     let (profile, _) = match conn.resolve() {
@@ -229,7 +247,10 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         cancel.clone(),
         tx,
     ));
-    let mut results: Vec<Option<LookupOutcome>> = vec![None; directory.len()];
+    // Outcomes are kept without the bulk of the SCIM resources (meta, extensions); the
+    // output records are built one at a time while writing.
+    let mut outcomes: Vec<Option<LookupOutcome>> = Vec::with_capacity(directory.len());
+    outcomes.resize_with(directory.len(), || None);
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -237,7 +258,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         tokio::select! {
             event = rx.recv() => match event {
                 Some(LookupEvent::Finished(i, outcome)) => {
-                    results[i] = Some(*outcome);
+                    outcomes[i] = Some(slim(*outcome));
                     if let Some(p) = &progress { p.inc(1); }
                 }
                 Some(LookupEvent::Started(_)) => {}
@@ -270,37 +291,23 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         (None, true) => "not looked up: the run was interrupted".to_string(),
         (None, false) => "not looked up".to_string(),
     };
-    let records: Vec<Record> = directory
-        .users
-        .iter()
-        .zip(results)
-        .map(|(u, outcome)| {
-            let status = if is_ignored(u) {
-                Status::Ignored
-            } else {
-                match outcome {
-                    Some(o) => Status::Done(Box::new(o)),
-                    None => Status::Missing(&why_missing),
-                }
-            };
-            Record::new(&directory, u, status, conflicts.get(&u.key))
-        })
-        .collect();
-
-    if let Err(e) = write_results(&records, args.out.as_deref(), plan.format) {
+    let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
+    let results = Results {
+        dir: &directory,
+        outcomes,
+        ignored,
+        conflicts: &conflicts,
+        why_missing,
+    };
+    if let Err(e) = write_results(&results, args.out.as_deref(), plan.format) {
         eprintln!("navscim lookup: {e}");
         return exit::FAILURE;
     }
     let stats = client.stats();
+    let counts = Counts::of(results.records());
     eprintln!(
         "navscim lookup: {}",
-        summary_line(
-            &records,
-            stats.requests,
-            stats.retries,
-            stats.throttled,
-            elapsed
-        )
+        counts.line(stats.requests, stats.retries, stats.throttled, elapsed)
     );
 
     if let Some(e) = &summary.auth_failure {
@@ -314,7 +321,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         );
         return exit::FAILURE;
     }
-    if records.iter().any(|r| r.status == "error") {
+    if counts.error > 0 {
         exit::FAILURE
     } else {
         exit::SUCCESS
@@ -322,7 +329,11 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
 }
 
 fn plan(args: &LookupArgs) -> Result<Plan, String> {
-    let mut precedence = vec![LookupKind::StoredId];
+    // A stored SCIM id exists only with --ids; then it is tried first.
+    let mut precedence = Vec::new();
+    if args.ids.is_some() {
+        precedence.push(LookupKind::StoredId);
+    }
     for name in args
         .precedence
         .iter()
@@ -342,7 +353,7 @@ fn plan(args: &LookupArgs) -> Result<Plan, String> {
         }
         precedence.push(kind);
     }
-    if precedence.len() == 1 {
+    if precedence.iter().all(|k| *k == LookupKind::StoredId) {
         return Err("--precedence: name at least one of external_id, user_name, email".into());
     }
     if let Some(r) = args.rate_limit {
@@ -402,6 +413,28 @@ fn plan(args: &LookupArgs) -> Result<Plan, String> {
         global_map,
         file_maps,
     })
+}
+
+/// Identity key → SCIM id of every matched user in an earlier run's JSON results.
+fn stored_ids(path: &Path) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--ids {}: cannot read: {e}", path.display()))?;
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "--ids {}: expected the JSON results of navscim lookup: {e}",
+            path.display()
+        )
+    })?;
+    Ok(records
+        .iter()
+        .filter(|r| r["status"] == "matched")
+        .filter_map(|r| {
+            Some((
+                r["key"].as_str()?.to_string(),
+                r["scim_id"].as_str().filter(|s| !s.is_empty())?.to_string(),
+            ))
+        })
+        .collect())
 }
 
 /// `file.csv:email=X` → (Some("file.csv"), "email=X"); `email=X` → (None, "email=X").
@@ -584,9 +617,123 @@ fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
 
 // ---- output records --------------------------------------------------------------------
 
+/// Drops what the output does not use from the SCIM resources of an outcome (their
+/// `meta`, extensions, names and emails): with 100,000 users these dominate memory.
+fn slim(mut o: LookupOutcome) -> LookupOutcome {
+    for u in o.user.iter_mut().chain(o.candidates.iter_mut()) {
+        u.schemas = Vec::new();
+        u.name = None;
+        u.display_name = None;
+        u.emails = Vec::new();
+        u.extra = Default::default();
+    }
+    o
+}
+
+/// Everything the output is made of; records are built on demand.
+struct Results<'a> {
+    dir: &'a Directory,
+    outcomes: Vec<Option<LookupOutcome>>,
+    ignored: Vec<bool>,
+    conflicts: &'a HashMap<String, Vec<String>>,
+    why_missing: String,
+}
+
+impl Results<'_> {
+    fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        self.dir
+            .users
+            .iter()
+            .zip(&self.outcomes)
+            .zip(&self.ignored)
+            .map(|((u, outcome), &ignored)| {
+                let status = match (ignored, outcome) {
+                    (true, _) => Status::Ignored,
+                    (false, Some(o)) => Status::Done(o),
+                    (false, None) => Status::Missing(&self.why_missing),
+                };
+                Record::new(self.dir, u, status, self.conflicts.get(&u.key))
+            })
+    }
+}
+
+/// Serialises the records as a JSON array without holding them all.
+struct AllRecords<'a>(&'a Results<'a>);
+
+impl Serialize for AllRecords<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.records())
+    }
+}
+
+/// Totals for the summary line and the exit code.
+#[derive(Debug, Default)]
+struct Counts {
+    users: usize,
+    matched: usize,
+    active: usize,
+    inactive: usize,
+    warned: usize,
+    not_found: usize,
+    ambiguous: usize,
+    error: usize,
+    ignored: usize,
+    orphans: usize,
+}
+
+impl Counts {
+    fn of(records: impl Iterator<Item = Record>) -> Counts {
+        let mut c = Counts::default();
+        for r in records {
+            c.users += 1;
+            match r.status {
+                "matched" => c.matched += 1,
+                "not_found" => c.not_found += 1,
+                "ambiguous" => c.ambiguous += 1,
+                "ignored" => c.ignored += 1,
+                _ => c.error += 1,
+            }
+            match r.active {
+                Some(true) => c.active += 1,
+                Some(false) => c.inactive += 1,
+                None => {}
+            }
+            if r.status == "matched" && !r.warnings.is_empty() {
+                c.warned += 1;
+            }
+            if r.orphan {
+                c.orphans += 1;
+            }
+        }
+        c
+    }
+
+    fn line(&self, requests: u64, retries: u64, throttled: u64, elapsed: Duration) -> String {
+        format!(
+            "{} users: {} matched ({} active, {} inactive, {} with warnings), {} not found, \
+             {} ambiguous, {} errors, {} ignored; {} orphan seats; {} requests, {} retries, \
+             {} throttled; {:.1} s",
+            self.users,
+            self.matched,
+            self.active,
+            self.inactive,
+            self.warned,
+            self.not_found,
+            self.ambiguous,
+            self.error,
+            self.ignored,
+            self.orphans,
+            requests,
+            retries,
+            throttled,
+            elapsed.as_secs_f64()
+        )
+    }
+}
+
 enum Status<'a> {
     Ignored,
-    Done(Box<LookupOutcome>),
+    Done(&'a LookupOutcome),
     Missing(&'a str),
 }
 
@@ -842,23 +989,29 @@ fn csv_row(r: &Record) -> [String; 15] {
     ]
 }
 
-fn write_results(records: &[Record], out: Option<&Path>, format: OutFormat) -> Result<(), String> {
-    let mut buf: Vec<u8> = Vec::new();
-    match format {
-        OutFormat::Json => {
-            serde_json::to_writer_pretty(&mut buf, records)
-                .map_err(|e| format!("cannot encode the results: {e}"))?;
-            buf.push(b'\n');
-        }
-        OutFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut buf);
-            let err = |e: csv::Error| format!("cannot encode the results: {e}");
-            w.write_record(CSV_HEADER).map_err(err)?;
-            for r in records {
-                w.write_record(csv_row(r)).map_err(err)?;
+fn write_results(
+    results: &Results<'_>,
+    out: Option<&Path>,
+    format: OutFormat,
+) -> Result<(), String> {
+    fn encode(results: &Results<'_>, format: OutFormat, w: impl Write) -> Result<(), String> {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+        let err = |e: &dyn std::fmt::Display| format!("cannot write the results: {e}");
+        match format {
+            OutFormat::Json => {
+                serde_json::to_writer_pretty(&mut w, &AllRecords(results)).map_err(|e| err(&e))?;
+                w.write_all(b"\n").map_err(|e| err(&e))?;
             }
-            w.flush().map_err(|e| e.to_string())?;
+            OutFormat::Csv => {
+                let mut c = csv::Writer::from_writer(&mut w);
+                c.write_record(CSV_HEADER).map_err(|e| err(&e))?;
+                for r in results.records() {
+                    c.write_record(csv_row(&r)).map_err(|e| err(&e))?;
+                }
+                c.flush().map_err(|e| err(&e))?;
+            }
         }
+        w.flush().map_err(|e| err(&e))
     }
     match out {
         Some(path) => {
@@ -867,61 +1020,20 @@ fn write_results(records: &[Record], out: Option<&Path>, format: OutFormat) -> R
                 "{}.tmp",
                 path.extension().and_then(|e| e.to_str()).unwrap_or("out")
             ));
-            std::fs::write(&tmp, &buf)
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    format!("cannot write {}: {e}", path.display())
-                })
+            let result = std::fs::File::create(&tmp)
+                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))
+                .and_then(|f| encode(results, format, f))
+                .and_then(|_| {
+                    std::fs::rename(&tmp, path)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                });
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&buf)
-                .and_then(|_| stdout.flush())
-                .map_err(|e| format!("cannot write the results: {e}"))
-        }
+        None => encode(results, format, std::io::stdout().lock()),
     }
-}
-
-fn summary_line(
-    records: &[Record],
-    requests: u64,
-    retries: u64,
-    throttled: u64,
-    elapsed: Duration,
-) -> String {
-    let mut n: HashMap<&str, usize> = HashMap::new();
-    for r in records {
-        *n.entry(r.status).or_default() += 1;
-    }
-    let get = |k: &str| n.get(k).copied().unwrap_or(0);
-    let active = records.iter().filter(|r| r.active == Some(true)).count();
-    let inactive = records.iter().filter(|r| r.active == Some(false)).count();
-    let orphans = records.iter().filter(|r| r.orphan).count();
-    let warned = records
-        .iter()
-        .filter(|r| r.status == "matched" && !r.warnings.is_empty())
-        .count();
-    format!(
-        "{} users: {} matched ({} active, {} inactive, {} with warnings), {} not found, \
-         {} ambiguous, {} errors, {} ignored; {} orphan seats; {} requests, {} retries, \
-         {} throttled; {:.1} s",
-        records.len(),
-        get("matched"),
-        active,
-        inactive,
-        warned,
-        get("not_found"),
-        get("ambiguous"),
-        get("error"),
-        get("ignored"),
-        orphans,
-        requests,
-        retries,
-        throttled,
-        elapsed.as_secs_f64()
-    )
 }
 
 #[cfg(test)]
