@@ -170,6 +170,18 @@ fn demo_plans_for_the_presets() {
                 .len(),
             3
         );
+        // Matched users with usage: 990 less the 15 revoked seats the report omits.
+        let act = &plan.parameters["usage"]["matched_users_activity"];
+        assert_eq!(act["with_usage"], 975);
+        assert_eq!(act["never_activated"], 80);
+        assert_eq!(
+            act["idle_days"],
+            serde_json::json!({"0-30": 482, "31-60": 231, "61-90": 87, "91-180": 70, "181+": 25})
+        );
+        assert_eq!(
+            act["idle_more_than"],
+            serde_json::json!({"30": 413, "60": 182, "90": 95})
+        );
         for op in &plan.operations {
             assert_eq!(op.op, OpKind::Deactivate);
             assert!(op.scim_id.as_deref().unwrap().starts_with("sim-"));

@@ -5,6 +5,7 @@
 //! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer.
 
 mod check;
+mod plan;
 mod tui;
 
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ enum Commands {
     Sim(crate::sim::cli::SimArgs),
     /// Test the connection and print what the server supports.
     Check(CheckArgs),
+    /// Build a deprovision, reactivate or provision plan (JSON) from lookup results.
+    Plan(plan::PlanArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -179,6 +182,7 @@ pub fn main() -> i32 {
             Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
+            Some(Commands::Plan(args)) => plan::run(&args),
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     })

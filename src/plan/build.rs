@@ -621,7 +621,7 @@ pub fn build_deprovision_plan(
             "joined_users_by_name": u.join.joined_by(usage::JoinedBy::Name),
             "joined_rows": u.join.joined_rows(),
             "unmatched_rows": u.join.unmatched,
-            "matched_users_summary": summary,
+            "matched_users_activity": summary_json(&summary),
         })
     });
     let parameters = json!({
@@ -649,6 +649,27 @@ pub fn build_deprovision_plan(
         operations: ops.into_iter().map(|(_, o)| o).collect(),
         excluded,
     }
+}
+
+fn summary_json(s: &usage::IdleSummary) -> serde_json::Value {
+    let buckets: serde_json::Map<String, serde_json::Value> = s
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (usage::IdleSummary::bucket_label(i), (*n).into()))
+        .collect();
+    let presets: serde_json::Map<String, serde_json::Value> = usage::IDLE_PRESETS
+        .iter()
+        .zip(s.idle_over_presets)
+        .map(|(p, n)| (p.to_string(), n.into()))
+        .collect();
+    json!({
+        "with_usage": s.with_usage,
+        "never_activated": s.never_activated,
+        "undated": s.undated,
+        "idle_days": buckets,
+        "idle_more_than": presets,
+    })
 }
 
 /// E.g. "idle 143 days (threshold 90), last active 2025-01-08".
