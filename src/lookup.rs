@@ -1,16 +1,52 @@
 //! The lookup engine: finds each user over SCIM by the configured precedence,
 //! concurrently, cancellably, remembering per connection which lookups the server
 //! rejects. Shared by the Users pane and `navscim lookup`.
-// INTERFACE STUB — filled in by the lookup work.
+//!
+//! # One user ([`lookup_one`])
+//!
+//! For each kind in [`LookupOptions::precedence`]:
+//!
+//! - skipped (recorded as [`AttemptResult::Skipped`]) when the user has no value for it
+//!   or the server already rejected that kind on this connection ([`Unsupported`]);
+//! - [`LookupKind::StoredId`] is `GET /Users/{id}`; the others are
+//!   `GET /Users?filter=<attr> eq "<value>"`;
+//! - every returned resource goes through navscim's own exact comparison (userName and
+//!   `emails.value` case-insensitive after trimming, externalId exact, the id exact):
+//!   a server may return loose hits, only exact ones count;
+//! - one exact hit: [`MatchStatus::Matched`]; several: [`MatchStatus::Ambiguous`] with
+//!   every candidate (the search stops there); none: the next kind;
+//! - `400 invalidFilter` (or `501`): recorded as [`AttemptResult::Unsupported`], the kind
+//!   is remembered in [`Unsupported`] and the next kind is tried;
+//! - any other error (after the client's own retries): recorded, the next kind is tried.
+//!   When no kind matched and any errored the status is [`MatchStatus::Error`] with the
+//!   last error: an error is never reported as "not found";
+//! - a 401/403 stops at once (every further request would be refused the same way).
+//!
+//! The first request of each filtered kind on a connection is sent alone: users who
+//! need that kind wait until the server has answered it once, so a kind the server
+//! rejects costs exactly one request per connection, not one per worker.
+//!
+//! # Request counts
+//!
+//! [`Attempt::requests`] is a lower bound: 1 for every request that got an answer (the
+//! client retries 429/5xx/timeouts internally and its [`crate::scim::ClientStats`] are
+//! per client, not per call), and the exact number for `RateLimited`, whose error
+//! carries the attempts made.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::matching::{DirUser, LookupKind, LookupOutcome};
-use crate::scim::{ScimClient, ScimError, ScimUser};
+use crate::import::Import;
+use crate::matching::{
+    external_id_warning, identity_key, Attempt, AttemptResult, DirUser, Directory, DomainAliases,
+    LookupKind, LookupOutcome, MatchStatus,
+};
+use crate::scim::{Filter, ScimClient, ScimError, ScimUser};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupOptions {
@@ -32,28 +68,62 @@ impl Default for LookupOptions {
 /// The lookup kinds this connection's server rejected as unsupported. Shared by every
 /// batch on the same connection, so a rejected kind is skipped for the remaining users
 /// instead of being retried per user.
+///
+/// Clones share the state. Use one per connection (base URL + token).
 #[derive(Debug, Clone, Default)]
-pub struct Unsupported(Arc<Mutex<HashSet<LookupKind>>>);
+pub struct Unsupported(Arc<UnsupportedInner>);
+
+#[derive(Debug, Default)]
+struct UnsupportedInner {
+    /// Kinds the server rejected.
+    rejected: Mutex<HashSet<LookupKind>>,
+    /// Kinds the server answered at least once without rejecting them.
+    accepted: Mutex<HashSet<LookupKind>>,
+    /// Held while the first request of a kind is in flight (index: kind as usize).
+    probing: [tokio::sync::Mutex<()>; 4],
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl Unsupported {
     pub fn contains(&self, kind: LookupKind) -> bool {
-        self.0.lock().map(|s| s.contains(&kind)).unwrap_or(false)
+        lock(&self.0.rejected).contains(&kind)
     }
 
     pub fn insert(&self, kind: LookupKind) {
-        if let Ok(mut s) = self.0.lock() {
-            s.insert(kind);
-        }
+        lock(&self.0.rejected).insert(kind);
     }
 
     pub fn kinds(&self) -> Vec<LookupKind> {
-        let mut v: Vec<_> = self
-            .0
-            .lock()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
+        let mut v: Vec<_> = lock(&self.0.rejected).iter().copied().collect();
         v.sort();
         v
+    }
+
+    /// Forgets what was learnt (e.g. after the base URL or token changed).
+    pub fn clear(&self) {
+        lock(&self.0.rejected).clear();
+        lock(&self.0.accepted).clear();
+    }
+
+    fn accepted(&self, kind: LookupKind) -> bool {
+        lock(&self.0.accepted).contains(&kind)
+    }
+
+    fn accept(&self, kind: LookupKind) {
+        lock(&self.0.accepted).insert(kind);
+    }
+
+    fn probe_lock(&self, kind: LookupKind) -> &tokio::sync::Mutex<()> {
+        let i = match kind {
+            LookupKind::StoredId => 0,
+            LookupKind::ExternalId => 1,
+            LookupKind::UserName => 2,
+            LookupKind::Email => 3,
+        };
+        &self.0.probing[i]
     }
 }
 
@@ -75,8 +145,19 @@ pub enum LookupEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchSummary {
     pub finished: usize,
-    /// Jobs never started because the batch was cancelled.
+    /// Jobs never started because the batch was cancelled (or stopped by
+    /// `auth_failure`).
     pub cancelled: usize,
+    /// The batch stopped starting lookups after the server refused the token
+    /// (401/403): the error, as shown to the admin.
+    pub auth_failure: Option<String>,
+}
+
+/// What one lookup found, plus what the batch needs to know beyond the outcome.
+struct Looked {
+    outcome: LookupOutcome,
+    /// Set when the server refused the token.
+    auth_failure: Option<String>,
 }
 
 /// Looks one user up.
@@ -86,12 +167,254 @@ pub async fn lookup_one(
     options: &LookupOptions,
     unsupported: &Unsupported,
 ) -> LookupOutcome {
-    let _ = (client, user, options, unsupported);
-    todo!("lookup work")
+    lookup_inner(client, user, options, unsupported)
+        .await
+        .outcome
+}
+
+fn outcome(status: MatchStatus, attempts: Vec<Attempt>) -> LookupOutcome {
+    LookupOutcome {
+        status,
+        matched_by: None,
+        user: None,
+        candidates: Vec::new(),
+        attempts,
+        error: None,
+        warnings: Vec::new(),
+    }
+}
+
+fn skipped(kind: LookupKind, value: &str, why: String) -> Attempt {
+    Attempt {
+        kind,
+        value: value.to_string(),
+        request: String::new(),
+        result: AttemptResult::Skipped(why),
+        requests: 0,
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// navscim's own comparison of a returned resource with the value looked up.
+pub fn is_exact_hit(kind: LookupKind, value: &str, user: &ScimUser) -> bool {
+    match kind {
+        LookupKind::StoredId => user.id.as_deref().is_none_or(|id| id == value),
+        LookupKind::ExternalId => user.external_id.as_deref() == Some(value),
+        LookupKind::UserName => fold(&user.user_name) == fold(value),
+        LookupKind::Email => {
+            let want = fold(value);
+            user.emails.iter().any(|e| fold(&e.value) == want)
+        }
+    }
+}
+
+/// Keeps the exact hits, once each (by id).
+fn exact_hits(kind: LookupKind, value: &str, users: Vec<ScimUser>) -> Vec<ScimUser> {
+    let mut seen = HashSet::new();
+    users
+        .into_iter()
+        .filter(|u| is_exact_hit(kind, value, u))
+        .filter(|u| match &u.id {
+            Some(id) => seen.insert(id.clone()),
+            None => true,
+        })
+        .collect()
+}
+
+fn requests_for(e: &ScimError) -> u32 {
+    match e {
+        ScimError::RateLimited { attempts, .. } => *attempts,
+        // Refused before anything was sent.
+        ScimError::Config(_) | ScimError::EmptyFilterValue { .. } => 0,
+        _ => 1,
+    }
+}
+
+async fn send(
+    client: &ScimClient,
+    kind: LookupKind,
+    value: &str,
+    filter: Option<&Filter>,
+) -> Result<Vec<ScimUser>, ScimError> {
+    match filter {
+        None => Ok(client.get_user(value).await?.into_iter().collect()),
+        Some(f) => client.find_users(f).await,
+    }
+    .map(|users| exact_hits(kind, value, users))
+}
+
+async fn lookup_inner(
+    client: &ScimClient,
+    user: &DirUser,
+    options: &LookupOptions,
+    unsupported: &Unsupported,
+) -> Looked {
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut last_error: Option<String> = None;
+    let mut tried: HashSet<LookupKind> = HashSet::new();
+    for &kind in &options.precedence {
+        if !tried.insert(kind) {
+            continue; // listed twice
+        }
+        let Some(value) = user.lookup_value(kind).filter(|v| !v.trim().is_empty()) else {
+            attempts.push(skipped(kind, "", format!("no {} value", kind.label())));
+            continue;
+        };
+        // userName and emails are compared after trimming, so they are sent trimmed;
+        // ids are sent exactly as known.
+        let value = match kind {
+            LookupKind::UserName | LookupKind::Email => value.trim(),
+            LookupKind::StoredId | LookupKind::ExternalId => value,
+        };
+        if unsupported.contains(kind) {
+            attempts.push(skipped(
+                kind,
+                value,
+                format!("the server does not support {} lookups", kind.label()),
+            ));
+            continue;
+        }
+        let filter = match kind.filter_attr() {
+            None => None,
+            Some(attr) => match Filter::eq(attr, value) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    attempts.push(skipped(kind, value, e.to_string()));
+                    continue;
+                }
+            },
+        };
+        let request = match &filter {
+            None => format!("GET /Users/{value}"),
+            Some(f) => format!("GET /Users?filter={}", f.expression()),
+        };
+
+        // The first request of a filtered kind goes alone; see the module docs.
+        let result = if filter.is_some() && !unsupported.accepted(kind) {
+            let _probe = unsupported.probe_lock(kind).lock().await;
+            if unsupported.contains(kind) {
+                attempts.push(skipped(
+                    kind,
+                    value,
+                    format!("the server does not support {} lookups", kind.label()),
+                ));
+                continue;
+            }
+            let r = send(client, kind, value, filter.as_ref()).await;
+            match &r {
+                Err(ScimError::InvalidFilter { .. }) => unsupported.insert(kind),
+                Ok(_) => unsupported.accept(kind),
+                Err(_) => {}
+            }
+            r
+        } else {
+            send(client, kind, value, filter.as_ref()).await
+        };
+
+        let mut attempt = Attempt {
+            kind,
+            value: value.to_string(),
+            request,
+            result: AttemptResult::NotFound,
+            requests: 1,
+        };
+        match result {
+            Ok(hits) if hits.is_empty() => attempts.push(attempt),
+            Ok(mut hits) if hits.len() == 1 => {
+                attempt.result = AttemptResult::Hits(1);
+                attempts.push(attempt);
+                let scim = hits.remove(0);
+                let mut out = outcome(
+                    MatchStatus::Matched {
+                        active: scim.is_active(),
+                    },
+                    attempts,
+                );
+                out.matched_by = Some(kind);
+                out.warnings.extend(external_id_warning(user, &scim));
+                out.user = Some(scim);
+                return Looked {
+                    outcome: out,
+                    auth_failure: None,
+                };
+            }
+            Ok(hits) => {
+                attempt.result = AttemptResult::Hits(hits.len());
+                attempts.push(attempt);
+                let mut out = outcome(MatchStatus::Ambiguous, attempts);
+                out.matched_by = Some(kind);
+                out.candidates = hits;
+                return Looked {
+                    outcome: out,
+                    auth_failure: None,
+                };
+            }
+            Err(ScimError::InvalidFilter { detail }) => {
+                unsupported.insert(kind);
+                attempt.result = AttemptResult::Unsupported(detail);
+                attempts.push(attempt);
+            }
+            Err(e @ ScimError::Unauthorized { .. }) => {
+                let text = e.to_string();
+                attempt.result = AttemptResult::Error(text.clone());
+                attempts.push(attempt);
+                let mut out = outcome(MatchStatus::Error, attempts);
+                out.error = Some(text.clone());
+                return Looked {
+                    outcome: out,
+                    auth_failure: Some(text),
+                };
+            }
+            Err(e) => {
+                let text = e.to_string();
+                attempt.requests = requests_for(&e);
+                attempt.result = AttemptResult::Error(text.clone());
+                attempts.push(attempt);
+                last_error = Some(text);
+            }
+        }
+    }
+
+    let sent = attempts
+        .iter()
+        .any(|a| a.requests > 0 || !a.request.is_empty());
+    let mut out = outcome(MatchStatus::NotFound, attempts);
+    if let Some(e) = last_error {
+        out.status = MatchStatus::Error;
+        out.error = Some(e);
+    } else if !sent {
+        // Nothing could be asked: "not found" would claim a search that never happened.
+        out.status = MatchStatus::Error;
+        let why: Vec<String> = out
+            .attempts
+            .iter()
+            .filter_map(|a| match &a.result {
+                AttemptResult::Skipped(why) => Some(why.clone()),
+                _ => None,
+            })
+            .collect();
+        out.error = Some(if why.is_empty() {
+            "no lookup is configured".to_string()
+        } else {
+            format!("no lookup could be sent ({})", why.join("; "))
+        });
+    }
+    Looked {
+        outcome: out,
+        auth_failure: None,
+    }
 }
 
 /// Looks every job up with at most `options.concurrency` at once, sending an event per
 /// start and finish. Cancelling stops new lookups; those in flight finish and are sent.
+///
+/// A bounded pool of `options.concurrency` workers pulls jobs from a shared queue, so
+/// nothing is allocated per job up front. Every job that started gets exactly one
+/// `Finished` (a panic inside a lookup becomes an `Error` outcome). A 401/403 stops the
+/// batch like a cancellation and is reported in [`BatchSummary::auth_failure`].
 pub async fn run_batch(
     client: ScimClient,
     jobs: Vec<LookupJob>,
@@ -100,8 +423,90 @@ pub async fn run_batch(
     cancel: CancellationToken,
     events: UnboundedSender<LookupEvent>,
 ) -> BatchSummary {
-    let _ = (client, jobs, options, unsupported, cancel, events);
-    todo!("lookup work")
+    let total = jobs.len();
+    let workers = options.concurrency.max(1).min(total.max(1));
+    let shared = Arc::new(Batch {
+        client,
+        options,
+        unsupported,
+        queue: Mutex::new(jobs.into_iter()),
+        stop: cancel.child_token(),
+        events,
+        auth_failure: Mutex::new(None),
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        set.spawn(worker(shared.clone()));
+    }
+    let mut finished = 0;
+    while let Some(done) = set.join_next().await {
+        // Workers catch panics of lookups themselves; a JoinError would only come
+        // from the runtime shutting down.
+        finished += done.unwrap_or(0);
+    }
+    let cancelled = lock(&shared.queue).len();
+    let auth_failure = lock(&shared.auth_failure).clone();
+    debug_assert_eq!(finished + cancelled, total);
+    BatchSummary {
+        finished,
+        cancelled,
+        auth_failure,
+    }
+}
+
+struct Batch {
+    client: ScimClient,
+    options: LookupOptions,
+    unsupported: Unsupported,
+    queue: Mutex<std::vec::IntoIter<LookupJob>>,
+    stop: CancellationToken,
+    events: UnboundedSender<LookupEvent>,
+    auth_failure: Mutex<Option<String>>,
+}
+
+async fn worker(b: Arc<Batch>) -> usize {
+    let mut finished = 0;
+    loop {
+        let job = {
+            let mut queue = lock(&b.queue);
+            if b.stop.is_cancelled() {
+                break;
+            }
+            queue.next()
+        };
+        let Some(job) = job else { break };
+        let _ = b.events.send(LookupEvent::Started(job.index));
+        let looked = AssertUnwindSafe(lookup_inner(
+            &b.client,
+            &job.user,
+            &b.options,
+            &b.unsupported,
+        ))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            let mut out = outcome(MatchStatus::Error, Vec::new());
+            out.error = Some(format!("internal error during the lookup: {what}"));
+            Looked {
+                outcome: out,
+                auth_failure: None,
+            }
+        });
+        if let Some(e) = looked.auth_failure {
+            lock(&b.auth_failure).get_or_insert(e);
+            b.stop.cancel();
+        }
+        let _ = b
+            .events
+            .send(LookupEvent::Finished(job.index, Box::new(looked.outcome)));
+        finished += 1;
+    }
+    finished
 }
 
 /// Verifies a SCIM id typed by the admin (link by hand): `GET /Users/{id}`.
@@ -110,4 +515,116 @@ pub async fn verify_link(
     scim_id: &str,
 ) -> Result<Option<ScimUser>, ScimError> {
     client.get_user(scim_id).await
+}
+
+/// People for whom the Sales Navigator export lists several seats with different
+/// `unique_user_id`s (e.g. `Jane.Doe@` and `jane.doe@`): identity key → those ids.
+///
+/// The [`Directory`] merges such rows into one user and keeps the first seat, so its
+/// externalId would find one of the seats and hide the other. [`lookup_user`] drops that
+/// id so the lookup finds both (and reports the person as ambiguous).
+pub fn seat_conflicts(imports: &[Import], aliases: &DomainAliases) -> HashMap<String, Vec<String>> {
+    let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+    for import in imports {
+        for row in import.salesnav_users() {
+            let (Some(email), Some(uid)) = (row.email.as_deref(), row.unique_user_id.as_deref())
+            else {
+                continue;
+            };
+            if email.trim().is_empty() || uid.trim().is_empty() {
+                continue;
+            }
+            let v = ids.entry(identity_key(email, aliases)).or_default();
+            if !v.iter().any(|x| x == uid) {
+                v.push(uid.to_string());
+            }
+        }
+    }
+    ids.retain(|_, v| v.len() > 1);
+    ids
+}
+
+/// The user as the engine should look it up: without the seat's `unique_user_id` when
+/// the export holds several seats with different ids for this person (see
+/// [`seat_conflicts`]); the IdP's own id, if any, is still used.
+pub fn lookup_user(user: &DirUser, conflicts: &HashMap<String, Vec<String>>) -> DirUser {
+    let mut u = user.clone();
+    if conflicts.contains_key(&user.key) {
+        if let Some(seat) = &mut u.seat {
+            seat.unique_user_id = None;
+        }
+    }
+    u
+}
+
+/// One job per user of the directory (index = position in `directory.users`), with
+/// [`lookup_user`] applied.
+pub fn jobs_for(directory: &Directory, conflicts: &HashMap<String, Vec<String>>) -> Vec<LookupJob> {
+    directory
+        .users
+        .iter()
+        .enumerate()
+        .map(|(index, u)| LookupJob {
+            index,
+            user: lookup_user(u, conflicts),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::Email;
+
+    fn scim(id: &str, user_name: &str, ext: Option<&str>, emails: &[&str]) -> ScimUser {
+        ScimUser {
+            schemas: vec![],
+            id: Some(id.into()),
+            external_id: ext.map(Into::into),
+            user_name: user_name.into(),
+            name: None,
+            display_name: None,
+            emails: emails
+                .iter()
+                .map(|e| Email {
+                    value: e.to_string(),
+                    kind: None,
+                    primary: None,
+                })
+                .collect(),
+            active: None,
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn exact_comparison() {
+        let u = scim("1", " Ada@Example.COM ", Some("E1"), &["ADA@example.com"]);
+        assert!(is_exact_hit(LookupKind::UserName, "ada@example.com", &u));
+        assert!(!is_exact_hit(LookupKind::UserName, "ada@example.co", &u));
+        assert!(is_exact_hit(LookupKind::Email, " ada@EXAMPLE.com", &u));
+        assert!(is_exact_hit(LookupKind::ExternalId, "E1", &u));
+        assert!(!is_exact_hit(LookupKind::ExternalId, "e1", &u));
+        assert!(!is_exact_hit(LookupKind::ExternalId, "E1 ", &u));
+        assert!(is_exact_hit(LookupKind::StoredId, "1", &u));
+        assert!(!is_exact_hit(LookupKind::StoredId, "2", &u));
+    }
+
+    #[test]
+    fn duplicates_by_id_count_once() {
+        let a = scim("1", "a@x", None, &[]);
+        let hits = exact_hits(LookupKind::UserName, "a@x", vec![a.clone(), a]);
+        assert_eq!(hits.len(), 1);
+    }
+
+    #[test]
+    fn unsupported_is_shared_by_clones() {
+        let u = Unsupported::default();
+        let c = u.clone();
+        c.insert(LookupKind::ExternalId);
+        assert!(u.contains(LookupKind::ExternalId));
+        assert_eq!(u.kinds(), vec![LookupKind::ExternalId]);
+        u.clear();
+        assert!(!c.contains(LookupKind::ExternalId));
+    }
 }

@@ -100,6 +100,10 @@ pub struct DirUser {
     /// Enabled in the IdP (`None` when the file does not say).
     pub idp_enabled: Option<bool>,
     pub seat: Option<Seat>,
+    /// Further seats of the same identity (e.g. two invites whose emails differ only by
+    /// case). With more than one seat the identity is ambiguous: see [`DirUser::external_id`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_seats: Vec<Seat>,
     /// Every file and line this user came from.
     pub sources: Vec<SourceRef>,
     /// Rows merged into this user beyond the first.
@@ -124,10 +128,17 @@ impl DirUser {
 
     /// The value to search `externalId` for: what Sales Navigator holds if known
     /// (its `unique_user_id`), else the IdP's id.
+    ///
+    /// With several seats for one identity, no single seat's id speaks for the person:
+    /// only the IdP's id is used, so the lookup falls through to userName/email and
+    /// finds every seat (ambiguous) instead of silently picking the first.
     pub fn external_id(&self) -> Option<&str> {
-        self.seat
-            .as_ref()
-            .and_then(|s| s.unique_user_id.as_deref())
+        let seat_id = if self.other_seats.is_empty() {
+            self.seat.as_ref().and_then(|s| s.unique_user_id.as_deref())
+        } else {
+            None
+        };
+        seat_id
             .or(self.idp_id.as_deref())
             .filter(|v| !v.trim().is_empty())
     }
@@ -157,7 +168,10 @@ impl DirUser {
     /// Whether the user is protected from deprovisioning by the export (a Sales
     /// Navigator admin).
     pub fn is_admin(&self) -> bool {
-        self.seat.as_ref().is_some_and(|s| s.is_admin)
+        self.seat
+            .iter()
+            .chain(&self.other_seats)
+            .any(|s| s.is_admin)
     }
 }
 
@@ -258,13 +272,16 @@ impl Directory {
                     fill(&mut user.email, row.email.clone());
                     fill(&mut user.first_name, row.first_name.clone());
                     fill(&mut user.last_name, row.last_name.clone());
-                    if user.seat.is_none() {
-                        user.seat = Some(Seat {
-                            license_status: row.license_status.clone(),
-                            is_admin: row.is_admin,
-                            seat_id: row.seat_id.clone(),
-                            unique_user_id: row.unique_user_id.clone(),
-                        });
+                    let seat = Seat {
+                        license_status: row.license_status.clone(),
+                        is_admin: row.is_admin,
+                        seat_id: row.seat_id.clone(),
+                        unique_user_id: row.unique_user_id.clone(),
+                    };
+                    match &user.seat {
+                        None => user.seat = Some(seat),
+                        Some(first) if *first != seat => user.other_seats.push(seat),
+                        Some(_) => {}
                     }
                     user.sources.push(row.source.clone());
                     user.duplicate_rows += duplicates.get(&row.source.line).copied().unwrap_or(0);
@@ -292,6 +309,7 @@ impl Directory {
             in_idp: false,
             idp_enabled: None,
             seat: None,
+            other_seats: Vec::new(),
             sources: Vec::new(),
             duplicate_rows: 0,
             stored_scim_id: None,
@@ -572,6 +590,20 @@ mod tests {
             Some("ann.lee@corp.example")
         );
         assert_eq!(ann.lookup_value(LookupKind::StoredId), None);
+    }
+
+    #[test]
+    fn two_seats_for_one_identity_do_not_pick_one_by_id() {
+        let sn = format!("{SN}ann.lee@corp.example,Ann,Lee,E1-B,S7,ACTIVE,,NONE,\n");
+        let dir = Directory::build(
+            &[import("idp.csv", IDP), import("sn.csv", &sn)],
+            &DomainAliases::default(),
+        );
+        let ann = &dir.users[dir.index_of("ann.lee@corp.example").unwrap()];
+        assert_eq!(ann.other_seats.len(), 1);
+        // The IdP's employee number is still a fine key; the seats' ids are not.
+        assert_eq!(ann.external_id(), None.or(ann.idp_id.as_deref()));
+        assert_eq!(ann.sources.len(), 3);
     }
 
     #[test]

@@ -104,7 +104,12 @@ fn help_fits_and_scrolls_at_80x24() {
 #[test]
 fn placeholder_panes_say_they_are_not_built_yet() {
     let mut s = state();
-    for (key, tab) in [('2', Tab::Users), ('3', Tab::Usage), ('4', Tab::Actions)] {
+    press(&mut s, KeyCode::Char('2'));
+    assert_eq!(s.tab, Tab::Users);
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("No users loaded yet."), "{text}");
+    assert!(text.contains("Press L to load a CSV"));
+    for (key, tab) in [('3', Tab::Usage), ('4', Tab::Actions)] {
         press(&mut s, KeyCode::Char(key));
         assert_eq!(s.tab, tab);
         let text = screen(&s, 80, 24);

@@ -118,6 +118,9 @@ impl SortColumn {
 /// What navscim knows about one user beyond the exports.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserRow {
+    /// In a lookup batch, not started yet.
+    pub queued: bool,
+    /// A lookup request for this user is in flight.
     pub looking_up: bool,
     pub outcome: Option<Box<LookupOutcome>>,
     pub ignored: bool,
@@ -131,6 +134,8 @@ impl UserRow {
             MatchStatus::Ignored
         } else if self.looking_up {
             MatchStatus::LookingUp
+        } else if self.queued {
+            MatchStatus::Pending
         } else {
             self.outcome
                 .as_ref()

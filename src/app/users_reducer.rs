@@ -64,7 +64,7 @@ fn start_lookups(
     users.progress.cancelling = false;
     users.running_batches.insert(users.progress.batch);
     for job in &jobs {
-        users.rows[job.index].looking_up = true;
+        users.rows[job.index].queued = true;
     }
     let batch = users.progress.batch;
     effects.push(Effect::LookupUsers {
@@ -79,7 +79,10 @@ fn start_lookups(
 fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
     indices
         .iter()
-        .filter(|&&i| !users.rows[i].ignored && !users.rows[i].looking_up)
+        .filter(|&&i| {
+            let row = &users.rows[i];
+            !row.ignored && !row.queued && !row.looking_up
+        })
         .map(|&i| LookupJob {
             index: i,
             user: users.directory.users[i].clone(),
@@ -440,6 +443,7 @@ pub(super) fn lookup_started(state: &mut State, batch: u64, index: usize, at: Du
     let progress = &mut state.users.progress;
     progress.started_at.get_or_insert(at);
     if let Some(row) = state.users.rows.get_mut(index) {
+        row.queued = false;
         row.looking_up = true;
     }
 }
@@ -455,6 +459,7 @@ pub(super) fn lookup_finished(
     let Some(row) = users.rows.get_mut(index) else {
         return;
     };
+    row.queued = false;
     row.looking_up = false;
     row.linked = false;
     row.outcome = Some(outcome);
@@ -478,12 +483,11 @@ pub(super) fn lookup_finished(
 pub(super) fn batch_done(state: &mut State, batch: u64, cancelled: usize, failure: Option<String>) {
     let users = &mut state.users;
     users.running_batches.remove(&batch);
-    // Jobs that never ran are no longer "looking up".
-    if cancelled > 0 || failure.is_some() {
-        for row in users.rows.iter_mut().filter(|r| r.looking_up) {
-            if users.running_batches.is_empty() {
-                row.looking_up = false;
-            }
+    // Jobs that never ran are no longer queued once no batch is left to run them.
+    if users.running_batches.is_empty() {
+        for row in users.rows.iter_mut() {
+            row.queued = false;
+            row.looking_up = false;
         }
     }
     if users.running_batches.is_empty() {

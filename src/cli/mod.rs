@@ -5,8 +5,9 @@
 //! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer.
 
 mod check;
+mod lookup;
 mod plan;
-mod tui;
+pub mod tui;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,8 @@ enum Commands {
     Sim(crate::sim::cli::SimArgs),
     /// Test the connection and print what the server supports.
     Check(CheckArgs),
+    /// Look users from CSV exports up over SCIM; write results (JSON or CSV) and a summary.
+    Lookup(lookup::LookupArgs),
     /// Build a deprovision, reactivate or provision plan (JSON) from lookup results.
     Plan(plan::PlanArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
@@ -182,6 +185,7 @@ pub fn main() -> i32 {
             Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
+            Some(Commands::Lookup(args)) => lookup::run(&cli.connection, &args).await,
             Some(Commands::Plan(args)) => plan::run(&args),
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }

@@ -156,28 +156,50 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     };
     let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
     state.no_color = false;
+    let (w, h) = (120, 32);
     let mut driver = Driver::new(state, Settings::default());
+    driver.dispatch(Action::Resize(w, h));
     for action in demo_actions() {
         driver.dispatch(action);
     }
-    driver.settle().await;
-
     let mut written = Vec::new();
-    let mut shot = |driver: &Driver, name: &str, w: u16, h: u16| {
+    let mut shot = |driver: &Driver, name: &str| {
         let path = args.out.join(format!("{name}.png"));
         match crate::ui::screenshot::write_png(&driver.render(w, h), &path) {
             Ok(()) => written.push(path),
             Err(e) => eprintln!("navscim: {}: {e}", path.display()),
         }
     };
-    shot(&driver, "connection", 100, 30);
+    // Mid-lookup: the table filling in live.
+    driver.dispatch(Action::Command(Command::GoTab(1)));
+    while driver.step().await {
+        let p = &driver.state.users.progress;
+        if p.running && p.done * 5 >= p.total * 2 {
+            break;
+        }
+    }
+    shot(&driver, "users-lookup");
+    driver.settle().await;
+    // Triage: the unmatched users, then one user's details.
+    driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    driver.dispatch(Action::Command(Command::Down));
+    driver.dispatch(Action::Command(Command::Mark));
+    shot(&driver, "users-triage");
+    while driver.state.users.status_filter != crate::app::users::StatusFilter::Ambiguous {
+        driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    }
+    driver.dispatch(Action::Command(Command::Details));
+    shot(&driver, "users-details");
+    driver.dispatch(Action::Command(Command::Close));
+    driver.dispatch(Action::Command(Command::GoTab(0)));
+    shot(&driver, "connection");
     driver.dispatch(Action::Command(Command::Help));
-    shot(&driver, "help", 100, 30);
+    shot(&driver, "help");
     sim.shutdown().await;
     for path in &written {
         println!("{}", path.display());
     }
-    if written.len() == 2 {
+    if written.len() == 5 {
         exit::SUCCESS
     } else {
         exit::FAILURE

@@ -52,6 +52,12 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
     let mut events = EventStream::new();
     let mut hangup = Signals::new()?;
 
+    let size = guard.terminal.size()?;
+    dispatch(
+        &mut state,
+        Action::Resize(size.width, size.height),
+        &executor,
+    );
     for action in initial {
         dispatch(&mut state, action, &executor);
     }
@@ -157,18 +163,25 @@ impl Driver {
         self.awaiting += dispatch(&mut self.state, action, &self.executor);
     }
 
+    /// Waits for the next effect result and dispatches it; `false` when none is due.
+    pub async fn step(&mut self) -> bool {
+        if self.awaiting == 0 {
+            return false;
+        }
+        let Some(action) = self.rx.recv().await else {
+            return false;
+        };
+        if !action.is_progress() {
+            self.awaiting -= 1;
+        }
+        self.dispatch(action);
+        true
+    }
+
     /// Feeds effect results back until every effect (and every effect those caused)
     /// has answered. Each effect answers exactly once, so counting answers is exact.
     pub async fn settle(&mut self) {
-        while self.awaiting > 0 {
-            let Some(action) = self.rx.recv().await else {
-                return;
-            };
-            if !action.is_progress() {
-                self.awaiting -= 1;
-            }
-            self.dispatch(action);
-        }
+        while self.step().await {}
     }
 
     /// Renders the current state at `width` x `height`.

@@ -7,6 +7,7 @@ pub mod placeholder;
 pub mod screenshot;
 pub mod status;
 pub mod theme;
+pub mod users;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -30,6 +31,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     render_tabs(frame, tabs, state, &theme);
     match state.tab {
         Tab::Connection => connection::render(frame, body, state, &theme),
+        Tab::Users => users::render(frame, body, state, &theme),
         tab => placeholder::render(frame, body, tab, &theme),
     }
     status::render_notice(frame, notice, state, &theme);

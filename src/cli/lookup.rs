@@ -1,0 +1,963 @@
+//! `navscim lookup FILE.csv…`: import the exports, merge them into one user list, look
+//! every user up over SCIM, write the results (JSON or CSV) and a one-line summary.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{exit, ConnectionArgs};
+use crate::app::state::ConnectionFailure;
+use crate::config;
+use crate::import::{
+    import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,
+    NeedsMapping, ProblemKind, SourceRef,
+};
+use crate::lookup::{jobs_for, run_batch, seat_conflicts, LookupEvent, LookupOptions, Unsupported};
+use crate::matching::{
+    identity_key, AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome,
+    MatchStatus, Presence,
+};
+use crate::scim::{ClientConfig, ErrorCategory, ScimClient};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every user reached a final status (matched, not found, ambiguous or ignored) and
+     no lookup failed
+  1  some users ended in `error` (the server failed, or the run was interrupted);
+     the results are still written
+  2  usage or input problem: bad option, unreadable or unmappable CSV, no token
+  3  authentication failure: the server refused the token (the batch stops at the
+     first 401/403; users not looked up are written as `error`)
+  4  network failure: the server could not be reached at the start";
+
+const AFTER_HELP: &str = "\
+Files: identity-provider exports (Okta, Entra ID, any user list) and the Sales Navigator
+user export, in any mix; users are merged by email (see --domain-alias). Users in the Sales
+Navigator export but in none of the identity-provider files are orphan seats.
+
+Output: --out results.json or results.csv (by extension, or --format); without --out the
+results go to stdout (JSON unless --format csv). Each user has email, user_name,
+external_id, name, status (matched | not_found | ambiguous | error | ignored), active,
+scim_id, matched_by, orphan, presence, is_admin, license_status, sources [{file, line}],
+candidates, warnings and detail (why). Progress and the summary go to stderr.
+
+--map FIELD=COLUMN,… applies to every file; --map FILE:FIELD=COLUMN,… to one file (FILE
+as given on the command line, or its file name). Quote column names with spaces:
+  --map 'okta.csv:email=\"Work Email\",employee_id=#7'
+";
+
+/// Where results go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = format!("{AFTER_HELP}\n{EXIT_CODES}"))]
+pub struct LookupArgs {
+    /// CSV exports to read: identity-provider assignments and/or the Sales Navigator
+    /// user export.
+    #[arg(required = true, value_name = "FILE.csv")]
+    pub files: Vec<PathBuf>,
+    /// Users looked up at once (also the client's limit of requests in flight).
+    #[arg(long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub concurrency: u32,
+    /// Requests started per second at most (default: unlimited; 429s are retried).
+    #[arg(long, value_name = "R")]
+    pub rate_limit: Option<f64>,
+    /// Lookups to try, in order. A stored SCIM id is always tried first when known.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "KINDS",
+        default_value = "external_id,user_name,email"
+    )]
+    pub precedence: Vec<String>,
+    /// Column choices: FIELD=COLUMN,… for every file, or FILE:FIELD=COLUMN,… for one.
+    #[arg(long, value_name = "[FILE:]FIELD=COLUMN,…")]
+    pub map: Vec<String>,
+    /// Email domains that are the same company, e.g. corp-example.co.uk=corp.example.
+    #[arg(long, value_name = "ALIAS=CANONICAL")]
+    pub domain_alias: Vec<String>,
+    /// Write the results to this file (.json or .csv).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format (default: from the --out extension, else JSON).
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+    /// Users not to look up (reported as `ignored`): emails or external ids.
+    #[arg(long, value_delimiter = ',', value_name = "EMAIL")]
+    pub ignore: Vec<String>,
+}
+
+/// Everything settled from the arguments before any file is read.
+struct Plan {
+    precedence: Vec<LookupKind>,
+    aliases: DomainAliases,
+    format: OutFormat,
+    global_map: Option<MappingOverride>,
+    file_maps: Vec<(String, MappingOverride)>,
+}
+
+fn usage(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("navscim lookup: {msg}");
+    exit::USAGE
+}
+
+pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
+    let plan = match plan(args) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+
+    // ---- read and merge the files
+    let mut imports: Vec<Import> = Vec::new();
+    for path in &args.files {
+        let options = ImportOptions {
+            mapping: mapping_for(&plan, path),
+            ..ImportOptions::default()
+        };
+        match import_path(path, &options) {
+            Ok(import) => {
+                report_import(&import);
+                if import.detection.format.kind() == FileKind::Usage {
+                    eprintln!(
+                        "{}: a usage report adds no users; it is not used by lookup",
+                        import.file
+                    );
+                    continue;
+                }
+                imports.push(import);
+            }
+            Err(ImportError::NeedsMapping(nm)) => {
+                eprintln!("{}", needs_mapping_message(&nm, path));
+                return exit::USAGE;
+            }
+            Err(e) => return usage(e),
+        }
+    }
+    let directory = Directory::build(&imports, &plan.aliases);
+    if directory.is_empty() {
+        return usage("the files hold no users to look up");
+    }
+    let conflicts = seat_conflicts(&imports, &plan.aliases);
+
+    // ---- connection
+    let (profile, _) = match conn.resolve() {
+        Ok(p) => p,
+        Err(e) => return usage(format!("configuration problem: {e}")),
+    };
+    let source = profile
+        .token
+        .clone()
+        .expect("resolve() always sets a source");
+    let name = profile.name.clone();
+    let token =
+        match tokio::task::spawn_blocking(move || config::resolve_token(&source, &name)).await {
+            Ok(Ok(token)) => token,
+            Ok(Err(e)) => {
+                let f = ConnectionFailure::from_token(&e);
+                return usage(format!("{}: {}", f.headline, f.detail));
+            }
+            Err(e) => return usage(format!("no token: {e}")),
+        };
+    let mut config = ClientConfig::new(profile.base_url.clone(), token);
+    config.ca_file = profile.ca_file.clone();
+    config.concurrency = args.concurrency as usize;
+    config.rate_limit = args.rate_limit;
+    let client = match ScimClient::new(config) {
+        Ok(c) => c,
+        Err(e) => {
+            let f = ConnectionFailure::from_scim(&e);
+            return usage(format!("{}: {}", f.headline, f.detail));
+        }
+    };
+
+    // One harmless request first: an unreachable server or a refused token ends the
+    // run before any user is looked up. (It touches no user and no filter.)
+    let started = Instant::now();
+    if let Err(e) = client.service_provider_config().await {
+        let code = match e.category() {
+            ErrorCategory::Auth => Some(exit::AUTH),
+            ErrorCategory::Network => Some(exit::NETWORK),
+            _ => None, // a server without it, or odd about it: the lookups will tell
+        };
+        if let Some(code) = code {
+            let f = ConnectionFailure::from_scim(&e);
+            eprintln!("navscim lookup: {}: {}", f.headline, f.detail);
+            return code;
+        }
+    }
+
+    // ---- look everyone up
+    let ignore: HashSet<String> = args
+        .ignore
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .flat_map(|v| [v.to_string(), identity_key(v, &plan.aliases)])
+        .collect();
+    let is_ignored = |u: &DirUser| {
+        ignore.contains(&u.key)
+            || u.external_id().is_some_and(|e| ignore.contains(e))
+            || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
+    };
+    let mut jobs = jobs_for(&directory, &conflicts);
+    jobs.retain(|j| !is_ignored(&directory.users[j.index]));
+    let to_look_up = jobs.len();
+
+    let progress = progress_bar(to_look_up as u64);
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let options = LookupOptions {
+        precedence: plan.precedence.clone(),
+        concurrency: args.concurrency as usize,
+    };
+    let batch = tokio::spawn(run_batch(
+        client.clone(),
+        jobs,
+        options,
+        Unsupported::default(),
+        cancel.clone(),
+        tx,
+    ));
+    let mut results: Vec<Option<LookupOutcome>> = vec![None; directory.len()];
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(LookupEvent::Finished(i, outcome)) => {
+                    results[i] = Some(*outcome);
+                    if let Some(p) = &progress { p.inc(1); }
+                }
+                Some(LookupEvent::Started(_)) => {}
+                None => break,
+            },
+            _ = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
+                cancel.cancel();
+                if let Some(p) = &progress {
+                    p.set_message("interrupted: finishing the lookups in flight");
+                }
+            }
+        }
+    }
+    let summary = match batch.await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("navscim lookup: internal error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
+    let elapsed = started.elapsed();
+
+    // ---- results
+    let why_missing = match (&summary.auth_failure, interrupted) {
+        (Some(e), _) => format!("not looked up: the server refused the token ({e})"),
+        (None, true) => "not looked up: the run was interrupted".to_string(),
+        (None, false) => "not looked up".to_string(),
+    };
+    let records: Vec<Record> = directory
+        .users
+        .iter()
+        .zip(results)
+        .map(|(u, outcome)| {
+            let status = if is_ignored(u) {
+                Status::Ignored
+            } else {
+                match outcome {
+                    Some(o) => Status::Done(Box::new(o)),
+                    None => Status::Missing(&why_missing),
+                }
+            };
+            Record::new(&directory, u, status, conflicts.get(&u.key))
+        })
+        .collect();
+
+    if let Err(e) = write_results(&records, args.out.as_deref(), plan.format) {
+        eprintln!("navscim lookup: {e}");
+        return exit::FAILURE;
+    }
+    let stats = client.stats();
+    eprintln!(
+        "navscim lookup: {}",
+        summary_line(
+            &records,
+            stats.requests,
+            stats.retries,
+            stats.throttled,
+            elapsed
+        )
+    );
+
+    if let Some(e) = &summary.auth_failure {
+        eprintln!("navscim lookup: stopped: the server refused the token: {e}");
+        return exit::AUTH;
+    }
+    if interrupted {
+        eprintln!(
+            "navscim lookup: interrupted; {} users were not looked up",
+            summary.cancelled
+        );
+        return exit::FAILURE;
+    }
+    if records.iter().any(|r| r.status == "error") {
+        exit::FAILURE
+    } else {
+        exit::SUCCESS
+    }
+}
+
+fn plan(args: &LookupArgs) -> Result<Plan, String> {
+    let mut precedence = vec![LookupKind::StoredId];
+    for name in args
+        .precedence
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        let kind = LookupKind::from_name(name).ok_or_else(|| {
+            format!(
+                "--precedence: unknown lookup {name:?} (use stored_id, external_id, user_name, email)"
+            )
+        })?;
+        if kind == LookupKind::StoredId {
+            continue;
+        }
+        if precedence.contains(&kind) {
+            return Err(format!("--precedence: {name} is listed twice"));
+        }
+        precedence.push(kind);
+    }
+    if precedence.len() == 1 {
+        return Err("--precedence: name at least one of external_id, user_name, email".into());
+    }
+    if let Some(r) = args.rate_limit {
+        if !r.is_finite() || r <= 0.0 {
+            return Err(format!(
+                "--rate-limit must be a positive number of requests per second, not {r}"
+            ));
+        }
+    }
+    let aliases = DomainAliases::parse(&args.domain_alias.join(","))
+        .map_err(|e| format!("--domain-alias: {e}"))?;
+    let format = match (args.format, &args.out) {
+        (Some(f), _) => f,
+        (None, None) => OutFormat::Json,
+        (None, Some(path)) => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("json") => OutFormat::Json,
+            Some("csv") => OutFormat::Csv,
+            _ => {
+                return Err(format!(
+                    "--out {}: the file name must end in .json or .csv (or pass --format)",
+                    path.display()
+                ))
+            }
+        },
+    };
+    let mut global_map: Option<MappingOverride> = None;
+    let mut file_maps: Vec<(String, MappingOverride)> = Vec::new();
+    for spec in &args.map {
+        let (file, rest) = split_file_prefix(spec);
+        let parsed = parse_map_override(rest)?;
+        match file {
+            None => {
+                let g = global_map.get_or_insert_with(MappingOverride::default);
+                for (f, c) in parsed.entries {
+                    g.set(f, c);
+                }
+            }
+            Some(file) => {
+                if !args.files.iter().any(|p| names_file(p, file)) {
+                    return Err(format!(
+                        "--map {file}:…: {file} is not one of the files given"
+                    ));
+                }
+                file_maps.push((file.to_string(), parsed));
+            }
+        }
+    }
+    Ok(Plan {
+        precedence,
+        aliases,
+        format,
+        global_map,
+        file_maps,
+    })
+}
+
+/// `file.csv:email=X` → (Some("file.csv"), "email=X"); `email=X` → (None, "email=X").
+/// Field names contain no `:`, so a `:` before the first `=` always ends a file name.
+fn split_file_prefix(spec: &str) -> (Option<&str>, &str) {
+    match (spec.find(':'), spec.find('=')) {
+        (Some(c), Some(e)) if c < e => (Some(spec[..c].trim()), &spec[c + 1..]),
+        (Some(c), None) => (Some(spec[..c].trim()), &spec[c + 1..]),
+        _ => (None, spec),
+    }
+}
+
+fn names_file(path: &Path, name: &str) -> bool {
+    path.as_os_str() == name || path.file_name().is_some_and(|f| f == name)
+}
+
+fn mapping_for(plan: &Plan, path: &Path) -> Option<MappingOverride> {
+    let mut out = plan.global_map.clone();
+    for (file, m) in &plan.file_maps {
+        if names_file(path, file) {
+            let o = out.get_or_insert_with(MappingOverride::default);
+            for (f, c) in &m.entries {
+                o.set(*f, c.clone());
+            }
+        }
+    }
+    out
+}
+
+/// At most this many row problems are printed per file.
+const MAX_DIAGNOSTICS: usize = 50;
+
+fn report_import(import: &Import) {
+    let users = match import.detection.format.kind() {
+        FileKind::Idp => import.idp_users().len(),
+        FileKind::SalesNavUsers => import.salesnav_users().len(),
+        FileKind::Usage => import.usage_rows().len(),
+    };
+    let mut line = format!(
+        "{}: {}, {} rows, {} loaded",
+        import.file,
+        import.detection.format.label(),
+        import.rows_read,
+        users
+    );
+    if !import.errors.is_empty() {
+        line.push_str(&format!(", {} skipped", import.errors.len()));
+    }
+    if import.duplicates_merged() > 0 {
+        line.push_str(&format!(
+            ", {} duplicate rows merged",
+            import.duplicates_merged()
+        ));
+    }
+    eprintln!("{line}");
+    let all: Vec<String> = import
+        .errors
+        .iter()
+        .map(|d| d.to_string())
+        .chain(import.warnings.iter().map(|d| format!("{d} (warning)")))
+        .collect();
+    for d in all.iter().take(MAX_DIAGNOSTICS) {
+        eprintln!("  {d}");
+    }
+    if all.len() > MAX_DIAGNOSTICS {
+        eprintln!(
+            "  … and {} more problems in {}",
+            all.len() - MAX_DIAGNOSTICS,
+            import.file
+        );
+    }
+}
+
+/// The message for a file whose columns could not be mapped: what is missing or
+/// ambiguous, the candidates, and the exact `--map` to pass.
+pub fn needs_mapping_message(nm: &NeedsMapping, path: &Path) -> String {
+    let mut out = format!(
+        "navscim lookup: {}: cannot tell which column is which ({}).\n",
+        nm.file,
+        nm.format.label()
+    );
+    let quoted = |h: &str| format!("\"{h}\"");
+    out.push_str(&format!(
+        "  columns: {}\n",
+        nm.headers
+            .iter()
+            .map(|h| quoted(h))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut example: Vec<String> = Vec::new();
+    for p in &nm.problems {
+        let fields: Vec<&str> = p.fields.iter().map(|f| f.name()).collect();
+        let cands: Vec<&str> = p
+            .candidates
+            .iter()
+            .filter_map(|&c| nm.headers.get(c).map(String::as_str))
+            .collect();
+        let cand_text = if cands.is_empty() {
+            "no likely column".to_string()
+        } else {
+            cands
+                .iter()
+                .map(|c| quoted(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match p.kind {
+            ProblemKind::Missing => out.push_str(&format!(
+                "  no column found for {} (candidates: {cand_text})\n",
+                fields.join(" or ")
+            )),
+            ProblemKind::Ambiguous => out.push_str(&format!(
+                "  {} could be any of {cand_text}\n",
+                fields.join(", ")
+            )),
+        }
+        let column = cands
+            .first()
+            .copied()
+            .or(nm.headers.first().map(String::as_str))
+            .unwrap_or("COLUMN");
+        if let Some(field) = fields.first() {
+            example.push(format!("{field}={}", map_value(column)));
+        }
+    }
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| nm.file.clone());
+    let spec = format!("{file}:{}", example.join(","));
+    out.push_str(&format!(
+        "Choose the columns with --map FILE:FIELD=COLUMN (quote names with spaces; #N is \
+         the Nth column, FIELD=- uses none), e.g.:\n  --map {}",
+        shell_quote(&spec)
+    ));
+    out
+}
+
+/// A column name as `parse_map_override` reads it.
+fn map_value(column: &str) -> String {
+    if column
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-.@#".contains(c))
+        && !column.is_empty()
+        && !column.starts_with('#')
+    {
+        column.to_string()
+    } else {
+        format!("\"{}\"", column.replace('"', "\"\""))
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.,:=@#/".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} users · {per_sec} · ETA {eta} {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+// ---- output records --------------------------------------------------------------------
+
+enum Status<'a> {
+    Ignored,
+    Done(Box<LookupOutcome>),
+    Missing(&'a str),
+}
+
+#[derive(Debug, Serialize)]
+struct Source {
+    file: String,
+    line: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Candidate {
+    id: Option<String>,
+    user_name: String,
+    external_id: Option<String>,
+    active: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct AttemptOut {
+    kind: &'static str,
+    request: String,
+    result: String,
+    requests: u32,
+}
+
+/// One user in the output. Field order and names are stable.
+#[derive(Debug, Serialize)]
+struct Record {
+    key: String,
+    email: Option<String>,
+    user_name: Option<String>,
+    external_id: Option<String>,
+    name: String,
+    status: &'static str,
+    active: Option<bool>,
+    scim_id: Option<String>,
+    scim_user_name: Option<String>,
+    scim_external_id: Option<String>,
+    matched_by: Option<&'static str>,
+    orphan: bool,
+    presence: Presence,
+    is_admin: bool,
+    license_status: Option<String>,
+    sources: Vec<Source>,
+    candidates: Vec<Candidate>,
+    warnings: Vec<String>,
+    detail: String,
+    attempts: Vec<AttemptOut>,
+}
+
+impl Record {
+    fn new(
+        dir: &Directory,
+        u: &DirUser,
+        status: Status<'_>,
+        seat_ids: Option<&Vec<String>>,
+    ) -> Record {
+        let presence = dir.presence(u);
+        let mut r = Record {
+            key: u.key.clone(),
+            email: u.email.clone(),
+            user_name: u.user_name.clone(),
+            // The value searched for: without the seat's id when the export holds
+            // several seats for this person (see `seat_conflicts`).
+            external_id: match seat_ids {
+                Some(_) => u.idp_id.clone().filter(|v| !v.trim().is_empty()),
+                None => u.external_id().map(str::to_string),
+            },
+            name: u.name(),
+            status: "error",
+            active: None,
+            scim_id: None,
+            scim_user_name: None,
+            scim_external_id: None,
+            matched_by: None,
+            orphan: presence == Presence::OrphanSeat,
+            presence,
+            is_admin: u.is_admin(),
+            license_status: u
+                .seat
+                .as_ref()
+                .and_then(|s| s.license_status.as_ref())
+                .map(|l| l.as_str().to_string()),
+            sources: u
+                .sources
+                .iter()
+                .map(|SourceRef { file, line }| Source {
+                    file: file.clone(),
+                    line: *line,
+                })
+                .collect(),
+            candidates: Vec::new(),
+            warnings: Vec::new(),
+            detail: String::new(),
+            attempts: Vec::new(),
+        };
+        if let Some(ids) = seat_ids {
+            r.warnings.push(format!(
+                "the Sales Navigator export lists {} seats for this person (unique ids {})",
+                ids.len(),
+                ids.join(", ")
+            ));
+        }
+        let o = match status {
+            Status::Ignored => {
+                r.status = "ignored";
+                r.detail = "ignored with --ignore".into();
+                return r;
+            }
+            Status::Missing(why) => {
+                r.detail = why.to_string();
+                return r;
+            }
+            Status::Done(o) => o,
+        };
+        r.status = o.status.name();
+        r.matched_by = o.matched_by.map(LookupKind::name);
+        r.warnings.extend(o.warnings.iter().cloned());
+        r.attempts = o
+            .attempts
+            .iter()
+            .map(|a| AttemptOut {
+                kind: a.kind.name(),
+                request: a.request.clone(),
+                result: match &a.result {
+                    AttemptResult::Hits(n) => format!("{n} exact hits"),
+                    AttemptResult::NotFound => "not found".into(),
+                    AttemptResult::Unsupported(d) => format!("unsupported: {d}"),
+                    AttemptResult::Error(e) => format!("error: {e}"),
+                    AttemptResult::Skipped(why) => format!("skipped: {why}"),
+                },
+                requests: a.requests,
+            })
+            .collect();
+        r.candidates = o
+            .candidates
+            .iter()
+            .map(|c| Candidate {
+                id: c.id.clone(),
+                user_name: c.user_name.clone(),
+                external_id: c.external_id.clone(),
+                active: c.is_active(),
+            })
+            .collect();
+        if let Some(m) = &o.user {
+            r.active = Some(m.is_active());
+            r.scim_id = m.id.clone();
+            r.scim_user_name = Some(m.user_name.clone());
+            r.scim_external_id = m.external_id.clone();
+        }
+        let tried = || {
+            o.attempts
+                .iter()
+                .filter(|a| !a.request.is_empty())
+                .map(|a| format!("{} {:?}", a.kind.label(), a.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut detail = match o.status {
+            MatchStatus::Matched { active } => format!(
+                "matched by {} ({})",
+                o.matched_by.map(LookupKind::label).unwrap_or("?"),
+                if active { "active" } else { "inactive" }
+            ),
+            MatchStatus::Ambiguous => format!(
+                "{} SCIM users match {}: {}",
+                o.candidates.len(),
+                o.attempts
+                    .last()
+                    .map(|a| format!("{} {:?}", a.kind.label(), a.value))
+                    .unwrap_or_default(),
+                o.candidates
+                    .iter()
+                    .map(|c| format!("{} ({})", c.id.as_deref().unwrap_or("?"), c.user_name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            MatchStatus::NotFound => format!("not found by {}", tried()),
+            MatchStatus::Error => o.error.clone().unwrap_or_else(|| "error".into()),
+            other => other.label().to_string(),
+        };
+        let unsupported: Vec<&str> = o
+            .attempts
+            .iter()
+            .filter(|a| matches!(a.result, AttemptResult::Unsupported(_)))
+            .map(|a| a.kind.label())
+            .collect();
+        if !unsupported.is_empty() {
+            detail.push_str(&format!(
+                "; the server does not support {} lookups",
+                unsupported.join(", ")
+            ));
+        }
+        if !r.warnings.is_empty() {
+            detail.push_str("; ");
+            detail.push_str(&r.warnings.join("; "));
+        }
+        r.detail = detail;
+        r
+    }
+}
+
+const CSV_HEADER: [&str; 15] = [
+    "email",
+    "user_name",
+    "external_id",
+    "name",
+    "status",
+    "active",
+    "scim_id",
+    "matched_by",
+    "orphan",
+    "presence",
+    "is_admin",
+    "license_status",
+    "sources",
+    "candidates",
+    "detail",
+];
+
+fn csv_row(r: &Record) -> [String; 15] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let presence = match r.presence {
+        Presence::Both => "both",
+        Presence::OrphanSeat => "orphan_seat",
+        Presence::Missing => "missing",
+        Presence::Unknown => "unknown",
+    };
+    [
+        opt(&r.email),
+        opt(&r.user_name),
+        opt(&r.external_id),
+        r.name.clone(),
+        r.status.to_string(),
+        r.active.map(|a| a.to_string()).unwrap_or_default(),
+        opt(&r.scim_id),
+        r.matched_by.unwrap_or("").to_string(),
+        r.orphan.to_string(),
+        presence.to_string(),
+        r.is_admin.to_string(),
+        opt(&r.license_status),
+        r.sources
+            .iter()
+            .map(|s| format!("{}:{}", s.file, s.line))
+            .collect::<Vec<_>>()
+            .join("; "),
+        r.candidates
+            .iter()
+            .filter_map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        r.detail.clone(),
+    ]
+}
+
+fn write_results(records: &[Record], out: Option<&Path>, format: OutFormat) -> Result<(), String> {
+    let mut buf: Vec<u8> = Vec::new();
+    match format {
+        OutFormat::Json => {
+            serde_json::to_writer_pretty(&mut buf, records)
+                .map_err(|e| format!("cannot encode the results: {e}"))?;
+            buf.push(b'\n');
+        }
+        OutFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            let err = |e: csv::Error| format!("cannot encode the results: {e}");
+            w.write_record(CSV_HEADER).map_err(err)?;
+            for r in records {
+                w.write_record(csv_row(r)).map_err(err)?;
+            }
+            w.flush().map_err(|e| e.to_string())?;
+        }
+    }
+    match out {
+        Some(path) => {
+            // Write next to the target, then rename: a failed run never leaves half a file.
+            let tmp = path.with_extension(format!(
+                "{}.tmp",
+                path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+            ));
+            std::fs::write(&tmp, &buf)
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    format!("cannot write {}: {e}", path.display())
+                })
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&buf)
+                .and_then(|_| stdout.flush())
+                .map_err(|e| format!("cannot write the results: {e}"))
+        }
+    }
+}
+
+fn summary_line(
+    records: &[Record],
+    requests: u64,
+    retries: u64,
+    throttled: u64,
+    elapsed: Duration,
+) -> String {
+    let mut n: HashMap<&str, usize> = HashMap::new();
+    for r in records {
+        *n.entry(r.status).or_default() += 1;
+    }
+    let get = |k: &str| n.get(k).copied().unwrap_or(0);
+    let active = records.iter().filter(|r| r.active == Some(true)).count();
+    let inactive = records.iter().filter(|r| r.active == Some(false)).count();
+    let orphans = records.iter().filter(|r| r.orphan).count();
+    let warned = records
+        .iter()
+        .filter(|r| r.status == "matched" && !r.warnings.is_empty())
+        .count();
+    format!(
+        "{} users: {} matched ({} active, {} inactive, {} with warnings), {} not found, \
+         {} ambiguous, {} errors, {} ignored; {} orphan seats; {} requests, {} retries, \
+         {} throttled; {:.1} s",
+        records.len(),
+        get("matched"),
+        active,
+        inactive,
+        warned,
+        get("not_found"),
+        get("ambiguous"),
+        get("error"),
+        get("ignored"),
+        orphans,
+        requests,
+        retries,
+        throttled,
+        elapsed.as_secs_f64()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_prefixes() {
+        assert_eq!(
+            split_file_prefix("idp.csv:email=Mail"),
+            (Some("idp.csv"), "email=Mail")
+        );
+        assert_eq!(split_file_prefix("email=Mail"), (None, "email=Mail"));
+        assert_eq!(
+            split_file_prefix("email=\"Work: Mail\""),
+            (None, "email=\"Work: Mail\"")
+        );
+        assert_eq!(
+            split_file_prefix("dir/a b.csv:email=#2"),
+            (Some("dir/a b.csv"), "email=#2")
+        );
+    }
+
+    #[test]
+    fn map_values_and_shell_quoting() {
+        assert_eq!(map_value("Mail"), "Mail");
+        assert_eq!(map_value("Work Email"), "\"Work Email\"");
+        assert_eq!(map_value("a\"b"), "\"a\"\"b\"");
+        assert_eq!(shell_quote("x.csv:email=Mail"), "x.csv:email=Mail");
+        assert_eq!(
+            shell_quote("x.csv:email=\"Work Email\""),
+            "'x.csv:email=\"Work Email\"'"
+        );
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        // What we print parses back.
+        let m = parse_map_override("email=\"Work Email\"").unwrap();
+        assert_eq!(m.entries.len(), 1);
+    }
+}

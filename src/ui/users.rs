@@ -1,0 +1,450 @@
+//! The Users pane: live lookup progress, filters, and a table that renders only the
+//! rows on screen, so 100,000 users cost the same per frame as 1,000.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::Frame;
+
+use super::overlay::centered;
+use super::theme::Theme;
+use crate::app::state::{Level, State};
+use crate::app::users::{StatusFilter, UsersState};
+use crate::matching::{AttemptResult, MatchStatus, Presence};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let users = &state.users;
+    let block = Block::bordered()
+        .title(title(users))
+        .border_style(theme.border());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if users.directory.is_empty() {
+        render_empty(frame, inner, users, theme);
+    } else {
+        let [progress, filters, table] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(progress_line(users, theme)), progress);
+        frame.render_widget(Paragraph::new(filter_line(users, theme)), filters);
+        render_table(frame, table, users, theme);
+    }
+    if users.details_open {
+        render_details(frame, area, state, theme);
+    }
+    if let Some(prompt) = &users.prompt {
+        let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
+        let block = Block::bordered()
+            .title(format!(" {} ", prompt.title()))
+            .border_style(theme.overlay_border());
+        let inner = block.inner(rect);
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(prompt.input.value.as_str()).block(block),
+            rect,
+        );
+        let x = inner.x + (prompt.input.cursor as u16).min(inner.width.saturating_sub(1));
+        frame.set_cursor_position((x, inner.y));
+    }
+}
+
+fn title(users: &UsersState) -> String {
+    let mut t = format!(
+        " Users · {} from {} file{}",
+        thousands(users.directory.len()),
+        users.files.len(),
+        if users.files.len() == 1 { "" } else { "s" }
+    );
+    let orphans = users.orphan_count();
+    if orphans > 0 {
+        t.push_str(&format!(" · {orphans} orphan seats"));
+    }
+    if !users.marks.is_empty() {
+        t.push_str(&format!(" · {} marked", users.marks.len()));
+        let hidden = users.hidden_marks();
+        if hidden > 0 {
+            t.push_str(&format!(" ({hidden} hidden by the filter)"));
+        }
+    }
+    t.push(' ');
+    t
+}
+
+fn render_empty(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled("No users loaded yet.", theme.title()),
+        Line::raw(""),
+        Line::raw("Press L to load a CSV: identity-provider app assignments (Okta, Entra ID,"),
+        Line::raw("any file with emails) or the Sales Navigator user export. navscim looks"),
+        Line::raw("every user up over SCIM, one by one: the service cannot list users."),
+    ];
+    for problem in &users.unmapped {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(problem.to_string(), theme.level(Level::Error)));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// `done/total · counts · rate · ETA · requests`.
+fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
+    let p = &users.progress;
+    let mut spans = Vec::new();
+    if p.running {
+        let verb = if p.cancelling {
+            "Cancelling"
+        } else {
+            "Looking up"
+        };
+        spans.push(Span::styled(
+            format!("{verb} {}/{} ", thousands(p.done), thousands(p.total)),
+            theme.level(Level::Warn),
+        ));
+    }
+    for (status, n) in users.status_counts() {
+        spans.push(Span::styled(
+            format!("{} {}", thousands(n), status.label()),
+            status_style(status, theme),
+        ));
+        spans.push(Span::raw(" · "));
+    }
+    if p.total > 0 {
+        spans.push(Span::styled(format!("{:.0}/s", p.rate()), theme.dim()));
+        if let Some(eta) = p.eta() {
+            spans.push(Span::styled(
+                format!(" · ETA {}s", eta.as_secs()),
+                theme.dim(),
+            ));
+        }
+        spans.push(Span::styled(
+            format!(
+                " · {} req · {} retries · {} throttled",
+                thousands(p.requests as usize),
+                p.retries,
+                p.throttled
+            ),
+            theme.dim(),
+        ));
+    } else if spans.last().is_some() {
+        spans.pop();
+    }
+    Line::from(spans)
+}
+
+fn filter_line(users: &UsersState, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    let filter_style = if users.filter_editing {
+        theme.editing()
+    } else {
+        Style::new()
+    };
+    spans.push(Span::styled("/", theme.key()));
+    let text = if users.filter.value.is_empty() && !users.filter_editing {
+        "filter".to_string()
+    } else {
+        users.filter.value.clone()
+    };
+    spans.push(Span::styled(
+        format!("{text:<16}"),
+        if users.filter.value.is_empty() && !users.filter_editing {
+            theme.dim()
+        } else {
+            filter_style
+        },
+    ));
+    spans.push(Span::raw("  "));
+    spans.push(Span::styled("f", theme.key()));
+    let status = users.status_filter.label();
+    spans.push(Span::styled(
+        format!(" {status}"),
+        if users.status_filter == StatusFilter::All {
+            Style::new()
+        } else {
+            theme.level(Level::Warn)
+        },
+    ));
+    spans.push(Span::raw("  "));
+    spans.push(Span::styled("s", theme.key()));
+    let sort = match users.sort {
+        None => " file order".to_string(),
+        Some((column, descending)) => {
+            format!(" {} {}", column.label(), if descending { "↓" } else { "↑" })
+        }
+    };
+    spans.push(Span::raw(sort));
+    spans.push(Span::styled(
+        format!(
+            "   {} of {} shown",
+            thousands(users.view.len()),
+            thousands(users.directory.len())
+        ),
+        theme.dim(),
+    ));
+    Line::from(spans)
+}
+
+fn status_style(status: MatchStatus, theme: &Theme) -> Style {
+    match status {
+        MatchStatus::Matched { active: true } => theme.ok(),
+        MatchStatus::Matched { active: false } => theme.dim(),
+        MatchStatus::NotFound | MatchStatus::Ambiguous => theme.level(Level::Warn),
+        MatchStatus::Error => theme.level(Level::Error),
+        MatchStatus::Ignored | MatchStatus::Pending => theme.dim(),
+        MatchStatus::LookingUp => theme.level(Level::Info),
+    }
+}
+
+fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
+    let height = area.height.saturating_sub(1) as usize;
+    let wide = area.width >= 110;
+    let extra_wide = area.width >= 150;
+    // Narrow terminals (80 columns) keep who and why; wide ones add the ids and seat.
+    let mut header = vec!["", "Status", "Name", "Email"];
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Length(10),
+        Constraint::Length(if wide { 22 } else { 16 }),
+        if wide {
+            Constraint::Length(30)
+        } else {
+            Constraint::Fill(3)
+        },
+    ];
+    if wide {
+        header.extend(["externalId", "Seat"]);
+        widths.extend([Constraint::Length(12), Constraint::Length(8)]);
+    }
+    if extra_wide {
+        header.extend(["SCIM id", "Src"]);
+        widths.extend([Constraint::Length(17), Constraint::Length(3)]);
+    }
+    header.push("Detail");
+    widths.push(Constraint::Fill(2));
+
+    let end = (users.offset + height).min(users.view.len());
+    let rows = users.view[users.offset.min(end)..end]
+        .iter()
+        .enumerate()
+        .map(|(i, &index)| {
+            let position = users.offset + i;
+            let user = &users.directory.users[index];
+            let row = &users.rows[index];
+            let status = row.status();
+            let marked = users.marks.contains(&index);
+            let presence = users.presence(index);
+            let status_text = if presence == Presence::OrphanSeat && !status.is_final() {
+                "orphan".to_string()
+            } else {
+                status.label().to_string()
+            };
+            let mut cells = vec![
+                Cell::from(if marked { "●" } else { " " }),
+                Cell::from(status_text).style(status_style(status, theme)),
+                Cell::from(user.name()),
+                Cell::from(user.email.clone().unwrap_or_default()),
+            ];
+            if wide {
+                cells.push(Cell::from(user.external_id().unwrap_or("").to_string()));
+                let seat = match presence {
+                    Presence::OrphanSeat => "orphan".to_string(),
+                    Presence::Missing => "no seat".to_string(),
+                    _ => user
+                        .seat
+                        .as_ref()
+                        .and_then(|s| s.license_status.as_ref())
+                        .map(|l| l.as_str().to_lowercase())
+                        .unwrap_or_default(),
+                };
+                cells.push(Cell::from(seat));
+            }
+            if extra_wide {
+                cells.extend([
+                    Cell::from(row.scim_id().unwrap_or("").to_string()),
+                    Cell::from(user.sources.len().to_string()),
+                ]);
+            }
+            let mut detail = users.detail(index);
+            let note = match presence {
+                Presence::OrphanSeat => "orphan seat (in no IdP file)",
+                Presence::Missing => "no seat in the Sales Navigator export",
+                _ => "",
+            };
+            if !note.is_empty() {
+                detail = if detail.is_empty() {
+                    note.to_string()
+                } else {
+                    format!("{note}; {detail}")
+                };
+            }
+            cells.push(Cell::from(detail).style(theme.dim()));
+            let mut style = Style::new();
+            if marked {
+                style = style.add_modifier(Modifier::BOLD);
+            }
+            if position == users.cursor {
+                style = theme.focus();
+            }
+            Row::new(cells).style(style)
+        });
+    let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let users = &state.users;
+    let Some(index) = users.cursor_user() else {
+        return;
+    };
+    let user = &users.directory.users[index];
+    let row = &users.rows[index];
+    let mut lines: Vec<Line> = Vec::new();
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name:<14}"), theme.label()),
+            Span::raw(value),
+        ])
+    };
+    lines.push(field("Status", row.status().label().to_string()));
+    lines.push(field("Name", user.name()));
+    lines.push(field("Email", user.email.clone().unwrap_or_default()));
+    lines.push(field(
+        "User name",
+        user.user_name.clone().unwrap_or_default(),
+    ));
+    lines.push(field("IdP id", user.idp_id.clone().unwrap_or_default()));
+    let presence = match users.presence(index) {
+        Presence::Both => "in the IdP file(s) and the Sales Navigator export",
+        Presence::OrphanSeat => {
+            "ORPHAN SEAT: in the Sales Navigator export, in no IdP file (likely a leaver)"
+        }
+        Presence::Missing => "MISSING: in an IdP file, not in the Sales Navigator export",
+        Presence::Unknown => "only one kind of file loaded",
+    };
+    lines.push(field("Presence", presence.to_string()));
+    if !user.other_seats.is_empty() {
+        lines.push(field(
+            "Seats",
+            format!(
+                "{} seats for this one person: no single seat id identifies them",
+                1 + user.other_seats.len()
+            ),
+        ));
+    }
+    for seat in user.seat.iter().chain(&user.other_seats) {
+        lines.push(field(
+            "Seat",
+            format!(
+                "licence {} · seat {} · unique_user_id {}{}",
+                seat.license_status
+                    .as_ref()
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_else(|| "?".into()),
+                seat.seat_id.clone().unwrap_or_default(),
+                seat.unique_user_id.clone().unwrap_or_default(),
+                if seat.is_admin {
+                    " · ADMIN (protected)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Source rows", theme.title()));
+    for source in &user.sources {
+        lines.push(Line::raw(format!("  {source}")));
+    }
+    if user.duplicate_rows > 0 {
+        lines.push(Line::raw(format!(
+            "  (+{} duplicate rows merged)",
+            user.duplicate_rows
+        )));
+    }
+    if let Some(outcome) = &row.outcome {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Lookups tried", theme.title()));
+        for attempt in &outcome.attempts {
+            let result = match &attempt.result {
+                AttemptResult::Hits(1) => "1 exact hit".to_string(),
+                AttemptResult::Hits(n) => format!("{n} exact hits"),
+                AttemptResult::NotFound => "no exact hit".to_string(),
+                AttemptResult::Unsupported(d) => format!("unsupported by the server: {d}"),
+                AttemptResult::Error(e) => format!("error: {e}"),
+                AttemptResult::Skipped(why) => format!("skipped: {why}"),
+            };
+            lines.push(Line::raw(format!(
+                "  {:<13} {}",
+                attempt.kind.label(),
+                attempt.request
+            )));
+            lines.push(Line::styled(
+                format!("  {:<13} → {result} ({} requests)", "", attempt.requests),
+                theme.dim(),
+            ));
+        }
+        for warning in &outcome.warnings {
+            lines.push(Line::styled(
+                format!("  ⚠ {warning}"),
+                theme.level(Level::Warn),
+            ));
+        }
+        if let Some(error) = &outcome.error {
+            lines.push(Line::styled(
+                format!("  last error: {error}"),
+                theme.level(Level::Error),
+            ));
+        }
+        let resources: Vec<&crate::scim::ScimUser> = outcome
+            .user
+            .iter()
+            .chain(outcome.candidates.iter())
+            .collect();
+        for (i, resource) in resources.iter().enumerate() {
+            lines.push(Line::raw(""));
+            let heading = if outcome.user.is_some() && i == 0 {
+                "SCIM resource".to_string()
+            } else {
+                format!("Candidate {}", i + 1 - usize::from(outcome.user.is_some()))
+            };
+            lines.push(Line::styled(heading, theme.title()));
+            let json = serde_json::to_string_pretty(resource).unwrap_or_default();
+            lines.extend(json.lines().map(|l| Line::raw(format!("  {l}"))));
+        }
+    }
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(1),
+    );
+    let block = Block::bordered()
+        .title(format!(" {} — Esc closes ", user.name()))
+        .border_style(theme.overlay_border());
+    let visible = rect.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(visible);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((users.details_scroll.min(max_scroll), 0)),
+        rect,
+    );
+}
+
+/// 12345 -> "12,345".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
