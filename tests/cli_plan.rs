@@ -561,3 +561,87 @@ fn bad_inputs_exit_2_with_file_and_line() {
     let e = run(&["plan", "deprovision", "--lookup", &results]);
     assert!(e.contains("--out"), "{e}");
 }
+
+/// The whole headless path: `navscim lookup` against the simulator seeded with the
+/// demo Sales Navigator export, then `navscim plan deprovision` on its results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_then_plan_against_the_simulator() {
+    let sim = navscim::sim::start(navscim::sim::SimConfig {
+        token: "plan-test-token".into(),
+        seed_csv: Some(navscim::import::demo::SALESNAV_USERS_CSV.into()),
+        ..navscim::sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let base = sim.base_url().to_string();
+    let env = Env::new();
+    let results = env.path("results.json").display().to_string();
+    let out = env.path("plan.json").display().to_string();
+    let (idp, sn, usage) = (
+        fixture("idp_okta.csv"),
+        fixture("salesnav_users.csv"),
+        usage_csv(),
+    );
+    let (env, lookup, plan) = tokio::task::spawn_blocking(move || {
+        let lookup = Command::new(env!("CARGO_BIN_EXE_navscim"))
+            .args([
+                "lookup",
+                &idp,
+                &sn,
+                "--base-url",
+                &base,
+                "--concurrency",
+                "16",
+                "--out",
+                &results,
+            ])
+            .env("NAVSCIM_CONFIG_DIR", env.path("config"))
+            .env("NAVSCIM_DATA_DIR", env.path("data"))
+            .env("NAVSCIM_TOKEN", "plan-test-token")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .output()
+            .unwrap();
+        let plan = env.run(&[
+            "plan",
+            "deprovision",
+            "--lookup",
+            &results,
+            "--usage",
+            &usage,
+            "--out",
+            &out,
+        ]);
+        (env, lookup, plan)
+    })
+    .await
+    .unwrap();
+    assert_eq!(lookup.status.code(), Some(0), "{}", stderr(&lookup));
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let p = env.plan("plan.json");
+    assert_eq!(p.matched_users, 990);
+    assert_eq!(p.operations.len(), 66);
+    let want: BTreeMap<&str, usize> = [
+        ("admin", 7),
+        ("not_matched", 45),
+        ("already_inactive", 42),
+        ("never_activated", 80),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(excluded(&p), want);
+    // The SCIM ids are the simulator's.
+    for op in &p.operations {
+        let id = op.scim_id.as_deref().unwrap();
+        let u = sim.user(id).unwrap();
+        assert!(u.is_active());
+        assert_eq!(
+            u.user_name.to_lowercase(),
+            op.email.as_deref().unwrap().to_lowercase()
+        );
+    }
+    sim.shutdown().await;
+}
