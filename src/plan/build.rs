@@ -446,6 +446,42 @@ pub fn build_deprovision_plan(
     aliases: &DomainAliases,
     ctx: PlanContext,
 ) -> Plan {
+    deprovision_plan(candidates, None, usage, params, protected, aliases, ctx)
+}
+
+/// [`build_deprovision_plan`] for the users the admin marked (indices into
+/// `candidates`, e.g. the Usage pane's marks): the same rules, applied to the marked
+/// users only. The others are neither operations nor exclusions, but still count as
+/// matched users for the share threshold.
+pub fn build_deprovision_plan_for_marked(
+    candidates: &[PlanCandidate],
+    marked: &std::collections::BTreeSet<usize>,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
+    deprovision_plan(
+        candidates,
+        Some(marked),
+        usage,
+        params,
+        protected,
+        aliases,
+        ctx,
+    )
+}
+
+fn deprovision_plan(
+    candidates: &[PlanCandidate],
+    marked: Option<&std::collections::BTreeSet<usize>>,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
     let as_of = ctx.as_of;
     let mut protected_keys: Vec<String> = protected
         .emails
@@ -458,9 +494,14 @@ pub fn build_deprovision_plan(
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut never_activated_seen = 0usize;
     let mut with_created = 0usize;
+    let mut considered = 0usize;
     let mut activities: Vec<Option<Activity>> = Vec::new();
 
     for (i, c) in candidates.iter().enumerate() {
+        if marked.is_some_and(|m| !m.contains(&i)) {
+            continue;
+        }
+        considered += 1;
         if c.provisioned_on.is_some() {
             with_created += 1;
         }
@@ -633,9 +674,10 @@ pub fn build_deprovision_plan(
         "grace_days": params.grace_days,
         "include_never_activated": params.include_never_activated,
         "list_not_idle": params.list_not_idle,
+        "marked_users": marked.map(|m| m.len()),
         "protected_entries": protected.emails.len() + protected.scim_ids.len(),
         "recently_provisioned_evidence": format!(
-            "SCIM meta.created: known for {with_created} of {} users", candidates.len()
+            "SCIM meta.created: known for {with_created} of {considered} users"
         ),
         "counts": counts_json,
         "usage": usage_json,
