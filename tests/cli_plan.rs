@@ -645,3 +645,48 @@ async fn lookup_then_plan_against_the_simulator() {
     }
     sim.shutdown().await;
 }
+
+#[test]
+fn unreadable_usage_rows_are_reported_and_their_users_left_alone() {
+    let env = Env::new();
+    let results = env.write(
+        "results.json",
+        r#"[
+  {"email": "a@x.example", "name": "A A", "status": "matched", "active": true, "scim_id": "u1"},
+  {"email": "b@x.example", "name": "B B", "status": "matched", "active": true, "scim_id": "u2"}
+]"#,
+    );
+    let usage = env.write(
+        "usage.csv",
+        "Name,Email,Last Active Date,Days Active\n\
+         A A,a@x.example,2025-01-01,3\n\
+         B B,b@x.example,2025-13-45,2\n",
+    );
+    let out = env.path("plan.json").display().to_string();
+    let o = env.run(&[
+        "plan",
+        "deprovision",
+        "--lookup",
+        &results,
+        "--usage",
+        &usage,
+        "--as-of",
+        "2025-05-31",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("usage.csv:3"), "{e}");
+    assert!(e.contains("row skipped"), "{e}");
+    let plan = env.plan("plan.json");
+    assert_eq!(plan.operations.len(), 1);
+    assert_eq!(plan.operations[0].email.as_deref(), Some("a@x.example"));
+    assert_eq!(plan.excluded.len(), 1);
+    assert_eq!(exclusion_name(plan.excluded[0].why), "no_usage");
+    assert!(plan.parameters["usage_row_errors"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("usage.csv:3"));
+    assert!(stdout(&o).contains("1 usage rows could not be read"));
+}
