@@ -19,3 +19,4 @@ pub mod scim;
 pub mod secret;
 pub mod sim;
 pub mod ui;
+pub mod usage;

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::scim::NewUser;
 
+mod build;
+pub use build::*;
+
 pub const PLAN_VERSION: u32 = 1;
 
 /// The kinds of change navscim can make, and which permission each needs.
@@ -148,6 +151,9 @@ pub enum ExclusionReason {
     NotIdle,
     /// No usage data to judge by.
     NoUsage,
+    /// Licence assigned but never activated, and the plan does not include such users
+    /// (`--include-never-activated`).
+    NeverActivated,
 }
 
 /// A user deliberately left out of the plan, and why.

@@ -6,6 +6,7 @@
 
 mod check;
 mod lookup;
+mod plan;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ enum Commands {
     Check(CheckArgs),
     /// Look users from CSV exports up over SCIM; write results (JSON or CSV) and a summary.
     Lookup(lookup::LookupArgs),
+    /// Build a deprovision, reactivate or provision plan (JSON) from lookup results.
+    Plan(plan::PlanArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -183,6 +186,7 @@ pub fn main() -> i32 {
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
             Some(Commands::Lookup(args)) => lookup::run(&cli.connection, &args).await,
+            Some(Commands::Plan(args)) => plan::run(&args),
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     })

@@ -1,0 +1,1079 @@
+//! Building plans: deprovision (idle and never-activated seats), reactivate and
+//! provision (users the admin selects). One implementation for the Actions pane and
+//! `navscim plan`; no clock and no I/O here — the date to judge by and the creation
+//! time are parameters.
+//!
+//! The users a plan is drawn from are [`PlanCandidate`]s, made either from lookup
+//! result rows ([`PlanCandidate::from_report`], [`read_lookup_results`]) or from the
+//! Users pane's state ([`PlanCandidate::from_directory`]).
+//!
+//! **Deprovision** ([`build_deprovision_plan`]): each candidate gets the first reason
+//! that applies, in this order:
+//!
+//! 1. on the protected list → `protected`
+//! 2. a Sales Navigator admin (from the export) → `admin`
+//! 3. marked ignored → `ignored`
+//! 4. not matched to exactly one SCIM user (not found, ambiguous, error, pending) →
+//!    `not_matched`
+//! 5. matched but already inactive → `already_inactive`
+//! 6. provisioned within the grace period → `recently_provisioned`. The evidence is the
+//!    date the SCIM resource was created (`meta.created`): from the lookup outcome in
+//!    the TUI, from a `scim_created` field in lookup results (date or RFC 3339 time).
+//!    The usage report carries no licence-assigned date. Without a creation date the
+//!    rule cannot apply; the plan's parameters say how many candidates had one.
+//! 7. no usage row joined → `no_usage`
+//! 8. never activated, unless included (`--include-never-activated`) → `never_activated`
+//! 9. not idle for more than the threshold, or the report cannot tell →
+//!    `not_idle`. These are the bulk of the users, so they are **counted** in
+//!    `parameters.counts.not_idle`, not listed, unless `list_not_idle` is set; users
+//!    whose idleness the report cannot establish are always listed.
+//!
+//! Everyone else becomes a `deactivate` operation with the reason in words and the
+//! usage figures as evidence. Operations are ordered most idle first (never-activated
+//! users first of all), then by email; exclusions by reason, then email.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Evidence, Exclusion, ExclusionReason, OpKind, Operation, Plan, PlanInput};
+use super::{ProtectedUsers, PLAN_VERSION};
+use crate::import::{normalize_email, ReportPeriod, SourceRef, UsageRow};
+use crate::matching::{identity_key, DirUser, DomainAliases, LookupOutcome, MatchStatus};
+use crate::report::UserReport;
+use crate::scim::{NewUser, ScimUser};
+use crate::usage::{self, Activity, JoinTarget, UsageJoin};
+
+/// One user a plan may be drawn from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanCandidate {
+    pub email: Option<String>,
+    pub user_name: Option<String>,
+    /// The identity provider's id (what a created user's `externalId` becomes).
+    pub external_id: Option<String>,
+    pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: MatchStatus,
+    pub scim_id: Option<String>,
+    pub is_admin: bool,
+    pub license_status: Option<String>,
+    /// When the SCIM user was created (`meta.created`), for the grace period.
+    pub provisioned_on: Option<NaiveDate>,
+    /// Where the user came from (export file:line).
+    pub sources: Vec<SourceRef>,
+}
+
+impl PlanCandidate {
+    /// From a lookup result row (`navscim lookup --out`, the Users pane's export).
+    pub fn from_report(r: &UserReport) -> Result<Self, String> {
+        Ok(PlanCandidate {
+            email: r.email.clone(),
+            user_name: r.user_name.clone(),
+            external_id: r.external_id.clone(),
+            name: r.name.clone(),
+            first_name: None,
+            last_name: None,
+            status: parse_status(&r.status, r.active)?,
+            scim_id: r.scim_id.clone(),
+            is_admin: r.is_admin,
+            license_status: r.license_status.clone(),
+            provisioned_on: None,
+            sources: r.sources.clone(),
+        })
+    }
+
+    /// From the Users pane: a directory user and their lookup outcome. The creation
+    /// date is read from the matched SCIM resource's `meta.created`.
+    pub fn from_directory(user: &DirUser, outcome: Option<&LookupOutcome>, ignored: bool) -> Self {
+        let status = if ignored {
+            MatchStatus::Ignored
+        } else {
+            outcome.map(|o| o.status).unwrap_or(MatchStatus::Pending)
+        };
+        let scim = outcome.and_then(|o| o.user.as_ref());
+        PlanCandidate {
+            email: user.email.clone(),
+            user_name: user.user_name.clone(),
+            external_id: user.external_id().map(Into::into),
+            name: user.name(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            status,
+            scim_id: scim.and_then(|u| u.id.clone()),
+            is_admin: user.is_admin(),
+            license_status: user
+                .seat
+                .as_ref()
+                .and_then(|s| s.license_status.as_ref())
+                .map(|l| l.as_str().to_string()),
+            provisioned_on: scim.and_then(scim_created),
+            sources: user.sources.clone(),
+        }
+    }
+
+    /// The identities usage rows join by.
+    pub fn join_target(&self) -> JoinTarget {
+        let name = match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            _ => Some(self.name.clone()),
+        };
+        JoinTarget::new(
+            self.email.as_deref(),
+            self.user_name.as_deref(),
+            name.as_deref(),
+        )
+    }
+
+    /// Normalised identity keys (email and email-like user name, aliases applied).
+    pub fn keys(&self, aliases: &DomainAliases) -> Vec<String> {
+        let mut keys: Vec<String> = [self.email.as_deref(), self.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|e| e.contains('@'))
+            .map(|e| identity_key(e, aliases))
+            .collect();
+        keys.dedup();
+        keys
+    }
+
+    fn exclusion(&self, why: ExclusionReason, detail: impl Into<String>) -> Exclusion {
+        Exclusion {
+            email: self.email.clone().or_else(|| self.user_name.clone()),
+            scim_id: self.scim_id.clone(),
+            name: self.name.clone(),
+            why,
+            detail: detail.into(),
+        }
+    }
+
+    fn operation(&self, op: OpKind, reason: String, evidence: Evidence) -> Operation {
+        Operation {
+            op,
+            scim_id: self.scim_id.clone(),
+            email: self.email.clone().or_else(|| self.user_name.clone()),
+            user_name: self.user_name.clone(),
+            external_id: self.external_id.clone(),
+            name: self.name.clone(),
+            reason,
+            evidence,
+            new_user: None,
+        }
+    }
+
+    /// What `POST /Users` sends for this user (`None` without a user name or email).
+    pub fn new_user(&self) -> Option<NewUser> {
+        let user_name = self
+            .user_name
+            .clone()
+            .or_else(|| self.email.clone())
+            .filter(|u| !u.trim().is_empty())?;
+        let (given, family) = match (&self.first_name, &self.last_name) {
+            (None, None) => split_name(&self.name),
+            (f, l) => (f.clone(), l.clone()),
+        };
+        Some(NewUser {
+            user_name: user_name.trim().to_string(),
+            external_id: self.external_id.clone().filter(|e| !e.trim().is_empty()),
+            given_name: given,
+            family_name: family,
+            email: self.email.clone().filter(|e| e.contains('@')),
+        })
+    }
+}
+
+/// "Ann Lee" → (Ann, Lee); "Ann van der Berg" → (Ann, van der Berg); an email or a
+/// blank name gives nothing.
+fn split_name(name: &str) -> (Option<String>, Option<String>) {
+    let name = name.trim();
+    if name.is_empty() || name.contains('@') {
+        return (None, None);
+    }
+    match name.split_once(char::is_whitespace) {
+        Some((f, l)) => (Some(f.to_string()), Some(l.trim().to_string())),
+        None => (Some(name.to_string()), None),
+    }
+}
+
+/// Parses a lookup result's `status` (and `active`).
+pub fn parse_status(status: &str, active: Option<bool>) -> Result<MatchStatus, String> {
+    Ok(match status.trim() {
+        // RFC 7643: an absent `active` means active.
+        "matched" => MatchStatus::Matched {
+            active: active.unwrap_or(true),
+        },
+        "not_found" => MatchStatus::NotFound,
+        "ambiguous" => MatchStatus::Ambiguous,
+        "error" => MatchStatus::Error,
+        "ignored" => MatchStatus::Ignored,
+        "pending" => MatchStatus::Pending,
+        "looking_up" => MatchStatus::LookingUp,
+        other => {
+            return Err(format!(
+                "unknown status {other:?} (expected matched, not_found, ambiguous, error, ignored or pending)"
+            ))
+        }
+    })
+}
+
+/// The creation date of a SCIM resource (`meta.created`), if it states one.
+pub fn scim_created(user: &ScimUser) -> Option<NaiveDate> {
+    let created = user.extra.get("meta")?.get("created")?.as_str()?;
+    parse_date_or_time(created)
+}
+
+/// `YYYY-MM-DD` or an RFC 3339 time (its UTC date).
+pub fn parse_date_or_time(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    s.parse::<NaiveDate>().ok().or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc).date_naive())
+    })
+}
+
+/// One row of lookup results as navscim reads it: the fields planning needs, from the
+/// JSON written by `navscim lookup --out results.json` or by the Users pane
+/// ([`UserReport`]). Other fields are ignored.
+#[derive(Debug, Clone, Deserialize)]
+struct LookupRow {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    user_name: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    name: String,
+    status: String,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    scim_id: Option<String>,
+    #[serde(default)]
+    is_admin: bool,
+    #[serde(default)]
+    license_status: Option<String>,
+    #[serde(default)]
+    sources: Vec<SourceRef>,
+    /// `meta.created` of the SCIM user, where the results carry it.
+    #[serde(default)]
+    scim_created: Option<String>,
+}
+
+/// Reads lookup results (a JSON array of rows). Errors name the file and the line.
+pub fn read_lookup_results(file: &str, text: &str) -> Result<Vec<PlanCandidate>, String> {
+    let rows: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{file}:{}: not lookup results (a JSON array of users, as `navscim lookup --out results.json` writes): {e}",
+            e.line()
+        )
+    })?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, value) in rows.into_iter().enumerate() {
+        let at = |msg: String| format!("{file}: user #{} : {msg}", i + 1);
+        let row: LookupRow = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+        let who = row
+            .email
+            .clone()
+            .or_else(|| row.user_name.clone())
+            .unwrap_or_else(|| row.name.clone());
+        let at = |msg: String| format!("{file}: user #{} ({who}): {msg}", i + 1);
+        let status = parse_status(&row.status, row.active).map_err(at)?;
+        let provisioned_on = match row.scim_created.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => Some(parse_date_or_time(s).ok_or_else(|| {
+                at(format!(
+                    "scim_created {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"
+                ))
+            })?),
+            None => None,
+        };
+        out.push(PlanCandidate {
+            email: row.email,
+            user_name: row.user_name,
+            external_id: row.external_id,
+            name: row.name,
+            first_name: None,
+            last_name: None,
+            status,
+            scim_id: row.scim_id,
+            is_admin: row.is_admin,
+            license_status: row.license_status,
+            provisioned_on,
+            sources: row.sources,
+        });
+    }
+    Ok(out)
+}
+
+/// The usage report and its join to the candidates (`join.links[i]` is candidate `i`).
+#[derive(Debug, Clone, Copy)]
+pub struct UsageData<'a> {
+    pub rows: &'a [UsageRow],
+    pub period: Option<&'a ReportPeriod>,
+    pub join: &'a UsageJoin,
+}
+
+/// Joins usage rows to candidates (see [`crate::usage::join_usage`]).
+pub fn join_candidates(
+    candidates: &[PlanCandidate],
+    rows: &[UsageRow],
+    aliases: &DomainAliases,
+) -> UsageJoin {
+    let targets: Vec<JoinTarget> = candidates.iter().map(PlanCandidate::join_target).collect();
+    usage::join_usage(&targets, rows, aliases)
+}
+
+/// The options of a deprovision plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeprovisionParams {
+    /// Idle for more than this many days (presets 30/60/90, default 90).
+    pub idle_days: u32,
+    /// Users provisioned less than this many days ago are left alone (default 30).
+    pub grace_days: u32,
+    /// Deactivate never-activated users too.
+    pub include_never_activated: bool,
+    /// List the users below the threshold in `excluded` (else only counted).
+    pub list_not_idle: bool,
+}
+
+impl Default for DeprovisionParams {
+    fn default() -> Self {
+        DeprovisionParams {
+            idle_days: usage::DEFAULT_IDLE_DAYS,
+            grace_days: usage::DEFAULT_GRACE_DAYS,
+            include_never_activated: false,
+            list_not_idle: false,
+        }
+    }
+}
+
+/// When and from what a plan is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanContext {
+    /// The date idle days and the grace period are measured to.
+    pub as_of: NaiveDate,
+    /// Where `as_of` came from, in words (see [`crate::usage::default_as_of`]).
+    pub as_of_source: String,
+    /// The plan's `created_at`.
+    pub created_at: DateTime<Utc>,
+    pub inputs: Vec<PlanInput>,
+}
+
+fn exclusion_order(why: ExclusionReason) -> u8 {
+    match why {
+        ExclusionReason::Protected => 0,
+        ExclusionReason::Admin => 1,
+        ExclusionReason::Ignored => 2,
+        ExclusionReason::NotMatched => 3,
+        ExclusionReason::AlreadyInactive => 4,
+        ExclusionReason::AlreadyActive => 5,
+        ExclusionReason::RecentlyProvisioned => 6,
+        ExclusionReason::NoUsage => 7,
+        ExclusionReason::NeverActivated => 8,
+        ExclusionReason::NotIdle => 9,
+    }
+}
+
+/// The stable snake_case name of an exclusion reason (as in the plan JSON).
+pub fn exclusion_name(why: ExclusionReason) -> &'static str {
+    match why {
+        ExclusionReason::Protected => "protected",
+        ExclusionReason::Admin => "admin",
+        ExclusionReason::RecentlyProvisioned => "recently_provisioned",
+        ExclusionReason::NotMatched => "not_matched",
+        ExclusionReason::AlreadyInactive => "already_inactive",
+        ExclusionReason::AlreadyActive => "already_active",
+        ExclusionReason::Ignored => "ignored",
+        ExclusionReason::NotIdle => "not_idle",
+        ExclusionReason::NoUsage => "no_usage",
+        ExclusionReason::NeverActivated => "never_activated",
+    }
+}
+
+/// Every exclusion reason, in the order plans list them.
+pub const EXCLUSION_REASONS: [ExclusionReason; 10] = [
+    ExclusionReason::Protected,
+    ExclusionReason::Admin,
+    ExclusionReason::Ignored,
+    ExclusionReason::NotMatched,
+    ExclusionReason::AlreadyInactive,
+    ExclusionReason::AlreadyActive,
+    ExclusionReason::RecentlyProvisioned,
+    ExclusionReason::NoUsage,
+    ExclusionReason::NeverActivated,
+    ExclusionReason::NotIdle,
+];
+
+fn not_matched_detail(status: MatchStatus) -> String {
+    match status {
+        MatchStatus::NotFound => "not found over SCIM".into(),
+        MatchStatus::Ambiguous => "several SCIM users match".into(),
+        MatchStatus::Error => "the lookup failed".into(),
+        MatchStatus::Pending | MatchStatus::LookingUp => "not looked up".into(),
+        other => other.label().to_string(),
+    }
+}
+
+fn is_protected(
+    c: &PlanCandidate,
+    protected: &ProtectedUsers,
+    protected_keys: &[String],
+    aliases: &DomainAliases,
+) -> bool {
+    c.scim_id
+        .as_deref()
+        .is_some_and(|id| protected.scim_ids.contains(id.trim()))
+        || [c.email.as_deref(), c.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|e| protected.emails.contains(&normalize_email(e)))
+        || c.keys(aliases)
+            .iter()
+            .any(|k| protected_keys.binary_search(k).is_ok())
+}
+
+/// Builds the deprovision plan: deactivate idle (and, if chosen, never-activated)
+/// seats, leaving out everyone the rules in the module documentation exclude.
+/// `usage` is `None` when no usage report is loaded (then nobody can be judged idle).
+pub fn build_deprovision_plan(
+    candidates: &[PlanCandidate],
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
+    deprovision_plan(candidates, None, usage, params, protected, aliases, ctx)
+}
+
+/// [`build_deprovision_plan`] for the users the admin marked (indices into
+/// `candidates`, e.g. the Usage pane's marks): the same rules, applied to the marked
+/// users only. The others are neither operations nor exclusions, but still count as
+/// matched users for the share threshold.
+pub fn build_deprovision_plan_for_marked(
+    candidates: &[PlanCandidate],
+    marked: &std::collections::BTreeSet<usize>,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
+    deprovision_plan(
+        candidates,
+        Some(marked),
+        usage,
+        params,
+        protected,
+        aliases,
+        ctx,
+    )
+}
+
+fn deprovision_plan(
+    candidates: &[PlanCandidate],
+    marked: Option<&std::collections::BTreeSet<usize>>,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
+    let as_of = ctx.as_of;
+    let mut protected_keys: Vec<String> = protected
+        .emails
+        .iter()
+        .map(|e| identity_key(e, aliases))
+        .collect();
+    protected_keys.sort();
+    let mut ops: Vec<(i64, Operation)> = Vec::new();
+    let mut excluded: Vec<Exclusion> = Vec::new();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut never_activated_seen = 0usize;
+    let mut with_created = 0usize;
+    let mut considered = 0usize;
+    let mut activities: Vec<Option<Activity>> = Vec::new();
+
+    for (i, c) in candidates.iter().enumerate() {
+        if marked.is_some_and(|m| !m.contains(&i)) {
+            continue;
+        }
+        considered += 1;
+        if c.provisioned_on.is_some() {
+            with_created += 1;
+        }
+        let link = usage.and_then(|u| u.join.link(i));
+        let act = match (usage, link) {
+            (Some(u), Some(l)) => usage::link_activity(l, u.rows, u.period, as_of),
+            _ => None,
+        };
+        if matches!(c.status, MatchStatus::Matched { .. }) {
+            activities.push(act);
+        }
+        let mut exclude = |why: ExclusionReason, detail: String| {
+            *counts.entry(exclusion_name(why)).or_default() += 1;
+            excluded.push(c.exclusion(why, detail));
+        };
+        if is_protected(c, protected, &protected_keys, aliases) {
+            exclude(ExclusionReason::Protected, "on the protected list".into());
+            continue;
+        }
+        if c.is_admin {
+            exclude(
+                ExclusionReason::Admin,
+                "a Sales Navigator admin (from the user export)".into(),
+            );
+            continue;
+        }
+        let active = match c.status {
+            MatchStatus::Ignored => {
+                exclude(ExclusionReason::Ignored, "marked ignored".into());
+                continue;
+            }
+            MatchStatus::Matched { active } => active,
+            other => {
+                exclude(ExclusionReason::NotMatched, not_matched_detail(other));
+                continue;
+            }
+        };
+        if !active {
+            exclude(
+                ExclusionReason::AlreadyInactive,
+                "the SCIM user is already inactive".into(),
+            );
+            continue;
+        }
+        if let Some(detail) = usage::within_grace(c.provisioned_on, as_of, params.grace_days) {
+            exclude(ExclusionReason::RecentlyProvisioned, detail);
+            continue;
+        }
+        let (Some(u), Some(link), Some(act)) = (usage, link, act) else {
+            let detail = if usage.is_none() {
+                "no usage report loaded"
+            } else if c.license_status.as_deref() == Some("PENDING") {
+                "no row in the usage report (licence pending)"
+            } else {
+                "no row in the usage report"
+            };
+            exclude(ExclusionReason::NoUsage, detail.into());
+            continue;
+        };
+        let row = usage::deciding_row(link, u.rows, u.period, as_of);
+        let reason;
+        let sort_key;
+        match act {
+            Activity::NeverActivated => {
+                never_activated_seen += 1;
+                if !params.include_never_activated {
+                    exclude(
+                        ExclusionReason::NeverActivated,
+                        format!(
+                            "{} (not included: use --include-never-activated)",
+                            act.describe()
+                        ),
+                    );
+                    continue;
+                }
+                reason = act.describe();
+                sort_key = i64::MAX;
+            }
+            _ => match act.idle_beyond(params.idle_days) {
+                Some(true) => {
+                    reason = idle_reason(&act, params.idle_days);
+                    sort_key = act.idle_days().unwrap_or(0);
+                }
+                Some(false) => {
+                    *counts
+                        .entry(exclusion_name(ExclusionReason::NotIdle))
+                        .or_default() += 1;
+                    if params.list_not_idle {
+                        excluded.push(c.exclusion(
+                            ExclusionReason::NotIdle,
+                            format!("{} (threshold {})", act.describe(), params.idle_days),
+                        ));
+                    }
+                    continue;
+                }
+                None => {
+                    exclude(
+                        ExclusionReason::NotIdle,
+                        format!(
+                            "{}: cannot tell whether idle for more than {} days",
+                            act.describe(),
+                            params.idle_days
+                        ),
+                    );
+                    continue;
+                }
+            },
+        }
+        let mut evidence = Evidence {
+            idle_days: act.idle_days(),
+            last_active: row.and_then(|r| r.last_active),
+            never_activated: Some(act.is_never_activated()),
+            days_active: row.and_then(|r| r.days_active),
+            searches: row.and_then(|r| r.searches),
+            profile_views: row.and_then(|r| r.profile_views),
+            inmails_sent: row.and_then(|r| r.inmails_sent),
+            license_status: c.license_status.clone(),
+            sources: Vec::new(),
+        };
+        for &r in &link.rows {
+            if let Some(row) = u.rows.get(r) {
+                let by = match link.by {
+                    usage::JoinedBy::Email => "",
+                    usage::JoinedBy::Name => " (joined by name)",
+                };
+                evidence.sources.push(format!("usage {}{by}", row.source));
+            }
+        }
+        evidence
+            .sources
+            .extend(c.sources.iter().map(|s| format!("user {s}")));
+        ops.push((sort_key, c.operation(OpKind::Deactivate, reason, evidence)));
+    }
+
+    ops.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.email.cmp(&y.email)));
+    sort_exclusions(&mut excluded);
+    let matched_users = matched_count(candidates);
+    let summary = usage::summarize(activities, params.idle_days);
+    let mut by_reason = serde_json::Map::new();
+    for why in EXCLUSION_REASONS {
+        if let Some(n) = counts.get(exclusion_name(why)) {
+            by_reason.insert(exclusion_name(why).into(), (*n).into());
+        }
+    }
+    let counts_json = json!({
+        "candidates": candidates.len(),
+        "matched_users": matched_users,
+        "operations": ops.len(),
+        "never_activated": never_activated_seen,
+        "excluded": by_reason,
+        "not_idle_listed": params.list_not_idle,
+    });
+    let usage_json = usage.map(|u| {
+        json!({
+            "rows": u.rows.len(),
+            "period": u.period,
+            "joined_users_by_email": u.join.joined_by(usage::JoinedBy::Email),
+            "joined_users_by_name": u.join.joined_by(usage::JoinedBy::Name),
+            "joined_rows": u.join.joined_rows(),
+            "unmatched_rows": u.join.unmatched,
+            "matched_users_activity": summary_json(&summary),
+        })
+    });
+    let parameters = json!({
+        "kind": "deprovision",
+        "as_of": as_of,
+        "as_of_source": ctx.as_of_source,
+        "idle_days": params.idle_days,
+        "idle_rule": format!("idle for more than {} days as of {as_of}", params.idle_days),
+        "grace_days": params.grace_days,
+        "include_never_activated": params.include_never_activated,
+        "list_not_idle": params.list_not_idle,
+        "marked_users": marked.map(|m| m.len()),
+        "protected_entries": protected.emails.len() + protected.scim_ids.len(),
+        "recently_provisioned_evidence": format!(
+            "SCIM meta.created: known for {with_created} of {considered} users"
+        ),
+        "counts": counts_json,
+        "usage": usage_json,
+    });
+    Plan {
+        version: PLAN_VERSION,
+        created_at: ctx.created_at,
+        inputs: ctx.inputs,
+        parameters,
+        matched_users,
+        operations: ops.into_iter().map(|(_, o)| o).collect(),
+        excluded,
+    }
+}
+
+fn summary_json(s: &usage::IdleSummary) -> serde_json::Value {
+    let buckets: serde_json::Map<String, serde_json::Value> = s
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (usage::IdleSummary::bucket_label(i), (*n).into()))
+        .collect();
+    let presets: serde_json::Map<String, serde_json::Value> = usage::IDLE_PRESETS
+        .iter()
+        .zip(s.idle_over_presets)
+        .map(|(p, n)| (p.to_string(), n.into()))
+        .collect();
+    json!({
+        "with_usage": s.with_usage,
+        "never_activated": s.never_activated,
+        "undated": s.undated,
+        "idle_days": buckets,
+        "idle_more_than": presets,
+    })
+}
+
+/// E.g. "idle 143 days (threshold 90), last active 2025-01-08".
+fn idle_reason(act: &Activity, threshold: u32) -> String {
+    match *act {
+        Activity::Idle {
+            days,
+            last_active: Some(d),
+            ..
+        } => format!("idle {days} days (threshold {threshold}), last active {d}"),
+        Activity::Idle {
+            days,
+            at_least: true,
+            ..
+        } => format!(
+            "idle at least {days} days (threshold {threshold}): no active day in the report period"
+        ),
+        Activity::Idle { days, .. } => format!("idle {days} days (threshold {threshold})"),
+        other => other.describe(),
+    }
+}
+
+fn matched_count(candidates: &[PlanCandidate]) -> usize {
+    candidates
+        .iter()
+        .filter(|c| matches!(c.status, MatchStatus::Matched { .. }))
+        .count()
+}
+
+fn sort_exclusions(excluded: &mut [Exclusion]) {
+    excluded.sort_by(|a, b| {
+        exclusion_order(a.why)
+            .cmp(&exclusion_order(b.why))
+            .then_with(|| a.email.cmp(&b.email))
+            .then_with(|| a.scim_id.cmp(&b.scim_id))
+    });
+}
+
+/// One entry of a selection file, resolved against the candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selected {
+    /// Index into the candidates.
+    Candidate(usize),
+    /// Selected, but in none of the lookup results.
+    Unknown { email: String, source: SourceRef },
+}
+
+/// An email the admin selected, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectionEntry {
+    pub email: String,
+    pub source: SourceRef,
+}
+
+const SELECT_COLUMNS: [&str; 6] = [
+    "email",
+    "emailaddress",
+    "invitedemailaddress",
+    "mail",
+    "username",
+    "userprincipalname",
+];
+
+fn header_key(h: &str) -> String {
+    h.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Reads a selection file: one email per line (`#` starts a comment), or a CSV whose
+/// header has an email column (`email`, `Email Address`, `invited_email_address`,
+/// `mail`, `userName`, `userPrincipalName`; the first such column wins). Errors name
+/// the file and line.
+pub fn parse_selection(file: &str, text: &str) -> Result<Vec<SelectionEntry>, Vec<String>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .find(|d| first.as_bytes().contains(d));
+    let is_csv = delimiter.is_some() || (!first.contains('@') && !first.is_empty());
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    if !is_csv {
+        for (n, line) in text.lines().enumerate() {
+            let line_no = n as u64 + 1;
+            let entry = line.split('#').next().unwrap_or("").trim();
+            if entry.is_empty() {
+                continue;
+            }
+            if !crate::import::is_valid_email(entry) {
+                errors.push(format!(
+                    "{file}:{line_no}: {entry:?} is not an email address"
+                ));
+                continue;
+            }
+            out.push(SelectionEntry {
+                email: entry.to_string(),
+                source: SourceRef {
+                    file: file.to_string(),
+                    line: line_no,
+                },
+            });
+        }
+    } else {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter.unwrap_or(b','))
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let headers = match rdr.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(vec![format!("{file}:1: {e}")]),
+        };
+        let keys: Vec<String> = headers.iter().map(header_key).collect();
+        let Some(col) = SELECT_COLUMNS
+            .iter()
+            .find_map(|want| keys.iter().position(|k| k == want))
+        else {
+            return Err(vec![format!(
+                "{file}:1: no email column (expected one of: email, email address, invited_email_address, mail, userName, userPrincipalName; or one email per line)"
+            )]);
+        };
+        let column = headers.get(col).unwrap_or("").to_string();
+        for rec in rdr.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    errors.push(format!("{file}:{line}: {e}"));
+                    continue;
+                }
+            };
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let value = rec.get(col).unwrap_or("").trim();
+            if value.is_empty() && rec.iter().all(|v| v.trim().is_empty()) {
+                continue;
+            }
+            if !crate::import::is_valid_email(value) {
+                errors.push(format!(
+                    "{file}:{line}: column \"{column}\": {value:?} is not an email address"
+                ));
+                continue;
+            }
+            out.push(SelectionEntry {
+                email: value.to_string(),
+                source: SourceRef {
+                    file: file.to_string(),
+                    line,
+                },
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Resolves selected emails to candidates by normalised identity (aliases applied);
+/// each candidate once, in selection order.
+pub fn resolve_selection(
+    candidates: &[PlanCandidate],
+    entries: &[SelectionEntry],
+    aliases: &DomainAliases,
+) -> Vec<Selected> {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        for k in c.keys(aliases) {
+            by_key.entry(k).or_insert(i);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for e in entries {
+        match by_key.get(&identity_key(&e.email, aliases)) {
+            Some(&i) => {
+                if seen.insert(i) {
+                    out.push(Selected::Candidate(i));
+                }
+            }
+            None => out.push(Selected::Unknown {
+                email: e.email.clone(),
+                source: e.source.clone(),
+            }),
+        }
+    }
+    out
+}
+
+fn unknown_exclusion(email: &str, source: &SourceRef) -> Exclusion {
+    Exclusion {
+        email: Some(email.to_string()),
+        scim_id: None,
+        name: String::new(),
+        why: ExclusionReason::NotMatched,
+        detail: format!("selected at {source}, but not in the lookup results"),
+    }
+}
+
+fn selection_plan(
+    kind: &str,
+    candidates: &[PlanCandidate],
+    selected: &[Selected],
+    ctx: PlanContext,
+    decide: impl Fn(&PlanCandidate) -> Result<Operation, Exclusion>,
+) -> Plan {
+    let mut operations = Vec::new();
+    let mut excluded = Vec::new();
+    for s in selected {
+        match s {
+            Selected::Candidate(i) => match candidates.get(*i).map(&decide) {
+                Some(Ok(op)) => operations.push(op),
+                Some(Err(ex)) => excluded.push(ex),
+                None => {}
+            },
+            Selected::Unknown { email, source } => excluded.push(unknown_exclusion(email, source)),
+        }
+    }
+    sort_exclusions(&mut excluded);
+    let mut by_reason = serde_json::Map::new();
+    for why in EXCLUSION_REASONS {
+        let n = excluded.iter().filter(|e| e.why == why).count();
+        if n > 0 {
+            by_reason.insert(exclusion_name(why).into(), n.into());
+        }
+    }
+    let counts = json!({
+        "selected": selected.len(),
+        "operations": operations.len(),
+        "excluded": by_reason,
+    });
+    Plan {
+        version: PLAN_VERSION,
+        created_at: ctx.created_at,
+        inputs: ctx.inputs,
+        parameters: json!({ "kind": kind, "counts": counts }),
+        matched_users: matched_count(candidates),
+        operations,
+        excluded,
+    }
+}
+
+/// Reactivate (`PATCH active=true`) the selected users that are matched and inactive.
+/// Active users are excluded as `already_active`, unmatched ones as `not_matched`.
+pub fn build_reactivate_plan(
+    candidates: &[PlanCandidate],
+    selected: &[Selected],
+    ctx: PlanContext,
+) -> Plan {
+    selection_plan("reactivate", candidates, selected, ctx, |c| {
+        match c.status {
+            MatchStatus::Matched { active: false } if c.scim_id.is_some() => Ok(c.operation(
+                OpKind::Reactivate,
+                "selected for reactivation; the SCIM user is inactive".into(),
+                Evidence {
+                    license_status: c.license_status.clone(),
+                    sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
+                    ..Evidence::default()
+                },
+            )),
+            MatchStatus::Matched { active: true } => Err(c.exclusion(
+                ExclusionReason::AlreadyActive,
+                "the SCIM user is already active",
+            )),
+            MatchStatus::Matched { .. } => Err(c.exclusion(
+                ExclusionReason::NotMatched,
+                "matched, but the lookup results carry no SCIM id",
+            )),
+            MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
+            MatchStatus::NotFound => Err(c.exclusion(
+                ExclusionReason::NotMatched,
+                "not found over SCIM: use `navscim plan provision` to create the user",
+            )),
+            other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
+        }
+    })
+}
+
+/// Create (`POST /Users`) the selected users that were not found over SCIM, from the
+/// identity provider's data. Users that exist are excluded (`already_active`, or
+/// `already_inactive` with a hint to reactivate); ambiguous or failed lookups as
+/// `not_matched` (navscim cannot tell whether they exist).
+pub fn build_provision_plan(
+    candidates: &[PlanCandidate],
+    selected: &[Selected],
+    ctx: PlanContext,
+) -> Plan {
+    selection_plan("provision", candidates, selected, ctx, |c| match c.status {
+        MatchStatus::NotFound => match c.new_user() {
+            Some(new_user) => {
+                let mut op = c.operation(
+                    OpKind::Create,
+                    "selected for provisioning; not found over SCIM".into(),
+                    Evidence {
+                        sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
+                        ..Evidence::default()
+                    },
+                );
+                op.scim_id = None;
+                op.user_name = Some(new_user.user_name.clone());
+                op.new_user = Some(new_user);
+                Ok(op)
+            }
+            None => Err(c.exclusion(
+                ExclusionReason::NotMatched,
+                "no user name or email to create the user with",
+            )),
+        },
+        MatchStatus::Matched { active: true } => Err(c.exclusion(
+            ExclusionReason::AlreadyActive,
+            "already exists and is active",
+        )),
+        MatchStatus::Matched { active: false } => Err(c.exclusion(
+            ExclusionReason::AlreadyInactive,
+            "already exists (inactive): use `navscim plan reactivate`",
+        )),
+        MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
+        other => Err(c.exclusion(
+            ExclusionReason::NotMatched,
+            format!(
+                "{}: cannot tell whether the user exists",
+                not_matched_detail(other)
+            ),
+        )),
+    })
+}
+
+/// Fills in first and last names (and the IdP's id) from the identity provider's
+/// directory, for creating users: candidates are matched by identity key.
+pub fn enrich_from_directory(
+    candidates: &mut [PlanCandidate],
+    directory: &crate::matching::Directory,
+    aliases: &DomainAliases,
+) {
+    for c in candidates.iter_mut() {
+        let found = c
+            .keys(aliases)
+            .iter()
+            .find_map(|k| directory.index_of(k))
+            .and_then(|i| directory.users.get(i));
+        let Some(u) = found else { continue };
+        if c.first_name.is_none() {
+            c.first_name = u.first_name.clone();
+        }
+        if c.last_name.is_none() {
+            c.last_name = u.last_name.clone();
+        }
+        if c.user_name.is_none() {
+            c.user_name = u.user_name.clone();
+        }
+        if c.external_id.is_none() {
+            c.external_id = u.idp_id.clone();
+        }
+        if c.email.is_none() {
+            c.email = u.email.clone();
+        }
+    }
+}

@@ -1,0 +1,744 @@
+//! Usage: the Sales Navigator usage report joined to the users navscim knows, and the
+//! idle model (idle days, never activated, grace period for new users).
+//!
+//! SCIM returns no usage, so whose seat to take back is decided from the usage report
+//! exported from Sales Navigator ([`crate::import`] reads it into [`UsageRow`]s). Pure
+//! code, shared by the Usage pane and `navscim plan`; "today" is always a parameter.
+//!
+//! **Join** ([`join_usage`]): a usage row joins a user by normalised email (trimmed,
+//! lower case, domain aliases applied; the user's email and, when it is an email, their
+//! IdP user name). A row whose email is blank or matches nobody falls back to the full
+//! name — exact apart from case and repeated spaces — when exactly one user (not
+//! already joined by email) and exactly one such row carry it. Every row that joins
+//! nobody is listed in [`UsageJoin::unmatched`] with the reason; none is dropped.
+//! A user may be joined by several rows (the export held several seats for them):
+//! their activity is the most recent of those rows ([`Activity::most_active`]), the
+//! cautious choice when deciding to take a seat back.
+//!
+//! **Idle model** ([`activity`]): a row with no last-active date, no days-since-active
+//! and every metric blank or 0 is **never activated** (SCIM assigns the licence; the
+//! user must activate it). Otherwise idle days are counted from the last-active date
+//! (else the report's own days-since-active) to the as-of date. A row with days
+//! active = 0 but no date is idle for at least the whole report period; a row with
+//! activity in the period but no date is idle for at most the days since the period
+//! started. A user is **idle** at threshold N when idle for **more than** N days.
+//!
+//! **As-of date** ([`default_as_of`]): `--as-of` if given, else the end of the usage
+//! report's period when the report states it (idle days are then what the report can
+//! prove, never more), else today.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::import::{ReportPeriod, SourceRef, UsageRow};
+use crate::matching::{identity_key, DirUser, DomainAliases};
+
+/// Idle thresholds offered as presets (days).
+pub const IDLE_PRESETS: [u32; 3] = [30, 60, 90];
+/// The default idle threshold (days).
+pub const DEFAULT_IDLE_DAYS: u32 = 90;
+/// Users provisioned less than this many days ago are left alone (default).
+pub const DEFAULT_GRACE_DAYS: u32 = 30;
+
+/// One user's identities that a usage row may join by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinTarget {
+    /// Emails (as written): the user's email and an email-like user name.
+    pub emails: Vec<String>,
+    /// The full name, if the user has a real one (not an email standing in for it).
+    pub name: Option<String>,
+}
+
+impl JoinTarget {
+    pub fn new(email: Option<&str>, user_name: Option<&str>, name: Option<&str>) -> Self {
+        let mut emails = Vec::new();
+        for e in [email, user_name].into_iter().flatten() {
+            let e = e.trim();
+            if e.contains('@') && !emails.iter().any(|x: &String| x.eq_ignore_ascii_case(e)) {
+                emails.push(e.to_string());
+            }
+        }
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && !n.contains('@'))
+            .map(str::to_string);
+        JoinTarget { emails, name }
+    }
+
+    /// From the Users pane's directory.
+    pub fn from_dir_user(user: &DirUser) -> Self {
+        let name = match (&user.first_name, &user.last_name) {
+            (None, None) => user.display_name.clone(),
+            _ => Some(user.name()),
+        };
+        JoinTarget::new(
+            user.email.as_deref(),
+            user.user_name.as_deref(),
+            name.as_deref(),
+        )
+    }
+}
+
+/// How a usage row was joined to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinedBy {
+    Email,
+    /// Exact full name, unique on both sides.
+    Name,
+}
+
+/// The usage rows joined to one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageLink {
+    /// Indices into the usage rows, in file order (usually one).
+    pub rows: Vec<usize>,
+    pub by: JoinedBy,
+}
+
+/// A usage row that joined nobody, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmatchedUsage {
+    /// Index into the usage rows.
+    pub row: usize,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub source: SourceRef,
+    pub why: String,
+}
+
+/// The result of [`join_usage`]: `links[i]` belongs to `targets[i]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageJoin {
+    pub links: Vec<Option<UsageLink>>,
+    pub unmatched: Vec<UnmatchedUsage>,
+}
+
+impl UsageJoin {
+    pub fn link(&self, target: usize) -> Option<&UsageLink> {
+        self.links.get(target).and_then(Option::as_ref)
+    }
+
+    /// Users joined by email / by name.
+    pub fn joined_by(&self, by: JoinedBy) -> usize {
+        self.links.iter().flatten().filter(|l| l.by == by).count()
+    }
+
+    /// Usage rows joined to some user.
+    pub fn joined_rows(&self) -> usize {
+        self.links.iter().flatten().map(|l| l.rows.len()).sum()
+    }
+}
+
+/// Full names compare ignoring case and repeated or surrounding spaces.
+pub fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Joins usage rows to users: by normalised email (with domain aliases), else by exact
+/// full name when unique. See the module documentation for the rules.
+pub fn join_usage(targets: &[JoinTarget], rows: &[UsageRow], aliases: &DomainAliases) -> UsageJoin {
+    let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        for e in &t.emails {
+            let list = by_email.entry(identity_key(e, aliases)).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
+    }
+    let mut links: Vec<Option<UsageLink>> = vec![None; targets.len()];
+    let mut unmatched = Vec::new();
+    // Rows left for the name fallback, with the reason should that fail too.
+    let mut leftover: Vec<(usize, String)> = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let email = row
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        let Some(email) = email else {
+            leftover.push((r, "no email in the usage row".into()));
+            continue;
+        };
+        match by_email
+            .get(&identity_key(email, aliases))
+            .map(Vec::as_slice)
+        {
+            Some([t]) => match &mut links[*t] {
+                Some(link) => link.rows.push(r),
+                slot => {
+                    *slot = Some(UsageLink {
+                        rows: vec![r],
+                        by: JoinedBy::Email,
+                    })
+                }
+            },
+            Some(several) if several.len() > 1 => unmatched.push(unmatched_row(
+                r,
+                row,
+                format!("the email matches {} users", several.len()),
+            )),
+            _ => leftover.push((r, "no user with this email".into())),
+        }
+    }
+
+    // Name fallback: unique among users not joined by email, and among leftover rows.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        if links[i].is_none() {
+            if let Some(n) = &t.name {
+                by_name.entry(name_key(n)).or_default().push(i);
+            }
+        }
+    }
+    let mut rows_by_name: HashMap<String, usize> = HashMap::new();
+    for (r, _) in &leftover {
+        if let Some(n) = rows[*r].name.as_deref().filter(|n| !n.trim().is_empty()) {
+            *rows_by_name.entry(name_key(n)).or_default() += 1;
+        }
+    }
+    for (r, why) in leftover {
+        let row = &rows[r];
+        let Some(name) = row.name.as_deref().filter(|n| !n.trim().is_empty()) else {
+            unmatched.push(unmatched_row(r, row, format!("{why}, and no name")));
+            continue;
+        };
+        let key = name_key(name);
+        let users = by_name.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let same_name_rows = rows_by_name.get(&key).copied().unwrap_or(0);
+        match users {
+            [t] if same_name_rows == 1 => {
+                links[*t] = Some(UsageLink {
+                    rows: vec![r],
+                    by: JoinedBy::Name,
+                });
+            }
+            [] => unmatched.push(unmatched_row(
+                r,
+                row,
+                format!("{why}, and no user named {name:?}"),
+            )),
+            [_] => unmatched.push(unmatched_row(
+                r,
+                row,
+                format!("{why}, and {same_name_rows} usage rows are named {name:?}"),
+            )),
+            several => unmatched.push(unmatched_row(
+                r,
+                row,
+                format!("{why}, and {} users are named {name:?}", several.len()),
+            )),
+        }
+    }
+    unmatched.sort_by_key(|u| u.row);
+    UsageJoin { links, unmatched }
+}
+
+fn unmatched_row(r: usize, row: &UsageRow, why: String) -> UnmatchedUsage {
+    UnmatchedUsage {
+        row: r,
+        email: row.email.clone(),
+        name: row.name.clone(),
+        source: row.source.clone(),
+        why,
+    }
+}
+
+/// What the usage report says about one user's activity, as of a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Activity {
+    /// Licence assigned, no activity at all in the report.
+    NeverActivated,
+    /// Idle for `days` days (`at_least`: only a lower bound is known, from days
+    /// active = 0 over the report period).
+    Idle {
+        days: i64,
+        last_active: Option<NaiveDate>,
+        at_least: bool,
+    },
+    /// Active during the report period, but no date says when: idle for at most
+    /// `at_most` days (unknown without the period's start).
+    Undated { at_most: Option<i64> },
+}
+
+/// The activity a usage row shows as of `as_of` (see the module documentation).
+pub fn activity(row: &UsageRow, period: Option<&ReportPeriod>, as_of: NaiveDate) -> Activity {
+    if row.never_active() {
+        return Activity::NeverActivated;
+    }
+    if let Some(days) = row.idle_days(as_of) {
+        return Activity::Idle {
+            days,
+            last_active: row.last_active,
+            at_least: false,
+        };
+    }
+    let since_start = period
+        .and_then(|p| p.start)
+        .map(|start| (as_of - start).num_days().max(0));
+    match (row.days_active, since_start) {
+        // No activity on any day of the period: idle since before it began.
+        (Some(0), Some(days)) => Activity::Idle {
+            days: days + 1,
+            last_active: None,
+            at_least: true,
+        },
+        _ => Activity::Undated {
+            at_most: since_start,
+        },
+    }
+}
+
+impl Activity {
+    /// Whether idle for more than `threshold` days; `None` when the report cannot
+    /// tell (and for never-activated users, which are judged separately).
+    pub fn idle_beyond(&self, threshold: u32) -> Option<bool> {
+        let t = i64::from(threshold);
+        match *self {
+            Activity::NeverActivated => None,
+            Activity::Idle {
+                days,
+                at_least: false,
+                ..
+            } => Some(days > t),
+            Activity::Idle { days, .. } => (days > t).then_some(true),
+            Activity::Undated { at_most } => match at_most {
+                Some(m) if m <= t => Some(false),
+                _ => None,
+            },
+        }
+    }
+
+    /// Idle days when known exactly or as a lower bound.
+    pub fn idle_days(&self) -> Option<i64> {
+        match *self {
+            Activity::Idle { days, .. } => Some(days),
+            _ => None,
+        }
+    }
+
+    pub fn is_never_activated(&self) -> bool {
+        matches!(self, Activity::NeverActivated)
+    }
+
+    /// Of two rows for the same user, the one showing more recent activity.
+    pub fn most_active(self, other: Activity) -> Activity {
+        fn rank(a: &Activity) -> (u8, i64) {
+            match *a {
+                Activity::NeverActivated => (0, 0),
+                Activity::Idle { days, .. } => (1, -days),
+                Activity::Undated { at_most } => (1, -at_most.unwrap_or(0)),
+            }
+        }
+        if rank(&other) > rank(&self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// In words, e.g. "idle 143 days (last active 2025-01-08)".
+    pub fn describe(&self) -> String {
+        match *self {
+            Activity::NeverActivated => {
+                "never activated: licence assigned, no activity in the report period".into()
+            }
+            Activity::Idle {
+                days,
+                last_active: Some(d),
+                ..
+            } => format!("idle {days} days (last active {d})"),
+            Activity::Idle {
+                days,
+                at_least: true,
+                ..
+            } => format!("idle at least {days} days (no active day in the report period)"),
+            Activity::Idle { days, .. } => format!("idle {days} days"),
+            Activity::Undated { at_most: Some(m) } => {
+                format!("active in the report period (idle at most {m} days), no last-active date")
+            }
+            Activity::Undated { at_most: None } => {
+                "active in the report period, no last-active date".into()
+            }
+        }
+    }
+}
+
+/// A user's activity over every usage row joined to them (the most recent wins).
+pub fn link_activity(
+    link: &UsageLink,
+    rows: &[UsageRow],
+    period: Option<&ReportPeriod>,
+    as_of: NaiveDate,
+) -> Option<Activity> {
+    link.rows
+        .iter()
+        .filter_map(|&r| rows.get(r))
+        .map(|row| activity(row, period, as_of))
+        .reduce(Activity::most_active)
+}
+
+/// The row whose activity [`link_activity`] reports (for evidence).
+pub fn deciding_row<'a>(
+    link: &UsageLink,
+    rows: &'a [UsageRow],
+    period: Option<&ReportPeriod>,
+    as_of: NaiveDate,
+) -> Option<&'a UsageRow> {
+    let best = link_activity(link, rows, period, as_of)?;
+    link.rows
+        .iter()
+        .filter_map(|&r| rows.get(r))
+        .find(|row| activity(row, period, as_of) == best)
+}
+
+/// The date to measure idle days to: `--as-of` if given, else the end of the report
+/// period if the report states it, else today. Returns the date and where it came from.
+pub fn default_as_of(
+    explicit: Option<NaiveDate>,
+    period: Option<&ReportPeriod>,
+    today: NaiveDate,
+) -> (NaiveDate, &'static str) {
+    if let Some(d) = explicit {
+        return (d, "given with --as-of");
+    }
+    match period.and_then(|p| p.end) {
+        Some(end) => (end, "end of the usage report period"),
+        None => (today, "today (the usage report states no period)"),
+    }
+}
+
+/// Whether a user provisioned on `provisioned_on` is still within the grace period as
+/// of `as_of`: provisioned less than `grace_days` days before it, or after it (the
+/// report cannot show their usage yet). Returns the detail in words.
+pub fn within_grace(
+    provisioned_on: Option<NaiveDate>,
+    as_of: NaiveDate,
+    grace_days: u32,
+) -> Option<String> {
+    let on = provisioned_on?;
+    let age = (as_of - on).num_days();
+    if age < 0 {
+        Some(format!(
+            "provisioned {on}, after the usage data's date {as_of}"
+        ))
+    } else if age < i64::from(grace_days) {
+        Some(format!(
+            "provisioned {on}, {age} days before {as_of} (grace period {grace_days} days)"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Idle-day buckets for the Usage pane's chart (upper bounds inclusive; the last is open).
+pub const IDLE_BUCKETS: [(i64, Option<i64>); 5] = [
+    (0, Some(30)),
+    (31, Some(60)),
+    (61, Some(90)),
+    (91, Some(180)),
+    (181, None),
+];
+
+/// Counts for the Usage pane and the plan summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleSummary {
+    /// Users with a usage row.
+    pub with_usage: usize,
+    pub never_activated: usize,
+    /// Users with a known idle-day count, per [`IDLE_BUCKETS`].
+    pub buckets: [usize; 5],
+    /// Users idle for more than each of [`IDLE_PRESETS`] days.
+    pub idle_over_presets: [usize; 3],
+    /// Users idle for more than the chosen threshold.
+    pub idle_over_threshold: usize,
+    /// Activity without a date to measure it by.
+    pub undated: usize,
+}
+
+impl IdleSummary {
+    pub fn bucket_label(i: usize) -> String {
+        match IDLE_BUCKETS.get(i) {
+            Some((lo, Some(hi))) => format!("{lo}-{hi}"),
+            Some((lo, None)) => format!("{lo}+"),
+            None => String::new(),
+        }
+    }
+}
+
+/// Summarises the activity of a set of users (`None`: no usage row).
+pub fn summarize<I>(activities: I, threshold: u32) -> IdleSummary
+where
+    I: IntoIterator<Item = Option<Activity>>,
+{
+    let mut s = IdleSummary::default();
+    for a in activities.into_iter().flatten() {
+        s.with_usage += 1;
+        match a {
+            Activity::NeverActivated => s.never_activated += 1,
+            Activity::Undated { .. } => s.undated += 1,
+            Activity::Idle { days, .. } => {
+                if let Some(i) = IDLE_BUCKETS
+                    .iter()
+                    .position(|(lo, hi)| days >= *lo && hi.is_none_or(|h| days <= h))
+                {
+                    s.buckets[i] += 1;
+                }
+            }
+        }
+        for (i, p) in IDLE_PRESETS.iter().enumerate() {
+            if a.idle_beyond(*p) == Some(true) {
+                s.idle_over_presets[i] += 1;
+            }
+        }
+        if a.idle_beyond(threshold) == Some(true) {
+            s.idle_over_threshold += 1;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn row(email: Option<&str>, name: Option<&str>, line: u64) -> UsageRow {
+        UsageRow {
+            email: email.map(Into::into),
+            name: name.map(Into::into),
+            license_type: None,
+            last_active: None,
+            days_since_active: None,
+            days_active: None,
+            searches: None,
+            profile_views: None,
+            inmails_sent: None,
+            leads_saved: None,
+            accounts_saved: None,
+            lists_created: None,
+            ssi: None,
+            source: SourceRef {
+                file: "usage.csv".into(),
+                line,
+            },
+        }
+    }
+
+    #[test]
+    fn joins_by_email_with_aliases_then_by_unique_name() {
+        let targets = vec![
+            JoinTarget::new(Some("Ann@Corp.example"), None, Some("Ann Lee")),
+            JoinTarget::new(Some("bob@corp.example"), None, Some("Bob  Ray")),
+            JoinTarget::new(Some("cy@corp.example"), None, Some("Cy Twin")),
+            JoinTarget::new(Some("cy2@corp.example"), None, Some("Cy Twin")),
+        ];
+        let rows = vec![
+            row(Some(" ann@corp-example.co.uk "), Some("Ann Lee"), 2),
+            row(None, Some("bob ray"), 3),
+            row(Some("gone@corp.example"), Some("Gone Away"), 4),
+            row(None, Some("Cy Twin"), 5),
+            row(None, None, 6),
+        ];
+        let aliases = DomainAliases::parse("corp-example.co.uk=corp.example").unwrap();
+        let j = join_usage(&targets, &rows, &aliases);
+        assert_eq!(
+            j.link(0),
+            Some(&UsageLink {
+                rows: vec![0],
+                by: JoinedBy::Email
+            })
+        );
+        assert_eq!(
+            j.link(1),
+            Some(&UsageLink {
+                rows: vec![1],
+                by: JoinedBy::Name
+            })
+        );
+        assert_eq!(j.link(2), None);
+        let why: Vec<(u64, &str)> = j
+            .unmatched
+            .iter()
+            .map(|u| (u.source.line, u.why.as_str()))
+            .collect();
+        assert_eq!(
+            why,
+            vec![
+                (
+                    4,
+                    "no user with this email, and no user named \"Gone Away\""
+                ),
+                (
+                    5,
+                    "no email in the usage row, and 2 users are named \"Cy Twin\""
+                ),
+                (6, "no email in the usage row, and no name"),
+            ]
+        );
+        assert_eq!(j.joined_rows() + j.unmatched.len(), rows.len());
+    }
+
+    #[test]
+    fn name_fallback_needs_a_unique_row_and_an_unjoined_user() {
+        let targets = vec![JoinTarget::new(Some("ann@x.io"), None, Some("Ann Lee"))];
+        // Ann is joined by email: a second row only named "Ann Lee" does not join her.
+        let rows = vec![
+            row(Some("ann@x.io"), None, 2),
+            row(None, Some("Ann Lee"), 3),
+        ];
+        let j = join_usage(&targets, &rows, &DomainAliases::default());
+        assert_eq!(j.link(0).unwrap().rows, vec![0]);
+        assert_eq!(j.unmatched.len(), 1);
+        // Two rows with the same name: neither joins.
+        let rows = vec![row(None, Some("Ann Lee"), 2), row(None, Some("ann lee"), 3)];
+        let j = join_usage(&targets, &rows, &DomainAliases::default());
+        assert_eq!(j.link(0), None);
+        assert!(j.unmatched[0].why.contains("2 usage rows are named"));
+        // An email name never stands in for a real name.
+        assert_eq!(
+            JoinTarget::new(Some("a@x.io"), Some("A@X.io"), Some("a@x.io")),
+            JoinTarget {
+                emails: vec!["a@x.io".into()],
+                name: None
+            }
+        );
+    }
+
+    #[test]
+    fn several_rows_for_one_user_use_the_most_recent() {
+        let targets = vec![JoinTarget::new(Some("ann@x.io"), None, None)];
+        let mut a = row(Some("Ann@x.io"), None, 2);
+        a.last_active = Some(d("2025-01-01"));
+        a.days_active = Some(3);
+        let mut b = row(Some("ann@x.io"), None, 3);
+        b.last_active = Some(d("2025-05-01"));
+        b.days_active = Some(9);
+        let rows = vec![a, b];
+        let j = join_usage(&targets, &rows, &DomainAliases::default());
+        let link = j.link(0).unwrap();
+        assert_eq!(link.rows, vec![0, 1]);
+        let as_of = d("2025-05-31");
+        assert_eq!(
+            link_activity(link, &rows, None, as_of).unwrap().idle_days(),
+            Some(30)
+        );
+        assert_eq!(
+            deciding_row(link, &rows, None, as_of).unwrap().source.line,
+            3
+        );
+    }
+
+    #[test]
+    fn idle_model_with_a_fixed_today() {
+        let as_of = d("2025-05-31");
+        let period = ReportPeriod {
+            start: Some(d("2025-03-01")),
+            end: Some(as_of),
+        };
+        let mut r = row(Some("a@x.io"), None, 2);
+        assert_eq!(activity(&r, Some(&period), as_of), Activity::NeverActivated);
+        r.days_active = Some(0);
+        r.searches = Some(0);
+        assert_eq!(activity(&r, Some(&period), as_of), Activity::NeverActivated);
+
+        r.last_active = Some(d("2025-03-02"));
+        let a = activity(&r, Some(&period), as_of);
+        assert_eq!(a.idle_days(), Some(90));
+        assert_eq!(a.idle_beyond(90), Some(false), "more than N days");
+        assert_eq!(a.idle_beyond(89), Some(true));
+        assert_eq!(a.describe(), "idle 90 days (last active 2025-03-02)");
+
+        // Days active 0 with activity elsewhere and no date: idle the whole period.
+        r.last_active = None;
+        r.profile_views = Some(4);
+        let a = activity(&r, Some(&period), as_of);
+        assert_eq!(
+            a,
+            Activity::Idle {
+                days: 92,
+                last_active: None,
+                at_least: true
+            }
+        );
+        assert_eq!(a.idle_beyond(90), Some(true));
+        assert_eq!(
+            a.idle_beyond(120),
+            None,
+            "a lower bound cannot prove not idle"
+        );
+
+        // Active days but no date: idle at most since the period started.
+        r.days_active = Some(5);
+        let a = activity(&r, Some(&period), as_of);
+        assert_eq!(a, Activity::Undated { at_most: Some(91) });
+        assert_eq!(a.idle_beyond(90), None);
+        assert_eq!(a.idle_beyond(91), Some(false));
+        assert_eq!(activity(&r, None, as_of).idle_beyond(90), None);
+
+        // The report's own days-since-active when there is no date.
+        r.days_since_active = Some(40);
+        assert_eq!(activity(&r, None, as_of).idle_days(), Some(40));
+    }
+
+    #[test]
+    fn grace_period_and_as_of() {
+        let as_of = d("2025-05-31");
+        assert!(within_grace(Some(d("2025-05-02")), as_of, 30).is_some());
+        assert!(within_grace(Some(d("2025-05-01")), as_of, 30).is_none());
+        assert!(within_grace(Some(d("2025-06-02")), as_of, 30)
+            .unwrap()
+            .contains("after"));
+        assert!(within_grace(None, as_of, 30).is_none());
+        assert!(within_grace(Some(as_of), as_of, 0).is_none());
+
+        let today = d("2026-01-10");
+        let p = ReportPeriod {
+            start: None,
+            end: Some(as_of),
+        };
+        assert_eq!(default_as_of(None, Some(&p), today).0, as_of);
+        assert_eq!(default_as_of(None, None, today).0, today);
+        assert_eq!(default_as_of(Some(today), Some(&p), today).0, today);
+    }
+
+    #[test]
+    fn summary_buckets_and_presets() {
+        let idle = |days| {
+            Some(Activity::Idle {
+                days,
+                last_active: None,
+                at_least: false,
+            })
+        };
+        let s = summarize(
+            vec![
+                idle(0),
+                idle(30),
+                idle(31),
+                idle(61),
+                idle(91),
+                idle(400),
+                Some(Activity::NeverActivated),
+                None,
+            ],
+            45,
+        );
+        assert_eq!(s.with_usage, 7);
+        assert_eq!(s.buckets, [2, 1, 1, 1, 1]);
+        assert_eq!(s.idle_over_presets, [4, 3, 2]);
+        assert_eq!(s.idle_over_threshold, 3);
+        assert_eq!(s.never_activated, 1);
+        assert_eq!(IdleSummary::bucket_label(4), "181+");
+    }
+}
