@@ -109,7 +109,7 @@ fn bench_import() {
     let t_total = t.elapsed();
     let cpu_one = cpu_time() - cpu;
     let rss_dir = status_kb("VmRSS:");
-    let jobs = jobs_for(&directory, &Default::default());
+    let jobs = jobs_for(&directory);
     let hwm_one = status_kb("VmHWM:");
     println!(
         "  memory: peak during import {:.0} MB, imported records {:.0} MB, + directory {:.0} MB, \
@@ -185,6 +185,7 @@ fn jobs_from(sim: &SimHandle, n: usize) -> Vec<LookupJob> {
                 in_idp: true,
                 idp_enabled: None,
                 seat: None,
+                other_seats: Vec::new(),
                 sources: vec![],
                 duplicate_rows: 0,
                 stored_scim_id: None,

@@ -33,7 +33,7 @@
 //! per client, not per call), and the exact number for `RateLimited`, whose error
 //! carries the attempts made.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,10 +41,9 @@ use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::import::Import;
 use crate::matching::{
-    external_id_warning, identity_key, Attempt, AttemptResult, DirUser, Directory, DomainAliases,
-    LookupKind, LookupOutcome, MatchStatus, Seat,
+    external_id_warning, Attempt, AttemptResult, DirUser, Directory, LookupKind, LookupOutcome,
+    MatchStatus, Seat,
 };
 use crate::scim::{Filter, ScimClient, ScimError, ScimUser};
 
@@ -522,69 +521,31 @@ pub async fn verify_link(
     client.get_user(scim_id).await
 }
 
-/// People for whom the Sales Navigator export lists several seats with different
-/// `unique_user_id`s (e.g. `Jane.Doe@` and `jane.doe@`): identity key → those ids.
-///
-/// The [`Directory`] merges such rows into one user and keeps the first seat, so its
-/// externalId would find one of the seats and hide the other. [`lookup_user`] drops that
-/// id so the lookup finds both (and reports the person as ambiguous).
-pub fn seat_conflicts(imports: &[Import], aliases: &DomainAliases) -> HashMap<String, Vec<String>> {
-    let mut ids: HashMap<String, Vec<String>> = HashMap::new();
-    for import in imports {
-        for row in import.salesnav_users() {
-            let (Some(email), Some(uid)) = (row.email.as_deref(), row.unique_user_id.as_deref())
-            else {
-                continue;
-            };
-            if email.trim().is_empty() || uid.trim().is_empty() {
-                continue;
-            }
-            let v = ids.entry(identity_key(email, aliases)).or_default();
-            if !v.iter().any(|x| x == uid) {
-                v.push(uid.to_string());
-            }
-        }
-    }
-    ids.retain(|_, v| v.len() > 1);
-    ids
-}
-
-/// The user as the engine should look it up: without the seat's `unique_user_id` when
-/// the export holds several seats with different ids for this person (see
-/// [`seat_conflicts`]); the IdP's own id, if any, is still used.
-pub fn lookup_user(user: &DirUser, conflicts: &HashMap<String, Vec<String>>) -> DirUser {
-    let mut u = user.clone();
-    if conflicts.contains_key(&user.key) {
-        if let Some(seat) = &mut u.seat {
-            seat.unique_user_id = None;
-        }
-    }
-    u
-}
-
-/// One job per user of the directory (index = position in `directory.users`), with
-/// [`lookup_user`] applied. The job's user carries only what a lookup reads (key,
-/// email, user name, ids, the seat's unique id): names and sources stay in the
-/// directory, which keeps 100,000 jobs small.
-pub fn jobs_for(directory: &Directory, conflicts: &HashMap<String, Vec<String>>) -> Vec<LookupJob> {
+/// One job per user of the directory (index = position in `directory.users`). The
+/// job's user carries only what a lookup reads (key, email, user name, ids, the seats'
+/// unique ids): names and sources stay in the directory, which keeps 100,000 jobs small.
+/// A person with several seats keeps them all, so [`DirUser::external_id`] declines to
+/// pick one and the lookup reports the person as ambiguous.
+pub fn jobs_for(directory: &Directory) -> Vec<LookupJob> {
     directory
         .users
         .iter()
         .enumerate()
-        .map(|(index, u)| {
-            let mut user = lean(u);
-            if conflicts.contains_key(&u.key) {
-                if let Some(seat) = &mut user.seat {
-                    seat.unique_user_id = None;
-                }
-            }
-            LookupJob { index, user }
+        .map(|(index, u)| LookupJob {
+            index,
+            user: lean(u),
         })
         .collect()
 }
 
 /// A copy of `user` with only the fields a lookup reads.
 fn lean(user: &DirUser) -> DirUser {
+    let seat = |s: &Seat| Seat {
+        license_status: None,
+        is_admin: s.is_admin,
+        seat_id: None,
+        unique_user_id: s.unique_user_id.clone(),
+    };
     DirUser {
         key: user.key.clone(),
         email: user.email.clone(),
@@ -595,12 +556,8 @@ fn lean(user: &DirUser) -> DirUser {
         display_name: None,
         in_idp: user.in_idp,
         idp_enabled: user.idp_enabled,
-        seat: user.seat.as_ref().map(|s| Seat {
-            license_status: None,
-            is_admin: s.is_admin,
-            seat_id: None,
-            unique_user_id: s.unique_user_id.clone(),
-        }),
+        seat: user.seat.as_ref().map(seat),
+        other_seats: user.other_seats.iter().map(seat).collect(),
         sources: Vec::new(),
         duplicate_rows: user.duplicate_rows,
         stored_scim_id: user.stored_scim_id.clone(),

@@ -18,7 +18,7 @@ use crate::import::{
     import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,
     NeedsMapping, ProblemKind, SourceRef,
 };
-use crate::lookup::{jobs_for, run_batch, seat_conflicts, LookupEvent, LookupOptions, Unsupported};
+use crate::lookup::{jobs_for, run_batch, LookupEvent, LookupOptions, Unsupported};
 use crate::matching::{
     identity_key, AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome,
     MatchStatus, Presence,
@@ -164,7 +164,6 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             Err(e) => return usage(e),
         }
     }
-    let conflicts = seat_conflicts(&imports, &plan.aliases);
     // Everything needed is in the directory now: free the records before the lookups.
     drop(imports);
 
@@ -228,7 +227,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             || u.external_id().is_some_and(|e| ignore.contains(e))
             || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
     };
-    let mut jobs = jobs_for(&directory, &conflicts);
+    let mut jobs = jobs_for(&directory);
     jobs.retain(|j| !is_ignored(&directory.users[j.index]));
     let to_look_up = jobs.len();
 
@@ -296,7 +295,6 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         dir: &directory,
         outcomes,
         ignored,
-        conflicts: &conflicts,
         why_missing,
     };
     if let Err(e) = write_results(&results, args.out.as_deref(), plan.format) {
@@ -635,7 +633,6 @@ struct Results<'a> {
     dir: &'a Directory,
     outcomes: Vec<Option<LookupOutcome>>,
     ignored: Vec<bool>,
-    conflicts: &'a HashMap<String, Vec<String>>,
     why_missing: String,
 }
 
@@ -652,7 +649,7 @@ impl Results<'_> {
                     (false, Some(o)) => Status::Done(o),
                     (false, None) => Status::Missing(&self.why_missing),
                 };
-                Record::new(self.dir, u, status, self.conflicts.get(&u.key))
+                Record::new(self.dir, u, status)
             })
     }
 }
@@ -785,23 +782,14 @@ struct Record {
 }
 
 impl Record {
-    fn new(
-        dir: &Directory,
-        u: &DirUser,
-        status: Status<'_>,
-        seat_ids: Option<&Vec<String>>,
-    ) -> Record {
+    fn new(dir: &Directory, u: &DirUser, status: Status<'_>) -> Record {
         let presence = dir.presence(u);
         let mut r = Record {
             key: u.key.clone(),
             email: u.email.clone(),
             user_name: u.user_name.clone(),
-            // The value searched for: without the seat's id when the export holds
-            // several seats for this person (see `seat_conflicts`).
-            external_id: match seat_ids {
-                Some(_) => u.idp_id.clone().filter(|v| !v.trim().is_empty()),
-                None => u.external_id().map(str::to_string),
-            },
+            // The value searched for (none of the seats' ids when there are several).
+            external_id: u.external_id().map(str::to_string),
             name: u.name(),
             status: "error",
             active: None,
@@ -830,10 +818,16 @@ impl Record {
             detail: String::new(),
             attempts: Vec::new(),
         };
-        if let Some(ids) = seat_ids {
+        if !u.other_seats.is_empty() {
+            let ids: Vec<&str> = u
+                .seat
+                .iter()
+                .chain(&u.other_seats)
+                .filter_map(|s| s.unique_user_id.as_deref())
+                .collect();
             r.warnings.push(format!(
                 "the Sales Navigator export lists {} seats for this person (unique ids {})",
-                ids.len(),
+                1 + u.other_seats.len(),
                 ids.join(", ")
             ));
         }
