@@ -434,6 +434,8 @@ pub struct FailedOp {
     pub op: OpKind,
     pub target: String,
     pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FailureKind>,
 }
 
 /// The end of a run, over the whole batch (including earlier runs of it).
@@ -683,6 +685,7 @@ pub async fn run(
                         op: ops[seq].op,
                         target: target_label(&ops[seq]),
                         detail: result.detail.clone(),
+                        kind: result.failure,
                     });
                 }
             }

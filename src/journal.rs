@@ -495,6 +495,16 @@ pub fn list(dir: &Path) -> (Vec<BatchLog>, Vec<JournalError>) {
     (logs, errors)
 }
 
+/// Batches a crash or kill left unfinished (no `end` line, operations not done) and
+/// that no running navscim holds: what the TUI offers to resume at start.
+pub fn unfinished(dir: &Path) -> Vec<BatchLog> {
+    list(dir)
+        .0
+        .into_iter()
+        .filter(|l| l.status() == BatchStatus::Interrupted && !is_locked(&l.path))
+        .collect()
+}
+
 /// The file of batch `id`. `id` may be a unique prefix, or `last` for the newest.
 pub fn find(dir: &Path, id: &str) -> Result<PathBuf, JournalError> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {

@@ -4,7 +4,9 @@
 //! 0 success · 1 failure (some work did not succeed) · 2 usage or configuration error ·
 //! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer.
 
+pub mod apply;
 mod check;
+pub mod journal;
 mod tui;
 
 use std::path::PathBuf;
@@ -55,6 +57,10 @@ enum Commands {
     Sim(crate::sim::cli::SimArgs),
     /// Test the connection and print what the server supports.
     Check(CheckArgs),
+    /// Execute a plan: deactivate, reactivate or create users (read-only unless allowed).
+    Apply(apply::ApplyArgs),
+    /// List, show, resume, undo or export the batches navscim applied.
+    Journal(journal::JournalArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -179,6 +185,8 @@ pub fn main() -> i32 {
             Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
+            Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
+            Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     })
