@@ -23,7 +23,10 @@
 //! # Crash safety
 //!
 //! Each line is written with a single `write` on a file opened with `O_APPEND`, then
-//! `fsync`'d (`sync_data`) before navscim goes on. A crash can therefore leave at most
+//! `fsync`'d (`sync_data`) before navscim goes on (group commit: lines written by
+//! concurrent operations share one fsync, and no caller returns before an fsync that
+//! covers its own line). A line written but not yet fsync'd when navscim dies may or
+//! may not survive; either way is safe (an intent without a result is re-read). A crash can therefore leave at most
 //! one torn (incomplete) last line, which readers skip with a note and which the next
 //! writer of that batch cuts off (noting it in the journal). A torn `intent` was never
 //! fsync'd, so its request was never sent; a torn `result` means the answer was lost,
@@ -578,7 +581,11 @@ pub fn operator() -> String {
 #[derive(Debug)]
 pub struct Writer {
     path: PathBuf,
-    file: Mutex<File>,
+    file: File,
+    /// Lines written so far (serialises the writes).
+    written: Mutex<u64>,
+    /// Lines known to be on disk (serialises the fsyncs: group commit).
+    synced: Mutex<u64>,
     batch: String,
 }
 
@@ -614,7 +621,9 @@ impl Writer {
             .map_err(|_| JournalError::Busy(header.batch.clone()))?;
         let w = Writer {
             path,
-            file: Mutex::new(file),
+            file,
+            written: Mutex::new(0),
+            synced: Mutex::new(0),
             batch: header.batch.clone(),
         };
         w.append(&Entry::Batch(Box::new(header.clone())))?;
@@ -646,7 +655,9 @@ impl Writer {
         }
         let w = Writer {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file,
+            written: Mutex::new(0),
+            synced: Mutex::new(0),
             batch: log.header.batch.clone(),
         };
         if let Some(torn) = log.torn_tail {
@@ -675,11 +686,25 @@ impl Writer {
             detail: format!("cannot encode an entry: {e}"),
         })?;
         line.push(b'\n');
-        {
-            let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            f.write_all(&line).map_err(|e| io_err(&self.path, e))?;
-            f.sync_data().map_err(|e| io_err(&self.path, e))?;
+        let mine = {
+            let mut n = self.written.lock().unwrap_or_else(|p| p.into_inner());
+            (&self.file)
+                .write_all(&line)
+                .map_err(|e| io_err(&self.path, e))?;
+            *n += 1;
+            *n
+        };
+        // Group commit: one fsync covers every line written before it, so concurrent
+        // operations share fsyncs; no caller returns before its own line is on disk.
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *synced < mine {
+            let upto = *self.written.lock().unwrap_or_else(|p| p.into_inner());
+            self.file
+                .sync_data()
+                .map_err(|e| io_err(&self.path, e))?;
+            *synced = upto;
         }
+        // Under the lock, so that no other fsync'd line follows a simulated crash.
         crash_point();
         Ok(())
     }
