@@ -699,9 +699,7 @@ impl Writer {
         let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
         if *synced < mine {
             let upto = *self.written.lock().unwrap_or_else(|p| p.into_inner());
-            self.file
-                .sync_data()
-                .map_err(|e| io_err(&self.path, e))?;
+            self.file.sync_data().map_err(|e| io_err(&self.path, e))?;
             *synced = upto;
         }
         // Under the lock, so that no other fsync'd line follows a simulated crash.

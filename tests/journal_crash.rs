@@ -170,7 +170,7 @@ async fn crash_and_resume(n: usize, last: u32, i: usize, k: u32) {
     let sim = start_sim(60, |_| {}).await;
     let env = Env::new();
     let (plan, ids) = env.write_plan(&sim, n);
-    let conc = if i % 2 == 0 { "8" } else { "1" };
+    let conc = if i.is_multiple_of(2) { "8" } else { "1" };
     let out = env
         .run(
             &apply_args(&plan, sim.base_url(), &["--concurrency", conc]),
