@@ -4,8 +4,8 @@
 //! # Layout
 //!
 //! One file per batch, `data_dir()/journal/<batch-id>.jsonl`. A batch id is
-//! `YYYYMMDDTHHMMSSZ-xxxx` (UTC start time and four random hex digits), so the files
-//! sort by start time. Each line is one [`Entry`], tagged by `"type"`:
+//! `YYYYMMDDTHHMMSSmmmZ-xxxx` (UTC start time to the millisecond and four random hex
+//! digits), so the files sort by start time. Each line is one [`Entry`], tagged by `"type"`:
 //!
 //! - `batch` — the first line: the whole [`Plan`], the gates it passed, the base URL,
 //!   who ran it and when. Resume needs nothing but this file. Never the token.
@@ -495,6 +495,7 @@ pub fn list(dir: &Path) -> (Vec<BatchLog>, Vec<JournalError>) {
             Err(e) => errors.push(e),
         }
     }
+    logs.sort_by(|a, b| (a.header.at, a.id()).cmp(&(b.header.at, b.id())));
     (logs, errors)
 }
 
@@ -597,7 +598,7 @@ impl Writer {
         let (path, file) = loop {
             let id = format!(
                 "{}-{:04x}",
-                header.at.format("%Y%m%dT%H%M%SZ"),
+                header.at.format("%Y%m%dT%H%M%S%3fZ"),
                 fastrand::u16(..)
             );
             let path = dir.join(format!("{id}.jsonl"));

@@ -78,6 +78,8 @@ pub(super) enum Source {
         kind: BatchKind,
         undo_of: Option<String>,
         notes: Vec<String>,
+        /// The server to use when no `--base-url` is given (an undo: the batch's).
+        default_base_url: Option<String>,
     },
     Resume {
         path: PathBuf,
@@ -98,6 +100,7 @@ pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
             kind: BatchKind::Apply,
             undo_of: None,
             notes: Vec::new(),
+            default_base_url: None,
         },
     )
     .await
@@ -229,9 +232,19 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
             Err(e) => return usage(run, e.to_string()),
         },
     };
-    // For a resume the connection defaults to the server the batch ran against.
-    let base_url = match (&resume_log, &conn.base_url) {
-        (Some(log), None) => log.header.base_url.clone(),
+    // A resume or an undo defaults to the server the batch ran against.
+    let recorded = match (&source, &resume_log) {
+        (_, Some(log)) => Some(log.header.base_url.clone()),
+        (
+            Source::New {
+                default_base_url, ..
+            },
+            None,
+        ) => default_base_url.clone(),
+        _ => None,
+    };
+    let base_url = match (recorded, &conn.base_url) {
+        (Some(url), None) => url,
         _ => profile.base_url.clone(),
     };
     let verdict = gates.check(&plan);

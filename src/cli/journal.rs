@@ -135,6 +135,7 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
                     kind: BatchKind::Undo,
                     undo_of: Some(log.id().to_string()),
                     notes,
+                    default_base_url: Some(log.header.base_url.clone()),
                 },
             )
             .await
