@@ -73,7 +73,7 @@ pub struct RunArgs {
 /// What to run.
 pub(super) enum Source {
     New {
-        plan: Plan,
+        plan: Box<Plan>,
         plan_file: Option<String>,
         kind: BatchKind,
         undo_of: Option<String>,
@@ -95,7 +95,7 @@ pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
         conn,
         &args.run,
         Source::New {
-            plan,
+            plan: Box::new(plan),
             plan_file: Some(args.plan.display().to_string()),
             kind: BatchKind::Apply,
             undo_of: None,
@@ -213,7 +213,7 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
                 }
             }
             (
-                plan.clone(),
+                (**plan).clone(),
                 (0..plan.operations.len()).collect::<Vec<_>>(),
                 None,
             )
@@ -338,7 +338,7 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
             ..
         } => Batch::start(
             &dir,
-            plan,
+            *plan,
             &gates,
             BatchMeta {
                 kind,

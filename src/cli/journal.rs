@@ -130,7 +130,7 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
                 conn,
                 run,
                 Source::New {
-                    plan,
+                    plan: Box::new(plan),
                     plan_file: None,
                     kind: BatchKind::Undo,
                     undo_of: Some(log.id().to_string()),
