@@ -747,6 +747,11 @@ async fn execute(
 ) -> (OpReport, Finished) {
     let (prior_before, attempt) = match prior {
         OpState::InDoubt { intent } => (Some(intent.before), intent.attempt + 1),
+        // A failed attempt whose request may have landed (timeout, dropped answer).
+        OpState::Finished {
+            intent: Some(i),
+            result,
+        } if result.outcome == Outcome::Failed => (Some(i.before), i.attempt + 1),
         OpState::Finished {
             intent: Some(i), ..
         } => (None, i.attempt + 1),

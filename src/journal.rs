@@ -238,7 +238,8 @@ pub enum OpState {
     },
     Finished {
         result: OpResult,
-        /// The intent of the same attempt, if a request was sent.
+        /// The intent of the last attempt that sent (or may have sent) a request,
+        /// while it is relevant (see [`BatchLog::op_states`]).
         intent: Option<Intent>,
     },
 }
@@ -306,9 +307,13 @@ impl BatchLog {
                     states[i.seq] = OpState::InDoubt { intent: i.clone() };
                 }
                 Entry::Result(r) if r.seq < states.len() => {
+                    // The intent stays attached while it matters: a request was sent,
+                    // or the attempt failed (an earlier request may still have landed,
+                    // which the next run's re-read decides by the intent's `before`).
+                    let keep = r.request_sent || r.outcome == Outcome::Failed;
                     let intent = match &states[r.seq] {
-                        OpState::InDoubt { intent } if r.request_sent => Some(intent.clone()),
-                        OpState::Finished { intent, .. } if r.request_sent => intent.clone(),
+                        OpState::InDoubt { intent } if keep => Some(intent.clone()),
+                        OpState::Finished { intent, .. } if keep => intent.clone(),
                         _ => None,
                     };
                     states[r.seq] = OpState::Finished {

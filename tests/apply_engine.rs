@@ -176,7 +176,7 @@ async fn deactivates_exactly_once_under_429_5xx_and_dropped_connections() {
     let sim = start_sim(120, |c| {
         c.fail_rate = 0.2;
         c.drop_rate = 0.05;
-        c.rate_limit = Some(100.0);
+        c.rate_limit = Some(50.0);
         c.retry_after = false;
     })
     .await;
@@ -187,9 +187,12 @@ async fn deactivates_exactly_once_under_429_5xx_and_dropped_connections() {
         120,
     );
     let batch = Batch::start(dir.path(), p, &gates(DEPROVISION, 80, 100.0), meta(&sim)).unwrap();
+    // Patient enough for the rate limit's one-second bucket to refill.
     let c = client(&sim, |c| {
-        c.max_retries = 12;
+        c.max_retries = 30;
         c.concurrency = 16;
+        c.backoff_base = Duration::from_millis(20);
+        c.backoff_max = Duration::from_millis(400);
     });
     let r = run_batch(
         &c,
