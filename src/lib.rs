@@ -7,9 +7,11 @@
 //! [`ui::render`] draws the state.
 
 pub mod app;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod journal;
 pub mod lookup;
 pub mod matching;
 pub mod plan;

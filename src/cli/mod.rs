@@ -2,9 +2,12 @@
 //!
 //! Exit codes (documented in the README):
 //! 0 success · 1 failure (some work did not succeed) · 2 usage or configuration error ·
-//! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer.
+//! 3 authentication failure · 4 network or TLS failure · 5 unexpected server answer ·
+//! 6 refused by a safety gate (nothing sent).
 
+pub mod apply;
 mod check;
+pub mod journal;
 mod lookup;
 mod plan;
 pub mod tui;
@@ -23,6 +26,9 @@ pub mod exit {
     pub const AUTH: i32 = 3;
     pub const NETWORK: i32 = 4;
     pub const SERVER: i32 = 5;
+    /// A safety gate refused the change (read-only, threshold, protected user,
+    /// DELETE) or it was not confirmed: nothing was sent.
+    pub const REFUSED: i32 = 6;
 }
 
 /// The exit code for a SCIM error's category.
@@ -40,7 +46,7 @@ pub fn exit_code_for(category: ErrorCategory) -> i32 {
     name = "navscim",
     version,
     about = "Who holds a LinkedIn Sales Navigator seat, who uses it, and taking seats back — over SCIM 2.0",
-    after_help = "Exit codes: 0 success, 1 failure, 2 usage/configuration error, 3 authentication failure, 4 network/TLS failure, 5 unexpected server answer."
+    after_help = "Exit codes: 0 success, 1 failure (some work did not succeed), 2 usage/configuration error, 3 authentication failure, 4 network/TLS failure, 5 unexpected server answer, 6 refused by a safety gate (nothing sent)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -61,6 +67,10 @@ enum Commands {
     Lookup(lookup::LookupArgs),
     /// Build a deprovision, reactivate or provision plan (JSON) from lookup results.
     Plan(plan::PlanArgs),
+    /// Execute a plan: deactivate, reactivate or create users (read-only unless allowed).
+    Apply(apply::ApplyArgs),
+    /// List, show, resume, undo or export the batches navscim applied.
+    Journal(journal::JournalArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -187,6 +197,8 @@ pub fn main() -> i32 {
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
             Some(Commands::Lookup(args)) => lookup::run(&cli.connection, &args).await,
             Some(Commands::Plan(args)) => plan::run(&args),
+            Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
+            Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     })

@@ -1,0 +1,1242 @@
+//! The apply engine, shared by the TUI and the headless commands (`navscim apply`,
+//! `navscim journal resume|undo`): gates, dry run, and a concurrent, journaled,
+//! pausable runner with a circuit breaker.
+//!
+//! # Use
+//!
+//! ```text
+//! gates.check(&plan)?                          // nothing is sent when refused
+//! let batch = Batch::start(&dir, plan, &gates, meta)?   // journal header written
+//!     or   Batch::resume(&path, &gates, base_url)?      // re-checks the gates
+//! let summary = run(&client, batch, &options, control_rx, events_tx).await;
+//! ```
+//!
+//! # Exactly once
+//!
+//! For every operation the runner first re-reads the target (`GET /Users/{id}`, or a
+//! `userName eq` lookup for a create). Already in the target state: recorded as
+//! `already`, no request. Otherwise an `intent` line (with what the re-read saw) is
+//! written and fsync'd, the request is sent, and a `result` line is fsync'd. After a
+//! crash, an operation with an intent but no result is re-read again: if it is now in
+//! the target state and the intent saw it in the other state, the interrupted request
+//! landed (`applied`, confirmed by re-read); otherwise the request is sent again. A
+//! deactivation that meets 404 counts as done.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::journal::{
+    self, BatchHeader, BatchKind, BatchLog, End, EndStatus, Entry, FailureKind, GatesRecord,
+    Intent, JournalError, Observed, OpResult, OpState, Outcome, Writer,
+};
+use crate::plan::{
+    check_gates, ExclusionReason, OpKind, Operation, Permissions, Plan, PlanInput, ProtectedUsers,
+    Refusal, Thresholds, PLAN_VERSION,
+};
+use crate::scim::{ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError};
+
+/// Everything an apply must pass before a request leaves navscim.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gates {
+    pub permissions: Permissions,
+    pub thresholds: Thresholds,
+    /// The admin's protected list (plus admins from the export). Users the plan itself
+    /// excluded as protected or admin are added by [`Gates::check`].
+    pub protected: ProtectedUsers,
+    /// True only when the server advertises DELETE and the admin chose it.
+    pub delete_allowed: bool,
+}
+
+impl Gates {
+    /// Read-only, default thresholds, nobody protected, no DELETE.
+    pub fn read_only() -> Self {
+        Gates::default()
+    }
+
+    /// [`check_gates`] with the plan's own protected/admin exclusions added to the
+    /// protected users, so a hand-edited plan cannot sneak an admin back in.
+    pub fn check(&self, plan: &Plan) -> Result<(), Vec<Refusal>> {
+        let protected = self.protected_for(plan);
+        check_gates(
+            plan,
+            self.permissions,
+            self.thresholds,
+            &protected,
+            self.delete_allowed,
+        )
+    }
+
+    fn protected_for(&self, plan: &Plan) -> ProtectedUsers {
+        let mut p = self.protected.clone();
+        for ex in &plan.excluded {
+            if matches!(ex.why, ExclusionReason::Protected | ExclusionReason::Admin) {
+                if let Some(e) = &ex.email {
+                    p.add_email(e);
+                }
+                if let Some(id) = &ex.scim_id {
+                    p.add_scim_id(id);
+                }
+            }
+        }
+        p
+    }
+
+    fn record(&self, plan: &Plan) -> GatesRecord {
+        let p = self.protected_for(plan);
+        GatesRecord {
+            permissions: self.permissions,
+            thresholds: self.thresholds,
+            delete_allowed: self.delete_allowed,
+            protected_users: p.emails.len() + p.scim_ids.len(),
+        }
+    }
+}
+
+/// One request a dry run shows (exactly what would be sent, if the re-read finds the
+/// user not yet in the target state).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedRequest {
+    pub seq: usize,
+    pub method: &'static str,
+    /// Relative to the base URL, e.g. `/Users/2819c223`.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+impl fmt::Display for PlannedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(b) = &self.body {
+            write!(f, " {b}")?;
+        }
+        Ok(())
+    }
+}
+
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn user_path(id: &str) -> String {
+    format!("/Users/{}", utf8_percent_encode(id, SEGMENT))
+}
+
+/// What `create` sends for an operation: its `new_user`, else one made of its
+/// userName / email / externalId.
+pub fn new_user_for(op: &Operation) -> Option<NewUser> {
+    if let Some(u) = &op.new_user {
+        return Some(u.clone());
+    }
+    let user_name = op
+        .user_name
+        .clone()
+        .or_else(|| op.email.clone())
+        .filter(|s| !s.trim().is_empty())?;
+    Some(NewUser {
+        user_name,
+        external_id: op.external_id.clone(),
+        given_name: None,
+        family_name: None,
+        email: op.email.clone(),
+    })
+}
+
+/// The state-changing requests a plan would send, in order. Sends nothing.
+pub fn dry_run(plan: &Plan) -> Vec<PlannedRequest> {
+    plan.operations
+        .iter()
+        .enumerate()
+        .map(|(seq, op)| {
+            let id = op.scim_id.as_deref().unwrap_or("<missing SCIM id>");
+            let patch = |active: bool| serde_json::to_value(PatchOp::set_active(active)).ok();
+            match op.op {
+                OpKind::Deactivate => PlannedRequest {
+                    seq,
+                    method: "PATCH",
+                    path: user_path(id),
+                    body: patch(false),
+                },
+                OpKind::Reactivate => PlannedRequest {
+                    seq,
+                    method: "PATCH",
+                    path: user_path(id),
+                    body: patch(true),
+                },
+                OpKind::Delete => PlannedRequest {
+                    seq,
+                    method: "DELETE",
+                    path: user_path(id),
+                    body: None,
+                },
+                OpKind::Create => PlannedRequest {
+                    seq,
+                    method: "POST",
+                    path: "/Users".into(),
+                    body: new_user_for(op).map(|u| u.to_resource()),
+                },
+            }
+        })
+        .collect()
+}
+
+/// A short label for an operation's target: email, else userName, else SCIM id.
+pub fn target_label(op: &Operation) -> String {
+    op.email
+        .clone()
+        .or_else(|| op.user_name.clone())
+        .or_else(|| op.scim_id.clone())
+        .or_else(|| op.new_user.as_ref().map(|u| u.user_name.clone()))
+        .unwrap_or_else(|| "?".into())
+}
+
+pub fn op_name(kind: OpKind) -> &'static str {
+    match kind {
+        OpKind::Deactivate => "deactivate",
+        OpKind::Reactivate => "reactivate",
+        OpKind::Create => "create",
+        OpKind::Delete => "delete",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("refused: {}", .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<Refusal>),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("batch {batch} was run against {recorded}, not {given}: resume it with --base-url {recorded}")]
+    WrongServer {
+        batch: String,
+        recorded: String,
+        given: String,
+    },
+}
+
+/// Who/what a new batch is, for its journal header.
+#[derive(Debug, Clone)]
+pub struct BatchMeta {
+    pub kind: BatchKind,
+    pub undo_of: Option<String>,
+    pub plan_file: Option<String>,
+    pub base_url: String,
+}
+
+/// A batch ready to run: its journal is open (and locked) and its state replayed.
+#[derive(Debug)]
+pub struct Batch {
+    writer: Writer,
+    header: BatchHeader,
+    states: Vec<OpState>,
+    resumed: bool,
+}
+
+impl Batch {
+    /// Checks the gates, then writes the batch header. Nothing is sent.
+    pub fn start(
+        dir: &Path,
+        plan: Plan,
+        gates: &Gates,
+        meta: BatchMeta,
+    ) -> Result<Batch, ApplyError> {
+        gates.check(&plan).map_err(ApplyError::Refused)?;
+        let mut header = BatchHeader {
+            v: journal::JOURNAL_VERSION,
+            batch: String::new(),
+            at: Utc::now(),
+            kind: meta.kind,
+            undo_of: meta.undo_of,
+            plan_file: meta.plan_file,
+            base_url: meta.base_url,
+            operator: journal::operator(),
+            navscim_version: env!("CARGO_PKG_VERSION").into(),
+            gates: gates.record(&plan),
+            plan,
+        };
+        let writer = Writer::create(dir, &mut header)?;
+        let states = vec![OpState::NotStarted; header.plan.operations.len()];
+        Ok(Batch {
+            writer,
+            header,
+            states,
+            resumed: false,
+        })
+    }
+
+    /// Opens an unfinished batch to finish it: takes its lock, re-checks the gates
+    /// against its plan as given now, and refuses another server than the one it ran
+    /// against (`base_url` `None`: no check).
+    pub fn resume(path: &Path, gates: &Gates, base_url: Option<&str>) -> Result<Batch, ApplyError> {
+        let (writer, log) = Writer::open(path)?;
+        if let Some(given) = base_url {
+            let norm = |s: &str| s.trim_end_matches('/').to_string();
+            if norm(given) != norm(&log.header.base_url) {
+                return Err(ApplyError::WrongServer {
+                    batch: log.header.batch.clone(),
+                    recorded: log.header.base_url.clone(),
+                    given: given.into(),
+                });
+            }
+        }
+        gates.check(&log.header.plan).map_err(ApplyError::Refused)?;
+        let states = log.op_states();
+        Ok(Batch {
+            writer,
+            header: log.header,
+            states,
+            resumed: true,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.header.batch
+    }
+
+    pub fn header(&self) -> &BatchHeader {
+        &self.header
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.header.plan
+    }
+
+    pub fn journal_path(&self) -> &Path {
+        self.writer.path()
+    }
+
+    /// Operations not yet done (not started, in doubt, or failed before).
+    pub fn to_do(&self) -> usize {
+        self.states.iter().filter(|s| !s.is_done()).count()
+    }
+
+    pub fn in_doubt(&self) -> usize {
+        self.states
+            .iter()
+            .filter(|s| matches!(s, OpState::InDoubt { .. }))
+            .count()
+    }
+}
+
+/// Sent by the TUI (or Ctrl-C) to steer a running batch. Pause and Cancel let the
+/// requests in flight finish and start nothing new. After a circuit-breaker pause,
+/// send `Run` (again) to continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Run,
+    Pause,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerAction {
+    /// TUI: pause and let the admin decide.
+    Pause,
+    /// Headless: stop and report.
+    Stop,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Operations in flight at once.
+    pub concurrency: usize,
+    /// Consecutive failures that trip the circuit breaker (an authentication failure
+    /// trips it at once).
+    pub breaker_after: u32,
+    pub on_breaker: BreakerAction,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 8,
+            breaker_after: 5,
+            on_breaker: BreakerAction::Stop,
+        }
+    }
+}
+
+/// What happened to one operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpReport {
+    pub outcome: Outcome,
+    pub detail: String,
+    pub request_sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PauseReason {
+    Requested,
+    CircuitBreaker { failures: u32, last_error: String },
+}
+
+impl fmt::Display for PauseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PauseReason::Requested => f.write_str("paused by the admin"),
+            PauseReason::CircuitBreaker {
+                failures,
+                last_error,
+            } => write!(
+                f,
+                "circuit breaker: {failures} consecutive failures (last: {last_error})"
+            ),
+        }
+    }
+}
+
+/// Progress, for the TUI's reducer and the headless progress bar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyEvent {
+    Started {
+        batch: String,
+        total: usize,
+        /// Done in earlier runs of this batch (resume).
+        done_before: usize,
+        to_do: usize,
+        resumed: bool,
+    },
+    OpStarted {
+        seq: usize,
+    },
+    OpFinished {
+        seq: usize,
+        report: OpReport,
+    },
+    Paused {
+        reason: PauseReason,
+    },
+    Resumed,
+    /// No new operation starts; those in flight finish.
+    Stopping {
+        status: EndStatus,
+        reason: String,
+    },
+    Finished(BatchSummary),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedOp {
+    pub seq: usize,
+    pub op: OpKind,
+    pub target: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FailureKind>,
+}
+
+/// The end of a run, over the whole batch (including earlier runs of it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchSummary {
+    pub batch: String,
+    pub journal: String,
+    pub total: usize,
+    pub applied: usize,
+    pub already: usize,
+    pub failed: usize,
+    /// Not done: never started, or in doubt (cancelled, stopped).
+    pub not_started: usize,
+    pub status: EndStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub failures: Vec<FailedOp>,
+    /// State-changing requests sent in this run.
+    pub requests_sent: usize,
+    pub elapsed_ms: u64,
+}
+
+impl BatchSummary {
+    pub fn all_succeeded(&self) -> bool {
+        self.status == EndStatus::Completed
+    }
+}
+
+fn failure_kind(e: &ScimError) -> FailureKind {
+    match e.category() {
+        ErrorCategory::Auth => FailureKind::Auth,
+        ErrorCategory::Network => FailureKind::Network,
+        ErrorCategory::Server => FailureKind::Server,
+        ErrorCategory::Local => FailureKind::Local,
+    }
+}
+
+/// Runs (or continues) a batch until every operation is done, or it is cancelled or
+/// stopped. Events go to `events` (a closed receiver is fine). Never panics on
+/// server or journal errors: they end up in the summary.
+pub async fn run(
+    client: &ScimClient,
+    batch: Batch,
+    options: &RunOptions,
+    mut control: watch::Receiver<Control>,
+    events: mpsc::UnboundedSender<ApplyEvent>,
+) -> BatchSummary {
+    let started = Instant::now();
+    let Batch {
+        writer,
+        header,
+        mut states,
+        resumed,
+    } = batch;
+    let writer = Arc::new(writer);
+    let ops: Arc<Vec<Operation>> = Arc::new(header.plan.operations.clone());
+    let total = ops.len();
+    let mut queue: VecDeque<usize> = (0..total).filter(|&i| !states[i].is_done()).collect();
+    let emit = |e: ApplyEvent| {
+        let _ = events.send(e);
+    };
+    emit(ApplyEvent::Started {
+        batch: header.batch.clone(),
+        total,
+        done_before: total - queue.len(),
+        to_do: queue.len(),
+        resumed,
+    });
+    let mut stop: Option<(EndStatus, String)> = None;
+    if resumed {
+        let in_doubt = states
+            .iter()
+            .filter(|s| matches!(s, OpState::InDoubt { .. }))
+            .count();
+        let text = format!(
+            "resumed by {}: {} operations to do, {in_doubt} of them in doubt (re-read before any request)",
+            journal::operator(),
+            queue.len()
+        );
+        if let Err(e) = append(&writer, Entry::Note(note(text))).await {
+            stop = Some((EndStatus::JournalError, e.to_string()));
+        }
+    }
+
+    let concurrency = options.concurrency.max(1);
+    let breaker_after = options.breaker_after.max(1);
+    let mut set = tokio::task::JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut user_paused = false;
+    let mut breaker_paused = false;
+    let mut control_open = true;
+    let mut consecutive = 0u32;
+    let mut requests_sent = 0usize;
+    match *control.borrow_and_update() {
+        Control::Run => {}
+        Control::Pause => {
+            user_paused = true;
+            emit(ApplyEvent::Paused {
+                reason: PauseReason::Requested,
+            });
+        }
+        Control::Cancel => {
+            stop.get_or_insert((EndStatus::Cancelled, "cancelled by the admin".into()));
+        }
+    }
+
+    loop {
+        while stop.is_none() && !user_paused && !breaker_paused && set.len() < concurrency {
+            let Some(seq) = queue.pop_front() else { break };
+            let prior = states[seq].clone();
+            let (client, writer, ops) = (client.clone(), writer.clone(), ops.clone());
+            emit(ApplyEvent::OpStarted { seq });
+            let handle = set.spawn(async move {
+                let op = &ops[seq];
+                execute(&client, &writer, seq, op, &prior).await
+            });
+            running.insert(handle.id(), seq);
+        }
+        if set.is_empty() && (queue.is_empty() || stop.is_some()) {
+            break;
+        }
+        if set.is_empty() && !control_open {
+            // Paused, and nobody is left to resume it.
+            let status = if breaker_paused {
+                EndStatus::CircuitBreaker
+            } else {
+                EndStatus::Cancelled
+            };
+            stop = Some((status, "paused, and the controller went away".into()));
+            break;
+        }
+        tokio::select! {
+            Some(joined) = set.join_next_with_id(), if !set.is_empty() => {
+                let (id, report) = match joined {
+                    Ok((id, (report, result))) => {
+                        let seq = running.remove(&id).unwrap_or(usize::MAX);
+                        if let Some(seq_state) = states.get_mut(seq) {
+                            if let Some((result, intent)) = result {
+                                *seq_state = OpState::Finished { result, intent };
+                            }
+                        }
+                        (seq, report)
+                    }
+                    Err(e) => {
+                        let seq = running.remove(&e.id()).unwrap_or(usize::MAX);
+                        stop.get_or_insert((EndStatus::JournalError, format!("internal error in operation {seq}: {e}")));
+                        continue;
+                    }
+                };
+                let seq = id;
+                if report.request_sent {
+                    requests_sent += 1;
+                }
+                let failed = report.outcome == Outcome::Failed;
+                let failure = report.failure;
+                let detail = report.detail.clone();
+                emit(ApplyEvent::OpFinished { seq, report });
+                if failure == Some(FailureKind::Journal) {
+                    if stop.is_none() {
+                        let reason = format!("the journal could not be written ({detail}): stopped so that no operation can happen twice");
+                        emit(ApplyEvent::Stopping { status: EndStatus::JournalError, reason: reason.clone() });
+                        stop = Some((EndStatus::JournalError, reason));
+                    }
+                    continue;
+                }
+                if !failed {
+                    consecutive = 0;
+                    continue;
+                }
+                consecutive += 1;
+                let auth = failure == Some(FailureKind::Auth);
+                if (consecutive >= breaker_after || auth) && stop.is_none() && !breaker_paused {
+                    let reason = PauseReason::CircuitBreaker { failures: consecutive, last_error: detail };
+                    let _ = append(&writer, Entry::Note(note(reason.to_string()))).await;
+                    match options.on_breaker {
+                        BreakerAction::Stop => {
+                            emit(ApplyEvent::Stopping { status: EndStatus::CircuitBreaker, reason: reason.to_string() });
+                            stop = Some((EndStatus::CircuitBreaker, reason.to_string()));
+                        }
+                        BreakerAction::Pause => {
+                            breaker_paused = true;
+                            consecutive = 0;
+                            emit(ApplyEvent::Paused { reason });
+                        }
+                    }
+                }
+            }
+            changed = control.changed(), if control_open => {
+                if changed.is_err() {
+                    control_open = false;
+                    continue;
+                }
+                let c = *control.borrow_and_update();
+                match c {
+                    Control::Run => {
+                        if user_paused || breaker_paused {
+                            user_paused = false;
+                            breaker_paused = false;
+                            let _ = append(&writer, Entry::Note(note("resumed by the admin"))).await;
+                            emit(ApplyEvent::Resumed);
+                        }
+                    }
+                    Control::Pause => {
+                        if !user_paused {
+                            user_paused = true;
+                            let _ = append(&writer, Entry::Note(note("paused by the admin"))).await;
+                            emit(ApplyEvent::Paused { reason: PauseReason::Requested });
+                        }
+                    }
+                    Control::Cancel => {
+                        if stop.is_none() {
+                            let reason = "cancelled by the admin".to_string();
+                            emit(ApplyEvent::Stopping { status: EndStatus::Cancelled, reason: reason.clone() });
+                            stop = Some((EndStatus::Cancelled, reason));
+                        }
+                    }
+                }
+            }
+            else => break,
+        }
+    }
+
+    // Summary over the whole batch.
+    let mut s = BatchSummary {
+        batch: header.batch.clone(),
+        journal: writer.path().display().to_string(),
+        total,
+        applied: 0,
+        already: 0,
+        failed: 0,
+        not_started: 0,
+        status: EndStatus::Completed,
+        reason: None,
+        failures: Vec::new(),
+        requests_sent,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    for (seq, st) in states.iter().enumerate() {
+        match st.outcome() {
+            Some(Outcome::Applied) => s.applied += 1,
+            Some(Outcome::Already) => s.already += 1,
+            Some(Outcome::Failed) => {
+                s.failed += 1;
+                if let OpState::Finished { result, .. } = st {
+                    s.failures.push(FailedOp {
+                        seq,
+                        op: ops[seq].op,
+                        target: target_label(&ops[seq]),
+                        detail: result.detail.clone(),
+                        kind: result.failure,
+                    });
+                }
+            }
+            None => s.not_started += 1,
+        }
+    }
+    let (status, reason) = match stop {
+        Some((st, r)) => (st, Some(r)),
+        None if s.failed == 0 && s.not_started == 0 => (EndStatus::Completed, None),
+        None => (EndStatus::Failed, None),
+    };
+    s.status = status;
+    s.reason = reason;
+    let end = Entry::End(End {
+        at: Utc::now(),
+        status: s.status,
+        applied: s.applied,
+        already: s.already,
+        failed: s.failed,
+        not_started: s.not_started,
+        reason: s.reason.clone(),
+    });
+    if let Err(e) = append(&writer, end).await {
+        s.status = EndStatus::JournalError;
+        s.reason = Some(format!("could not write the end of the batch: {e}"));
+    }
+    emit(ApplyEvent::Finished(s.clone()));
+    s
+}
+
+fn note(text: impl Into<String>) -> journal::Note {
+    journal::Note {
+        at: Utc::now(),
+        text: text.into(),
+    }
+}
+
+async fn append(writer: &Arc<Writer>, entry: Entry) -> Result<(), JournalError> {
+    let w = writer.clone();
+    match tokio::task::spawn_blocking(move || w.append(&entry)).await {
+        Ok(r) => r,
+        Err(e) => Err(JournalError::Invalid {
+            path: writer.path().display().to_string(),
+            detail: format!("journal writer failed: {e}"),
+        }),
+    }
+}
+
+type Finished = Option<(OpResult, Option<Intent>)>;
+
+/// One operation: re-read, intent, request, result. Returns the report and, when the
+/// result line was written, what the journal now says.
+async fn execute(
+    client: &ScimClient,
+    writer: &Arc<Writer>,
+    seq: usize,
+    op: &Operation,
+    prior: &OpState,
+) -> (OpReport, Finished) {
+    let (prior_before, attempt) = match prior {
+        OpState::InDoubt { intent } => (Some(intent.before), intent.attempt + 1),
+        // A failed attempt whose request may have landed (timeout, dropped answer).
+        OpState::Finished {
+            intent: Some(i),
+            result,
+        } if result.outcome == Outcome::Failed => (Some(i.before), i.attempt + 1),
+        OpState::Finished {
+            intent: Some(i), ..
+        } => (None, i.attempt + 1),
+        _ => (None, 1),
+    };
+    let mut ctx = Exec {
+        writer,
+        seq,
+        op,
+        attempt,
+        intent: None,
+    };
+    let report = match op.op {
+        OpKind::Deactivate | OpKind::Reactivate => {
+            ctx.set_active(client, op.op == OpKind::Reactivate, prior_before)
+                .await
+        }
+        OpKind::Delete => ctx.delete(client, prior_before).await,
+        OpKind::Create => ctx.create(client, prior_before).await,
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // The intent could not be written: nothing was sent.
+            return (
+                OpReport {
+                    outcome: Outcome::Failed,
+                    detail: e.to_string(),
+                    request_sent: false,
+                    failure: Some(FailureKind::Journal),
+                    scim_id: None,
+                },
+                None,
+            );
+        }
+    };
+    let result = OpResult {
+        seq,
+        at: Utc::now(),
+        outcome: report.outcome,
+        detail: report.detail.clone(),
+        request_sent: report.request_sent,
+        failure: report.failure,
+        scim_id: report.scim_id.clone(),
+    };
+    match append(writer, Entry::Result(result.clone())).await {
+        Ok(()) => (report, Some((result, ctx.intent))),
+        Err(e) => (
+            OpReport {
+                detail: format!(
+                    "{} — but the result could not be journaled: {e}",
+                    report.detail
+                ),
+                failure: Some(FailureKind::Journal),
+                ..report
+            },
+            None,
+        ),
+    }
+}
+
+struct Exec<'a> {
+    writer: &'a Arc<Writer>,
+    seq: usize,
+    op: &'a Operation,
+    attempt: u32,
+    intent: Option<Intent>,
+}
+
+fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpReport {
+    OpReport {
+        outcome,
+        detail: detail.into(),
+        request_sent,
+        failure: None,
+        scim_id: None,
+    }
+}
+
+fn failed(e: &ScimError, context: &str, request_sent: bool) -> OpReport {
+    OpReport {
+        outcome: Outcome::Failed,
+        detail: format!("{context}: {e}"),
+        request_sent,
+        failure: Some(failure_kind(e)),
+        scim_id: None,
+    }
+}
+
+fn failed_local(kind: FailureKind, detail: impl Into<String>) -> OpReport {
+    OpReport {
+        outcome: Outcome::Failed,
+        detail: detail.into(),
+        request_sent: false,
+        failure: Some(kind),
+        scim_id: None,
+    }
+}
+
+/// Could a failed request have been processed anyway?
+fn maybe_processed(e: &ScimError) -> bool {
+    matches!(
+        e,
+        ScimError::Timeout(_)
+            | ScimError::Network(_)
+            | ScimError::Malformed { .. }
+            | ScimError::Http {
+                status: 500..=599,
+                ..
+            }
+    )
+}
+
+impl Exec<'_> {
+    async fn write_intent(
+        &mut self,
+        scim_id: Option<String>,
+        user_name: Option<String>,
+        before: Observed,
+    ) -> Result<(), JournalError> {
+        let intent = Intent {
+            seq: self.seq,
+            at: Utc::now(),
+            op: self.op.op,
+            scim_id,
+            user_name,
+            attempt: self.attempt,
+            before,
+        };
+        append(self.writer, Entry::Intent(intent.clone())).await?;
+        self.intent = Some(intent);
+        Ok(())
+    }
+
+    fn scim_id(&self) -> Option<&str> {
+        self.op.scim_id.as_deref().filter(|s| !s.trim().is_empty())
+    }
+
+    async fn set_active(
+        &mut self,
+        client: &ScimClient,
+        target: bool,
+        prior: Option<Observed>,
+    ) -> Result<OpReport, JournalError> {
+        let word = if target { "active" } else { "inactive" };
+        let Some(id) = self.scim_id().map(str::to_string) else {
+            return Ok(failed_local(
+                FailureKind::Local,
+                "no SCIM id in the plan for this operation",
+            ));
+        };
+        let current = match client.get_user(&id).await {
+            Ok(u) => u,
+            Err(e) => return Ok(failed(&e, "re-reading the user before the change", false)),
+        };
+        let user = match current {
+            None if !target => {
+                return Ok(done(
+                    Outcome::Already,
+                    "not found (404): nothing to deactivate, counts as done",
+                    false,
+                ))
+            }
+            None => {
+                return Ok(failed_local(
+                    FailureKind::Server,
+                    "the user no longer exists (404)",
+                ))
+            }
+            Some(u) => u,
+        };
+        if user.is_active() == target {
+            if prior.is_some_and(|b| b.exists && b.active == Some(!target)) {
+                // An interrupted request landed before the crash.
+                self.intent = None;
+                return Ok(done(
+                    Outcome::Applied,
+                    format!("{word} (the interrupted request had landed; confirmed by re-reading)"),
+                    true,
+                ));
+            }
+            return Ok(done(
+                Outcome::Already,
+                format!("already {word}: no request sent"),
+                false,
+            ));
+        }
+        self.write_intent(
+            Some(id.clone()),
+            Some(user.user_name.clone()).filter(|s| !s.is_empty()),
+            Observed {
+                exists: true,
+                active: Some(user.is_active()),
+            },
+        )
+        .await?;
+        let r = client.set_active(&id, target).await;
+        journal::crash_point();
+        Ok(match r {
+            Ok(Some(u)) if u.is_active() != target => OpReport {
+                outcome: Outcome::Failed,
+                detail: format!("the server answered, but the user is not {word}"),
+                request_sent: true,
+                failure: Some(FailureKind::Server),
+                scim_id: None,
+            },
+            Ok(_) => done(
+                Outcome::Applied,
+                if target { "reactivated" } else { "deactivated" },
+                true,
+            ),
+            Err(ScimError::NotFound) if !target => done(
+                Outcome::Already,
+                "not found (404) on deactivate: counts as done",
+                true,
+            ),
+            Err(e) => failed(
+                &e,
+                if target {
+                    "reactivating"
+                } else {
+                    "deactivating"
+                },
+                true,
+            ),
+        })
+    }
+
+    async fn delete(
+        &mut self,
+        client: &ScimClient,
+        prior: Option<Observed>,
+    ) -> Result<OpReport, JournalError> {
+        let Some(id) = self.scim_id().map(str::to_string) else {
+            return Ok(failed_local(
+                FailureKind::Local,
+                "no SCIM id in the plan for this operation",
+            ));
+        };
+        let current = match client.get_user(&id).await {
+            Ok(u) => u,
+            Err(e) => return Ok(failed(&e, "re-reading the user before deleting", false)),
+        };
+        let Some(user) = current else {
+            if prior.is_some_and(|b| b.exists) {
+                return Ok(done(
+                    Outcome::Applied,
+                    "deleted (the interrupted request had landed; confirmed by re-reading)",
+                    true,
+                ));
+            }
+            return Ok(done(
+                Outcome::Already,
+                "not found (404): already gone",
+                false,
+            ));
+        };
+        self.write_intent(
+            Some(id.clone()),
+            Some(user.user_name.clone()).filter(|s| !s.is_empty()),
+            Observed {
+                exists: true,
+                active: Some(user.is_active()),
+            },
+        )
+        .await?;
+        let r = client.delete_user(&id).await;
+        journal::crash_point();
+        Ok(match r {
+            Ok(()) => done(Outcome::Applied, "deleted", true),
+            Err(ScimError::NotFound) => done(
+                Outcome::Already,
+                "not found (404) on delete: counts as done",
+                true,
+            ),
+            Err(e) => failed(&e, "deleting", true),
+        })
+    }
+
+    async fn create(
+        &mut self,
+        client: &ScimClient,
+        prior: Option<Observed>,
+    ) -> Result<OpReport, JournalError> {
+        let Some(new_user) = new_user_for(self.op) else {
+            return Ok(failed_local(
+                FailureKind::Local,
+                "create without a userName or email in the plan",
+            ));
+        };
+        let filter = match Filter::eq(FilterAttr::UserName, &new_user.user_name) {
+            Ok(f) => f,
+            Err(e) => return Ok(failed(&e, "looking up the user before creating", false)),
+        };
+        let lookup = |client: &ScimClient| {
+            let filter = filter.clone();
+            let client = client.clone();
+            let name = new_user.user_name.to_lowercase();
+            async move {
+                client.find_users(&filter).await.map(|users| {
+                    users
+                        .into_iter()
+                        .filter(|u| u.user_name.to_lowercase() == name)
+                        .collect::<Vec<_>>()
+                })
+            }
+        };
+        let found = match lookup(client).await {
+            Ok(f) => f,
+            Err(e) => {
+                return Ok(failed(
+                    &e,
+                    "looking up the user by userName before creating",
+                    false,
+                ))
+            }
+        };
+        match &found[..] {
+            [] => {}
+            [u] if u.is_active() => {
+                let mut r = if prior.is_some_and(|b| !b.exists) {
+                    self.intent = None;
+                    done(Outcome::Applied, "created (the interrupted request had landed; confirmed by looking up the userName)", true)
+                } else {
+                    done(
+                        Outcome::Already,
+                        "a user with this userName exists already: no request sent",
+                        false,
+                    )
+                };
+                r.scim_id = u.id.clone();
+                return Ok(r);
+            }
+            [u] => {
+                return Ok(OpReport {
+                    scim_id: u.id.clone(),
+                    ..failed_local(
+                        FailureKind::Server,
+                        "a user with this userName exists but is inactive: reactivate it instead",
+                    )
+                })
+            }
+            _ => {
+                return Ok(failed_local(
+                    FailureKind::Server,
+                    format!(
+                        "{} users have this userName: not creating another",
+                        found.len()
+                    ),
+                ))
+            }
+        }
+        self.write_intent(
+            None,
+            Some(new_user.user_name.clone()),
+            Observed {
+                exists: false,
+                active: None,
+            },
+        )
+        .await?;
+        let r = client.create_user(&new_user).await;
+        journal::crash_point();
+        Ok(match r {
+            Ok(u) => OpReport {
+                scim_id: u.id.clone(),
+                ..done(Outcome::Applied, "created", true)
+            },
+            Err(e) if maybe_processed(&e) => {
+                // The POST may have landed: look before anyone sends it again.
+                match lookup(client).await {
+                    Ok(users) if users.len() == 1 => OpReport {
+                        scim_id: users[0].id.clone(),
+                        ..done(
+                            Outcome::Applied,
+                            format!(
+                                "created (the answer was lost — {e} — but the user exists now)"
+                            ),
+                            true,
+                        )
+                    },
+                    _ => failed(
+                        &e,
+                        "creating (it may have landed: a resume looks the userName up first)",
+                        true,
+                    ),
+                }
+            }
+            Err(e) => failed(&e, "creating", true),
+        })
+    }
+}
+
+/// The reverse plan of a batch: reactivate what it deactivated, deactivate what it
+/// created or reactivated. Only operations the batch actually changed (`applied`) are
+/// reversed; the notes say what is left out and why. Run it through the same gates.
+pub fn undo_plan(log: &BatchLog) -> (Plan, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut operations = Vec::new();
+    let mut unchanged = 0;
+    for (seq, st) in log.op_states().iter().enumerate() {
+        let op = &log.header.plan.operations[seq];
+        let OpState::Finished { result, .. } = st else {
+            if !st.is_done() {
+                notes.push(format!(
+                    "#{seq} {} {}: not done, nothing to undo",
+                    op_name(op.op),
+                    target_label(op)
+                ));
+            }
+            continue;
+        };
+        match result.outcome {
+            Outcome::Applied => {}
+            Outcome::Already => {
+                unchanged += 1;
+                continue;
+            }
+            Outcome::Failed => {
+                notes.push(format!(
+                    "#{seq} {} {}: failed, nothing to undo",
+                    op_name(op.op),
+                    target_label(op)
+                ));
+                continue;
+            }
+        }
+        let Some(inverse) = op.op.inverse() else {
+            notes.push(format!(
+                "#{seq} {} {}: cannot be undone",
+                op_name(op.op),
+                target_label(op)
+            ));
+            continue;
+        };
+        let scim_id = result.scim_id.clone().or_else(|| op.scim_id.clone());
+        if scim_id.is_none() {
+            notes.push(format!(
+                "#{seq} {} {}: SCIM id unknown, cannot undo",
+                op_name(op.op),
+                target_label(op)
+            ));
+            continue;
+        }
+        let user_name = op
+            .user_name
+            .clone()
+            .or_else(|| op.new_user.as_ref().map(|u| u.user_name.clone()));
+        operations.push(Operation {
+            op: inverse,
+            scim_id,
+            email: op
+                .email
+                .clone()
+                .or_else(|| op.new_user.as_ref().and_then(|u| u.email.clone())),
+            user_name,
+            external_id: op.external_id.clone(),
+            name: op.name.clone(),
+            reason: format!(
+                "undo of batch {} #{seq} ({}: {})",
+                log.id(),
+                op_name(op.op),
+                op.reason
+            ),
+            evidence: op.evidence.clone(),
+            new_user: None,
+        });
+    }
+    if unchanged > 0 {
+        notes.push(format!(
+            "{unchanged} operations found the user already in the target state and changed nothing: not reversed"
+        ));
+    }
+    let plan = Plan {
+        version: PLAN_VERSION,
+        created_at: Utc::now(),
+        inputs: vec![PlanInput {
+            kind: "journal_batch".into(),
+            path: log.path.display().to_string(),
+            rows: log.header.plan.operations.len(),
+        }],
+        parameters: serde_json::json!({ "undo_of": log.id() }),
+        matched_users: log.header.plan.matched_users,
+        operations,
+        excluded: log.header.plan.excluded.clone(),
+    };
+    (plan, notes)
+}
