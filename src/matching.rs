@@ -36,6 +36,12 @@ impl DomainAliases {
         Ok(aliases)
     }
 
+    /// Adds every alias of `other`.
+    pub fn extend(&mut self, other: &DomainAliases) {
+        self.map
+            .extend(other.map.iter().map(|(a, c)| (a.clone(), c.clone())));
+    }
+
     pub fn add(&mut self, alias: &str, canonical: &str) {
         self.map
             .insert(alias.trim().to_lowercase(), canonical.trim().to_lowercase());

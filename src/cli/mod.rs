@@ -53,6 +53,19 @@ pub struct Cli {
     command: Option<Commands>,
     #[command(flatten)]
     connection: ConnectionArgs,
+    #[command(flatten)]
+    dashboard: DashboardArgs,
+}
+
+/// Options of the dashboard (`navscim` without a command).
+#[derive(Debug, Clone, Args, Default)]
+pub struct DashboardArgs {
+    /// Load this CSV export at start and look its users up (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub load: Vec<PathBuf>,
+    /// Treat two email domains as one company, e.g. corp-example.co.uk=corp.example (repeatable).
+    #[arg(long, value_name = "ALIAS=CANONICAL")]
+    pub domain_alias: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,7 +204,7 @@ pub fn main() -> i32 {
     };
     runtime.block_on(async move {
         match cli.command {
-            None => tui::run_saved_profile(&cli.connection).await,
+            None => tui::run_saved_profile(&cli.connection, &cli.dashboard).await,
             Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,

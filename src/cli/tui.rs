@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{exit, ConnectionArgs, DemoArgs, ScreenshotArgs};
+use super::{exit, ConnectionArgs, DashboardArgs, DemoArgs, ScreenshotArgs};
 use crate::app::keys::Command;
 use crate::app::state::{ConnectionState, State, TextField, TokenSourceKind};
 use crate::app::{Action, ImportSource};
@@ -52,7 +52,7 @@ fn initial_connection(conn: &ConnectionArgs) -> Result<ConnectionState, String> 
     Ok(state)
 }
 
-pub async fn run_saved_profile(conn: &ConnectionArgs) -> i32 {
+pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs) -> i32 {
     let connection = match initial_connection(conn) {
         Ok(c) => c,
         Err(e) => {
@@ -60,12 +60,36 @@ pub async fn run_saved_profile(conn: &ConnectionArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let mut aliases = crate::matching::DomainAliases::default();
+    for spec in &dashboard.domain_alias {
+        match crate::matching::DomainAliases::parse(spec) {
+            Ok(parsed) => aliases.extend(&parsed),
+            Err(e) => {
+                eprintln!("navscim: --domain-alias {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let mut state = State::new(connection, no_color());
+    state.users.aliases = aliases;
+    let mut initial = Vec::new();
+    if !dashboard.load.is_empty() {
+        initial.push(Action::LoadFiles {
+            sources: dashboard
+                .load
+                .iter()
+                .cloned()
+                .map(ImportSource::Path)
+                .collect(),
+            lookup_after: true,
+        });
+    }
     let settings = Settings {
         ca_file: conn.ca_file.clone(),
         clipboard: true,
         ..Settings::default()
     };
-    finish(runtime::run_tui(State::new(connection, no_color()), settings, Vec::new()).await)
+    finish(runtime::run_tui(state, settings, initial).await)
 }
 
 /// The simulator configuration of `navscim demo`, seeded from the embedded fixtures.
