@@ -34,6 +34,9 @@ pub struct UserReport {
     pub candidates: Vec<String>,
     /// Why: the last error, the candidates, warnings such as an externalId mismatch.
     pub detail: String,
+    /// The matched user's `meta.created` (`navscim plan` reads it for the grace period).
+    #[serde(default)]
+    pub scim_created: Option<String>,
 }
 
 impl UserReport {
@@ -91,6 +94,11 @@ impl UserReport {
             sources: user.sources.clone(),
             candidates,
             detail: detail.join("; "),
+            scim_created: scim
+                .and_then(|u| u.extra.get("meta"))
+                .and_then(|m| m.get("created"))
+                .and_then(|c| c.as_str())
+                .map(str::to_string),
         }
     }
 }

@@ -244,6 +244,14 @@ async fn demo_fixtures_json_has_the_manifest_categories() {
     assert_eq!(r["active"], true);
     assert_eq!(r["external_id"], "E100299");
     assert!(r["scim_id"].as_str().unwrap().len() == 16);
+    // `navscim plan` reads this for the grace period; seeded users are dated in the past.
+    assert!(
+        r["scim_created"]
+            .as_str()
+            .unwrap()
+            .starts_with(&navscim::sim::SEED_CREATED[..19]),
+        "{r:#}"
+    );
     let sources = r["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 2);
     assert_eq!(sources[1]["file"], "salesnav_users.csv");

@@ -616,14 +616,20 @@ fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
 // ---- output records --------------------------------------------------------------------
 
 /// Drops what the output does not use from the SCIM resources of an outcome (their
-/// `meta`, extensions, names and emails): with 100,000 users these dominate memory.
+/// extensions, names and emails): with 100,000 users these dominate memory. The matched
+/// user's `meta.created` is kept: `navscim plan` reads it for the grace period.
 fn slim(mut o: LookupOutcome) -> LookupOutcome {
     for u in o.user.iter_mut().chain(o.candidates.iter_mut()) {
+        let created = u.extra.get("meta").and_then(|m| m.get("created")).cloned();
         u.schemas = Vec::new();
         u.name = None;
         u.display_name = None;
         u.emails = Vec::new();
         u.extra = Default::default();
+        if let Some(created) = created {
+            u.extra
+                .insert("meta".into(), serde_json::json!({ "created": created }));
+        }
     }
     o
 }
@@ -768,6 +774,8 @@ struct Record {
     active: Option<bool>,
     scim_id: Option<String>,
     scim_user_name: Option<String>,
+    /// The matched user's `meta.created`: `navscim plan` uses it for the grace period.
+    scim_created: Option<String>,
     scim_external_id: Option<String>,
     matched_by: Option<&'static str>,
     orphan: bool,
@@ -795,6 +803,7 @@ impl Record {
             active: None,
             scim_id: None,
             scim_user_name: None,
+            scim_created: None,
             scim_external_id: None,
             matched_by: None,
             orphan: presence == Presence::OrphanSeat,
@@ -877,6 +886,12 @@ impl Record {
             r.scim_id = m.id.clone();
             r.scim_user_name = Some(m.user_name.clone());
             r.scim_external_id = m.external_id.clone();
+            r.scim_created = m
+                .extra
+                .get("meta")
+                .and_then(|meta| meta.get("created"))
+                .and_then(|c| c.as_str())
+                .map(str::to_string);
         }
         let tried = || {
             o.attempts

@@ -270,6 +270,9 @@ impl SimHandle {
     }
 }
 
+/// `meta.created` of every seeded or generated user.
+pub const SEED_CREATED: &str = "2024-01-15T09:00:00Z";
+
 /// Binds and starts serving on the current tokio runtime.
 ///
 /// Errors: `InvalidInput` for bad knobs, `InvalidData` for a bad seed CSV (the message
@@ -279,7 +282,12 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     config
         .validate()
         .map_err(|e| Error::new(ErrorKind::InvalidInput, e))?;
-    let now = chrono::Utc::now();
+    // A seat export says nothing about when a user was provisioned; seeded users are
+    // dated well in the past (SEED_CREATED) so that a grace period for "recently
+    // provisioned" users never hides the whole seed. Users POSTed later get the real time.
+    let now = SEED_CREATED
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .expect("constant is RFC 3339");
     let mut store = store::Store::new(config.seats);
     store.reserve(config.generate);
     if let Some(text) = &config.seed_csv {

@@ -148,11 +148,13 @@ pub fn parse_seed(text: &str) -> Result<Vec<SeedUser>, SeedError> {
 
     let mut users = Vec::new();
     let mut last_line = 1;
+    // Offsets of every '\n', found once: looking lines up per record stays linear.
+    let newlines: Vec<usize> = newline_offsets(text);
     for rec in records {
         let rec = rec.map_err(|e| csv_error(e, text, last_line + 1))?;
         let line = rec
             .position()
-            .map(|p| line_at(text, p.byte()))
+            .map(|p| line_in(text, &newlines, p.byte()))
             .unwrap_or(last_line + 1);
         last_line = line;
         if rec.iter().all(|f| f.trim().is_empty()) {
@@ -220,13 +222,27 @@ fn looks_like_email(s: &str) -> bool {
 
 /// 1-based line of a byte offset (the csv crate miscounts lines with CRLF).
 fn line_at(text: &str, byte: u64) -> u64 {
+    line_in(text, &newline_offsets(text), byte)
+}
+
+fn newline_offsets(text: &str) -> Vec<usize> {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// [`line_at`] with the newline offsets precomputed.
+fn line_in(text: &str, newlines: &[usize], byte: u64) -> u64 {
     let b = text.as_bytes();
     let mut end = (byte as usize).min(b.len());
     // A record's position can point at the `\n` that ends the previous CRLF line.
     while end < b.len() && (b[end] == b'\n' || b[end] == b'\r') {
         end += 1;
     }
-    b[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    // Newlines strictly before `end`.
+    newlines.partition_point(|&i| i < end) as u64 + 1
 }
 
 fn csv_error(e: csv::Error, text: &str, fallback_line: u64) -> SeedError {
