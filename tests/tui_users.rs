@@ -437,3 +437,32 @@ fn a_file_navscim_cannot_map_opens_the_column_mapping_dialog() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn every_problem_of_a_loaded_file_is_listed_with_file_line_and_column() {
+    use navscim::import::import_path;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/import/bad_rows.csv");
+    let import = import_path(&path, &ImportOptions::default()).unwrap();
+    let expected: Vec<String> = import.errors.iter().map(|d| d.to_string()).collect();
+    assert!(!expected.is_empty(), "the fixture has bad rows");
+    let mut s = State::new(ConnectionState::new("p", "https://scim.example"), true);
+    reduce(&mut s, Action::Resize(140, 60));
+    reduce(
+        &mut s,
+        Action::FilesImported {
+            results: vec![(navscim::app::ImportSource::Path(path), Ok(import))],
+            lookup_after: false,
+        },
+    );
+    s.tab = Tab::Users;
+    assert!(s.notice.as_ref().unwrap().text.contains("p lists them"));
+    key(&mut s, KeyCode::Char('p'));
+    let text = screen(&s, 140, 60);
+    assert!(text.contains("Loaded files"), "{text}");
+    for line in &expected {
+        assert!(text.contains(line.as_str()), "missing {line:?} in\n{text}");
+    }
+    key(&mut s, KeyCode::Esc);
+    assert!(!screen(&s, 140, 60).contains("Loaded files"));
+}

@@ -53,6 +53,8 @@ pub enum Command {
     CancelWork,
     /// In the re-look-up prompt: the next identifier kind.
     NextKind,
+    /// The loaded files and the problems found in them.
+    Files,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -525,6 +527,13 @@ pub static BINDINGS: &[Binding] = &[
         None,
         "Cancel running lookups",
         Command::CancelWork,
+    ),
+    b(
+        C::Users,
+        &[Key::Char('p')],
+        None,
+        "Loaded files and every problem found in them",
+        Command::Files,
     ),
     b(
         C::UsersFilter,

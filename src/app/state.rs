@@ -405,7 +405,7 @@ impl State {
             Tab::Users if self.users.mapping.is_some() => Context::Mapping,
             Tab::Users if self.users.prompt.is_some() => Context::Prompt,
             Tab::Users if self.users.filter_editing => Context::UsersFilter,
-            Tab::Users if self.users.details_open => Context::Details,
+            Tab::Users if self.users.details_open || self.users.files_open => Context::Details,
             Tab::Users => Context::Users,
             _ => Context::Placeholder,
         }

@@ -259,6 +259,8 @@ pub struct UsersState {
     pub running_batches: BTreeSet<u64>,
     pub details_open: bool,
     pub details_scroll: u16,
+    /// The loaded files and every problem found in them (`p`); scrolls like details.
+    pub files_open: bool,
     pub prompt: Option<Prompt>,
     pub aliases: DomainAliases,
     /// Files the importer could not import at all (shown on the empty pane).

@@ -186,9 +186,12 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         return mapping_command(state, command, effects);
     }
     let users = &mut state.users;
-    if users.details_open {
+    if users.details_open || users.files_open {
         match command {
-            Command::Close => users.details_open = false,
+            Command::Close => {
+                users.details_open = false;
+                users.files_open = false;
+            }
             Command::Up => users.details_scroll = users.details_scroll.saturating_sub(1),
             Command::Down => users.details_scroll = users.details_scroll.saturating_add(1),
             Command::PageUp => users.details_scroll = users.details_scroll.saturating_sub(10),
@@ -254,6 +257,10 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             state.notice = Some(info(format!("Marked the {n} users shown")));
         }
         Command::ClearMarks => users.clear_marks(),
+        Command::Files => {
+            users.files_open = true;
+            users.details_scroll = 0;
+        }
         Command::Details => {
             if users.cursor_user().is_some() {
                 users.details_open = true;
@@ -536,7 +543,7 @@ pub(super) fn files_imported(
             new_users.len()
         )),
         (None, n) => warn(format!(
-            "Loaded {} with {n} problems (Enter on a file row… see details); {} new users",
+            "Loaded {} with {n} problems (p lists them); {} new users",
             names.join(", "),
             new_users.len()
         )),

@@ -36,6 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.details_open {
         render_details(frame, area, state, theme);
     }
+    if users.files_open {
+        render_files(frame, area, users, theme);
+    }
     if let Some(dialog) = &users.mapping {
         render_mapping(frame, area, dialog, theme);
     }
@@ -509,6 +512,55 @@ fn render_mapping(
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// The loaded files, what each brought, and every problem with its file:line:column.
+fn render_files(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
+    let mut lines: Vec<Line> = Vec::new();
+    if users.files.is_empty() {
+        lines.push(Line::raw("No file loaded yet (L loads one)."));
+    }
+    for file in &users.files {
+        lines.push(Line::styled(
+            format!("{} — {}", file.name, file.format),
+            theme.title(),
+        ));
+        lines.push(Line::raw(format!(
+            "  {} rows read · {} new users · {} duplicate rows merged · {} problems",
+            thousands(file.rows),
+            thousands(file.new_users),
+            file.duplicates_merged,
+            file.problems.len()
+        )));
+        for problem in &file.problems {
+            lines.push(Line::styled(
+                format!("  {problem}"),
+                theme.level(Level::Warn),
+            ));
+        }
+        lines.push(Line::raw(""));
+    }
+    for failure in &users.unmapped {
+        lines.push(Line::styled(failure.to_string(), theme.level(Level::Error)));
+    }
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(1),
+    );
+    let block = Block::bordered()
+        .title(" Loaded files — Esc closes ")
+        .border_style(theme.overlay_border());
+    let visible = rect.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(visible);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((users.details_scroll.min(max_scroll), 0)),
         rect,
     );
 }
