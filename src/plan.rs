@@ -1,7 +1,6 @@
 //! Plans: what navscim intends to change, why, and what it deliberately leaves alone.
 //! The safety gates (permissions, thresholds, protected users) are checked here, by
 //! the same code for the TUI and the headless commands.
-// INTERFACE — types are shared by the Usage/plan work and the apply/journal work.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

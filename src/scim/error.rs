@@ -1,5 +1,4 @@
 //! Errors from the SCIM client. Messages never contain the token.
-// INTERFACE — the SCIM client work may add variants; keep `category()` exhaustive.
 
 use std::time::Duration;
 
