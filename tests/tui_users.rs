@@ -466,3 +466,44 @@ fn every_problem_of_a_loaded_file_is_listed_with_file_line_and_column() {
     key(&mut s, KeyCode::Esc);
     assert!(!screen(&s, 140, 60).contains("Loaded files"));
 }
+
+/// The Users pane's export (`x`) is a valid `--lookup` input of `navscim plan`: the two
+/// front ends hand users to the same planning code in the same shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_export_feeds_navscim_plan() {
+    let (sim, mut driver) = demo_driver().await;
+    driver.settle().await;
+    let users = &driver.state.users;
+    let rows: Vec<navscim::report::UserReport> = (0..users.directory.len())
+        .map(|i| {
+            navscim::report::UserReport::new(
+                &users.directory.users[i],
+                users.presence(i),
+                users.rows[i].outcome.as_deref(),
+                users.rows[i].ignored,
+            )
+        })
+        .collect();
+    let text = serde_json::to_string(&rows).unwrap();
+    let candidates = navscim::plan::read_lookup_results("export.json", &text).unwrap();
+    assert_eq!(candidates.len(), 1035);
+    let matched = candidates
+        .iter()
+        .filter(|c| matches!(c.status, MatchStatus::Matched { .. }))
+        .count();
+    assert_eq!(
+        matched,
+        manifest("matched") + manifest("mismatch") + manifest("orphans")
+    );
+    // Seeded users are dated in the past, so none falls in a grace period.
+    let dated = candidates
+        .iter()
+        .filter(|c| c.provisioned_on.is_some())
+        .count();
+    assert_eq!(dated, matched);
+    assert!(candidates
+        .iter()
+        .filter_map(|c| c.provisioned_on)
+        .all(|d| d.to_string() == "2024-01-15"));
+    sim.shutdown().await;
+}
