@@ -125,25 +125,28 @@ pub fn write_reports(path: &Path, rows: &[UserReport]) -> Result<(), String> {
         .map_err(|e| format!("{shown}: {e}"))
 }
 
+/// The columns of every per-user CSV navscim writes (`navscim lookup`, the Users export).
+pub const CSV_HEADER: [&str; 15] = [
+    "email",
+    "user_name",
+    "external_id",
+    "name",
+    "status",
+    "active",
+    "scim_id",
+    "matched_by",
+    "orphan",
+    "presence",
+    "is_admin",
+    "license_status",
+    "sources",
+    "candidates",
+    "detail",
+];
+
 fn csv_bytes(rows: &[UserReport]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "email",
-        "user_name",
-        "external_id",
-        "name",
-        "status",
-        "active",
-        "scim_id",
-        "matched_by",
-        "orphan",
-        "presence",
-        "is_admin",
-        "license_status",
-        "sources",
-        "candidates",
-        "detail",
-    ])?;
+    w.write_record(CSV_HEADER)?;
     for r in rows {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let sources: Vec<String> = r.sources.iter().map(|s| s.to_string()).collect();

@@ -23,6 +23,7 @@ use crate::matching::{
     identity_key, AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome,
     MatchStatus, Presence,
 };
+use crate::report::CSV_HEADER;
 use crate::scim::{ClientConfig, ErrorCategory, ScimClient};
 
 const EXIT_CODES: &str = "\
@@ -944,24 +945,6 @@ impl Record {
         r
     }
 }
-
-const CSV_HEADER: [&str; 15] = [
-    "email",
-    "user_name",
-    "external_id",
-    "name",
-    "status",
-    "active",
-    "scim_id",
-    "matched_by",
-    "orphan",
-    "presence",
-    "is_admin",
-    "license_status",
-    "sources",
-    "candidates",
-    "detail",
-];
 
 fn csv_row(r: &Record) -> [String; 15] {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
