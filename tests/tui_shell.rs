@@ -74,9 +74,8 @@ fn help_overlay_lists_every_binding_of_the_pane_and_closes() {
     press(&mut s, KeyCode::Char('?'));
     let text = screen(&s, 100, 50);
     assert!(text.contains("Help"));
-    for binding in keys::BINDINGS
-        .iter()
-        .filter(|b| b.context == Context::Connection || b.context == Context::Global)
+    for binding in
+        keys::all().filter(|b| b.context == Context::Connection || b.context == Context::Global)
     {
         assert!(text.contains(binding.help), "help lacks {:?}", binding.help);
     }

@@ -55,6 +55,9 @@ pub enum Command {
     NextKind,
     /// The loaded files and the problems found in them.
     Files,
+    // Usage pane (see USAGE_BINDINGS).
+
+    // Actions pane (see ACTIONS_BINDINGS).
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -78,6 +81,15 @@ pub enum Context {
     Mapping,
     Help,
     QuitConfirm,
+    // Usage pane contexts.
+    Usage,
+    /// Typing into a Usage pane text field (filter, custom threshold).
+    UsageText,
+
+    // Actions pane contexts.
+    Actions,
+    /// Typing into an Actions pane text field (the confirmation count, a plan path).
+    ActionsText,
 }
 
 impl Context {
@@ -94,6 +106,10 @@ impl Context {
             Context::Mapping => "Column mapping",
             Context::Help => "Help",
             Context::QuitConfirm => "Quit?",
+            Context::Usage => "Usage pane",
+            Context::UsageText => "Typing",
+            Context::Actions => "Actions pane",
+            Context::ActionsText => "Typing",
         }
     }
 
@@ -101,7 +117,11 @@ impl Context {
     pub fn inherits_global(self) -> bool {
         matches!(
             self,
-            Context::Connection | Context::Placeholder | Context::Users
+            Context::Connection
+                | Context::Placeholder
+                | Context::Users
+                | Context::Usage
+                | Context::Actions
         )
     }
 
@@ -109,7 +129,11 @@ impl Context {
     pub fn is_text_entry(self) -> bool {
         matches!(
             self,
-            Context::TextEdit | Context::UsersFilter | Context::Prompt
+            Context::TextEdit
+                | Context::UsersFilter
+                | Context::Prompt
+                | Context::UsageText
+                | Context::ActionsText
         )
     }
 }
@@ -745,12 +769,24 @@ pub static BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// The Usage pane's bindings (kept apart so each pane's keys read together).
+pub static USAGE_BINDINGS: &[Binding] = &[];
+
+/// The Actions pane's bindings.
+pub static ACTIONS_BINDINGS: &[Binding] = &[];
+
+/// Every binding of every table: what help lists and the reducer resolves through.
+pub fn all() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS
+        .iter()
+        .chain(USAGE_BINDINGS.iter())
+        .chain(ACTIONS_BINDINGS.iter())
+}
+
 /// The bindings that apply in `context`, own ones first, then the inherited global ones.
 pub fn bindings_for(context: Context) -> impl Iterator<Item = &'static Binding> {
-    let own = BINDINGS.iter().filter(move |b| b.context == context);
-    let global = BINDINGS
-        .iter()
-        .filter(move |b| context.inherits_global() && b.context == Context::Global);
+    let own = all().filter(move |b| b.context == context);
+    let global = all().filter(move |b| context.inherits_global() && b.context == Context::Global);
     own.chain(global)
 }
 
@@ -778,6 +814,10 @@ mod tests {
             Context::Mapping,
             Context::Help,
             Context::QuitConfirm,
+            Context::Usage,
+            Context::UsageText,
+            Context::Actions,
+            Context::ActionsText,
         ] {
             let mut seen = Vec::new();
             for binding in bindings_for(context) {

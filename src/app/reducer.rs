@@ -149,11 +149,16 @@ fn on_key(state: &mut State, event: KeyEvent, effects: &mut Vec<Effect>) -> bool
     }
     let context = state.key_context();
     if context.is_text_entry() && edit_text(state, context, &event) {
-        if context == Context::UsersFilter {
-            // The view follows every keystroke.
-            state.users.refresh_view();
-            state.users.cursor = 0;
-            state.users.offset = 0;
+        match context {
+            Context::UsersFilter => {
+                // The view follows every keystroke.
+                state.users.refresh_view();
+                state.users.cursor = 0;
+                state.users.offset = 0;
+            }
+            Context::UsageText => super::usage_reducer::text_changed(state),
+            Context::ActionsText => super::actions_reducer::text_changed(state),
+            _ => {}
         }
         return true;
     }
@@ -172,6 +177,8 @@ fn edit_text(state: &mut State, context: Context, event: &KeyEvent) -> bool {
     let field = match context {
         Context::UsersFilter => Some(&mut state.users.filter),
         Context::Prompt => state.users.prompt.as_mut().map(|p| &mut p.input),
+        Context::UsageText => state.usage.text_field(),
+        Context::ActionsText => state.actions.text_field(),
         _ => None,
     };
     if let Some(field) = field {
@@ -261,14 +268,18 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
         command,
         Command::Quit
             | Command::ForceQuit
-            | Command::Confirm
             | Command::Help
             | Command::NextTab
             | Command::PrevTab
             | Command::GoTab(_)
     );
-    if state.overlay == Overlay::None && state.tab == Tab::Users && !global {
-        return super::users_reducer::command(state, command, effects);
+    if state.overlay == Overlay::None && !global {
+        match state.tab {
+            Tab::Users => return super::users_reducer::command(state, command, effects),
+            Tab::Usage => return super::usage_reducer::command(state, command, effects),
+            Tab::Actions => return super::actions_reducer::command(state, command, effects),
+            Tab::Connection => {}
+        }
     }
     match command {
         Command::Quit | Command::ForceQuit => {

@@ -356,6 +356,8 @@ pub struct State {
     pub tab: Tab,
     pub connection: ConnectionState,
     pub users: super::users::UsersState,
+    pub usage: super::usage::UsageState,
+    pub actions: super::actions::ActionsState,
     /// The terminal's size, from `Action::Resize`; paging and scrolling need it.
     pub size: (u16, u16),
     pub overlay: Overlay,
@@ -374,6 +376,8 @@ impl State {
             tab: Tab::Connection,
             connection,
             users: Default::default(),
+            usage: Default::default(),
+            actions: Default::default(),
             size: (80, 24),
             overlay: Overlay::None,
             notice: None,
@@ -407,7 +411,8 @@ impl State {
             Tab::Users if self.users.filter_editing => Context::UsersFilter,
             Tab::Users if self.users.details_open || self.users.files_open => Context::Details,
             Tab::Users => Context::Users,
-            _ => Context::Placeholder,
+            Tab::Usage => self.usage.context(),
+            Tab::Actions => self.actions.context(),
         }
     }
 }

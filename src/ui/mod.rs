@@ -1,12 +1,14 @@
 //! Rendering: a pure function of [`State`]. One module per pane, plus the shared chrome
 //! (tab bar, status bar) and overlays (help, quit confirmation).
 
+pub mod actions;
 pub mod connection;
 pub mod overlay;
 pub mod placeholder;
 pub mod screenshot;
 pub mod status;
 pub mod theme;
+pub mod usage;
 pub mod users;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -32,7 +34,8 @@ pub fn render(frame: &mut Frame, state: &State) {
     match state.tab {
         Tab::Connection => connection::render(frame, body, state, &theme),
         Tab::Users => users::render(frame, body, state, &theme),
-        tab => placeholder::render(frame, body, tab, &theme),
+        Tab::Usage => usage::render(frame, body, state, &theme),
+        Tab::Actions => actions::render(frame, body, state, &theme),
     }
     status::render_notice(frame, notice, state, &theme);
     status::render_hints(frame, hints, state, &theme);

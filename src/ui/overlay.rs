@@ -33,7 +33,7 @@ pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
             lines.push(Line::raw(""));
         }
         lines.push(Line::styled(context.title().to_string(), theme.title()));
-        for binding in keys::BINDINGS.iter().filter(|b| b.context == context) {
+        for binding in keys::all().filter(|b| b.context == context) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<16}", binding.keys_label()), theme.key()),
                 Span::raw(binding.help),
