@@ -192,6 +192,16 @@ pub struct Plan {
     pub excluded: Vec<Exclusion>,
 }
 
+impl Plan {
+    /// Reads a plan file; the error names the file and what is wrong with it.
+    pub fn load(path: &std::path::Path) -> Result<Plan, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the plan {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a valid plan: {e}", path.display()))
+    }
+}
+
 /// Limits on how much one apply may change (DESIGN.md section 8).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {

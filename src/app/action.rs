@@ -74,6 +74,49 @@ pub enum Action {
     Exported {
         result: Result<(PathBuf, usize), String>,
     },
+    // Actions pane.
+    /// At start: look for batches a crash or kill left unfinished.
+    CheckJournal,
+    /// The answer to `Effect::FindUnfinished`.
+    UnfinishedFound { batches: Vec<UnfinishedBatch> },
+    /// The answer to `Effect::LoadPlan` and `Effect::BuildUndo`: a plan for review.
+    PlanLoaded { result: Result<LoadedPlan, String> },
+    /// Progress of `Effect::ApplyPlan` / `Effect::ResumeBatch`, stamped with the
+    /// runtime's clock.
+    ApplyProgress {
+        event: Box<crate::apply::ApplyEvent>,
+        at: Duration,
+    },
+    /// The final answer to `Effect::ApplyPlan` / `Effect::ResumeBatch`: the batch's
+    /// summary, or why it could not start (refused by a gate, journal busy…).
+    ApplyDone {
+        result: Result<Box<crate::apply::BatchSummary>, String>,
+    },
+}
+
+/// A plan read from a file or built from the journal (undo), with what to tell the admin.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub plan: crate::plan::Plan,
+    pub origin: super::actions::PlanOrigin,
+    /// e.g. operations an undo cannot reverse.
+    pub notes: Vec<String>,
+}
+
+/// A batch in the journal that did not finish, offered for resuming.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfinishedBatch {
+    pub id: String,
+    pub path: PathBuf,
+    pub base_url: String,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub total: usize,
+    pub counts: crate::journal::Counts,
+    /// "interrupted" (crash, kill) or how it stopped.
+    pub status: String,
+    pub plan: Box<crate::plan::Plan>,
+    /// Which operations are done already (by index in the plan).
+    pub done: Vec<bool>,
 }
 
 impl Action {
@@ -81,7 +124,9 @@ impl Action {
     pub fn is_progress(&self) -> bool {
         matches!(
             self,
-            Action::LookupStarted { .. } | Action::LookupFinished { .. }
+            Action::LookupStarted { .. }
+                | Action::LookupFinished { .. }
+                | Action::ApplyProgress { .. }
         )
     }
 }

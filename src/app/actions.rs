@@ -1,8 +1,14 @@
 //! The Actions pane's state: the plan under review, the confirmation dialog, and the
 //! batch being applied.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::action::UnfinishedBatch;
 use super::keys::Context;
-use crate::plan::Plan;
+use super::state::TextField;
+use crate::apply::{self, BatchSummary, PlannedRequest};
+use crate::plan::{OpKind, Plan, ProtectedUsers, Refusal, Thresholds};
 
 /// Where a plan came from (shown above it, recorded in the journal).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,21 +21,267 @@ pub enum PlanOrigin {
     File(String),
     /// The reverse of a journaled batch.
     Undo { batch: String },
+    /// An unfinished batch from the journal, to be finished.
+    Resume {
+        batch: String,
+        path: std::path::PathBuf,
+        /// Operations already done in earlier runs (by index in the plan).
+        done: Vec<bool>,
+    },
+}
+
+impl PlanOrigin {
+    pub fn describe(&self) -> String {
+        match self {
+            PlanOrigin::Users => "marked on the Users pane".into(),
+            PlanOrigin::Usage => "marked on the Usage pane".into(),
+            PlanOrigin::File(path) => format!("from {path}"),
+            PlanOrigin::Undo { batch } => format!("undo of batch {batch}"),
+            PlanOrigin::Resume { batch, .. } => format!("unfinished batch {batch}"),
+        }
+    }
+}
+
+/// What the table under the plan's header lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlanView {
+    #[default]
+    Operations,
+    Excluded,
+    /// The dry run: exactly the requests the batch would send.
+    Requests,
+}
+
+impl PlanView {
+    pub fn next(self) -> Self {
+        match self {
+            PlanView::Operations => PlanView::Excluded,
+            PlanView::Excluded => PlanView::Requests,
+            PlanView::Requests => PlanView::Operations,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PlanView::Operations => "Operations",
+            PlanView::Excluded => "Excluded",
+            PlanView::Requests => "Requests (dry run)",
+        }
+    }
+}
+
+/// A plan handed to the pane for review.
+#[derive(Debug, Clone)]
+pub struct PlanReview {
+    pub plan: Plan,
+    pub origin: PlanOrigin,
+    /// Marked users the pane's filter hid when the plan was made (they are in the plan).
+    pub hidden_marked: usize,
+    /// The dry run, computed once.
+    pub requests: Vec<PlannedRequest>,
+    /// Things to tell the admin about the plan (e.g. what an undo cannot reverse).
+    pub notes: Vec<String>,
+}
+
+impl PlanReview {
+    pub fn new(plan: Plan, origin: PlanOrigin, hidden_marked: usize, notes: Vec<String>) -> Self {
+        let requests = apply::dry_run(&plan);
+        PlanReview {
+            plan,
+            origin,
+            hidden_marked,
+            requests,
+            notes,
+        }
+    }
+
+    /// Operations per kind, in a fixed order.
+    pub fn op_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for op in &self.plan.operations {
+            *counts.entry(apply::op_name(op.op)).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Operations still to send (a resumed batch has some done already).
+    pub fn to_do(&self) -> usize {
+        match &self.origin {
+            PlanOrigin::Resume { done, .. } => done.iter().filter(|d| !**d).count(),
+            _ => self.plan.operations.len(),
+        }
+    }
+
+    pub fn rows(&self, view: PlanView) -> usize {
+        match view {
+            PlanView::Operations => self.plan.operations.len(),
+            PlanView::Excluded => self.plan.excluded.len(),
+            PlanView::Requests => self.requests.len(),
+        }
+    }
+
+    pub fn has_kind(&self, kind: OpKind) -> bool {
+        self.plan.operations.iter().any(|o| o.op == kind)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfirmFocus {
+    /// The default: Enter on an open dialog cancels.
+    #[default]
+    Cancel,
+    Apply,
+}
+
+/// "Apply this plan?": counts, the number to type, focus on Cancel.
+#[derive(Debug, Clone, Default)]
+pub struct ConfirmDialog {
+    pub typed: TextField,
+    pub focus: ConfirmFocus,
+    /// Why the last Enter did not apply (wrong count typed).
+    pub error: Option<String>,
+}
+
+/// The state of one operation of the running (or last) batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OpStatus {
+    #[default]
+    Pending,
+    Running,
+    Applied,
+    /// Already in the target state: no request was needed.
+    Already,
+    Failed(String),
+    /// Done in an earlier run of this batch.
+    DoneBefore,
+}
+
+impl OpStatus {
+    pub fn label(&self) -> &'static str {
+        match self {
+            OpStatus::Pending => "pending",
+            OpStatus::Running => "running",
+            OpStatus::Applied => "applied",
+            OpStatus::Already => "already",
+            OpStatus::Failed(_) => "FAILED",
+            OpStatus::DoneBefore => "done",
+        }
+    }
+}
+
+/// The batch being applied (or the last one, once finished).
+#[derive(Debug, Clone, Default)]
+pub struct BatchProgress {
+    /// Known once the journal header is written.
+    pub id: Option<String>,
+    pub statuses: Vec<OpStatus>,
+    pub applied: usize,
+    pub already: usize,
+    pub failed: usize,
+    pub done_before: usize,
+    pub in_flight: usize,
+    /// When the batch started and the last operation finished (runtime clock).
+    pub started_at: Option<Duration>,
+    pub last_at: Option<Duration>,
+    /// Why the batch is paused (the admin, or the circuit breaker).
+    pub paused: Option<String>,
+    /// Asked to pause, not yet confirmed by the runner.
+    pub pause_requested: bool,
+    /// Stopping (cancelled or stopped): nothing new starts, requests in flight finish.
+    pub stopping: Option<String>,
+    pub summary: Option<BatchSummary>,
+    /// The Users pane's rows the batch targets, looked up again when it ends.
+    pub targets: Vec<usize>,
+}
+
+impl BatchProgress {
+    pub fn new(total: usize) -> Self {
+        BatchProgress {
+            statuses: vec![OpStatus::Pending; total],
+            ..Default::default()
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.summary.is_none()
+    }
+
+    pub fn total(&self) -> usize {
+        self.statuses.len()
+    }
+
+    /// Finished in this run, plus done before.
+    pub fn done(&self) -> usize {
+        self.applied + self.already + self.failed + self.done_before
+    }
+
+    /// Operations finished per second in this run.
+    pub fn rate(&self) -> Option<f64> {
+        let (start, last) = (self.started_at?, self.last_at?);
+        let secs = last.saturating_sub(start).as_secs_f64();
+        let n = self.applied + self.already + self.failed;
+        (secs > 0.0 && n > 0).then(|| n as f64 / secs)
+    }
+
+    /// Time left at the current rate.
+    pub fn eta(&self) -> Option<Duration> {
+        let rate = self.rate()?;
+        let left = self.total().saturating_sub(self.done());
+        Some(Duration::from_secs_f64(left as f64 / rate))
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ActionsState {
-    pub plan: Option<(Plan, PlanOrigin)>,
+    pub review: Option<PlanReview>,
+    pub view: PlanView,
+    pub cursor: usize,
+    pub offset: usize,
+    /// Enter: the details of the operation (or exclusion) under the cursor.
+    pub details_open: bool,
+    pub confirm: Option<ConfirmDialog>,
+    /// `o`: the path of a plan file to open.
+    pub prompt: Option<TextField>,
+    /// The limits for this session; `+` raises them to fit the plan under review.
+    pub thresholds: Thresholds,
+    /// The admin's protected list (`protected.txt` in the config directory). Sales
+    /// Navigator admins from the loaded exports are added when the gates are checked.
+    pub protected: ProtectedUsers,
+    /// What the gates said about the plan under review (empty: passes, or not checked).
+    pub refusals: Vec<Refusal>,
+    pub batch: Option<BatchProgress>,
+    /// Batches a crash or kill left unfinished, offered for resuming.
+    pub unfinished: Vec<UnfinishedBatch>,
+    /// The last batch that finished in this session (what `u` undoes).
+    pub last_batch: Option<String>,
 }
 
 impl ActionsState {
     /// The key context of the pane (overlays aside).
     pub fn context(&self) -> Context {
-        Context::Actions
+        if self.confirm.is_some() || self.prompt.is_some() {
+            Context::ActionsText
+        } else if self.details_open {
+            Context::Details
+        } else {
+            Context::Actions
+        }
     }
 
     /// The text field typed into in [`Context::ActionsText`].
-    pub fn text_field(&mut self) -> Option<&mut super::state::TextField> {
-        None
+    pub fn text_field(&mut self) -> Option<&mut TextField> {
+        if let Some(confirm) = self.confirm.as_mut() {
+            return Some(&mut confirm.typed);
+        }
+        self.prompt.as_mut()
+    }
+
+    pub fn batch_running(&self) -> bool {
+        self.batch.as_ref().is_some_and(BatchProgress::running)
+    }
+
+    /// Rows in the current view.
+    pub fn rows(&self) -> usize {
+        self.review.as_ref().map_or(0, |r| r.rows(self.view))
     }
 }

@@ -1,25 +1,773 @@
-//! The Actions pane's part of the reducer.
+//! The Actions pane's part of the reducer: review a plan, pass the gates, confirm by
+//! typing the count, run it as a journaled batch, pause / cancel, undo. Pure.
+//!
+//! The gates are checked here (before the confirmation opens and again before the
+//! batch starts) with the shared [`crate::apply::Gates`], and once more by
+//! [`crate::apply::Batch::start`] in the runtime before the journal header is written:
+//! no key handling can get a request past them.
 
-use super::actions::PlanOrigin;
+use std::time::Duration;
+
+use super::action::{LoadedPlan, UnfinishedBatch};
+use super::actions::{
+    BatchProgress, ConfirmDialog, ConfirmFocus, OpStatus, PlanOrigin, PlanReview,
+};
 use super::effect::Effect;
 use super::keys::Command;
-use super::state::{State, Tab};
-use crate::plan::Plan;
+use super::reducer::{error, info, warn};
+use super::state::{State, Tab, TextField};
+use super::users_reducer::connection_spec;
+use crate::apply::{ApplyEvent, BatchSummary, Control, Gates};
+use crate::journal::{BatchKind, EndStatus, Outcome};
+use crate::plan::{
+    build_deactivate_plan, build_provision_plan, build_reactivate_plan, ChangeKind, OpKind, Plan,
+    PlanCandidate, PlanContext, PlanInput, Refusal, Selected, Thresholds,
+};
 
-/// A command while the Actions pane has focus. Returns whether anything visible changed.
-pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
-    let _ = (state, command, effects);
-    false
-}
-
-/// After a keystroke in [`super::keys::Context::ActionsText`].
-pub(super) fn text_changed(state: &mut State) {
-    let _ = state;
+/// Rows of the plan table that fit: the terminal minus the tab bar, notice and hints,
+/// the pane's border, the four header lines and the table's header.
+pub fn table_height(size: (u16, u16)) -> usize {
+    (size.1 as usize).saturating_sub(3 + 2 + 4 + 1).max(1)
 }
 
 /// Hands a plan to the Actions pane for review (from the Users or Usage pane, a file,
 /// or an undo) and shows it. Nothing is applied here.
 pub fn receive_plan(state: &mut State, plan: Plan, origin: PlanOrigin) {
-    state.actions.plan = Some((plan, origin));
+    receive_plan_with(state, plan, origin, 0, Vec::new());
+}
+
+/// [`receive_plan`] with the number of marked users the source pane's filter hides
+/// (the confirmation shows it) and notes for the admin.
+pub fn receive_plan_with(
+    state: &mut State,
+    plan: Plan,
+    origin: PlanOrigin,
+    hidden_marked: usize,
+    notes: Vec<String>,
+) {
+    if state.actions.batch_running() {
+        state.notice = Some(error(
+            "A batch is running: wait for it to finish (or cancel it with c) before reviewing another plan".into(),
+        ));
+        return;
+    }
+    let ops = plan.operations.len();
+    let excluded = plan.excluded.len();
+    let actions = &mut state.actions;
+    actions.review = Some(PlanReview::new(plan, origin, hidden_marked, notes));
+    actions.view = Default::default();
+    actions.cursor = 0;
+    actions.offset = 0;
+    actions.details_open = false;
+    actions.confirm = None;
+    actions.refusals = Vec::new();
+    actions.batch = None;
     state.tab = Tab::Actions;
+    state.notice = Some(info(format!(
+        "Plan ready for review: {ops} operations, {excluded} users excluded. Nothing is sent until you apply it (x)"
+    )));
+    refresh_refusals(state);
+}
+
+/// `D` / `E` / `C` on the Users pane: the marked users (or the cursor's) become a
+/// deactivate / reactivate / create plan, built by the shared planning code (admins
+/// and protected users are excluded there), and shown here for review.
+pub(super) fn plan_from_users(state: &mut State, kind: OpKind) -> bool {
+    let users = &state.users;
+    let targets = users.targets();
+    if targets.is_empty() {
+        state.notice = Some(warn(
+            "No user to plan for: mark users with Space first".into(),
+        ));
+        return true;
+    }
+    let hidden = if users.marks.is_empty() {
+        0
+    } else {
+        users.hidden_marks()
+    };
+    let candidates: Vec<PlanCandidate> = users
+        .directory
+        .users
+        .iter()
+        .zip(&users.rows)
+        .map(|(user, row)| PlanCandidate::from_directory(user, row.outcome.as_deref(), row.ignored))
+        .collect();
+    let selected: Vec<Selected> = targets.iter().map(|&i| Selected::Candidate(i)).collect();
+    let ctx = PlanContext {
+        as_of: state.session_started.date_naive(),
+        as_of_source: "today".into(),
+        created_at: state.session_started,
+        inputs: vec![PlanInput {
+            kind: "tui_selection".into(),
+            path: "Users pane".into(),
+            rows: targets.len(),
+        }],
+    };
+    let plan = match kind {
+        OpKind::Deactivate => build_deactivate_plan(
+            &candidates,
+            &selected,
+            &state.actions.protected,
+            &users.aliases,
+            ctx,
+        ),
+        OpKind::Reactivate => build_reactivate_plan(&candidates, &selected, ctx),
+        OpKind::Create => build_provision_plan(&candidates, &selected, ctx),
+        OpKind::Delete => return false,
+    };
+    let mut plan = plan;
+    // The reason an orphan seat is a leaver is where it was (not) found: say so.
+    for op in &mut plan.operations {
+        let index = op.email.as_deref().and_then(|e| {
+            users
+                .directory
+                .index_of(&crate::matching::identity_key(e, &users.aliases))
+        });
+        if index.is_some_and(|i| users.presence(i) == crate::matching::Presence::OrphanSeat) {
+            op.reason.push_str(
+                "; orphan seat: in the Sales Navigator export, in no identity-provider file",
+            );
+        }
+    }
+    receive_plan_with(state, plan, PlanOrigin::Users, hidden, Vec::new());
+    true
+}
+
+/// The gates for this session: the Connection pane's checkboxes, this session's
+/// limits, the protected list plus every Sales Navigator admin in the loaded exports.
+/// DELETE is never offered by the dashboard.
+pub fn gates(state: &State) -> Gates {
+    let mut protected = state.actions.protected.clone();
+    for user in &state.users.directory.users {
+        if user.is_admin() {
+            if let Some(email) = user.email.as_deref().or(user.user_name.as_deref()) {
+                protected.add_email(email);
+            }
+        }
+    }
+    Gates {
+        permissions: state.connection.permissions,
+        thresholds: state.actions.thresholds,
+        protected,
+        delete_allowed: false,
+    }
+}
+
+/// Checks the plan under review against the gates and keeps what they said.
+fn refresh_refusals(state: &mut State) {
+    let refusals = match &state.actions.review {
+        Some(review) => gates(state).check(&review.plan).err().unwrap_or_default(),
+        None => Vec::new(),
+    };
+    state.actions.refusals = refusals;
+}
+
+/// Called when a Connection checkbox changes. Unticking the permission a running
+/// batch needs cancels it: off means no request that changes anything leaves navscim.
+pub(super) fn permissions_changed(state: &mut State, effects: &mut Vec<Effect>) {
+    refresh_refusals(state);
+    let permissions = state.connection.permissions;
+    let needs_missing = state.actions.review.as_ref().is_some_and(|r| {
+        r.plan
+            .operations
+            .iter()
+            .any(|op| !permissions.allows(op.op.change_kind()))
+    });
+    if state.actions.batch_running() && needs_missing {
+        if let Some(batch) = state.actions.batch.as_mut() {
+            batch.stopping = Some("cancelled: the permission it needs was unticked".into());
+        }
+        effects.push(Effect::ControlBatch(Control::Cancel));
+        state.notice = Some(warn(
+            "Permission removed: the running batch is cancelled (requests in flight finish)".into(),
+        ));
+    }
+}
+
+/// A refusal in the dashboard's words: what to do about it here.
+pub fn refusal_words(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::NotPermitted {
+            kind: ChangeKind::Provision,
+            operations,
+        } => format!(
+            "{operations} operations create or reactivate users: tick Provisioning on the Connection pane (1)"
+        ),
+        Refusal::NotPermitted {
+            kind: ChangeKind::Deprovision,
+            operations,
+        } => format!(
+            "{operations} operations deactivate users: tick Deprovisioning on the Connection pane (1)"
+        ),
+        Refusal::TooMany {
+            operations,
+            max_count,
+        } => format!(
+            "{operations} operations exceed the limit of {max_count}: + raises it for this session"
+        ),
+        Refusal::TooLargeShare {
+            operations,
+            matched_users,
+            percent,
+            max_percent,
+        } => format!(
+            "{operations} operations are {percent:.1}% of {matched_users} matched users, over {max_percent}%: + raises it for this session"
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn is_threshold(r: &Refusal) -> bool {
+    matches!(r, Refusal::TooMany { .. } | Refusal::TooLargeShare { .. })
+}
+
+/// A command while the Actions pane has focus. Returns whether anything visible changed.
+pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    if state.actions.confirm.is_some() {
+        return confirm_command(state, command, effects);
+    }
+    if state.actions.prompt.is_some() {
+        return prompt_command(state, command, effects);
+    }
+    if state.actions.details_open {
+        match command {
+            Command::Close | Command::Details => state.actions.details_open = false,
+            Command::Up | Command::Down | Command::PageUp | Command::PageDown => {
+                return move_cursor(state, command)
+            }
+            _ => return false,
+        }
+        return true;
+    }
+    match command {
+        Command::Up
+        | Command::Down
+        | Command::Top
+        | Command::Bottom
+        | Command::PageUp
+        | Command::PageDown => return move_cursor(state, command),
+        Command::Details => {
+            if state.actions.rows() == 0 {
+                return false;
+            }
+            state.actions.details_open = true;
+        }
+        Command::CycleView => {
+            let actions = &mut state.actions;
+            actions.view = actions.view.next();
+            actions.cursor = 0;
+            actions.offset = 0;
+        }
+        Command::ApplyPlan => open_confirm(state),
+        Command::RaiseLimits => raise_limits(state),
+        Command::PauseResume => pause_resume(state, effects),
+        Command::CancelWork => cancel_batch(state, effects),
+        Command::Undo => undo(state, effects),
+        Command::OpenPlan => {
+            if state.actions.batch_running() {
+                state.notice = Some(error("A batch is running".into()));
+            } else {
+                state.actions.prompt = Some(TextField::default());
+            }
+        }
+        Command::ResumeBatch => resume(state),
+        Command::DiscardPlan => {
+            if state.actions.batch_running() {
+                state.notice = Some(error("A batch is running: cancel it first (c)".into()));
+            } else if state.actions.review.take().is_some() {
+                state.actions.batch = None;
+                state.actions.refusals.clear();
+                state.notice = Some(info("Plan discarded; nothing was sent".into()));
+            } else {
+                return false;
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// After a keystroke in [`super::keys::Context::ActionsText`]: a new attempt at the
+/// count clears the last complaint.
+pub(super) fn text_changed(state: &mut State) {
+    if let Some(dialog) = state.actions.confirm.as_mut() {
+        dialog.error = None;
+    }
+}
+
+fn move_cursor(state: &mut State, command: Command) -> bool {
+    let height = table_height(state.size);
+    let rows = state.actions.rows();
+    let actions = &mut state.actions;
+    let last = rows.saturating_sub(1);
+    actions.cursor = match command {
+        Command::Up => actions.cursor.saturating_sub(1),
+        Command::Down => (actions.cursor + 1).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        Command::PageUp => actions.cursor.saturating_sub(height),
+        Command::PageDown => (actions.cursor + height).min(last),
+        _ => return false,
+    };
+    if actions.cursor < actions.offset {
+        actions.offset = actions.cursor;
+    } else if actions.cursor >= actions.offset + height {
+        actions.offset = actions.cursor + 1 - height;
+    }
+    true
+}
+
+/// `x`: check the gates; open the confirmation only when they pass.
+fn open_confirm(state: &mut State) {
+    if state.actions.batch_running() {
+        state.notice = Some(error("A batch is already running".into()));
+        return;
+    }
+    let Some(review) = &state.actions.review else {
+        state.notice = Some(warn(
+            "No plan to apply: mark users on the Users (D/E/C) or Usage pane, or open a plan file (o)".into(),
+        ));
+        return;
+    };
+    if let Some(summary) = state
+        .actions
+        .batch
+        .as_ref()
+        .and_then(|b| b.summary.as_ref())
+    {
+        if summary.all_succeeded() {
+            state.notice = Some(warn(format!(
+                "This plan was applied in batch {}: make a new plan, or u to undo it",
+                summary.batch
+            )));
+            return;
+        }
+    }
+    if review.to_do() == 0 {
+        state.notice = Some(warn(
+            "Nothing to apply: the plan has no operations left".into(),
+        ));
+        return;
+    }
+    if state.connection.base_url.value.trim().is_empty() {
+        state.notice = Some(error(
+            "Set the base URL on the Connection pane first".into(),
+        ));
+        return;
+    }
+    refresh_refusals(state);
+    if let Some(first) = state.actions.refusals.first() {
+        let n = state.actions.refusals.len();
+        let more = if n > 1 {
+            format!(" (and {} more)", n - 1)
+        } else {
+            String::new()
+        };
+        state.notice = Some(error(format!("Refused: {}{more}", refusal_words(first))));
+        return;
+    }
+    state.actions.confirm = Some(ConfirmDialog::default());
+}
+
+fn confirm_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    let Some(dialog) = state.actions.confirm.as_mut() else {
+        return false;
+    };
+    match command {
+        Command::SwitchFocus => {
+            dialog.focus = match dialog.focus {
+                ConfirmFocus::Cancel => ConfirmFocus::Apply,
+                ConfirmFocus::Apply => ConfirmFocus::Cancel,
+            };
+        }
+        Command::EditCancel | Command::Close => {
+            state.actions.confirm = None;
+            state.notice = Some(info("Not applied; nothing was sent".into()));
+        }
+        Command::EditCommit => match dialog.focus {
+            ConfirmFocus::Cancel => {
+                state.actions.confirm = None;
+                state.notice = Some(info("Not applied; nothing was sent".into()));
+            }
+            ConfirmFocus::Apply => {
+                let want = state.actions.review.as_ref().map_or(0, PlanReview::to_do);
+                if dialog.typed.value.trim() != want.to_string() {
+                    dialog.error = Some(format!("Type {want} (the number of operations) to apply"));
+                    return true;
+                }
+                start_batch(state, effects);
+            }
+        },
+        _ => return false,
+    }
+    true
+}
+
+/// Confirmed: check the gates once more and hand the batch to the runtime.
+fn start_batch(state: &mut State, effects: &mut Vec<Effect>) {
+    state.actions.confirm = None;
+    refresh_refusals(state);
+    if let Some(first) = state.actions.refusals.first() {
+        state.notice = Some(error(format!("Refused: {}", refusal_words(first))));
+        return;
+    }
+    let Some(review) = &state.actions.review else {
+        return;
+    };
+    let gates = gates(state);
+    let spec = connection_spec(state);
+    let mut progress = BatchProgress::new(review.plan.operations.len());
+    progress.targets = user_rows_of(state, &review.plan);
+    let effect = match &review.origin {
+        PlanOrigin::Resume { path, done, .. } => {
+            for (status, done) in progress.statuses.iter_mut().zip(done) {
+                if *done {
+                    *status = OpStatus::DoneBefore;
+                }
+            }
+            Effect::ResumeBatch {
+                spec,
+                path: path.clone(),
+                gates,
+            }
+        }
+        origin => Effect::ApplyPlan {
+            spec,
+            plan: Box::new(review.plan.clone()),
+            gates,
+            kind: match origin {
+                PlanOrigin::Undo { .. } => BatchKind::Undo,
+                _ => BatchKind::Apply,
+            },
+            undo_of: match origin {
+                PlanOrigin::Undo { batch } => Some(batch.clone()),
+                _ => None,
+            },
+            plan_file: match origin {
+                PlanOrigin::File(path) => Some(path.clone()),
+                _ => None,
+            },
+        },
+    };
+    state.actions.batch = Some(progress);
+    state.actions.view = super::actions::PlanView::Operations;
+    state.notice = Some(info(format!(
+        "Applying {} operations; the journal records each one",
+        review.to_do()
+    )));
+    effects.push(effect);
+}
+
+fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+    match command {
+        Command::EditCancel | Command::Close => state.actions.prompt = None,
+        Command::EditCommit => {
+            let path = state
+                .actions
+                .prompt
+                .take()
+                .map(|f| f.value.trim().to_string())
+                .unwrap_or_default();
+            if path.is_empty() {
+                return true;
+            }
+            effects.push(Effect::LoadPlan { path: path.into() });
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// The Users pane's rows a plan's operations target (by SCIM id, else by identity).
+fn user_rows_of(state: &State, plan: &Plan) -> Vec<usize> {
+    let users = &state.users;
+    let ids: std::collections::HashSet<&str> = plan
+        .operations
+        .iter()
+        .filter_map(|op| op.scim_id.as_deref())
+        .collect();
+    let mut rows: std::collections::BTreeSet<usize> = users
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| {
+            row.outcome
+                .as_ref()
+                .and_then(|o| o.scim_id())
+                .is_some_and(|id| ids.contains(id))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for op in plan.operations.iter().filter(|op| op.scim_id.is_none()) {
+        if let Some(email) = op.email.as_deref() {
+            let key = crate::matching::identity_key(email, &users.aliases);
+            rows.extend(users.directory.index_of(&key));
+        }
+    }
+    rows.into_iter().collect()
+}
+
+/// `+`: raise this session's limits just enough for the plan under review.
+fn raise_limits(state: &mut State) {
+    let Some(review) = &state.actions.review else {
+        return;
+    };
+    if !state.actions.refusals.iter().any(is_threshold) {
+        state.notice = Some(info(
+            "The plan is within the limits; nothing to raise".into(),
+        ));
+        return;
+    }
+    let ops = review.plan.operations.len();
+    let matched = review.plan.matched_users.max(1);
+    let share = (ops as f64 * 100.0 / matched as f64).ceil();
+    let t = &mut state.actions.thresholds;
+    let default = Thresholds::default();
+    t.max_count = t.max_count.max(ops).max(default.max_count);
+    t.max_percent = t.max_percent.max(share).max(default.max_percent);
+    let text = format!(
+        "Limits raised for this session: {} operations, {}% of matched users",
+        t.max_count, t.max_percent
+    );
+    refresh_refusals(state);
+    state.notice = Some(warn(text));
+}
+
+fn pause_resume(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(batch) = state.actions.batch.as_mut().filter(|b| b.running()) else {
+        state.notice = Some(info("No batch is running".into()));
+        return;
+    };
+    if batch.stopping.is_some() {
+        return;
+    }
+    if batch.paused.is_some() || batch.pause_requested {
+        batch.pause_requested = false;
+        effects.push(Effect::ControlBatch(Control::Run));
+        state.notice = Some(info("Resuming the batch".into()));
+    } else {
+        batch.pause_requested = true;
+        effects.push(Effect::ControlBatch(Control::Pause));
+        state.notice = Some(info(
+            "Pausing: requests in flight finish, nothing new starts".into(),
+        ));
+    }
+}
+
+fn cancel_batch(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(batch) = state.actions.batch.as_mut().filter(|b| b.running()) else {
+        state.notice = Some(info("No batch is running".into()));
+        return;
+    };
+    batch.stopping = Some("cancelling: requests in flight finish, nothing new starts".into());
+    effects.push(Effect::ControlBatch(Control::Cancel));
+    state.notice = Some(warn(
+        "Cancelling the batch; what is done stays done and is journaled (u undoes it)".into(),
+    ));
+}
+
+fn undo(state: &mut State, effects: &mut Vec<Effect>) {
+    if state.actions.batch_running() {
+        state.notice = Some(error(
+            "Wait for the batch to finish before undoing it".into(),
+        ));
+        return;
+    }
+    match &state.actions.last_batch {
+        Some(batch) => {
+            effects.push(Effect::BuildUndo {
+                batch: batch.clone(),
+            });
+            state.notice = Some(info(format!("Building the undo plan of batch {batch}")));
+        }
+        None => {
+            state.notice = Some(warn(
+                "No batch to undo in this session (navscim journal undo BATCH undoes older ones)"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// `R`: review the first unfinished batch; applying it then resumes it.
+fn resume(state: &mut State) {
+    if state.actions.batch_running() {
+        state.notice = Some(error("A batch is running".into()));
+        return;
+    }
+    let Some(found) = state.actions.unfinished.first().cloned() else {
+        state.notice = Some(info("No unfinished batch in the journal".into()));
+        return;
+    };
+    let done = found.done.clone();
+    let plan = (*found.plan).clone();
+    receive_plan_with(
+        state,
+        plan,
+        PlanOrigin::Resume {
+            batch: found.id.clone(),
+            path: found.path.clone(),
+            done,
+        },
+        0,
+        vec![format!(
+            "Started {} against {}; {} of {} operations done. Applying re-reads every unfinished target first, so nothing is done twice.",
+            found.started.format("%Y-%m-%d %H:%M UTC"),
+            found.base_url,
+            found.total - found.counts.not_started - found.counts.in_doubt,
+            found.total
+        )],
+    );
+}
+
+/// The answer to `Effect::FindUnfinished`.
+pub(super) fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> bool {
+    if batches.is_empty() {
+        return false;
+    }
+    let first = &batches[0];
+    let more = if batches.len() > 1 {
+        format!(" (and {} more)", batches.len() - 1)
+    } else {
+        String::new()
+    };
+    state.notice = Some(warn(format!(
+        "Unfinished batch {} ({} operations){more}: R on the Actions pane (4) resumes it",
+        first.id, first.total
+    )));
+    state.actions.unfinished = batches;
+    true
+}
+
+/// The answer to `Effect::LoadPlan` / `Effect::BuildUndo`.
+pub(super) fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>) -> bool {
+    match result {
+        Ok(loaded) => {
+            receive_plan_with(state, loaded.plan, loaded.origin, 0, loaded.notes);
+        }
+        Err(e) => state.notice = Some(error(e)),
+    }
+    true
+}
+
+/// Progress of the running batch.
+pub(super) fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration) -> bool {
+    let Some(batch) = state.actions.batch.as_mut() else {
+        return false;
+    };
+    match event {
+        ApplyEvent::Started {
+            batch: id,
+            done_before,
+            ..
+        } => {
+            batch.id = Some(id);
+            batch.done_before = done_before;
+            batch.started_at = Some(at);
+        }
+        ApplyEvent::OpStarted { seq } => {
+            if let Some(s) = batch.statuses.get_mut(seq) {
+                *s = OpStatus::Running;
+            }
+            batch.in_flight += 1;
+        }
+        ApplyEvent::OpFinished { seq, report } => {
+            batch.in_flight = batch.in_flight.saturating_sub(1);
+            batch.last_at = Some(at);
+            let status = match report.outcome {
+                Outcome::Applied => {
+                    batch.applied += 1;
+                    OpStatus::Applied
+                }
+                Outcome::Already => {
+                    batch.already += 1;
+                    OpStatus::Already
+                }
+                Outcome::Failed => {
+                    batch.failed += 1;
+                    OpStatus::Failed(report.detail)
+                }
+            };
+            if let Some(s) = batch.statuses.get_mut(seq) {
+                *s = status;
+            }
+        }
+        ApplyEvent::Paused { reason } => {
+            let text = reason.to_string();
+            batch.paused = Some(text.clone());
+            batch.pause_requested = false;
+            state.notice = Some(warn(format!("Batch paused: {text}. p resumes, c cancels")));
+        }
+        ApplyEvent::Resumed => {
+            batch.paused = None;
+            batch.pause_requested = false;
+        }
+        ApplyEvent::Stopping { reason, .. } => batch.stopping = Some(reason),
+        // The final summary arrives with `ApplyDone`.
+        ApplyEvent::Finished(_) => return false,
+    }
+    true
+}
+
+/// The end of a batch (or why it could not start).
+pub(super) fn apply_done(
+    state: &mut State,
+    result: Result<Box<BatchSummary>, String>,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    match result {
+        Ok(summary) => {
+            let summary = *summary;
+            state.actions.unfinished.retain(|u| u.id != summary.batch);
+            let text = format!(
+                "Batch {}: {} applied, {} already done, {} failed, {} not done",
+                summary.batch,
+                summary.applied,
+                summary.already,
+                summary.failed,
+                summary.not_started
+            );
+            state.notice = Some(match summary.status {
+                EndStatus::Completed => info(format!("{text}. u undoes it")),
+                _ => {
+                    // Offer it for resuming, like a batch found at start.
+                    effects.push(Effect::FindUnfinished {
+                        also: Some(summary.batch.clone()),
+                    });
+                    warn(format!(
+                        "{text} ({}). R resumes it{}",
+                        summary
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| summary.status.as_str().into()),
+                        if summary.applied > 0 {
+                            "; u undoes what was applied"
+                        } else {
+                            ""
+                        }
+                    ))
+                }
+            });
+            state.actions.last_batch = Some(summary.batch.clone());
+            let targets = state
+                .actions
+                .batch
+                .as_ref()
+                .map(|b| b.targets.clone())
+                .unwrap_or_default();
+            // Show the server's state of every user the batch touched.
+            super::users_reducer::relookup(state, &targets, effects);
+            let batch = state.actions.batch.get_or_insert_with(Default::default);
+            batch.id = Some(summary.batch.clone());
+            batch.in_flight = 0;
+            batch.pause_requested = false;
+            batch.summary = Some(summary);
+        }
+        Err(e) => {
+            state.actions.batch = None;
+            state.notice = Some(error(format!("Not applied: {e}")));
+        }
+    }
+    true
 }

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use crate::apply::{Control, Gates};
 use crate::config::{Profile, TokenSource};
+use crate::journal::BatchKind;
 use crate::lookup::{LookupJob, LookupOptions};
+use crate::plan::Plan;
 use crate::secret::Token;
 
 /// A CSV file to import: on disk, or compiled in (the demo fixtures).
@@ -65,6 +68,33 @@ pub enum Effect {
         path: PathBuf,
         rows: Vec<crate::report::UserReport>,
     },
+    // Actions pane.
+    /// List the journal's interrupted batches (plus batch `also` if it stopped unfinished
+    /// in this session); answer with `Action::UnfinishedFound`.
+    FindUnfinished { also: Option<String> },
+    /// Read a plan file; answer with `Action::PlanLoaded`.
+    LoadPlan { path: PathBuf },
+    /// Build the reverse plan of a journaled batch; answer with `Action::PlanLoaded`.
+    BuildUndo { batch: String },
+    /// Journal and run a plan; the gates are checked again before the journal header is
+    /// written. Answer with `Action::ApplyProgress` events, then `Action::ApplyDone`.
+    ApplyPlan {
+        spec: ConnectionSpec,
+        plan: Box<Plan>,
+        gates: Gates,
+        kind: BatchKind,
+        undo_of: Option<String>,
+        plan_file: Option<String>,
+    },
+    /// Finish an unfinished batch (gates checked again against its plan, same server
+    /// only). Answers like `ApplyPlan`.
+    ResumeBatch {
+        spec: ConnectionSpec,
+        path: PathBuf,
+        gates: Gates,
+    },
+    /// Pause, resume or cancel the running batch (no answer of its own).
+    ControlBatch(Control),
 }
 
 impl Effect {
@@ -79,11 +109,20 @@ impl Effect {
             Effect::VerifyLink { .. } => "Verifying the link",
             Effect::CopyToClipboard { .. } => "Copying",
             Effect::ExportUsers { .. } => "Exporting",
+            Effect::FindUnfinished { .. } => "Reading the journal",
+            Effect::LoadPlan { .. } => "Reading the plan",
+            Effect::BuildUndo { .. } => "Building the undo plan",
+            Effect::ApplyPlan { .. } => "Applying the plan",
+            Effect::ResumeBatch { .. } => "Resuming the batch",
+            Effect::ControlBatch(_) => "Steering the batch",
         }
     }
 
     /// Whether the effect answers with exactly one final action (progress aside).
     pub fn answers(&self) -> bool {
-        !matches!(self, Effect::CancelLookups | Effect::CopyToClipboard { .. })
+        !matches!(
+            self,
+            Effect::CancelLookups | Effect::CopyToClipboard { .. } | Effect::ControlBatch(_)
+        )
     }
 }

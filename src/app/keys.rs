@@ -55,9 +55,26 @@ pub enum Command {
     NextKind,
     /// The loaded files and the problems found in them.
     Files,
+    /// Users pane: turn the marked users (or the cursor's) into a plan.
+    PlanDeactivate,
+    PlanReactivate,
+    PlanCreate,
     // Usage pane (see USAGE_BINDINGS).
 
     // Actions pane (see ACTIONS_BINDINGS).
+    /// Operations → excluded users → requests (dry run).
+    CycleView,
+    /// Check the gates and open the confirmation.
+    ApplyPlan,
+    /// Raise this session's limits to fit the plan under review.
+    RaiseLimits,
+    PauseResume,
+    Undo,
+    OpenPlan,
+    ResumeBatch,
+    DiscardPlan,
+    /// In the confirmation: Cancel ↔ Apply.
+    SwitchFocus,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -526,6 +543,27 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         C::Users,
+        &[Key::Char('D')],
+        Some("plan deactivate"),
+        "Plan: deactivate the marked users (or this one); review it on Actions",
+        Command::PlanDeactivate,
+    ),
+    b(
+        C::Users,
+        &[Key::Char('E')],
+        None,
+        "Plan: reactivate (enable) the marked inactive users",
+        Command::PlanReactivate,
+    ),
+    b(
+        C::Users,
+        &[Key::Char('C')],
+        None,
+        "Plan: create the marked users not found over SCIM",
+        Command::PlanCreate,
+    ),
+    b(
+        C::Users,
         &[Key::Char('y')],
         None,
         "Copy the marked emails (OSC 52)",
@@ -773,7 +811,29 @@ pub static BINDINGS: &[Binding] = &[
 pub static USAGE_BINDINGS: &[Binding] = &[];
 
 /// The Actions pane's bindings.
-pub static ACTIONS_BINDINGS: &[Binding] = &[];
+#[rustfmt::skip]
+pub static ACTIONS_BINDINGS: &[Binding] = &[
+    b(C::Actions, &[Key::Up, Key::Char('k')], None, "Previous row", Command::Up),
+    b(C::Actions, &[Key::Down, Key::Char('j')], None, "Next row", Command::Down),
+    b(C::Actions, &[Key::Char('g'), Key::Home], None, "First row", Command::Top),
+    b(C::Actions, &[Key::Char('G'), Key::End], None, "Last row", Command::Bottom),
+    b(C::Actions, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(C::Actions, &[Key::PageDown], None, "Page down", Command::PageDown),
+    b(C::Actions, &[Key::Char('x')], Some("apply…"), "Apply the plan: checks the gates, then asks you to type the count", Command::ApplyPlan),
+    b(C::Actions, &[Key::Char('e')], Some("excluded/requests"), "Show operations, excluded users, or the exact requests (dry run)", Command::CycleView),
+    b(C::Actions, &[Key::Enter], Some("details"), "Details: reason, evidence and sources of the row", Command::Details),
+    b(C::Actions, &[Key::Char('+')], None, "Raise this session's limits to fit the plan (over 50 operations or 20%)", Command::RaiseLimits),
+    b(C::Actions, &[Key::Char('p')], Some("pause"), "Pause / resume the running batch", Command::PauseResume),
+    b(C::Actions, &[Key::Char('c')], None, "Cancel the running batch (requests in flight finish)", Command::CancelWork),
+    b(C::Actions, &[Key::Char('u')], Some("undo"), "Undo the last batch: review its reverse plan", Command::Undo),
+    b(C::Actions, &[Key::Char('R')], None, "Resume an unfinished batch from the journal", Command::ResumeBatch),
+    b(C::Actions, &[Key::Char('o')], None, "Open a plan file (navscim plan … --out)", Command::OpenPlan),
+    b(C::Actions, &[Key::Char('D')], None, "Discard the plan (nothing is sent)", Command::DiscardPlan),
+    b(C::ActionsText, &[Key::Enter], Some("ok"), "Apply (focus on Apply, count typed) / open the file", Command::EditCommit),
+    b(C::ActionsText, &[Key::Tab, Key::BackTab], Some("Cancel↔Apply"), "Move focus between Cancel and Apply", Command::SwitchFocus),
+    b(C::ActionsText, &[Key::Esc], Some("cancel"), "Cancel: nothing is sent", Command::EditCancel),
+    b(C::ActionsText, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+];
 
 /// Every binding of every table: what help lists and the reducer resolves through.
 pub fn all() -> impl Iterator<Item = &'static Binding> {

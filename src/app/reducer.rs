@@ -107,6 +107,20 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             state.notice = Some(error(message));
             true
         }
+        Action::CheckJournal => {
+            effects.push(Effect::FindUnfinished { also: None });
+            false
+        }
+        Action::UnfinishedFound { batches } => {
+            super::actions_reducer::unfinished_found(state, batches)
+        }
+        Action::PlanLoaded { result } => super::actions_reducer::plan_loaded(state, result),
+        Action::ApplyProgress { event, at } => {
+            super::actions_reducer::apply_progress(state, *event, at)
+        }
+        Action::ApplyDone { result } => {
+            super::actions_reducer::apply_done(state, result, &mut effects)
+        }
         Action::ProfileSaved { result } => {
             state.notice = Some(match result {
                 Ok(path) => info(format!("Profile saved to {}", path.display())),
@@ -363,7 +377,7 @@ fn connection_command(state: &mut State, command: Command, effects: &mut Vec<Eff
             };
             conn.test = TestStatus::NotRun;
         }
-        Command::Toggle => return toggle_focused(state),
+        Command::Toggle => return toggle_focused(state, effects),
         Command::Activate => match conn.focus {
             ConnField::BaseUrl | ConnField::TokenValue => {
                 conn.edit_backup = Some(
@@ -390,7 +404,7 @@ fn connection_command(state: &mut State, command: Command, effects: &mut Vec<Eff
             ConnField::TestButton => start_test(state, effects),
             ConnField::SaveButton => save_profile(state, effects),
             ConnField::StoreToken | ConnField::Provisioning | ConnField::Deprovisioning => {
-                return toggle_focused(state)
+                return toggle_focused(state, effects)
             }
         },
         Command::TestConnection => start_test(state, effects),
@@ -400,7 +414,15 @@ fn connection_command(state: &mut State, command: Command, effects: &mut Vec<Eff
     true
 }
 
-fn toggle_focused(state: &mut State) -> bool {
+fn toggle_focused(state: &mut State, effects: &mut Vec<Effect>) -> bool {
+    let changed = toggle_connection_box(state);
+    if changed {
+        super::actions_reducer::permissions_changed(state, effects);
+    }
+    changed
+}
+
+fn toggle_connection_box(state: &mut State) -> bool {
     let conn = &mut state.connection;
     match conn.focus {
         ConnField::StoreToken => conn.store_token = !conn.store_token,

@@ -368,6 +368,9 @@ pub struct State {
     /// Bumped by the reducer whenever something visible changed; the runtime draws
     /// only when it differs from the revision it last drew (the dirty flag).
     pub revision: u64,
+    /// When the session started: the reducer reads no clock, so plans made in the
+    /// dashboard are stamped with this (the journal records when each batch ran).
+    pub session_started: chrono::DateTime<chrono::Utc>,
 }
 
 impl State {
@@ -384,12 +387,15 @@ impl State {
             no_color,
             should_quit: false,
             revision: 1,
+            session_started: chrono::Utc::now(),
         }
     }
 
     /// Whether any background work is running (quitting then asks first).
     pub fn work_running(&self) -> bool {
-        matches!(self.connection.test, TestStatus::Running) || self.users.progress.running
+        matches!(self.connection.test, TestStatus::Running)
+            || self.users.progress.running
+            || self.actions.batch_running()
     }
 
     /// The key context that decides what a key press means right now.

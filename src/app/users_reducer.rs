@@ -91,6 +91,13 @@ fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
         .collect()
 }
 
+/// Looks these users up again (e.g. after a batch changed them), so the table shows
+/// the server's state rather than what navscim expects it to be.
+pub(super) fn relookup(state: &mut State, indices: &[usize], effects: &mut Vec<Effect>) {
+    let jobs = jobs_for(&state.users, indices);
+    start_lookups(state, jobs, LookupOptions::default(), effects);
+}
+
 pub(super) fn import(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
     Effect::ImportFiles {
         sources,
@@ -257,6 +264,15 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             state.notice = Some(info(format!("Marked the {n} users shown")));
         }
         Command::ClearMarks => users.clear_marks(),
+        Command::PlanDeactivate => {
+            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Deactivate)
+        }
+        Command::PlanReactivate => {
+            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Reactivate)
+        }
+        Command::PlanCreate => {
+            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Create)
+        }
         Command::Files => {
             users.files_open = true;
             users.details_scroll = 0;

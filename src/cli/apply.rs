@@ -22,7 +22,7 @@ use crate::apply::{
 };
 use crate::config;
 use crate::journal::{self, BatchKind, EndStatus, FailureKind, OpState, Outcome};
-use crate::plan::{OpKind, Plan, ProtectedUsers, Refusal, Thresholds};
+use crate::plan::{OpKind, Plan, Refusal, Thresholds};
 use crate::scim::{ClientConfig, ScimClient};
 
 /// Refused by a gate or by the confirmation: nothing was sent.
@@ -107,9 +107,7 @@ pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
 }
 
 pub fn load_plan(path: &Path) -> Result<Plan, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the plan {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not a valid plan: {e}", path.display()))
+    Plan::load(path)
 }
 
 pub(super) fn usage(run: &RunArgs, message: String) -> i32 {
@@ -129,20 +127,7 @@ fn fail(as_json: bool, code: i32, message: &str) -> i32 {
 }
 
 fn gates(conn: &ConnectionArgs, run: &RunArgs) -> Result<Gates, String> {
-    let mut protected = ProtectedUsers::default();
-    let mut files = vec![];
-    let default_list = config::config_dir().join("protected.txt");
-    if default_list.exists() {
-        files.push(default_list);
-    }
-    files.extend(run.protected.iter().cloned());
-    for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| format!("cannot read the protected list {}: {e}", f.display()))?;
-        let p = ProtectedUsers::parse_list(&text);
-        protected.emails.extend(p.emails);
-        protected.scim_ids.extend(p.scim_ids);
-    }
+    let protected = config::load_protected(&run.protected)?;
     let d = Thresholds::default();
     let thresholds = Thresholds {
         max_count: run.max_count.unwrap_or(d.max_count),

@@ -72,7 +72,15 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     }
     let mut state = State::new(connection, no_color());
     state.users.aliases = aliases;
-    let mut initial = Vec::new();
+    match crate::config::load_protected(&[]) {
+        Ok(protected) => state.actions.protected = protected,
+        Err(e) => {
+            eprintln!("navscim: {e}");
+            return exit::USAGE;
+        }
+    }
+    // Offer batches a crash or kill left unfinished.
+    let mut initial = vec![Action::CheckJournal];
     if !dashboard.load.is_empty() {
         initial.push(Action::LoadFiles {
             sources: dashboard
@@ -145,14 +153,24 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         }
     };
     let state = demo_state(sim.base_url(), conn);
+    // The demo's batches change only the embedded simulator, which is gone at exit:
+    // journal them apart from the admin's real journal, and clean up after.
+    let journal_dir = demo_journal_dir();
     let settings = Settings {
         clipboard: true,
+        journal_dir: Some(journal_dir.clone()),
         ..Settings::default()
     };
     let initial = demo_actions();
     let result = runtime::run_tui(state, settings, initial).await;
     sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&journal_dir);
     finish(result)
+}
+
+/// A journal directory of this demo process only.
+fn demo_journal_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("navscim-demo-journal-{}", std::process::id()))
 }
 
 fn finish(result: std::io::Result<()>) -> i32 {

@@ -417,6 +417,17 @@ fn not_matched_detail(status: MatchStatus) -> String {
     }
 }
 
+/// The protected emails as sorted identity keys (aliases applied), for binary search.
+fn protected_keys(protected: &ProtectedUsers, aliases: &DomainAliases) -> Vec<String> {
+    let mut keys: Vec<String> = protected
+        .emails
+        .iter()
+        .map(|e| identity_key(e, aliases))
+        .collect();
+    keys.sort();
+    keys
+}
+
 fn is_protected(
     c: &PlanCandidate,
     protected: &ProtectedUsers,
@@ -483,12 +494,7 @@ fn deprovision_plan(
     ctx: PlanContext,
 ) -> Plan {
     let as_of = ctx.as_of;
-    let mut protected_keys: Vec<String> = protected
-        .emails
-        .iter()
-        .map(|e| identity_key(e, aliases))
-        .collect();
-    protected_keys.sort();
+    let protected_keys = protected_keys(protected, aliases);
     let mut ops: Vec<(i64, Operation)> = Vec::new();
     let mut excluded: Vec<Exclusion> = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -992,6 +998,51 @@ pub fn build_reactivate_plan(
                 ExclusionReason::NotMatched,
                 "not found over SCIM: use `navscim plan provision` to create the user",
             )),
+            other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
+        }
+    })
+}
+
+/// Deactivate (`PATCH active=false`) the selected users that are matched and active,
+/// e.g. orphan seats the admin marked on the Users pane. Sales Navigator admins and
+/// protected users are excluded here, before the gates would refuse the whole plan.
+pub fn build_deactivate_plan(
+    candidates: &[PlanCandidate],
+    selected: &[Selected],
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    ctx: PlanContext,
+) -> Plan {
+    let protected_keys = protected_keys(protected, aliases);
+    selection_plan("deactivate", candidates, selected, ctx, |c| {
+        if is_protected(c, protected, &protected_keys, aliases) {
+            return Err(c.exclusion(ExclusionReason::Protected, "on the protected list"));
+        }
+        if c.is_admin {
+            return Err(c.exclusion(
+                ExclusionReason::Admin,
+                "a Sales Navigator admin (admin_permission in the export)",
+            ));
+        }
+        match c.status {
+            MatchStatus::Matched { active: true } if c.scim_id.is_some() => Ok(c.operation(
+                OpKind::Deactivate,
+                "selected for deactivation".into(),
+                Evidence {
+                    license_status: c.license_status.clone(),
+                    sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
+                    ..Evidence::default()
+                },
+            )),
+            MatchStatus::Matched { active: false } => Err(c.exclusion(
+                ExclusionReason::AlreadyInactive,
+                "the SCIM user is already inactive",
+            )),
+            MatchStatus::Matched { .. } => Err(c.exclusion(
+                ExclusionReason::NotMatched,
+                "matched, but the lookup results carry no SCIM id",
+            )),
+            MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
             other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
         }
     })

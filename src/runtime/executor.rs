@@ -10,12 +10,18 @@ use tokio_util::sync::CancellationToken;
 use futures::FutureExt;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
+use crate::app::action::{LoadedPlan, UnfinishedBatch};
+use crate::app::actions::PlanOrigin;
 use crate::app::state::{ConnectionFailure, ConnectionSummary};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
+use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
 use crate::import;
+use crate::journal::{self, BatchLog, BatchStatus};
 use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
+use crate::plan::Plan;
 use crate::report;
 use crate::scim::{ClientConfig, ConnectionReport, ProbeMethod, ScimClient};
 
@@ -27,6 +33,8 @@ pub struct Settings {
     pub clipboard: bool,
     /// Requests per second for lookups (`None`: unlimited).
     pub rate_limit: Option<f64>,
+    /// Where batches are journaled (`None`: the platform's data directory).
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// The session's SCIM client, kept while the connection settings stay the same, with
@@ -53,6 +61,8 @@ struct Inner {
     cancel: Mutex<CancellationToken>,
     /// The runtime's clock: lookup progress is stamped with time since this instant.
     clock: Instant,
+    /// Steers the running batch, if any.
+    batch_control: Mutex<Option<watch::Sender<Control>>>,
 }
 
 impl Executor {
@@ -64,6 +74,7 @@ impl Executor {
                 connection: Mutex::new(None),
                 cancel: Mutex::new(CancellationToken::new()),
                 clock: Instant::now(),
+                batch_control: Mutex::new(None),
             }),
         }
     }
@@ -191,6 +202,72 @@ async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
             }
             return None;
         }
+        Effect::FindUnfinished { also } => {
+            let dir = inner.journal_dir();
+            let batches = tokio::task::spawn_blocking(move || find_unfinished(&dir, also))
+                .await
+                .unwrap_or_default();
+            Action::UnfinishedFound { batches }
+        }
+        Effect::LoadPlan { path } => {
+            let result = tokio::task::spawn_blocking(move || {
+                Plan::load(&path).map(|plan| LoadedPlan {
+                    plan,
+                    origin: PlanOrigin::File(path.display().to_string()),
+                    notes: Vec::new(),
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            Action::PlanLoaded { result }
+        }
+        Effect::BuildUndo { batch } => {
+            let dir = inner.journal_dir();
+            let result = tokio::task::spawn_blocking(move || {
+                let path = journal::find(&dir, &batch).map_err(|e| e.to_string())?;
+                let log = journal::read_batch(&path).map_err(|e| e.to_string())?;
+                let (plan, notes) = apply::undo_plan(&log);
+                Ok(LoadedPlan {
+                    plan,
+                    origin: PlanOrigin::Undo {
+                        batch: log.id().to_string(),
+                    },
+                    notes,
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            Action::PlanLoaded { result }
+        }
+        Effect::ApplyPlan {
+            spec,
+            plan,
+            gates,
+            kind,
+            undo_of,
+            plan_file,
+        } => {
+            let dir = inner.journal_dir();
+            let meta = BatchMeta {
+                kind,
+                undo_of,
+                plan_file,
+                base_url: spec.base_url.clone(),
+            };
+            let start = move || Batch::start(&dir, *plan, &gates, meta);
+            apply_batch(inner, &spec, start).await
+        }
+        Effect::ResumeBatch { spec, path, gates } => {
+            let base_url = spec.base_url.clone();
+            let start = move || Batch::resume(&path, &gates, Some(&base_url));
+            apply_batch(inner, &spec, start).await
+        }
+        Effect::ControlBatch(control) => {
+            if let Some(tx) = inner.batch_control.lock().expect("not poisoned").as_ref() {
+                let _ = tx.send(control);
+            }
+            return None;
+        }
         Effect::ExportUsers { path, rows } => {
             let n = rows.len();
             let result = tokio::task::spawn_blocking(move || {
@@ -253,6 +330,90 @@ async fn lookup_batch(
         batch,
         cancelled: summary.cancelled,
         error: None,
+    }
+}
+
+impl Inner {
+    fn journal_dir(&self) -> PathBuf {
+        self.settings
+            .journal_dir
+            .clone()
+            .unwrap_or_else(journal::default_dir)
+    }
+}
+
+/// Interrupted batches (and `also`, if it stopped unfinished), newest first.
+fn find_unfinished(dir: &std::path::Path, also: Option<String>) -> Vec<UnfinishedBatch> {
+    let mut logs: Vec<BatchLog> = journal::list(dir)
+        .0
+        .into_iter()
+        .filter(|l| match l.status() {
+            BatchStatus::Completed => false,
+            BatchStatus::Interrupted => !journal::is_locked(&l.path),
+            BatchStatus::Stopped(_) => also.as_deref() == Some(l.id()),
+        })
+        .collect();
+    logs.sort_by(|a, b| b.header.at.cmp(&a.header.at));
+    logs.into_iter()
+        .map(|log| UnfinishedBatch {
+            id: log.id().to_string(),
+            base_url: log.header.base_url.clone(),
+            started: log.header.at,
+            total: log.header.plan.operations.len(),
+            counts: log.counts(),
+            status: log.status().label(),
+            done: log.op_states().iter().map(|s| s.is_done()).collect(),
+            plan: Box::new(log.header.plan),
+            path: log.path,
+        })
+        .collect()
+}
+
+/// Opens the batch (`start` checks the gates and writes or reopens the journal), runs
+/// it with the session's client, forwarding its events; answers `ApplyDone`.
+async fn apply_batch(
+    inner: &Inner,
+    spec: &ConnectionSpec,
+    start: impl FnOnce() -> Result<Batch, apply::ApplyError> + Send + 'static,
+) -> Action {
+    let conn = match inner.connection(spec).await {
+        Ok(conn) => conn,
+        Err(e) => return Action::ApplyDone { result: Err(e) },
+    };
+    let batch = match tokio::task::spawn_blocking(start).await {
+        Ok(Ok(batch)) => batch,
+        Ok(Err(e)) => {
+            return Action::ApplyDone {
+                result: Err(e.to_string()),
+            }
+        }
+        Err(e) => {
+            return Action::ApplyDone {
+                result: Err(format!("opening the journal failed: {e}")),
+            }
+        }
+    };
+    let (control_tx, control_rx) = watch::channel(Control::Run);
+    *inner.batch_control.lock().expect("not poisoned") = Some(control_tx);
+    let options = RunOptions {
+        on_breaker: BreakerAction::Pause,
+        ..RunOptions::default()
+    };
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = apply::run(&conn.client, batch, &options, control_rx, events_tx);
+    let forward = async {
+        while let Some(event) = events_rx.recv().await {
+            let at = inner.clock.elapsed();
+            let _ = inner.tx.send(Action::ApplyProgress {
+                event: Box::new(event),
+                at,
+            });
+        }
+    };
+    let (summary, ()) = tokio::join!(run, forward);
+    *inner.batch_control.lock().expect("not poisoned") = None;
+    Action::ApplyDone {
+        result: Ok(Box::new(summary)),
     }
 }
 
