@@ -338,6 +338,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{shown}: {e}"))
 }
 
+/// The protected users: `protected.txt` in the config directory (always read when it
+/// exists) plus `extra` lists. One email or SCIM id a line, `#` comments.
+pub fn load_protected(extra: &[PathBuf]) -> Result<crate::plan::ProtectedUsers, String> {
+    let mut protected = crate::plan::ProtectedUsers::default();
+    let mut files = vec![];
+    let default_list = config_dir().join("protected.txt");
+    if default_list.exists() {
+        files.push(default_list);
+    }
+    files.extend(extra.iter().cloned());
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| format!("cannot read the protected list {}: {e}", f.display()))?;
+        let p = crate::plan::ProtectedUsers::parse_list(&text);
+        protected.emails.extend(p.emails);
+        protected.scim_ids.extend(p.scim_ids);
+    }
+    Ok(protected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,24 +405,4 @@ mod tests {
         // Serialising a pasted source is refused outright rather than written.
         assert!(text.is_err() || !text.unwrap().contains("very-secret"));
     }
-}
-
-/// The protected users: `protected.txt` in the config directory (always read when it
-/// exists) plus `extra` lists. One email or SCIM id a line, `#` comments.
-pub fn load_protected(extra: &[PathBuf]) -> Result<crate::plan::ProtectedUsers, String> {
-    let mut protected = crate::plan::ProtectedUsers::default();
-    let mut files = vec![];
-    let default_list = config_dir().join("protected.txt");
-    if default_list.exists() {
-        files.push(default_list);
-    }
-    files.extend(extra.iter().cloned());
-    for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| format!("cannot read the protected list {}: {e}", f.display()))?;
-        let p = crate::plan::ProtectedUsers::parse_list(&text);
-        protected.emails.extend(p.emails);
-        protected.scim_ids.extend(p.scim_ids);
-    }
-    Ok(protected)
 }

@@ -353,7 +353,7 @@ fn find_unfinished(dir: &std::path::Path, also: Option<String>) -> Vec<Unfinishe
             BatchStatus::Stopped(_) => also.as_deref() == Some(l.id()),
         })
         .collect();
-    logs.sort_by(|a, b| b.header.at.cmp(&a.header.at));
+    logs.sort_by_key(|l| std::cmp::Reverse(l.header.at));
     logs.into_iter()
         .map(|log| UnfinishedBatch {
             id: log.id().to_string(),

@@ -1,0 +1,560 @@
+//! The Actions pane: plans from the Users pane, the gates, the typed confirmation, a
+//! journaled batch against the embedded simulator, undo, and resuming a batch found
+//! unfinished in the journal. Real reducer, effects and simulator, rendered through
+//! TestBackend; what is asserted is what an admin sees and what reached the server.
+
+mod apply_support;
+
+use std::time::Duration;
+
+use navscim::app::actions::{ConfirmFocus, OpStatus, PlanOrigin, PlanView};
+use navscim::app::effect::Effect;
+use navscim::app::keys::Command;
+use navscim::app::state::{ConnField, State, Tab};
+use navscim::app::users::StatusFilter;
+use navscim::app::{reduce, Action};
+use navscim::apply::{self, ApplyEvent, Batch, BatchMeta, Control, Gates, PauseReason};
+use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
+use navscim::cli::ConnectionArgs;
+use navscim::journal::BatchKind;
+use navscim::matching::MatchStatus;
+use navscim::plan::{ExclusionReason, OpKind, Permissions, Plan};
+use navscim::runtime::{buffer_text, render_to_buffer, Driver, Settings};
+use navscim::sim::{self, SimHandle};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tempfile::TempDir;
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    buffer_text(&render_to_buffer(state, w, h))
+}
+
+fn cmd(driver: &mut Driver, command: Command) {
+    driver.dispatch(Action::Command(command));
+}
+
+fn type_text(driver: &mut Driver, text: &str) {
+    for c in text.chars() {
+        driver.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )));
+    }
+}
+
+fn notice(state: &State) -> String {
+    state
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default()
+}
+
+/// The demo (simulator seeded with the fixtures, exports loaded, every user looked
+/// up), journaling into a temporary directory.
+async fn demo_driver(journal: &TempDir) -> (SimHandle, Driver) {
+    let sim = sim::start(demo_sim_config(Duration::ZERO)).await.unwrap();
+    let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
+    state.no_color = true;
+    let settings = Settings {
+        journal_dir: Some(journal.path().to_path_buf()),
+        ..Settings::default()
+    };
+    let mut driver = Driver::new(state, settings);
+    driver.dispatch(Action::Resize(100, 30));
+    for action in demo_actions() {
+        driver.dispatch(action);
+    }
+    driver.settle().await;
+    (sim, driver)
+}
+
+/// Ticks a Connection checkbox the way an admin does: focus it, press Space.
+fn tick(driver: &mut Driver, field: ConnField) {
+    let back = driver.state.tab;
+    cmd(driver, Command::GoTab(0));
+    cmd(driver, Command::Top);
+    for _ in 0..10 {
+        if driver.state.connection.focus == field {
+            break;
+        }
+        cmd(driver, Command::Down);
+    }
+    assert_eq!(driver.state.connection.focus, field);
+    cmd(driver, Command::Toggle);
+    cmd(driver, Command::GoTab(back.index()));
+}
+
+/// Users pane: show only the orphan seats, mark them all, plan their deactivation.
+fn plan_orphans(driver: &mut Driver) {
+    cmd(driver, Command::GoTab(1));
+    while driver.state.users.status_filter != StatusFilter::Orphan {
+        cmd(driver, Command::CycleStatusFilter);
+    }
+    cmd(driver, Command::MarkAllShown);
+    cmd(driver, Command::PlanDeactivate);
+}
+
+fn orphan_ids(driver: &Driver) -> Vec<String> {
+    let review = driver.state.actions.review.as_ref().expect("a plan");
+    review
+        .plan
+        .operations
+        .iter()
+        .map(|op| op.scim_id.clone().expect("a target"))
+        .collect()
+}
+
+/// x, type the count, move to Apply, Enter.
+fn confirm(driver: &mut Driver) {
+    cmd(driver, Command::ApplyPlan);
+    assert!(
+        driver.state.actions.confirm.is_some(),
+        "{}",
+        notice(&driver.state)
+    );
+    let n = driver.state.actions.review.as_ref().unwrap().to_do();
+    type_text(driver, &n.to_string());
+    cmd(driver, Command::SwitchFocus);
+    cmd(driver, Command::EditCommit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marked_orphans_become_a_plan_and_read_only_refuses_it_sending_nothing() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    plan_orphans(&mut driver);
+
+    let state = &driver.state;
+    assert_eq!(state.tab, Tab::Actions);
+    let review = state.actions.review.as_ref().unwrap();
+    assert_eq!(review.origin, PlanOrigin::Users);
+    // 25 orphan seats: the active ones are deactivated, the rest left out with why.
+    let ops = review.plan.operations.len();
+    let excluded = &review.plan.excluded;
+    assert_eq!(ops + excluded.len(), 25);
+    assert!(ops > 0);
+    assert!(review
+        .plan
+        .operations
+        .iter()
+        .all(|op| op.op == OpKind::Deactivate && op.reason.contains("orphan seat")));
+    assert!(excluded.iter().any(|e| e.why == ExclusionReason::Admin));
+    assert!(excluded.iter().all(|e| matches!(
+        e.why,
+        ExclusionReason::Admin | ExclusionReason::AlreadyInactive
+    )));
+
+    let text = screen(state, 100, 30);
+    assert!(text.contains(&format!("Plan deactivate {ops}")), "{text}");
+    assert!(text.contains("Gates ✗"), "{text}");
+    assert!(text.contains("tick Deprovisioning"), "{text}");
+    assert!(text.contains("admin 1"), "{text}");
+
+    // Read-only: x does not even open the confirmation, and nothing reaches the server.
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(driver.state.actions.confirm.is_none());
+    assert!(notice(&driver.state).starts_with("Refused"));
+    driver.settle().await;
+    assert_eq!(apply_support::writes(&sim), 0);
+    assert!(std::fs::read_dir(journal.path()).map_or(true, |mut d| d.next().is_none()));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_focuses_cancel_needs_the_count_then_applies_each_once_and_undo_reverses() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    plan_orphans(&mut driver);
+    let ids = orphan_ids(&driver);
+    let n = ids.len();
+    tick(&mut driver, ConnField::Deprovisioning);
+
+    // The dialog opens on Cancel: Enter there sends nothing.
+    cmd(&mut driver, Command::ApplyPlan);
+    let dialog = driver.state.actions.confirm.as_ref().expect("confirmation");
+    assert_eq!(dialog.focus, ConfirmFocus::Cancel);
+    let text = screen(&driver.state, 100, 30);
+    assert!(text.contains("Apply this plan?"), "{text}");
+    assert!(text.contains(&format!("Type {n} to confirm")), "{text}");
+    assert!(
+        text.contains(&format!("{n} to deactivate (PATCH active=false)")),
+        "{text}"
+    );
+    assert!(text.contains("▶[ Cancel ]"), "{text}");
+    cmd(&mut driver, Command::EditCommit);
+    assert!(driver.state.actions.confirm.is_none());
+    assert!(driver.state.actions.batch.is_none());
+
+    // A wrong count on Apply is refused.
+    cmd(&mut driver, Command::ApplyPlan);
+    type_text(&mut driver, &(n + 1).to_string());
+    cmd(&mut driver, Command::SwitchFocus);
+    cmd(&mut driver, Command::EditCommit);
+    let dialog = driver.state.actions.confirm.as_ref().expect("still open");
+    assert_eq!(
+        dialog.error.as_deref(),
+        Some(&*format!("Type {n} (the number of operations) to apply"))
+    );
+    cmd(&mut driver, Command::EditCancel);
+    driver.settle().await;
+    assert_eq!(apply_support::writes(&sim), 0);
+
+    // The right count applies: each target changed exactly once, all inactive.
+    confirm(&mut driver);
+    assert!(driver.state.actions.batch_running());
+    driver.settle().await;
+    let batch = driver.state.actions.batch.as_ref().unwrap();
+    let summary = batch.summary.as_ref().expect("finished");
+    assert!(summary.all_succeeded(), "{summary:?}");
+    assert_eq!(summary.applied, n);
+    assert!(batch.statuses.iter().all(|s| *s == OpStatus::Applied));
+    let stats = sim.stats();
+    for id in &ids {
+        assert_eq!(stats.changes.get(id), Some(&1), "{id} changed once");
+        assert_eq!(sim.user(id).unwrap().active, Some(false));
+    }
+    assert_eq!(apply_support::writes(&sim), n as u64);
+    let text = screen(&driver.state, 100, 30);
+    assert!(text.contains(&format!("{n}/{n} · applied {n}")), "{text}");
+    // The Users pane was refreshed from the server.
+    let users = &driver.state.users;
+    let inactive = users
+        .rows
+        .iter()
+        .filter(|r| {
+            r.outcome
+                .as_ref()
+                .and_then(|o| o.scim_id())
+                .is_some_and(|id| ids.iter().any(|x| x == id))
+        })
+        .filter(|r| r.status() == MatchStatus::Matched { active: false })
+        .count();
+    assert_eq!(inactive, n);
+    // Applying the same plan again is refused: it is done.
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(driver.state.actions.confirm.is_none());
+
+    // Undo: the reverse plan needs Provisioning, then reactivates each user once.
+    cmd(&mut driver, Command::Undo);
+    driver.settle().await;
+    let review = driver.state.actions.review.as_ref().expect("undo plan");
+    assert!(matches!(review.origin, PlanOrigin::Undo { .. }));
+    assert_eq!(review.plan.operations.len(), n);
+    assert!(review
+        .plan
+        .operations
+        .iter()
+        .all(|o| o.op == OpKind::Reactivate));
+    assert!(screen(&driver.state, 100, 30).contains("tick Provisioning"));
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(
+        driver.state.actions.confirm.is_none(),
+        "refused without Provisioning"
+    );
+    tick(&mut driver, ConnField::Provisioning);
+    confirm(&mut driver);
+    driver.settle().await;
+    let summary = driver
+        .state
+        .actions
+        .batch
+        .as_ref()
+        .unwrap()
+        .summary
+        .clone()
+        .unwrap();
+    assert!(summary.all_succeeded(), "{summary:?}");
+    let stats = sim.stats();
+    for id in &ids {
+        assert_eq!(
+            stats.changes.get(id),
+            Some(&2),
+            "{id}: deactivated once, reactivated once"
+        );
+        assert_eq!(sim.user(id).unwrap().active, Some(true));
+    }
+    // Two batches in the journal.
+    assert_eq!(std::fs::read_dir(journal.path()).unwrap().count(), 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_over_the_threshold_is_refused_until_the_limit_is_raised() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    cmd(&mut driver, Command::GoTab(1));
+    while driver.state.users.status_filter != StatusFilter::Matched {
+        cmd(&mut driver, Command::CycleStatusFilter);
+    }
+    cmd(&mut driver, Command::MarkAllShown);
+    // Hide the marked users behind a text filter: the confirmation must say so.
+    cmd(&mut driver, Command::Filter);
+    type_text(&mut driver, "zzz-nobody");
+    cmd(&mut driver, Command::EditCommit);
+    let hidden = driver.state.users.hidden_marks();
+    assert!(hidden > 50, "{hidden}");
+    cmd(&mut driver, Command::PlanDeactivate);
+    tick(&mut driver, ConnField::Deprovisioning);
+    let ops = driver
+        .state
+        .actions
+        .review
+        .as_ref()
+        .unwrap()
+        .plan
+        .operations
+        .len();
+    assert!(ops > 50);
+
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(driver.state.actions.confirm.is_none());
+    let text = screen(&driver.state, 100, 30);
+    assert!(
+        text.contains(&format!("{ops} operations exceed the limit of 50")),
+        "{text}"
+    );
+    assert!(text.contains("+ raises"), "{text}");
+
+    cmd(&mut driver, Command::RaiseLimits);
+    assert!(
+        driver.state.actions.refusals.is_empty(),
+        "{:?}",
+        driver.state.actions.refusals
+    );
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(driver.state.actions.confirm.is_some());
+    let text = screen(&driver.state, 100, 30);
+    assert!(
+        text.contains(&format!("{hidden} of them marked but hidden by the filter")),
+        "{text}"
+    );
+    cmd(&mut driver, Command::EditCancel);
+    driver.settle().await;
+    assert_eq!(apply_support::writes(&sim), 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_batch_is_offered_at_start_and_finished_exactly_once() {
+    let journal = TempDir::new().unwrap();
+    let sim = apply_support::start_sim(30, |_| {}).await;
+    let users = apply_support::active_users(&sim, 12);
+    let ops = users
+        .iter()
+        .map(|u| apply_support::op(OpKind::Deactivate, u))
+        .collect();
+    let plan = apply_support::plan(ops, 100);
+    let gates = Gates {
+        permissions: Permissions {
+            provisioning: false,
+            deprovisioning: true,
+        },
+        ..Gates::default()
+    };
+    // A batch whose process died right after writing the journal header.
+    let meta = BatchMeta {
+        kind: BatchKind::Apply,
+        undo_of: None,
+        plan_file: None,
+        base_url: sim.base_url().to_string(),
+    };
+    let batch = Batch::start(journal.path(), plan, &gates, meta).unwrap();
+    let id = batch.id().to_string();
+    drop(batch);
+
+    let mut conn = navscim::app::state::ConnectionState::new("test", sim.base_url());
+    conn.source_kind = navscim::app::state::TokenSourceKind::Paste;
+    conn.pasted = navscim::secret::Token::new(apply_support::TOKEN);
+    let mut state = State::new(conn, true);
+    state.size = (100, 30);
+    let settings = Settings {
+        journal_dir: Some(journal.path().to_path_buf()),
+        ..Settings::default()
+    };
+    let mut driver = Driver::new(state, settings);
+    driver.dispatch(Action::CheckJournal);
+    driver.settle().await;
+    assert!(notice(&driver.state).contains(&format!("Unfinished batch {id}")));
+    cmd(&mut driver, Command::GoTab(3));
+    let text = screen(&driver.state, 100, 30);
+    assert!(text.contains("Unfinished batches in the journal"), "{text}");
+    assert!(text.contains(&id), "{text}");
+
+    cmd(&mut driver, Command::ResumeBatch);
+    let review = driver
+        .state
+        .actions
+        .review
+        .as_ref()
+        .expect("the batch's plan");
+    assert!(matches!(&review.origin, PlanOrigin::Resume { batch, .. } if *batch == id));
+    tick(&mut driver, ConnField::Deprovisioning);
+    confirm(&mut driver);
+    driver.settle().await;
+    let summary = driver
+        .state
+        .actions
+        .batch
+        .as_ref()
+        .unwrap()
+        .summary
+        .clone()
+        .unwrap();
+    assert_eq!(
+        summary.batch, id,
+        "the same batch was finished, not a new one"
+    );
+    assert!(summary.all_succeeded(), "{summary:?}");
+    let stats = sim.stats();
+    for u in &users {
+        let uid = u.id.as_deref().unwrap();
+        assert_eq!(stats.changes.get(uid), Some(&1));
+        assert_eq!(sim.user(uid).unwrap().active, Some(false));
+    }
+    assert!(driver.state.actions.unfinished.is_empty());
+    assert_eq!(std::fs::read_dir(journal.path()).unwrap().count(), 1);
+    sim.shutdown().await;
+}
+
+/// A state with a plan under review and a batch running, without a runtime.
+fn running_state() -> State {
+    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let mut state = State::new(conn, true);
+    state.connection.permissions.deprovisioning = true;
+    state.size = (80, 24);
+    let ops = (0..3)
+        .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("id-{i}")))
+        .collect();
+    let plan: Plan = apply_support::plan(ops, 100);
+    navscim::app::actions_reducer::receive_plan(
+        &mut state,
+        plan,
+        PlanOrigin::File("p.json".into()),
+    );
+    reduce(&mut state, Action::Command(Command::ApplyPlan));
+    for c in "3".chars() {
+        reduce(
+            &mut state,
+            Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    reduce(&mut state, Action::Command(Command::SwitchFocus));
+    let effects = reduce(&mut state, Action::Command(Command::EditCommit));
+    assert!(
+        matches!(&effects[..], [Effect::ApplyPlan { plan_file: Some(f), .. }] if f == "p.json")
+    );
+    reduce(
+        &mut state,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::Started {
+                batch: "b1".into(),
+                total: 3,
+                done_before: 0,
+                to_do: 3,
+                resumed: false,
+            }),
+            at: Duration::from_secs(1),
+        },
+    );
+    state
+}
+
+#[test]
+fn pause_resume_and_cancel_reach_the_runner_and_show() {
+    let mut s = running_state();
+    assert!(s.work_running(), "quitting asks while a batch runs");
+    let effects = reduce(&mut s, Action::Command(Command::PauseResume));
+    assert!(matches!(
+        &effects[..],
+        [Effect::ControlBatch(Control::Pause)]
+    ));
+    reduce(
+        &mut s,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::Paused {
+                reason: PauseReason::CircuitBreaker {
+                    failures: 5,
+                    last_error: "HTTP 503".into(),
+                },
+            }),
+            at: Duration::from_secs(2),
+        },
+    );
+    let text = screen(&s, 100, 24);
+    assert!(
+        text.contains("PAUSED: circuit breaker: 5 consecutive failures"),
+        "{text}"
+    );
+    let effects = reduce(&mut s, Action::Command(Command::PauseResume));
+    assert!(matches!(&effects[..], [Effect::ControlBatch(Control::Run)]));
+    reduce(
+        &mut s,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::Resumed),
+            at: Duration::from_secs(3),
+        },
+    );
+    let effects = reduce(&mut s, Action::Command(Command::CancelWork));
+    assert!(matches!(
+        &effects[..],
+        [Effect::ControlBatch(Control::Cancel)]
+    ));
+    assert!(screen(&s, 100, 24).contains("cancelling"));
+    // No other plan can replace the running one.
+    reduce(&mut s, Action::Command(Command::DiscardPlan));
+    assert!(s.actions.review.is_some());
+}
+
+#[test]
+fn unticking_the_permission_cancels_a_running_batch() {
+    let mut s = running_state();
+    s.tab = Tab::Connection;
+    s.connection.focus = ConnField::Deprovisioning;
+    let effects = reduce(&mut s, Action::Command(Command::Toggle));
+    assert!(!s.connection.permissions.deprovisioning);
+    assert!(matches!(
+        &effects[..],
+        [Effect::ControlBatch(Control::Cancel)]
+    ));
+}
+
+#[test]
+fn the_pane_reads_at_80x24_plan_requests_and_details() {
+    let mut s = running_state();
+    reduce(
+        &mut s,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::OpFinished {
+                seq: 0,
+                report: apply::OpReport {
+                    outcome: navscim::journal::Outcome::Applied,
+                    detail: "deactivated".into(),
+                    request_sent: true,
+                    failure: None,
+                    scim_id: Some("id-0".into()),
+                },
+            }),
+            at: Duration::from_secs(2),
+        },
+    );
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("applying 3 operations"), "{text}");
+    assert!(text.contains("1/3 · applied 1"), "{text}");
+    assert!(text.contains("applied  deactivate"), "{text}");
+    assert!(
+        text.contains("x apply"),
+        "the hints come from the key table: {text}"
+    );
+    reduce(&mut s, Action::Command(Command::CycleView));
+    reduce(&mut s, Action::Command(Command::CycleView));
+    assert_eq!(s.actions.view, PlanView::Requests);
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("PATCH /Users/id-0"), "{text}");
+    reduce(&mut s, Action::Command(Command::Details));
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("Details — Esc closes"), "{text}");
+    assert!(
+        text.contains("\"active\":false") || text.contains("active"),
+        "{text}"
+    );
+}
