@@ -830,7 +830,7 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::Actions, &[Key::Char('o')], None, "Open a plan file (navscim plan … --out)", Command::OpenPlan),
     b(C::Actions, &[Key::Char('D')], None, "Discard the plan (nothing is sent)", Command::DiscardPlan),
     b(C::ActionsText, &[Key::Enter], Some("ok"), "Apply (focus on Apply, count typed) / open the file", Command::EditCommit),
-    b(C::ActionsText, &[Key::Tab, Key::BackTab], Some("Cancel↔Apply"), "Move focus between Cancel and Apply", Command::SwitchFocus),
+    b(C::ActionsText, &[Key::Tab, Key::BackTab], Some("Cancel/Apply"), "Move focus between Cancel and Apply", Command::SwitchFocus),
     b(C::ActionsText, &[Key::Esc], Some("cancel"), "Cancel: nothing is sent", Command::EditCancel),
     b(C::ActionsText, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
 ];

@@ -199,7 +199,12 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
     state.no_color = false;
     let (w, h) = (120, 32);
-    let mut driver = Driver::new(state, Settings::default());
+    let journal_dir = demo_journal_dir();
+    let settings = Settings {
+        journal_dir: Some(journal_dir.clone()),
+        ..Settings::default()
+    };
+    let mut driver = Driver::new(state, settings);
     driver.dispatch(Action::Resize(w, h));
     for action in demo_actions() {
         driver.dispatch(action);
@@ -233,15 +238,64 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     driver.dispatch(Action::Command(Command::Details));
     shot(&driver, "users-details");
     driver.dispatch(Action::Command(Command::Close));
+    // Actions: the orphan seats, marked on the Users pane, as a deactivation plan.
+    driver.dispatch(Action::Command(Command::ClearMarks));
+    while driver.state.users.status_filter != crate::app::users::StatusFilter::Orphan {
+        driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    }
+    driver.dispatch(Action::Command(Command::MarkAllShown));
+    driver.dispatch(Action::Command(Command::PlanDeactivate));
+    shot(&driver, "actions-plan");
+    // Tick Deprovisioning the way an admin does, then x and the typed count.
+    driver.dispatch(Action::Command(Command::GoTab(0)));
+    for _ in 0..10 {
+        if driver.state.connection.focus == crate::app::state::ConnField::Deprovisioning {
+            break;
+        }
+        driver.dispatch(Action::Command(Command::Down));
+    }
+    driver.dispatch(Action::Command(Command::Toggle));
+    driver.dispatch(Action::Command(Command::GoTab(3)));
+    driver.dispatch(Action::Command(Command::ApplyPlan));
+    let count = driver
+        .state
+        .actions
+        .review
+        .as_ref()
+        .map_or(0, |r| r.to_do())
+        .to_string();
+    for c in count.chars() {
+        driver.dispatch(Action::Key(ratatui::crossterm::event::KeyEvent::new(
+            ratatui::crossterm::event::KeyCode::Char(c),
+            ratatui::crossterm::event::KeyModifiers::NONE,
+        )));
+    }
+    driver.dispatch(Action::Command(Command::SwitchFocus));
+    shot(&driver, "actions-confirm");
+    driver.dispatch(Action::Command(Command::EditCommit));
+    while driver.step().await {
+        let half = driver
+            .state
+            .actions
+            .batch
+            .as_ref()
+            .is_some_and(|b| b.done() * 2 >= b.total());
+        if half {
+            break;
+        }
+    }
+    shot(&driver, "actions-progress");
+    driver.settle().await;
     driver.dispatch(Action::Command(Command::GoTab(0)));
     shot(&driver, "connection");
     driver.dispatch(Action::Command(Command::Help));
     shot(&driver, "help");
     sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&journal_dir);
     for path in &written {
         println!("{}", path.display());
     }
-    if written.len() == 5 {
+    if written.len() == 8 {
         exit::SUCCESS
     } else {
         exit::FAILURE

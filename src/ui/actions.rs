@@ -5,7 +5,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -273,11 +273,17 @@ fn render_progress(frame: &mut Frame, area: Rect, batch: &BatchProgress, theme: 
         (theme.label(), format!("{eta} · p pause · c cancel"))
     };
     label.push_str(&state);
-    let gauge = Gauge::default()
-        .ratio((done as f64 / total as f64).clamp(0.0, 1.0))
-        .label(label)
-        .gauge_style(style.add_modifier(Modifier::REVERSED));
-    frame.render_widget(gauge, area);
+    // A text bar, not a Gauge: it stays readable without colour and over SSH.
+    let width = 20usize;
+    let filled = (done * width / total).min(width);
+    let bar = format!(" [{}{}] ", "█".repeat(filled), "·".repeat(width - filled));
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(bar, style),
+            Span::styled(label, style),
+        ])),
+        area,
+    );
 }
 
 fn render_table(
