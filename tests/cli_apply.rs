@@ -245,6 +245,75 @@ async fn without_a_terminal_and_without_yes_nothing_is_sent() {
     assert_eq!(writes(&sim), 0);
 }
 
+impl Env {
+    /// Runs navscim on a pseudo-terminal (util-linux `script`, part of every Debian
+    /// base system) so it asks for the typed confirmation; `typed` is what the admin
+    /// types. Returns the exit code and everything the terminal showed.
+    fn run_on_terminal(&self, args: &[&str], typed: &str) -> (Option<i32>, String) {
+        use std::io::Write;
+        let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_navscim"))
+            .chain(args.iter().copied())
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
+            .env("NAVSCIM_CONFIG_DIR", self.dir.path().join("config"))
+            .env("NAVSCIM_DATA_DIR", self.data())
+            .env("NAVSCIM_TOKEN", TOKEN)
+            .env_remove(navscim::journal::CRASH_ENV)
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the command on a pseudo-terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(typed.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let shown = format!("{}{}", out(&o), err(&o));
+        assert!(!shown.contains("5Ecr3t"), "token leaked");
+        (o.status.code(), shown)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_count_must_be_typed() {
+    let sim = start_sim(20, |_| {}).await;
+    let env = Env::new();
+    let (p, ids) = deactivate_plan(&sim, 3);
+    let plan = env.write_plan(&p);
+    let args = [
+        "apply",
+        &plan,
+        "--base-url",
+        sim.base_url(),
+        "--allow-deprovision",
+    ];
+    // A wrong count: refused, nothing sent.
+    let sim_url = sim.base_url().to_string();
+    let (code, shown) = tokio::task::block_in_place(|| env.run_on_terminal(&args, "2\n"));
+    assert_eq!(code, Some(6), "{shown}");
+    assert!(shown.contains("Type 3 to go ahead"), "{shown}");
+    assert!(
+        shown.contains(&sim_url),
+        "the prompt names the server: {shown}"
+    );
+    assert!(shown.contains("not confirmed; nothing was sent"), "{shown}");
+    assert_eq!(writes(&sim), 0);
+    // The right count: every operation applied once.
+    let (code, shown) = tokio::task::block_in_place(|| env.run_on_terminal(&args, "3\n"));
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(writes(&sim), 3);
+    for id in &ids {
+        assert_eq!(sim.user(id).unwrap().active, Some(false));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_for_bad_plans_failures_breaker_and_auth() {
     let sim = start_sim(20, |_| {}).await;
