@@ -375,6 +375,64 @@ fn reactivate_selected_users() {
 }
 
 #[test]
+fn deactivate_selected_users_leaves_admins_protected_and_inactive_alone() {
+    let env = Env::new();
+    let results = env.demo_results();
+    let active = demo_emails("matched", Some(true));
+    let inactive = demo_emails("matched", Some(false));
+    let admin = demo_reports()
+        .into_iter()
+        .find(|r| r.is_admin && r.status == "matched")
+        .and_then(|r| r.email)
+        .expect("the demo has admins");
+    let select = env.write(
+        "leavers.txt",
+        &format!(
+            "{}\n{}\n{}\n{}\n{admin}\n",
+            active[0], active[1], active[2], inactive[0]
+        ),
+    );
+    let protect = env.write("protect.txt", &format!("# keep\n{}\n", active[2]));
+    let out = env.path("plan.json").display().to_string();
+    let o = env.run(&[
+        "plan",
+        "deactivate",
+        "--lookup",
+        &results,
+        "--select",
+        &select,
+        "--protect",
+        &protect,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = env.plan("plan.json");
+    let ops: Vec<(OpKind, Option<&str>)> = plan
+        .operations
+        .iter()
+        .map(|o| (o.op, o.email.as_deref()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (OpKind::Deactivate, Some(active[0].as_str())),
+            (OpKind::Deactivate, Some(active[1].as_str()))
+        ]
+    );
+    let want: BTreeMap<&str, usize> = [("protected", 1), ("admin", 1), ("already_inactive", 1)]
+        .into_iter()
+        .collect();
+    assert_eq!(excluded(&plan), want);
+    assert!(plan.inputs.iter().any(|i| i.kind == "protected_list"));
+    let s = stdout(&o);
+    assert!(
+        s.contains("Deactivate plan: 2 users to deactivate (5 selected)"),
+        "{s}"
+    );
+}
+
+#[test]
 fn provision_selected_not_found_users_from_the_idp_export() {
     let env = Env::new();
     let results = env.demo_results();

@@ -13,10 +13,11 @@ use super::exit;
 use crate::import::{import_path, parse_map_override, DateOrder, FileKind, Import, ImportOptions};
 use crate::matching::{Directory, DomainAliases};
 use crate::plan::{
-    build_deprovision_plan, build_provision_plan, build_reactivate_plan, check_gates,
-    enrich_from_directory, exclusion_name, join_candidates, parse_selection, read_lookup_results,
-    resolve_selection, DeprovisionParams, OpKind, Permissions, Plan, PlanCandidate, PlanContext,
-    PlanInput, ProtectedUsers, Thresholds, UsageData, EXCLUSION_REASONS,
+    build_deactivate_plan, build_deprovision_plan, build_provision_plan, build_reactivate_plan,
+    check_gates, enrich_from_directory, exclusion_name, join_candidates, parse_selection,
+    read_lookup_results, resolve_selection, DeprovisionParams, OpKind, Permissions, Plan,
+    PlanCandidate, PlanContext, PlanInput, ProtectedUsers, Thresholds, UsageData,
+    EXCLUSION_REASONS,
 };
 use crate::usage::{self, DEFAULT_GRACE_DAYS, DEFAULT_IDLE_DAYS};
 
@@ -70,6 +71,10 @@ pub enum PlanKind {
     /// Create selected users that were not found over SCIM (from the IdP export).
     #[command(after_help = format!("{SELECT_HELP}\n\n{AFTER_HELP}"))]
     Provision(ProvisionArgs),
+    /// Deactivate selected users that are matched and active (leavers, orphan seats);
+    /// what the Users pane's D does.
+    #[command(after_help = format!("{SELECT_HELP}\n\n{AFTER_HELP}"))]
+    Deactivate(DeactivateArgs),
 }
 
 const SELECT_HELP: &str = "\
@@ -135,6 +140,18 @@ pub struct ReactivateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DeactivateArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The users to deactivate: emails, one per line, or a CSV with an email column.
+    #[arg(long, value_name = "FILE")]
+    pub select: PathBuf,
+    /// Users never to deactivate: one email or SCIM id per line, `#` comments.
+    #[arg(long, value_name = "FILE")]
+    pub protect: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct ProvisionArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -192,8 +209,13 @@ pub fn run(args: &PlanArgs) -> i32 {
     let today = Utc::now().date_naive();
     match &args.kind {
         PlanKind::Deprovision(a) => deprovision(a, today),
-        PlanKind::Reactivate(a) => select_plan(&a.common, &a.select, None, today),
-        PlanKind::Provision(a) => select_plan(&a.common, &a.select, Some(&a.idp), today),
+        PlanKind::Reactivate(a) => select_plan(&a.common, &a.select, Select::Reactivate, today),
+        PlanKind::Provision(a) => {
+            select_plan(&a.common, &a.select, Select::Provision(&a.idp), today)
+        }
+        PlanKind::Deactivate(a) => {
+            select_plan(&a.common, &a.select, Select::Deactivate(&a.protect), today)
+        }
     }
 }
 
@@ -237,21 +259,10 @@ fn deprovision(a: &DeprovisionArgs, today: NaiveDate) -> i32 {
     };
     let mut inputs = vec![lookup_input];
 
-    let mut protected = ProtectedUsers::default();
-    for path in &a.protect {
-        let text = match read_text(path) {
-            Ok(t) => t,
-            Err(e) => return bad_input(e),
-        };
-        let list = ProtectedUsers::parse_list(&text);
-        inputs.push(PlanInput {
-            kind: "protected_list".into(),
-            path: shown(path),
-            rows: list.emails.len() + list.scim_ids.len(),
-        });
-        protected.emails.extend(list.emails);
-        protected.scim_ids.extend(list.scim_ids);
-    }
+    let protected = match read_protected(&a.protect, &mut inputs) {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
 
     let usage_import = match &a.usage {
         Some(path) => match import_usage(a, path) {
@@ -360,7 +371,39 @@ fn deprovision(a: &DeprovisionArgs, today: NaiveDate) -> i32 {
     exit::SUCCESS
 }
 
-fn select_plan(common: &CommonArgs, select: &Path, idp: Option<&PathBuf>, today: NaiveDate) -> i32 {
+/// Reads `--protect` lists, recording each as an input of the plan.
+fn read_protected(
+    paths: &[PathBuf],
+    inputs: &mut Vec<PlanInput>,
+) -> Result<ProtectedUsers, String> {
+    let mut protected = ProtectedUsers::default();
+    for path in paths {
+        let list = ProtectedUsers::parse_list(&read_text(path)?);
+        inputs.push(PlanInput {
+            kind: "protected_list".into(),
+            path: shown(path),
+            rows: list.emails.len() + list.scim_ids.len(),
+        });
+        protected.emails.extend(list.emails);
+        protected.scim_ids.extend(list.scim_ids);
+    }
+    Ok(protected)
+}
+
+/// What a selection plan does with the selected users.
+enum Select<'a> {
+    Reactivate,
+    /// Create them, with names and ids from this identity-provider export.
+    Provision(&'a PathBuf),
+    /// Deactivate them, never those on these protected lists.
+    Deactivate(&'a [PathBuf]),
+}
+
+fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: NaiveDate) -> i32 {
+    let idp = match kind {
+        Select::Provision(path) => Some(path),
+        _ => None,
+    };
     let aliases = match aliases(common) {
         Ok(x) => x,
         Err(e) => return bad_input(format!("--domain-alias: {e}")),
@@ -421,18 +464,30 @@ fn select_plan(common: &CommonArgs, select: &Path, idp: Option<&PathBuf>, today:
         created_at: Utc::now(),
         inputs,
     };
-    let (plan, title, verb) = if idp.is_some() {
-        (
+    let mut protected = ProtectedUsers::default();
+    let (plan, title, verb) = match kind {
+        Select::Provision(_) => (
             build_provision_plan(&candidates, &selected, ctx),
             "Provision",
             "to create",
-        )
-    } else {
-        (
+        ),
+        Select::Reactivate => (
             build_reactivate_plan(&candidates, &selected, ctx),
             "Reactivate",
             "to reactivate",
-        )
+        ),
+        Select::Deactivate(paths) => {
+            let mut ctx = ctx;
+            protected = match read_protected(paths, &mut ctx.inputs) {
+                Ok(p) => p,
+                Err(e) => return bad_input(e),
+            };
+            (
+                build_deactivate_plan(&candidates, &selected, &protected, &aliases, ctx),
+                "Deactivate",
+                "to deactivate",
+            )
+        }
     };
     if let Err(e) = write_plan(&common.out, &plan) {
         eprintln!("navscim plan: {e}");
@@ -444,7 +499,7 @@ fn select_plan(common: &CommonArgs, select: &Path, idp: Option<&PathBuf>, today:
         entries.len()
     );
     out.push_str(&excluded_line(&plan));
-    out.push_str(&gates_line(&plan, &ProtectedUsers::default(), &candidates));
+    out.push_str(&gates_line(&plan, &protected, &candidates));
     out.push_str(&format!("Wrote {}\n", common.out.display()));
     print!("{out}");
     exit::SUCCESS
