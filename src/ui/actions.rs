@@ -239,40 +239,45 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
 fn render_progress(frame: &mut Frame, area: Rect, batch: &BatchProgress, theme: &Theme) {
     let total = batch.total().max(1);
     let done = batch.done();
-    let mut label = format!(
+    let counts = format!(
         "{done}/{} · applied {} · already {} · failed {}",
         batch.total(),
         batch.applied,
         batch.already,
         batch.failed
     );
-    if let Some(rate) = batch.rate() {
-        label.push_str(&format!(" · {rate:.1}/s"));
-    }
-    let (style, state) = if let Some(summary) = &batch.summary {
+    let rate = batch
+        .rate()
+        .map(|r| format!(" · {r:.1}/s"))
+        .unwrap_or_default();
+    // What needs the admin's attention comes first, so it survives a narrow terminal.
+    let (style, label) = if let Some(summary) = &batch.summary {
         let style = if summary.all_succeeded() {
             theme.ok()
         } else {
             theme.level(Level::Warn)
         };
-        (style, format!(" · {} · u undoes", summary.status.as_str()))
+        let status = summary.status.as_str().to_uppercase();
+        (style, format!("{status} · {counts}{rate} · u undoes"))
     } else if let Some(reason) = &batch.paused {
         (
             theme.level(Level::Warn),
-            format!(" · PAUSED: {reason} · p resumes"),
+            format!("PAUSED: {reason} · p resumes, c cancels · {counts}"),
         )
     } else if let Some(reason) = &batch.stopping {
-        (theme.level(Level::Warn), format!(" · {reason}"))
+        (theme.level(Level::Warn), format!("{reason} · {counts}"))
     } else if batch.pause_requested {
-        (theme.level(Level::Warn), " · pausing…".to_string())
+        (theme.level(Level::Warn), format!("pausing… · {counts}"))
     } else {
         let eta = batch
             .eta()
             .map(|d| format!(" · ETA {}s", d.as_secs()))
             .unwrap_or_default();
-        (theme.label(), format!("{eta} · p pause · c cancel"))
+        (
+            theme.label(),
+            format!("{counts}{rate}{eta} · p pause · c cancel"),
+        )
     };
-    label.push_str(&state);
     // A text bar, not a Gauge: it stays readable without colour and over SSH.
     let width = 20usize;
     let filled = (done * width / total).min(width);
