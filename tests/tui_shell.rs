@@ -101,20 +101,23 @@ fn help_fits_and_scrolls_at_80x24() {
 }
 
 #[test]
-fn placeholder_panes_say_they_are_not_built_yet() {
+fn empty_panes_say_how_to_start() {
     let mut s = state();
     press(&mut s, KeyCode::Char('2'));
     assert_eq!(s.tab, Tab::Users);
     let text = screen(&s, 80, 24);
     assert!(text.contains("No users loaded yet."), "{text}");
     assert!(text.contains("Press L to load a CSV"));
-    for (key, tab) in [('3', Tab::Usage), ('4', Tab::Actions)] {
-        press(&mut s, KeyCode::Char(key));
-        assert_eq!(s.tab, tab);
-        let text = screen(&s, 80, 24);
-        assert!(text.contains("Not built yet."), "{tab:?}");
-        assert!(text.lines().last().unwrap().starts_with(" READ-ONLY "));
-    }
+    press(&mut s, KeyCode::Char('4'));
+    assert_eq!(s.tab, Tab::Actions);
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("No plan to review."), "{text}");
+    assert!(text.contains("mark users, then D deactivate"), "{text}");
+    assert!(text.contains("Nothing is sent until you apply a plan"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with(" READ-ONLY "));
+    press(&mut s, KeyCode::Char('3'));
+    assert_eq!(s.tab, Tab::Usage);
+    assert!(screen(&s, 80, 24).lines().last().unwrap().starts_with(" READ-ONLY "));
 }
 
 #[test]
