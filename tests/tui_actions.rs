@@ -558,3 +558,39 @@ fn the_pane_reads_at_80x24_plan_requests_and_details() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_file_opens_for_review_and_a_broken_one_is_named() {
+    let dir = TempDir::new().unwrap();
+    let ops = (0..4)
+        .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("u{i}")))
+        .collect();
+    let plan = apply_support::plan(ops, 100);
+    let good = dir.path().join("plan.json");
+    std::fs::write(&good, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    let bad = dir.path().join("broken.json");
+    std::fs::write(&bad, b"{\"version\": 1, \"operations\": [").unwrap();
+
+    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let mut state = State::new(conn, true);
+    state.tab = Tab::Actions;
+    let mut driver = Driver::new(state, Settings::default());
+    cmd(&mut driver, Command::OpenPlan);
+    type_text(&mut driver, &bad.display().to_string());
+    cmd(&mut driver, Command::EditCommit);
+    driver.settle().await;
+    assert!(driver.state.actions.review.is_none());
+    let n = notice(&driver.state);
+    assert!(n.contains("broken.json is not a valid plan"), "{n}");
+
+    cmd(&mut driver, Command::OpenPlan);
+    type_text(&mut driver, &good.display().to_string());
+    cmd(&mut driver, Command::EditCommit);
+    driver.settle().await;
+    let review = driver.state.actions.review.as_ref().expect("opened");
+    assert_eq!(review.plan, plan);
+    assert!(matches!(&review.origin, PlanOrigin::File(p) if p.ends_with("plan.json")));
+    let text = screen(&driver.state, 80, 24);
+    assert!(text.contains("Plan deactivate 4"), "{text}");
+    assert!(text.contains("plan.json"), "{text}");
+}

@@ -113,11 +113,18 @@ fn empty_panes_say_how_to_start() {
     let text = screen(&s, 80, 24);
     assert!(text.contains("No plan to review."), "{text}");
     assert!(text.contains("mark users, then D deactivate"), "{text}");
-    assert!(text.contains("Nothing is sent until you apply a plan"), "{text}");
+    assert!(
+        text.contains("Nothing is sent until you apply a plan"),
+        "{text}"
+    );
     assert!(text.lines().last().unwrap().starts_with(" READ-ONLY "));
     press(&mut s, KeyCode::Char('3'));
     assert_eq!(s.tab, Tab::Usage);
-    assert!(screen(&s, 80, 24).lines().last().unwrap().starts_with(" READ-ONLY "));
+    assert!(screen(&s, 80, 24)
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with(" READ-ONLY "));
 }
 
 #[test]
