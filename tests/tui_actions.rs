@@ -594,3 +594,44 @@ async fn a_plan_file_opens_for_review_and_a_broken_one_is_named() {
     assert!(text.contains("Plan deactivate 4"), "{text}");
     assert!(text.contains("plan.json"), "{text}");
 }
+
+#[test]
+fn quitting_during_a_batch_stops_it_first_then_quits() {
+    let mut s = running_state();
+    reduce(&mut s, Action::Command(Command::Quit));
+    assert_eq!(s.overlay, navscim::app::state::Overlay::QuitConfirm);
+    assert!(screen(&s, 80, 24).contains("The batch stops first"));
+    let effects = reduce(&mut s, Action::Command(Command::Confirm));
+    assert!(matches!(
+        &effects[..],
+        [Effect::ControlBatch(Control::Cancel)]
+    ));
+    assert!(!s.should_quit, "waits for the requests in flight");
+    reduce(
+        &mut s,
+        Action::ApplyDone {
+            result: Ok(Box::new(apply::BatchSummary {
+                batch: "b1".into(),
+                journal: "j".into(),
+                total: 3,
+                applied: 1,
+                already: 0,
+                failed: 0,
+                not_started: 2,
+                status: navscim::journal::EndStatus::Cancelled,
+                reason: Some("cancelled".into()),
+                failures: vec![],
+                requests_sent: 1,
+                elapsed_ms: 5,
+            })),
+        },
+    );
+    assert!(s.should_quit);
+
+    // Asked twice, it quits at once.
+    let mut s = running_state();
+    reduce(&mut s, Action::Command(Command::Quit));
+    reduce(&mut s, Action::Command(Command::Confirm));
+    reduce(&mut s, Action::Command(Command::Quit));
+    assert!(s.should_quit);
+}

@@ -254,6 +254,8 @@ pub struct ActionsState {
     pub unfinished: Vec<UnfinishedBatch>,
     /// The last batch that finished in this session (what `u` undoes).
     pub last_batch: Option<String>,
+    /// The admin chose to quit while a batch ran: quit once it has stopped.
+    pub quit_when_stopped: bool,
 }
 
 impl ActionsState {

@@ -763,10 +763,16 @@ pub(super) fn apply_done(
             batch.in_flight = 0;
             batch.pause_requested = false;
             batch.summary = Some(summary);
+            if state.actions.quit_when_stopped {
+                state.should_quit = true;
+            }
         }
         Err(e) => {
             state.actions.batch = None;
             state.notice = Some(error(format!("Not applied: {e}")));
+            if state.actions.quit_when_stopped {
+                state.should_quit = true;
+            }
         }
     }
     true

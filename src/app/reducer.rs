@@ -297,7 +297,10 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
     }
     match command {
         Command::Quit | Command::ForceQuit => {
-            if state.work_running() {
+            if state.actions.quit_when_stopped {
+                // Asked twice: leave now; the journal lets the next start finish it.
+                state.should_quit = true;
+            } else if state.work_running() {
                 state.overlay = Overlay::QuitConfirm;
             } else {
                 state.should_quit = true;
@@ -305,7 +308,20 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
         }
         Command::Confirm => {
             if state.overlay == Overlay::QuitConfirm {
-                state.should_quit = true;
+                state.overlay = Overlay::None;
+                if state.actions.batch_running() {
+                    // Let the requests in flight finish and be journaled, then quit.
+                    state.actions.quit_when_stopped = true;
+                    effects.push(Effect::ControlBatch(crate::apply::Control::Cancel));
+                    if let Some(batch) = state.actions.batch.as_mut() {
+                        batch.stopping = Some("quitting: requests in flight finish".into());
+                    }
+                    state.notice = Some(warn(
+                        "Stopping the batch, then quitting (q again quits at once; the journal keeps what is unfinished)".into(),
+                    ));
+                } else {
+                    state.should_quit = true;
+                }
             }
         }
         Command::Help => state.overlay = Overlay::Help { scroll: 0 },

@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     match state.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => overlay::render_help(frame, state, scroll, &theme),
-        Overlay::QuitConfirm => overlay::render_quit_confirm(frame, &theme),
+        Overlay::QuitConfirm => overlay::render_quit_confirm(frame, state, &theme),
     }
 }
 

@@ -65,20 +65,26 @@ pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme)
     );
 }
 
-pub fn render_quit_confirm(frame: &mut Frame, theme: &Theme) {
-    let area = centered(frame.area(), 52, 6);
+pub fn render_quit_confirm(frame: &mut Frame, state: &State, theme: &Theme) {
+    let batch = state.actions.batch_running();
+    let area = centered(frame.area(), 60, if batch { 7 } else { 6 });
     let block = Block::bordered()
         .title(" Quit? ")
         .border_style(theme.overlay_border());
-    let text = vec![
-        Line::raw("Work is still running. Quitting cancels it."),
+    let mut text = vec![Line::raw("Work is still running. Quitting cancels it.")];
+    if batch {
+        text.push(Line::raw(
+            "The batch stops first: requests in flight finish.",
+        ));
+    }
+    text.extend([
         Line::raw(""),
         Line::from(vec![
             Span::styled(" Stay (n/Esc) ", theme.focus()),
             Span::raw("   "),
             Span::styled("Quit (y)", theme.key()),
         ]),
-    ];
+    ]);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(text).block(block), area);
 }
