@@ -325,7 +325,7 @@ async fn a_plan_over_the_threshold_is_refused_until_the_limit_is_raised() {
     assert!(driver.state.actions.confirm.is_some());
     let text = screen(&driver.state, 100, 30);
     assert!(
-        text.contains(&format!("{hidden} of them marked but hidden by the filter")),
+        text.contains(&format!("{hidden} marked users were hidden by the filter")),
         "{text}"
     );
     cmd(&mut driver, Command::EditCancel);

@@ -185,10 +185,7 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
     let mut line = vec![Span::raw(excluded_text)];
     if review.hidden_marked > 0 {
         line.push(Span::styled(
-            format!(
-                " · {} marked users were hidden by the filter (included)",
-                review.hidden_marked
-            ),
+            format!(" · {}", hidden_words(review.hidden_marked)),
             theme.level(Level::Warn),
         ));
     }
@@ -234,6 +231,11 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
             frame.render_widget(Paragraph::new(Line::styled(text, theme.dim())), progress);
         }
     }
+}
+
+/// Marked users the source pane's filter hid: they are in the plan all the same.
+fn hidden_words(n: usize) -> String {
+    format!("{n} marked users were hidden by the filter (they are in the plan)")
 }
 
 fn render_progress(frame: &mut Frame, area: Rect, batch: &BatchProgress, theme: &Theme) {
@@ -581,10 +583,7 @@ fn render_confirm(
     )));
     if review.hidden_marked > 0 {
         lines.push(Line::styled(
-            format!(
-                "  {:>6} of them marked but hidden by the filter",
-                review.hidden_marked
-            ),
+            format!("  {}", hidden_words(review.hidden_marked)),
             theme.level(Level::Warn),
         ));
     }
