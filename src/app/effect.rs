@@ -65,6 +65,17 @@ pub enum Effect {
         path: PathBuf,
         rows: Vec<crate::report::UserReport>,
     },
+    /// Read the clock (the reducer has none); answer with `Action::ClockRead`.
+    ReadClock { purpose: ClockPurpose },
+}
+
+/// What the reducer needs the time for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockPurpose {
+    /// Today's date, to measure idle days to when the usage report states no period.
+    UsageToday,
+    /// The `created_at` of the deprovision plan the Usage pane sends to Actions.
+    UsagePlan,
 }
 
 impl Effect {
@@ -79,6 +90,7 @@ impl Effect {
             Effect::VerifyLink { .. } => "Verifying the link",
             Effect::CopyToClipboard { .. } => "Copying",
             Effect::ExportUsers { .. } => "Exporting",
+            Effect::ReadClock { .. } => "Reading the clock",
         }
     }
 

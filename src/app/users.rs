@@ -415,28 +415,18 @@ impl UsersState {
             }
         }
         self.view = view;
-        self.marks_hidden = if self.marks.is_empty() {
-            0
-        } else {
-            let shown = self.view.iter().filter(|i| self.marks.contains(i)).count();
-            self.marks.len() - shown
-        };
-        self.cursor = keep
-            .and_then(|u| self.view.iter().position(|&i| i == u))
-            .unwrap_or(self.cursor)
-            .min(self.view.len().saturating_sub(1));
+        self.recount_hidden_marks();
+        self.cursor = super::table::cursor_after(&self.view, keep, self.cursor);
+    }
+
+    /// After marks changed: how many of them the view hides.
+    pub fn recount_hidden_marks(&mut self) {
+        self.marks_hidden = super::table::hidden_marks(&self.view, &self.marks);
     }
 
     /// Keeps the cursor inside the visible window of `height` rows.
     pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + height {
-            self.offset = self.cursor + 1 - height;
-        }
-        let max_offset = self.view.len().saturating_sub(height);
-        self.offset = self.offset.min(max_offset);
+        super::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
     }
 
     pub fn cycle_status_filter(&mut self) {
