@@ -523,11 +523,13 @@ impl UsageState {
         }
     }
 
-    /// Marks every shown row the predicate picks; returns how many were added.
+    /// Marks every shown row joined to a user that the predicate picks (a row that
+    /// joined nobody has no seat navscim could take back); returns how many were added.
     pub fn mark_shown_where(&mut self, pick: impl Fn(&Activity) -> bool) -> usize {
         let before = self.marks.len();
         for &r in &self.view {
-            if self.activity.get(r).is_some_and(&pick) {
+            let joined = self.row_user.get(r).is_some_and(Option::is_some);
+            if joined && self.activity.get(r).is_some_and(&pick) {
                 self.marks.insert(r);
             }
         }

@@ -113,7 +113,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             let t = usage.threshold;
             let n = usage.mark_shown_where(|a| is_idle(a, t));
             usage.recount_hidden_marks();
-            state.notice = Some(marked_notice(&state.usage, n, &format!("idle > {t} days")));
+            state.notice = Some(marked_notice(&state.usage, n, &format!("idle >{t}d")));
         }
         Command::MarkNeverActivated => {
             let n = usage.mark_shown_where(|a| a.is_never_activated());
@@ -176,12 +176,12 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
 
 fn marked_notice(usage: &UsageState, added: usize, what: &str) -> Notice {
     let hint = if usage.marks.is_empty() {
-        String::new()
+        ""
     } else {
-        " · d sends them to Actions as a deactivation plan".to_string()
+        " · d sends them to Actions"
     };
     info(format!(
-        "Marked {added} users shown {what} ({} marked in all){hint}",
+        "Marked {added} {what} · {} marked{hint}",
         usage.marks.len()
     ))
 }
@@ -618,7 +618,7 @@ fn build_and_send(state: &mut State, now: DateTime<Utc>) {
     let ops = plan.operations.len();
     let excluded = plan.excluded.len();
     let mut text = format!(
-        "Deactivation plan of the {} marked users: {ops} to deactivate, {excluded} left out (each with why)",
+        "Plan of {} marked users: {ops} to deactivate, {excluded} left out, each with why",
         users.len()
     );
     if no_user > 0 {
@@ -822,7 +822,11 @@ mod tests {
 
         cmd(&mut s, Command::MarkIdle);
         cmd(&mut s, Command::MarkNeverActivated);
-        // ann (idle 151), cy (admin, idle 182), gone (no user), dee (never activated).
+        // ann (idle 151), cy (admin, idle 182), dee (never activated); not gone (idle,
+        // but no user holds that seat) unless marked by hand.
+        assert_eq!(s.usage.marks, BTreeSet::from([0, 2, 3]));
+        cmd(&mut s, Command::Bottom);
+        cmd(&mut s, Command::Mark);
         assert_eq!(s.usage.marks, BTreeSet::from([0, 2, 3, 4]));
         let effects = cmd(&mut s, Command::SendToActions);
         assert!(matches!(

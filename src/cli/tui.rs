@@ -119,6 +119,10 @@ pub fn demo_actions() -> Vec<Action> {
                     name: demo::SALESNAV_USERS_NAME,
                     text: demo::SALESNAV_USERS_CSV,
                 },
+                ImportSource::Embedded {
+                    name: demo::USAGE_NAME,
+                    text: demo::USAGE_CSV,
+                },
             ],
             lookup_after: true,
         },
