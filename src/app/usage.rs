@@ -152,6 +152,14 @@ impl UsageSort {
         let i = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
         Self::CYCLE[(i + 1) % Self::CYCLE.len()]
     }
+
+    /// Counts sort largest first unless reversed; text sorts A to Z.
+    pub fn largest_first(self) -> bool {
+        matches!(
+            self,
+            UsageSort::IdleDays | UsageSort::DaysActive | UsageSort::Searches
+        )
+    }
 }
 
 /// A one-line prompt over the Usage pane.

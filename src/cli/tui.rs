@@ -223,11 +223,21 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     shot(&driver, "connection");
     driver.dispatch(Action::Command(Command::Help));
     shot(&driver, "help");
+    driver.dispatch(Action::Command(Command::Close));
+    // Usage: the idle users marked, most idle first.
+    driver.dispatch(Action::Command(Command::GoTab(2)));
+    driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    driver.dispatch(Action::Command(Command::Sort));
+    driver.dispatch(Action::Command(Command::MarkIdle));
+    driver.dispatch(Action::Command(Command::Top));
+    driver.dispatch(Action::Command(Command::Down));
+    driver.dispatch(Action::Command(Command::Down));
+    shot(&driver, "usage");
     sim.shutdown().await;
     for path in &written {
         println!("{}", path.display());
     }
-    if written.len() == 5 {
+    if written.len() == 6 {
         exit::SUCCESS
     } else {
         exit::FAILURE

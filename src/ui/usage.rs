@@ -240,8 +240,9 @@ fn filter_line(usage: &UsageState, theme: &Theme) -> Line<'static> {
     spans.push(Span::styled("  s", theme.key()));
     spans.push(Span::raw(match usage.sort {
         None => " file order".to_string(),
-        Some((column, descending)) => {
-            format!(" {} {}", column.label(), if descending { "↓" } else { "↑" })
+        Some((column, reversed)) => {
+            let down = column.largest_first() != reversed;
+            format!(" {} {}", column.label(), if down { "↓" } else { "↑" })
         }
     }));
     spans.push(Span::styled("  t", theme.key()));
