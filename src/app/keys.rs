@@ -851,7 +851,7 @@ pub static USAGE_BINDINGS: &[Binding] = &[
         C::Usage,
         &[Key::Char('f')],
         None,
-        "Next activity filter (idle, never activated, active, unknown, no user)",
+        "Next activity filter (idle, never, active, unknown, no user)",
         Command::CycleStatusFilter,
     ),
     b(

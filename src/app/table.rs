@@ -77,6 +77,30 @@ pub fn command(nav: TableNav<'_>, command: Command, height: usize) -> Handled {
     Handled::Yes
 }
 
+/// The item after `current` in `cycle`, wrapping around (filters, sort columns).
+pub fn next_in<T: Copy + PartialEq>(cycle: &[T], current: T) -> T {
+    let i = cycle.iter().position(|c| *c == current).unwrap_or(0);
+    cycle[(i + 1) % cycle.len()]
+}
+
+/// `s`: the next sort column of `cycle`, whose first entry means "file order" (no
+/// sort); each column starts in its natural direction.
+pub fn next_sort<T: Copy + PartialEq>(
+    cycle: &[T],
+    current: Option<(T, bool)>,
+) -> Option<(T, bool)> {
+    let next = match current {
+        None => next_in(cycle, cycle[0]),
+        Some((column, _)) => next_in(cycle, column),
+    };
+    (next != cycle[0]).then_some((next, false))
+}
+
+/// `S`: the same column, the other way round.
+pub fn reversed<T: Copy>(current: Option<(T, bool)>) -> Option<(T, bool)> {
+    current.map(|(column, reversed)| (column, !reversed))
+}
+
 /// Keeps `cursor` inside the visible window of `height` rows starting at `offset`.
 pub fn scroll_into_view(cursor: usize, offset: &mut usize, len: usize, height: usize) {
     let height = height.max(1);

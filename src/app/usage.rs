@@ -90,8 +90,7 @@ impl ActivityFilter {
     }
 
     fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|f| *f == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+        super::table::next_in(&Self::CYCLE, self)
     }
 
     fn admits(self, activity: Option<&Activity>, user: Option<usize>, threshold: u32) -> bool {
@@ -146,11 +145,6 @@ impl UsageSort {
             UsageSort::DaysActive => "days active",
             UsageSort::Searches => "searches",
         }
-    }
-
-    fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
     }
 
     /// Counts sort largest first unless reversed; text sorts A to Z.
@@ -514,19 +508,13 @@ impl UsageState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = match self.sort {
-            None => Some((UsageSort::IdleDays, false)),
-            Some((column, _)) => match column.next() {
-                UsageSort::Source => None,
-                next => Some((next, false)),
-            },
-        };
+        self.sort = super::table::next_sort(&UsageSort::CYCLE, self.sort);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
-        if let Some((column, descending)) = self.sort {
-            self.sort = Some((column, !descending));
+        if self.sort.is_some() {
+            self.sort = super::table::reversed(self.sort);
             self.refresh_view();
         }
     }

@@ -56,8 +56,7 @@ impl StatusFilter {
     }
 
     fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|f| *f == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+        super::table::next_in(&Self::CYCLE, self)
     }
 
     fn admits(self, row: &UserRow, presence: Presence) -> bool {
@@ -107,11 +106,6 @@ impl SortColumn {
             SortColumn::Email => "email",
             SortColumn::ExternalId => "externalId",
         }
-    }
-
-    fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
     }
 }
 
@@ -435,19 +429,13 @@ impl UsersState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = match self.sort {
-            None => Some((SortColumn::Status, false)),
-            Some((column, _)) => match column.next() {
-                SortColumn::Source => None,
-                next => Some((next, false)),
-            },
-        };
+        self.sort = super::table::next_sort(&SortColumn::CYCLE, self.sort);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
-        if let Some((column, descending)) = self.sort {
-            self.sort = Some((column, !descending));
+        if self.sort.is_some() {
+            self.sort = super::table::reversed(self.sort);
             self.refresh_view();
         }
     }

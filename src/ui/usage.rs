@@ -388,14 +388,7 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
             let (user, user_style) = user_text(state, usage.row_user.get(r).copied().flatten());
             cells.push(Cell::from(user).style(user_style));
-            let mut style = Style::new();
-            if marked {
-                style = style.add_modifier(Modifier::BOLD);
-            }
-            if position == usage.cursor {
-                style = theme.focus();
-            }
-            Row::new(cells).style(style)
+            Row::new(cells).style(theme.row(marked, position == usage.cursor))
         });
     let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
@@ -444,23 +437,6 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         };
         lines.push(field(&format!("Idle > {} d", usage.threshold), verdict));
     }
-    let dash = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "–".into());
-    lines.push(field(
-        "Last active",
-        row.last_active.map(|d| d.to_string()).unwrap_or("–".into()),
-    ));
-    lines.push(field("Days since", dash(row.days_since_active)));
-    lines.push(field("Days active", dash(row.days_active)));
-    lines.push(field("Searches", dash(row.searches)));
-    lines.push(field("Profile views", dash(row.profile_views)));
-    lines.push(field("InMails sent", dash(row.inmails_sent)));
-    lines.push(field("Leads saved", dash(row.leads_saved)));
-    lines.push(field("Accounts saved", dash(row.accounts_saved)));
-    lines.push(field("Lists created", dash(row.lists_created)));
-    lines.push(field(
-        "SSI",
-        row.ssi.map(|v| v.to_string()).unwrap_or("–".into()),
-    ));
     lines.push(Line::raw(""));
     match usage.row_user.get(r).copied().flatten() {
         Some(u) => {
@@ -542,6 +518,25 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ));
         }
     }
+    let mut metrics: Vec<Line> = vec![Line::raw(""), Line::styled("Metrics", theme.title())];
+    let dash = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "–".into());
+    metrics.push(field(
+        "Last active",
+        row.last_active.map(|d| d.to_string()).unwrap_or("–".into()),
+    ));
+    metrics.push(field("Days since", dash(row.days_since_active)));
+    metrics.push(field("Days active", dash(row.days_active)));
+    metrics.push(field("Searches", dash(row.searches)));
+    metrics.push(field("Profile views", dash(row.profile_views)));
+    metrics.push(field("InMails sent", dash(row.inmails_sent)));
+    metrics.push(field("Leads saved", dash(row.leads_saved)));
+    metrics.push(field("Accounts saved", dash(row.accounts_saved)));
+    metrics.push(field("Lists created", dash(row.lists_created)));
+    metrics.push(field(
+        "SSI",
+        row.ssi.map(|v| v.to_string()).unwrap_or("–".into()),
+    ));
+    lines.extend(metrics);
     if let Some(report) = &usage.report {
         let own: Vec<&crate::import::Diagnostic> = report
             .problems

@@ -276,14 +276,7 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 };
             }
             cells.push(Cell::from(detail).style(theme.dim()));
-            let mut style = Style::new();
-            if marked {
-                style = style.add_modifier(Modifier::BOLD);
-            }
-            if position == users.cursor {
-                style = theme.focus();
-            }
-            Row::new(cells).style(style)
+            Row::new(cells).style(theme.row(marked, position == users.cursor))
         });
     let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
