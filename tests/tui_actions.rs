@@ -85,13 +85,15 @@ fn tick(driver: &mut Driver, field: ConnField) {
 }
 
 /// Users pane: show only the orphan seats, mark them all, plan their deactivation.
-fn plan_orphans(driver: &mut Driver) {
+async fn plan_orphans(driver: &mut Driver) {
     cmd(driver, Command::GoTab(1));
     while driver.state.users.status_filter != StatusFilter::Orphan {
         cmd(driver, Command::CycleStatusFilter);
     }
     cmd(driver, Command::MarkAllShown);
     cmd(driver, Command::PlanDeactivate);
+    // The plan is built when the runtime answers with the time (its created_at).
+    driver.settle().await;
 }
 
 fn orphan_ids(driver: &Driver) -> Vec<String> {
@@ -122,7 +124,7 @@ fn confirm(driver: &mut Driver) {
 async fn marked_orphans_become_a_plan_and_read_only_refuses_it_sending_nothing() {
     let journal = TempDir::new().unwrap();
     let (sim, mut driver) = demo_driver(&journal).await;
-    plan_orphans(&mut driver);
+    plan_orphans(&mut driver).await;
 
     let state = &driver.state;
     assert_eq!(state.tab, Tab::Actions);
@@ -164,7 +166,7 @@ async fn marked_orphans_become_a_plan_and_read_only_refuses_it_sending_nothing()
 async fn confirmation_focuses_cancel_needs_the_count_then_applies_each_once_and_undo_reverses() {
     let journal = TempDir::new().unwrap();
     let (sim, mut driver) = demo_driver(&journal).await;
-    plan_orphans(&mut driver);
+    plan_orphans(&mut driver).await;
     let ids = orphan_ids(&driver);
     let n = ids.len();
     tick(&mut driver, ConnField::Deprovisioning);
@@ -294,6 +296,7 @@ async fn a_plan_over_the_threshold_is_refused_until_the_limit_is_raised() {
     let hidden = driver.state.users.hidden_marks();
     assert!(hidden > 50, "{hidden}");
     cmd(&mut driver, Command::PlanDeactivate);
+    driver.settle().await;
     tick(&mut driver, ConnField::Deprovisioning);
     let ops = driver
         .state

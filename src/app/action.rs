@@ -74,6 +74,11 @@ pub enum Action {
     Exported {
         result: Result<(PathBuf, usize), String>,
     },
+    /// The answer to `Effect::ReadClock`.
+    ClockRead {
+        now: chrono::DateTime<chrono::Utc>,
+        purpose: super::effect::ClockPurpose,
+    },
     // Actions pane.
     /// At start: look for batches a crash or kill left unfinished.
     CheckJournal,

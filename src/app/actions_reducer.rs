@@ -8,11 +8,13 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::action::{LoadedPlan, UnfinishedBatch};
 use super::actions::{
     BatchProgress, ConfirmDialog, ConfirmFocus, OpStatus, PlanOrigin, PlanReview,
 };
-use super::effect::Effect;
+use super::effect::{ClockPurpose, Effect};
 use super::keys::Command;
 use super::reducer::{error, info, warn};
 use super::state::{State, Tab, TextField};
@@ -69,17 +71,33 @@ pub fn receive_plan_with(
     refresh_refusals(state);
 }
 
-/// `D` / `E` / `C` on the Users pane: the marked users (or the cursor's) become a
-/// deactivate / reactivate / create plan, built by the shared planning code (admins
-/// and protected users are excluded there), and shown here for review.
-pub(super) fn plan_from_users(state: &mut State, kind: OpKind) -> bool {
-    let users = &state.users;
-    let targets = users.targets();
-    if targets.is_empty() {
+/// `D` / `E` / `C` on the Users pane: ask the runtime for the time (the plan's
+/// `created_at`); the plan is built when it answers ([`plan_from_users`]).
+pub(super) fn request_users_plan(
+    state: &mut State,
+    kind: OpKind,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    if state.users.targets().is_empty() {
         state.notice = Some(warn(
             "No user to plan for: mark users with Space first".into(),
         ));
         return true;
+    }
+    effects.push(Effect::ReadClock {
+        purpose: ClockPurpose::UsersPlan(kind),
+    });
+    false
+}
+
+/// The marked users (or the cursor's) become a deactivate / reactivate / create plan,
+/// built by the shared planning code (admins and protected users are excluded there),
+/// and shown here for review.
+pub(super) fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc>) -> bool {
+    let users = &state.users;
+    let targets = users.targets();
+    if targets.is_empty() {
+        return false;
     }
     let hidden = if users.marks.is_empty() {
         0
@@ -95,9 +113,9 @@ pub(super) fn plan_from_users(state: &mut State, kind: OpKind) -> bool {
         .collect();
     let selected: Vec<Selected> = targets.iter().map(|&i| Selected::Candidate(i)).collect();
     let ctx = PlanContext {
-        as_of: state.session_started.date_naive(),
+        as_of: now.date_naive(),
         as_of_source: "today".into(),
-        created_at: state.session_started,
+        created_at: now,
         inputs: vec![PlanInput {
             kind: "tui_selection".into(),
             path: "Users pane".into(),

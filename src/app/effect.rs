@@ -95,6 +95,19 @@ pub enum Effect {
     },
     /// Pause, resume or cancel the running batch (no answer of its own).
     ControlBatch(Control),
+    /// Read the clock (the reducer has none); answer with `Action::ClockRead`.
+    ReadClock { purpose: ClockPurpose },
+}
+
+/// What the reducer needs the time for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockPurpose {
+    /// Today's date, to measure idle days to when the usage report states no period.
+    UsageToday,
+    /// The `created_at` of the deprovision plan the Usage pane sends to Actions.
+    UsagePlan,
+    /// The `created_at` (and as-of date) of a plan made from the Users pane's marks.
+    UsersPlan(crate::plan::OpKind),
 }
 
 impl Effect {
@@ -115,6 +128,7 @@ impl Effect {
             Effect::ApplyPlan { .. } => "Applying the plan",
             Effect::ResumeBatch { .. } => "Resuming the batch",
             Effect::ControlBatch(_) => "Steering the batch",
+            Effect::ReadClock { .. } => "Reading the clock",
         }
     }
 

@@ -60,7 +60,24 @@ pub enum Command {
     PlanReactivate,
     PlanCreate,
     // Usage pane (see USAGE_BINDINGS).
-
+    /// Mark every shown user idle for more than the threshold.
+    MarkIdle,
+    /// Mark every shown user who never activated the licence.
+    MarkNeverActivated,
+    /// The next idle-threshold preset (30/60/90 days).
+    CycleThreshold,
+    /// Type a custom idle threshold.
+    CustomThreshold,
+    /// Type the grace period for recently provisioned users.
+    GracePeriod,
+    /// Type the report period (when the report states none).
+    ReportPeriod,
+    /// Send the marked users to the Actions pane as a deactivation plan.
+    SendToActions,
+    /// Slash dates are DD/MM/YYYY.
+    DayFirst,
+    /// Slash dates are MM/DD/YYYY.
+    MonthFirst,
     // Actions pane (see ACTIONS_BINDINGS).
     /// Operations → excluded users → requests (dry run).
     CycleView,
@@ -102,6 +119,8 @@ pub enum Context {
     Usage,
     /// Typing into a Usage pane text field (filter, custom threshold).
     UsageText,
+    /// Choosing the order of ambiguous slash dates in a usage report.
+    UsageDateOrder,
 
     // Actions pane contexts.
     Actions,
@@ -125,6 +144,7 @@ impl Context {
             Context::QuitConfirm => "Quit?",
             Context::Usage => "Usage pane",
             Context::UsageText => "Typing",
+            Context::UsageDateOrder => "Date order",
             Context::Actions => "Actions pane",
             Context::ActionsText => "Typing",
         }
@@ -808,7 +828,226 @@ pub static BINDINGS: &[Binding] = &[
 ];
 
 /// The Usage pane's bindings (kept apart so each pane's keys read together).
-pub static USAGE_BINDINGS: &[Binding] = &[];
+pub static USAGE_BINDINGS: &[Binding] = &[
+    b(
+        C::Usage,
+        &[Key::Char('i')],
+        Some("mark idle"),
+        "Mark every user shown idle for more than the threshold",
+        Command::MarkIdle,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('n')],
+        Some("mark never"),
+        "Mark every user shown who never activated the licence",
+        Command::MarkNeverActivated,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('d')],
+        Some("plan"),
+        "Send the marked users to Actions as a deactivation plan",
+        Command::SendToActions,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('t')],
+        Some("30/60/90"),
+        "Idle threshold: next preset (30, 60, 90 days)",
+        Command::CycleThreshold,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('T')],
+        None,
+        "Idle threshold: type a custom number of days",
+        Command::CustomThreshold,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('P')],
+        None,
+        "Grace period for recently provisioned users (days)",
+        Command::GracePeriod,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('R')],
+        None,
+        "Report period (when the report states none)",
+        Command::ReportPeriod,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('/')],
+        Some("filter"),
+        "Filter by text (name, email)",
+        Command::Filter,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('f')],
+        None,
+        "Next activity filter (idle, never, active, unknown, no user)",
+        Command::CycleStatusFilter,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('F')],
+        None,
+        "Clear text and activity filters",
+        Command::ClearFilters,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('s')],
+        None,
+        "Sort by the next column (idle days, name, email…)",
+        Command::Sort,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('S')],
+        None,
+        "Reverse the sort",
+        Command::SortReverse,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char(' ')],
+        Some("mark"),
+        "Mark / unmark the user",
+        Command::Mark,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('v')],
+        None,
+        "Mark the range from the last mark to here",
+        Command::RangeMark,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('a')],
+        None,
+        "Mark every user shown",
+        Command::MarkAllShown,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('A')],
+        None,
+        "Clear all marks",
+        Command::ClearMarks,
+    ),
+    b(
+        C::Usage,
+        &[Key::Enter],
+        Some("details"),
+        "Details: activity, metrics, the usage row and the user",
+        Command::Details,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('y')],
+        None,
+        "Copy the marked emails (OSC 52)",
+        Command::Copy,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('L')],
+        None,
+        "Load a usage report (CSV)",
+        Command::LoadFile,
+    ),
+    b(
+        C::Usage,
+        &[Key::Up, Key::Char('k')],
+        None,
+        "Previous row",
+        Command::Up,
+    ),
+    b(
+        C::Usage,
+        &[Key::Down, Key::Char('j')],
+        None,
+        "Next row",
+        Command::Down,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('g'), Key::Home],
+        None,
+        "First row",
+        Command::Top,
+    ),
+    b(
+        C::Usage,
+        &[Key::Char('G'), Key::End],
+        None,
+        "Last row",
+        Command::Bottom,
+    ),
+    b(C::Usage, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(
+        C::Usage,
+        &[Key::PageDown],
+        None,
+        "Page down",
+        Command::PageDown,
+    ),
+    b(
+        C::UsageText,
+        &[Key::Enter],
+        Some("ok"),
+        "Keep the filter / use the value",
+        Command::EditCommit,
+    ),
+    b(
+        C::UsageText,
+        &[Key::Esc],
+        Some("cancel"),
+        "Clear the filter / cancel",
+        Command::EditCancel,
+    ),
+    b(
+        C::UsageText,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit",
+        Command::ForceQuit,
+    ),
+    b(
+        C::UsageDateOrder,
+        &[Key::Char('d')],
+        Some("DD/MM/YYYY"),
+        "Read the slash dates day first",
+        Command::DayFirst,
+    ),
+    b(
+        C::UsageDateOrder,
+        &[Key::Char('m')],
+        Some("MM/DD/YYYY"),
+        "Read the slash dates month first",
+        Command::MonthFirst,
+    ),
+    b(
+        C::UsageDateOrder,
+        &[Key::Esc],
+        Some("skip file"),
+        "Do not import the file",
+        Command::EditCancel,
+    ),
+    b(
+        C::UsageDateOrder,
+        &[Key::Ctrl('c')],
+        None,
+        "Quit",
+        Command::ForceQuit,
+    ),
+];
 
 /// The Actions pane's bindings.
 #[rustfmt::skip]
@@ -876,6 +1115,7 @@ mod tests {
             Context::QuitConfirm,
             Context::Usage,
             Context::UsageText,
+            Context::UsageDateOrder,
             Context::Actions,
             Context::ActionsText,
         ] {

@@ -7,12 +7,13 @@ pub mod effect;
 pub mod keys;
 pub mod reducer;
 pub mod state;
+pub mod table;
 pub mod usage;
 pub mod usage_reducer;
 pub mod users;
 pub mod users_reducer;
 
 pub use action::Action;
-pub use effect::{ConnectionSpec, Effect, ImportSource};
+pub use effect::{ClockPurpose, ConnectionSpec, Effect, ImportSource};
 pub use reducer::reduce;
 pub use state::State;

@@ -26,6 +26,9 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             state
                 .users
                 .scroll_into_view(super::users_reducer::table_height(state.size));
+            state
+                .usage
+                .scroll_into_view(super::usage_reducer::table_height(state.size));
             true
         }
         Action::LoadFiles {
@@ -62,6 +65,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             error,
         } => {
             super::users_reducer::batch_done(state, batch, cancelled, error);
+            super::usage_reducer::users_changed(state);
             true
         }
         Action::LinkVerified {
@@ -70,6 +74,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             result,
         } => {
             super::users_reducer::link_verified(state, index, scim_id, result);
+            super::usage_reducer::users_changed(state);
             true
         }
         Action::Exported { result } => {
@@ -80,6 +85,15 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             true
         }
         Action::Command(command) => on_command(state, command, &mut effects),
+        Action::ClockRead { now, purpose } => {
+            match purpose {
+                super::effect::ClockPurpose::UsersPlan(kind) => {
+                    super::actions_reducer::plan_from_users(state, kind, now);
+                }
+                purpose => super::usage_reducer::clock_read(state, now, purpose),
+            }
+            true
+        }
         Action::ConnectionTested { seq, result } => {
             // A late answer to an older test must not overwrite the newer one.
             if seq != state.connection.test_seq {
@@ -248,6 +262,13 @@ fn on_paste(state: &mut State, text: &str) -> bool {
         state.users.refresh_view();
         return true;
     }
+    if state.tab == Tab::Usage && state.key_context() == Context::UsageText {
+        if let Some(field) = state.usage.text_field() {
+            field.insert_str(text.trim());
+        }
+        super::usage_reducer::text_changed(state);
+        return true;
+    }
     if state.tab != Tab::Connection {
         return false;
     }
@@ -326,9 +347,19 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
         }
         Command::Help => state.overlay = Overlay::Help { scroll: 0 },
         Command::Close => state.overlay = Overlay::None,
-        Command::NextTab => state.tab = state.tab.next(),
-        Command::PrevTab => state.tab = state.tab.prev(),
-        Command::GoTab(i) => state.tab = Tab::ALL.get(i).copied().unwrap_or(state.tab),
+        Command::NextTab | Command::PrevTab | Command::GoTab(_) => {
+            let before = state.tab;
+            state.tab = match command {
+                Command::NextTab => state.tab.next(),
+                Command::PrevTab => state.tab.prev(),
+                Command::GoTab(i) => Tab::ALL.get(i).copied().unwrap_or(state.tab),
+                _ => state.tab,
+            };
+            if state.tab == Tab::Usage && before != Tab::Usage {
+                // Lookup results may have changed since the pane was last shown.
+                super::usage_reducer::users_changed(state);
+            }
+        }
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
             if matches!(state.overlay, Overlay::Help { .. }) =>
         {

@@ -368,9 +368,6 @@ pub struct State {
     /// Bumped by the reducer whenever something visible changed; the runtime draws
     /// only when it differs from the revision it last drew (the dirty flag).
     pub revision: u64,
-    /// When the session started: the reducer reads no clock, so plans made in the
-    /// dashboard are stamped with this (the journal records when each batch ran).
-    pub session_started: chrono::DateTime<chrono::Utc>,
 }
 
 impl State {
@@ -387,7 +384,6 @@ impl State {
             no_color,
             should_quit: false,
             revision: 1,
-            session_started: chrono::Utc::now(),
         }
     }
 

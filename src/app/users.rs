@@ -56,8 +56,7 @@ impl StatusFilter {
     }
 
     fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|f| *f == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+        super::table::next_in(&Self::CYCLE, self)
     }
 
     fn admits(self, row: &UserRow, presence: Presence) -> bool {
@@ -107,11 +106,6 @@ impl SortColumn {
             SortColumn::Email => "email",
             SortColumn::ExternalId => "externalId",
         }
-    }
-
-    fn next(self) -> Self {
-        let i = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
-        Self::CYCLE[(i + 1) % Self::CYCLE.len()]
     }
 }
 
@@ -415,28 +409,18 @@ impl UsersState {
             }
         }
         self.view = view;
-        self.marks_hidden = if self.marks.is_empty() {
-            0
-        } else {
-            let shown = self.view.iter().filter(|i| self.marks.contains(i)).count();
-            self.marks.len() - shown
-        };
-        self.cursor = keep
-            .and_then(|u| self.view.iter().position(|&i| i == u))
-            .unwrap_or(self.cursor)
-            .min(self.view.len().saturating_sub(1));
+        self.recount_hidden_marks();
+        self.cursor = super::table::cursor_after(&self.view, keep, self.cursor);
+    }
+
+    /// After marks changed: how many of them the view hides.
+    pub fn recount_hidden_marks(&mut self) {
+        self.marks_hidden = super::table::hidden_marks(&self.view, &self.marks);
     }
 
     /// Keeps the cursor inside the visible window of `height` rows.
     pub fn scroll_into_view(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + height {
-            self.offset = self.cursor + 1 - height;
-        }
-        let max_offset = self.view.len().saturating_sub(height);
-        self.offset = self.offset.min(max_offset);
+        super::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
     }
 
     pub fn cycle_status_filter(&mut self) {
@@ -445,19 +429,13 @@ impl UsersState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = match self.sort {
-            None => Some((SortColumn::Status, false)),
-            Some((column, _)) => match column.next() {
-                SortColumn::Source => None,
-                next => Some((next, false)),
-            },
-        };
+        self.sort = super::table::next_sort(&SortColumn::CYCLE, self.sort);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
-        if let Some((column, descending)) = self.sort {
-            self.sort = Some((column, !descending));
+        if self.sort.is_some() {
+            self.sort = super::table::reversed(self.sort);
             self.refresh_view();
         }
     }

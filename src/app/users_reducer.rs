@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::effect::{ConnectionSpec, Effect, ImportSource};
 use super::keys::Command;
 use super::reducer::{error, info, warn};
-use super::state::{State, TextField};
+use super::state::{Notice, State, TextField};
+use super::table::Handled;
 use super::users::MappingDialog;
 use super::users::{LookupProgress, Prompt, PromptKind, UsersState};
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
@@ -223,14 +224,24 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         users.scroll_into_view(height);
         return true;
     }
-    let last = users.view.len().saturating_sub(1);
+    let nav = super::table::TableNav {
+        view: &users.view,
+        cursor: &mut users.cursor,
+        marks: &mut users.marks,
+        range_anchor: &mut users.range_anchor,
+    };
+    match super::table::command(nav, command, height) {
+        Handled::No => {}
+        handled => {
+            if let Handled::Notice(text) = handled {
+                state.notice = Some(info(text));
+            }
+            state.users.recount_hidden_marks();
+            state.users.scroll_into_view(height);
+            return true;
+        }
+    }
     match command {
-        Command::Up => users.cursor = users.cursor.saturating_sub(1),
-        Command::Down => users.cursor = (users.cursor + 1).min(last),
-        Command::Top => users.cursor = 0,
-        Command::Bottom => users.cursor = last,
-        Command::PageUp => users.cursor = users.cursor.saturating_sub(height),
-        Command::PageDown => users.cursor = (users.cursor + height).min(last),
         Command::Filter => users.filter_editing = true,
         Command::CycleStatusFilter => users.cycle_status_filter(),
         Command::ClearFilters => {
@@ -240,38 +251,26 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         }
         Command::Sort => users.cycle_sort(),
         Command::SortReverse => users.reverse_sort(),
-        Command::Mark => {
-            if let Some(i) = users.cursor_user() {
-                if !users.marks.remove(&i) {
-                    users.marks.insert(i);
-                }
-                users.range_anchor = Some(users.cursor);
-                users.cursor = (users.cursor + 1).min(last);
-            }
-        }
-        Command::RangeMark => {
-            let anchor = users.range_anchor.unwrap_or(users.cursor).min(last);
-            let (from, to) = (anchor.min(users.cursor), anchor.max(users.cursor));
-            let range: Vec<usize> = users.view[from..=to.min(last)].to_vec();
-            let n = range.len();
-            users.marks.extend(range);
-            users.range_anchor = Some(users.cursor);
-            state.notice = Some(info(format!("Marked {n} users")));
-        }
-        Command::MarkAllShown => {
-            let n = users.view.len();
-            users.marks.extend(users.view.iter().copied());
-            state.notice = Some(info(format!("Marked the {n} users shown")));
-        }
-        Command::ClearMarks => users.clear_marks(),
         Command::PlanDeactivate => {
-            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Deactivate)
+            return super::actions_reducer::request_users_plan(
+                state,
+                crate::plan::OpKind::Deactivate,
+                effects,
+            )
         }
         Command::PlanReactivate => {
-            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Reactivate)
+            return super::actions_reducer::request_users_plan(
+                state,
+                crate::plan::OpKind::Reactivate,
+                effects,
+            )
         }
         Command::PlanCreate => {
-            return super::actions_reducer::plan_from_users(state, crate::plan::OpKind::Create)
+            return super::actions_reducer::request_users_plan(
+                state,
+                crate::plan::OpKind::Create,
+                effects,
+            )
         }
         Command::Files => {
             users.files_open = true;
@@ -510,8 +509,15 @@ pub(super) fn files_imported(
     let files_before = state.users.files.len();
     let mut failures = Vec::new();
     let mut imports = Vec::new();
+    // Usage reports belong to the Usage pane, and so do their date-order questions.
+    let mut usage_imports = Vec::new();
+    let mut date_questions = Vec::new();
     for (source, result) in results {
         match result {
+            Ok(import) if import.detection.format.kind() == crate::import::FileKind::Usage => {
+                usage_imports.push(import)
+            }
+            Err(ImportError::NeedsDateOrder(needs)) => date_questions.push((source, needs)),
             Err(ImportError::NeedsMapping(needs)) if state.users.mapping.is_none() => {
                 // Ask: the column-mapping dialog, seeded with navscim's best guesses.
                 let mut choices = Vec::new();
@@ -544,21 +550,40 @@ pub(super) fn files_imported(
             ok => imports.push(ok),
         }
     }
+    let user_files = !imports.is_empty();
     let new_users = state.users.add_imports(imports);
+    if user_files {
+        super::usage_reducer::directory_changed(state);
+    }
+    let usage_notice = if usage_imports.is_empty() && date_questions.is_empty() {
+        None
+    } else {
+        super::usage_reducer::usage_imported(state, usage_imports, date_questions, effects)
+    };
     let loaded = &state.users.files[files_before..];
     let problems: usize = loaded.iter().map(|f| f.problems.len()).sum();
     let names: Vec<String> = loaded
         .iter()
         .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))
         .collect();
-    state.notice = Some(match (failures.first(), problems) {
-        (Some(first), _) => error(first.clone()),
-        (None, 0) => info(format!(
+    state.notice = Some(match (failures.first(), problems, usage_notice) {
+        (Some(first), _, _) => error(first.clone()),
+        (None, _, Some(usage)) if loaded.is_empty() => usage,
+        (None, 0, Some(usage)) => Notice {
+            level: usage.level,
+            text: format!(
+                "Loaded {}: {} new users · {}",
+                names.join(", "),
+                new_users.len(),
+                usage.text
+            ),
+        },
+        (None, 0, _) => info(format!(
             "Loaded {}: {} new users",
             names.join(", "),
             new_users.len()
         )),
-        (None, n) => warn(format!(
+        (None, n, _) => warn(format!(
             "Loaded {} with {n} problems (p lists them); {} new users",
             names.join(", "),
             new_users.len()

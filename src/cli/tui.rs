@@ -127,6 +127,10 @@ pub fn demo_actions() -> Vec<Action> {
                     name: demo::SALESNAV_USERS_NAME,
                     text: demo::SALESNAV_USERS_CSV,
                 },
+                ImportSource::Embedded {
+                    name: demo::USAGE_NAME,
+                    text: demo::USAGE_CSV,
+                },
             ],
             lookup_after: true,
         },
@@ -245,6 +249,7 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     }
     driver.dispatch(Action::Command(Command::MarkAllShown));
     driver.dispatch(Action::Command(Command::PlanDeactivate));
+    driver.settle().await;
     shot(&driver, "actions-plan");
     // Tick Deprovisioning the way an admin does, then x and the typed count.
     driver.dispatch(Action::Command(Command::GoTab(0)));
@@ -290,12 +295,22 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     shot(&driver, "connection");
     driver.dispatch(Action::Command(Command::Help));
     shot(&driver, "help");
+    driver.dispatch(Action::Command(Command::Close));
+    // Usage: the idle users marked, most idle first.
+    driver.dispatch(Action::Command(Command::GoTab(2)));
+    driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    driver.dispatch(Action::Command(Command::Sort));
+    driver.dispatch(Action::Command(Command::MarkIdle));
+    driver.dispatch(Action::Command(Command::Top));
+    driver.dispatch(Action::Command(Command::Down));
+    driver.dispatch(Action::Command(Command::Down));
+    shot(&driver, "usage");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
     for path in &written {
         println!("{}", path.display());
     }
-    if written.len() == 8 {
+    if written.len() == 9 {
         exit::SUCCESS
     } else {
         exit::FAILURE

@@ -277,6 +277,10 @@ async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
             .unwrap_or_else(|e| Err(e.to_string()));
             Action::Exported { result }
         }
+        Effect::ReadClock { purpose } => Action::ClockRead {
+            now: chrono::Utc::now(),
+            purpose,
+        },
     })
 }
 

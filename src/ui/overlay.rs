@@ -2,12 +2,55 @@
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::keys::{self, Context};
-use crate::app::state::State;
+use crate::app::state::{State, TextField};
+
+/// A one-line prompt centred over `area`, with the terminal cursor in the field.
+pub fn render_prompt(frame: &mut Frame, area: Rect, title: &str, input: &TextField, theme: &Theme) {
+    let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
+    let block = Block::bordered()
+        .title(format!(" {title} "))
+        .border_style(theme.overlay_border());
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(input.value.as_str()).block(block), rect);
+    let x = inner.x + (input.cursor as u16).min(inner.width.saturating_sub(1));
+    frame.set_cursor_position((x, inner.y));
+}
+
+/// A scrollable panel over nearly all of `area` (details, file lists); the scroll
+/// never goes past the last line.
+pub fn render_scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lines: Vec<Line<'_>>,
+    scroll: u16,
+    theme: &Theme,
+) {
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(1),
+    );
+    let block = Block::bordered()
+        .title(format!(" {title} — Esc closes "))
+        .border_style(theme.overlay_border());
+    let visible = rect.height.saturating_sub(2);
+    let max_scroll = (lines.len() as u16).saturating_sub(visible);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(max_scroll), 0)),
+        rect,
+    );
+}
 
 /// A rectangle of at most `width` x `height`, centred in `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

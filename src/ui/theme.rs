@@ -52,6 +52,17 @@ impl Theme {
         )
     }
 
+    /// A table row: marked rows bold, the cursor row focused.
+    pub fn row(&self, marked: bool, cursor: bool) -> Style {
+        if cursor {
+            self.focus()
+        } else if marked {
+            Style::new().add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        }
+    }
+
     /// A field being edited.
     pub fn editing(&self) -> Style {
         self.pick(

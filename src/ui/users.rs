@@ -43,18 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         render_mapping(frame, area, dialog, theme);
     }
     if let Some(prompt) = &users.prompt {
-        let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
-        let block = Block::bordered()
-            .title(format!(" {} ", prompt.title()))
-            .border_style(theme.overlay_border());
-        let inner = block.inner(rect);
-        frame.render_widget(Clear, rect);
-        frame.render_widget(
-            Paragraph::new(prompt.input.value.as_str()).block(block),
-            rect,
-        );
-        let x = inner.x + (prompt.input.cursor as u16).min(inner.width.saturating_sub(1));
-        frame.set_cursor_position((x, inner.y));
+        super::overlay::render_prompt(frame, area, &prompt.title(), &prompt.input, theme);
     }
 }
 
@@ -287,14 +276,7 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 };
             }
             cells.push(Cell::from(detail).style(theme.dim()));
-            let mut style = Style::new();
-            if marked {
-                style = style.add_modifier(Modifier::BOLD);
-            }
-            if position == users.cursor {
-                style = theme.focus();
-            }
-            Row::new(cells).style(style)
+            Row::new(cells).style(theme.row(marked, position == users.cursor))
         });
     let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths).header(header).column_spacing(1);
@@ -422,23 +404,13 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             lines.extend(json.lines().map(|l| Line::raw(format!("  {l}"))));
         }
     }
-    let rect = centered(
+    super::overlay::render_scrolled(
+        frame,
         area,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(1),
-    );
-    let block = Block::bordered()
-        .title(format!(" {} — Esc closes ", user.name()))
-        .border_style(theme.overlay_border());
-    let visible = rect.height.saturating_sub(2);
-    let max_scroll = (lines.len() as u16).saturating_sub(visible);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((users.details_scroll.min(max_scroll), 0)),
-        rect,
+        &user.name(),
+        lines,
+        users.details_scroll,
+        theme,
     );
 }
 
@@ -545,22 +517,12 @@ fn render_files(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
     for failure in &users.unmapped {
         lines.push(Line::styled(failure.to_string(), theme.level(Level::Error)));
     }
-    let rect = centered(
+    super::overlay::render_scrolled(
+        frame,
         area,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(1),
-    );
-    let block = Block::bordered()
-        .title(" Loaded files — Esc closes ")
-        .border_style(theme.overlay_border());
-    let visible = rect.height.saturating_sub(2);
-    let max_scroll = (lines.len() as u16).saturating_sub(visible);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((users.details_scroll.min(max_scroll), 0)),
-        rect,
+        "Loaded files",
+        lines,
+        users.details_scroll,
+        theme,
     );
 }
