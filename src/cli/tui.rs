@@ -242,13 +242,23 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     driver.dispatch(Action::Command(Command::Details));
     shot(&driver, "users-details");
     driver.dispatch(Action::Command(Command::Close));
-    // Actions: the orphan seats, marked on the Users pane, as a deactivation plan.
-    driver.dispatch(Action::Command(Command::ClearMarks));
-    while driver.state.users.status_filter != crate::app::users::StatusFilter::Orphan {
-        driver.dispatch(Action::Command(Command::CycleStatusFilter));
-    }
-    driver.dispatch(Action::Command(Command::MarkAllShown));
-    driver.dispatch(Action::Command(Command::PlanDeactivate));
+    driver.dispatch(Action::Command(Command::GoTab(0)));
+    shot(&driver, "connection");
+    driver.dispatch(Action::Command(Command::Help));
+    shot(&driver, "help");
+    driver.dispatch(Action::Command(Command::Close));
+    // Usage: the idle users marked, most idle first.
+    driver.dispatch(Action::Command(Command::GoTab(2)));
+    driver.dispatch(Action::Command(Command::CycleStatusFilter));
+    driver.dispatch(Action::Command(Command::Sort));
+    driver.dispatch(Action::Command(Command::MarkIdle));
+    driver.dispatch(Action::Command(Command::Top));
+    driver.dispatch(Action::Command(Command::Down));
+    driver.dispatch(Action::Command(Command::Down));
+    shot(&driver, "usage");
+    // Actions: the marked idle users as a deactivation plan, with evidence; over the
+    // default limit of 50, so the gates say what to do.
+    driver.dispatch(Action::Command(Command::SendToActions));
     driver.settle().await;
     shot(&driver, "actions-plan");
     // Tick Deprovisioning the way an admin does, then x and the typed count.
@@ -261,6 +271,7 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     }
     driver.dispatch(Action::Command(Command::Toggle));
     driver.dispatch(Action::Command(Command::GoTab(3)));
+    driver.dispatch(Action::Command(Command::RaiseLimits));
     driver.dispatch(Action::Command(Command::ApplyPlan));
     let count = driver
         .state
@@ -291,20 +302,6 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     }
     shot(&driver, "actions-progress");
     driver.settle().await;
-    driver.dispatch(Action::Command(Command::GoTab(0)));
-    shot(&driver, "connection");
-    driver.dispatch(Action::Command(Command::Help));
-    shot(&driver, "help");
-    driver.dispatch(Action::Command(Command::Close));
-    // Usage: the idle users marked, most idle first.
-    driver.dispatch(Action::Command(Command::GoTab(2)));
-    driver.dispatch(Action::Command(Command::CycleStatusFilter));
-    driver.dispatch(Action::Command(Command::Sort));
-    driver.dispatch(Action::Command(Command::MarkIdle));
-    driver.dispatch(Action::Command(Command::Top));
-    driver.dispatch(Action::Command(Command::Down));
-    driver.dispatch(Action::Command(Command::Down));
-    shot(&driver, "usage");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
     for path in &written {

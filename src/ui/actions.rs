@@ -402,7 +402,7 @@ fn render_table(
         actions.view.title(),
         thousands(total),
         if total > height {
-            format!(" · {}–{}", start + 1, end)
+            format!(" · {}-{}", start + 1, end)
         } else {
             String::new()
         }
