@@ -149,7 +149,7 @@ async fn marked_orphans_become_a_plan_and_read_only_refuses_it_sending_nothing()
     let text = screen(state, 100, 30);
     assert!(text.contains(&format!("Plan deactivate {ops}")), "{text}");
     assert!(text.contains("Gates ✗"), "{text}");
-    assert!(text.contains("tick Deprovisioning"), "{text}");
+    assert!(text.contains("Deprovisioning not ticked"), "{text}");
     assert!(text.contains("admin 1"), "{text}");
 
     // Read-only: x does not even open the confirmation, and nothing reaches the server.
@@ -247,7 +247,7 @@ async fn confirmation_focuses_cancel_needs_the_count_then_applies_each_once_and_
         .operations
         .iter()
         .all(|o| o.op == OpKind::Reactivate));
-    assert!(screen(&driver.state, 100, 30).contains("tick Provisioning"));
+    assert!(screen(&driver.state, 100, 30).contains("Provisioning not ticked"));
     cmd(&mut driver, Command::ApplyPlan);
     assert!(
         driver.state.actions.confirm.is_none(),
@@ -313,10 +313,14 @@ async fn a_plan_over_the_threshold_is_refused_until_the_limit_is_raised() {
     assert!(driver.state.actions.confirm.is_none());
     let text = screen(&driver.state, 100, 30);
     assert!(
-        text.contains(&format!("{ops} operations exceed the limit of 50")),
+        text.contains(&format!("{ops} ops > limit 50 (+ raises)")),
         "{text}"
     );
-    assert!(text.contains("+ raises"), "{text}");
+    assert!(
+        notice(&driver.state).contains(&format!("{ops} operations exceed the limit of 50")),
+        "{}",
+        notice(&driver.state)
+    );
 
     cmd(&mut driver, Command::RaiseLimits);
     assert!(

@@ -236,6 +236,36 @@ pub fn refusal_words(refusal: &Refusal) -> String {
     }
 }
 
+/// A refusal in a few words, for the pane's one-line gate summary (the full words
+/// come with the notice when the admin presses x).
+pub fn refusal_short(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::NotPermitted {
+            kind: ChangeKind::Provision,
+            ..
+        } => "Provisioning not ticked (pane 1)".into(),
+        Refusal::NotPermitted {
+            kind: ChangeKind::Deprovision,
+            ..
+        } => "Deprovisioning not ticked (pane 1)".into(),
+        Refusal::TooMany {
+            operations,
+            max_count,
+        } => format!("{operations} ops > limit {max_count} (+ raises)"),
+        Refusal::TooLargeShare {
+            percent,
+            max_percent,
+            ..
+        } => format!("{percent:.1}% of matched > {max_percent}% (+ raises)"),
+        Refusal::ProtectedTarget { email, scim_id } => format!(
+            "protected user {}",
+            email.as_deref().or(scim_id.as_deref()).unwrap_or("?")
+        ),
+        Refusal::DeleteNotAllowed { .. } => "DELETE not allowed".into(),
+        Refusal::UnsupportedVersion { version } => format!("plan version {version} unsupported"),
+    }
+}
+
 fn is_threshold(r: &Refusal) -> bool {
     matches!(r, Refusal::TooMany { .. } | Refusal::TooLargeShare { .. })
 }

@@ -14,7 +14,7 @@ use super::users::thousands;
 use crate::app::actions::{
     ActionsState, BatchProgress, ConfirmFocus, OpStatus, PlanOrigin, PlanReview, PlanView,
 };
-use crate::app::actions_reducer::{refusal_words, table_height};
+use crate::app::actions_reducer::{refusal_short, table_height};
 use crate::app::state::{Level, State};
 use crate::apply;
 use crate::plan::{exclusion_name, OpKind};
@@ -203,19 +203,10 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
             )),
         ])
     } else {
-        let first = refusal_words(&actions.refusals[0]);
-        let more = actions.refusals.len() - 1;
+        let all: Vec<String> = actions.refusals.iter().map(refusal_short).collect();
         Line::from(vec![
             Span::styled(" Gates ✗ ", theme.level(Level::Error)),
-            Span::raw(first),
-            Span::styled(
-                if more > 0 {
-                    format!(" (+{more} more)")
-                } else {
-                    String::new()
-                },
-                theme.dim(),
-            ),
+            Span::raw(all.join(" · ")),
         ])
     };
     frame.render_widget(Paragraph::new(gate_line), gates);
@@ -260,7 +251,7 @@ fn render_progress(frame: &mut Frame, area: Rect, batch: &BatchProgress, theme: 
             theme.level(Level::Warn)
         };
         let status = summary.status.as_str().to_uppercase();
-        (style, format!("{status} · {counts}{rate} · u undoes"))
+        (style, format!("{status} · u undoes · {counts}{rate}"))
     } else if let Some(reason) = &batch.paused {
         (
             theme.level(Level::Warn),
