@@ -311,7 +311,7 @@ fn render_table(
                 Constraint::Length(10),
                 Constraint::Length(if wide { 24 } else { 16 }),
                 if wide {
-                    Constraint::Length(32)
+                    Constraint::Length(36)
                 } else {
                     Constraint::Fill(3)
                 },
@@ -349,7 +349,7 @@ fn render_table(
                 Constraint::Length(if wide { 20 } else { 16 }),
                 Constraint::Length(if wide { 24 } else { 16 }),
                 if wide {
-                    Constraint::Length(32)
+                    Constraint::Length(36)
                 } else {
                     Constraint::Fill(3)
                 },
