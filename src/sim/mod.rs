@@ -233,6 +233,14 @@ impl SimHandle {
         self.shared.stats()
     }
 
+    /// How many requests were given latency so far, and the time the simulator
+    /// actually held them in all (from arrival to the end of the latency): the
+    /// simulator's real latency, which the timer's resolution makes a little longer
+    /// than the configured one. Benchmarks report it.
+    pub fn delay_totals(&self) -> (u64, Duration) {
+        self.shared.delay_totals()
+    }
+
     /// The current state of one user in wire form (with `meta` and the licence
     /// extension), for test assertions.
     pub fn user(&self, id: &str) -> Option<ScimUser> {

@@ -72,6 +72,10 @@ pub(crate) struct Shared {
     bucket: Option<Mutex<Bucket>>,
     requests: [AtomicU64; 5],
     throttled: AtomicU64,
+    /// Requests that were given latency, and the time from their arrival to the end
+    /// of that latency, summed (what the simulator actually waited).
+    delayed: AtomicU64,
+    delayed_nanos: AtomicU64,
     changes: Mutex<HashMap<String, u64>>,
 }
 
@@ -85,6 +89,8 @@ impl Shared {
             store: RwLock::new(store),
             requests: Default::default(),
             throttled: AtomicU64::new(0),
+            delayed: AtomicU64::new(0),
+            delayed_nanos: AtomicU64::new(0),
             changes: Mutex::new(HashMap::new()),
         }
     }
@@ -95,6 +101,15 @@ impl Shared {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests given latency so far, and the time the simulator actually held them
+    /// (arrival to the end of the latency), summed.
+    pub fn delay_totals(&self) -> (u64, Duration) {
+        (
+            self.delayed.load(Ordering::Relaxed),
+            Duration::from_nanos(self.delayed_nanos.load(Ordering::Relaxed)),
+        )
     }
 
     pub fn stats(&self) -> SimStats {
@@ -273,6 +288,8 @@ fn malformed(variant: u8) -> Response {
 
 /// The single entry point for every request.
 pub(crate) async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    // The latency is counted from here, so the work before the sleep is part of it.
+    let arrived = tokio::time::Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let Some(rest) = path.strip_prefix("/scim") else {
@@ -315,7 +332,15 @@ pub(crate) async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Respon
     };
     let delay = s.config.latency + s.config.jitter.mul_f64(d.jitter);
     if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+        // A deadline fixed at arrival: tokio's timer wakes on whole milliseconds at or
+        // after it, so the answer leaves `delay` (up to ~1 ms more) after the request
+        // arrived, not `delay` after whatever ran before the sleep.
+        tokio::time::sleep_until(arrived + delay).await;
+        s.delayed.fetch_add(1, Ordering::Relaxed);
+        s.delayed_nanos.fetch_add(
+            u64::try_from(arrived.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
     if let Some(wait) = throttle {
         return throttled(&s, wait);
