@@ -40,10 +40,13 @@ user export, in any mix; users are merged by email (see --domain-alias). Users i
 Navigator export but in none of the identity-provider files are orphan seats.
 
 Output: --out results.json or results.csv (by extension, or --format); without --out the
-results go to stdout (JSON unless --format csv). Each user has email, user_name,
-external_id, name, status (matched | not_found | ambiguous | error | ignored), active,
-scim_id, matched_by, orphan, presence, is_admin, license_status, sources [{file, line}],
-candidates, warnings and detail (why). Progress and the summary go to stderr.
+results go to stdout (JSON unless --format csv), written while the lookups run, in the
+order of the merged user list. Each user has key, email, user_name, external_id, name,
+status (matched | not_found | ambiguous | error | ignored), active, scim_id,
+scim_user_name, scim_created, scim_external_id, matched_by, orphan, presence, is_admin,
+license_status, sources [{file, line}], candidates, warnings, detail (why) and attempts
+(JSON; the CSV has the main columns). The same shape as the Users pane's export; both
+are inputs of navscim plan --lookup. Progress and the summary go to stderr.
 
 --map FIELD=COLUMN,… applies to every file; --map FILE:FIELD=COLUMN,… to one file (FILE
 as given on the command line, or its file name). Quote column names with spaces:
