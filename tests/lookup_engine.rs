@@ -692,8 +692,9 @@ async fn storms_of_429_without_retry_after_lose_nothing() {
 }
 
 /// After 429s the client paces itself (AIMD, `scim::limiter::AdaptiveRate`): its rate
-/// is at most twice what the simulator's bucket lets through in any second (a full
-/// bucket of one second's worth plus a second's refill).
+/// was set below what the simulator's bucket lets through in a second (a full bucket of
+/// one second's worth plus a second's refill) and has grown only slowly since; twice
+/// that is a bound no run of these tests comes near.
 fn assert_adapted(client: &ScimClient, limit: f64) {
     let rate = client.adaptive_rate().expect("429s set an adaptive rate");
     assert!((1.0..=2.0 * (limit + limit)).contains(&rate), "{rate}");

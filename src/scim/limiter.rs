@@ -99,14 +99,17 @@ impl Hold {
 /// The rate the client adapts to the server's own limit (AIMD), shared by every clone
 /// of a client.
 ///
-/// Until the first `429` nothing is paced. At a `429` the rate becomes
-/// [`AdaptiveRate::BACKOFF`] × the lower of the current rate and the answers the
-/// server accepted over the last second (the first time, only the latter: there is no
-/// rate yet); then it grows by [`AdaptiveRate::GROWTH`] of that rate a second, up to
-/// twice it, until the next `429`. Requests start evenly spaced at the current rate
-/// (like [`RateLimiter`]). A `429` answering a request sent before the last decrease
-/// was caused by the old rate and does not lower it again: one decrease per episode,
-/// not one per request in flight.
+/// Until the first `429` nothing is paced. At the first `429` the rate becomes
+/// [`AdaptiveRate::BACKOFF`] × the answers the server accepted over the last second. At
+/// a later one, [`AdaptiveRate::BACKOFF`] × the lower of the current rate and those
+/// answers, but never less than half the current rate (the last second may have been
+/// spent waiting out a `Retry-After`, which says nothing of the server's rate). Between
+/// `429`s the rate grows by [`AdaptiveRate::GROWTH`] of the rate set at the last one a
+/// second, and by at least one request a second, without a ceiling: a client that no
+/// longer meets 429s is soon not paced at all. Requests start evenly spaced at the
+/// current rate (like [`RateLimiter`]). A `429` answering a request sent before the
+/// last decrease was caused by the old rate and does not lower it again: one decrease
+/// per episode, not one per request in flight.
 ///
 /// It works alongside the configured [`RateLimiter`] (the slower of the two applies)
 /// and the `Retry-After` [`Hold`] (which still stops every request until it ends).
@@ -208,7 +211,7 @@ impl AdaptiveRate {
         s.advance(now);
         let accepted = f64::from(s.accepted.iter().sum::<u32>());
         let base = match s.rate_at(now) {
-            Some(rate) => rate.min(accepted.max(Self::FLOOR)),
+            Some(rate) => rate.min(accepted.max(rate / 2.0)),
             None => accepted,
         };
         s.rate = Some((base * Self::BACKOFF).max(Self::FLOOR));
@@ -220,7 +223,7 @@ impl Aimd {
     fn rate_at(&self, now: u64) -> Option<f64> {
         let rate = self.rate?;
         let secs = now.saturating_sub(self.since) as f64 / 1e9;
-        Some((rate + rate * AdaptiveRate::GROWTH * secs).min(2.0 * rate))
+        Some(rate + (rate * AdaptiveRate::GROWTH).max(1.0) * secs)
     }
 
     /// Moves the ring to `now`, clearing the slots that fell out of the last second.
@@ -331,7 +334,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_rate_grows_back_additively_up_to_twice_the_decrease() {
+    async fn the_rate_grows_back_additively() {
         let a = adaptive_with(100);
         a.throttled(Instant::now());
         assert_eq!(a.rate(), Some(90.0));
@@ -339,8 +342,37 @@ mod tests {
         // 2% of 90 a second.
         let r = a.rate().unwrap();
         assert!((r - 108.0).abs() < 1e-6, "{r}");
+        // No ceiling: a client that meets no more 429s stops being paced.
         tokio::time::advance(Duration::from_secs(1000)).await;
+        let r = a.rate().unwrap();
+        assert!((r - 1908.0).abs() < 1e-6, "{r}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_low_rate_grows_by_at_least_one_a_second() {
+        let a = AdaptiveRate::new();
+        a.throttled(Instant::now());
+        assert_eq!(a.rate(), Some(AdaptiveRate::FLOOR));
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let r = a.rate().unwrap();
+        assert!((r - 61.0).abs() < 1e-6, "{r}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_429_at_most_halves_the_rate() {
+        let a = adaptive_with(200);
+        a.throttled(Instant::now());
         assert_eq!(a.rate(), Some(180.0));
+        // A second and a half without answers (e.g. waiting out a Retry-After), then a
+        // 429: the rate is not cut to nothing.
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        let before = a.rate().unwrap();
+        a.throttled(Instant::now());
+        let r = a.rate().unwrap();
+        assert!(
+            (r - before / 2.0 * AdaptiveRate::BACKOFF).abs() < 1e-6,
+            "{r}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
