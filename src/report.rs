@@ -511,6 +511,30 @@ mod tests {
     }
 
     #[test]
+    fn written_files_read_back_and_feed_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = vec![row("a@x.io"), row("b@x.io")];
+        rows[1].status = "not_found".into();
+        rows[0].scim_created = Some("2024-01-15T09:00:00Z".into());
+        let json = dir.path().join("users.JSON");
+        write_reports(&json, &rows).unwrap();
+        let text = std::fs::read_to_string(&json).unwrap();
+        let back: Vec<UserReport> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, rows);
+        let plan = crate::plan::read_lookup_results("users.JSON", &text).unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!(plan[0].provisioned_on.unwrap().to_string(), "2024-01-15");
+        let csv = dir.path().join("users.csv");
+        write_reports(&csv, &rows).unwrap();
+        assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 3);
+        let err = write_reports(&dir.path().join("users.txt"), &rows).unwrap_err();
+        assert!(
+            err.ends_with("the file name must end in .json or .csv"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn csv_rows_follow_the_header() {
         let mut w = ReportWriter::new(ReportFormat::Csv, Vec::new()).unwrap();
         w.write(&row("a@x.io")).unwrap();

@@ -390,6 +390,34 @@ async fn lookup_errors_exit_1_and_are_written_as_error() {
     assert_no_token(&env, &out);
 }
 
+/// Results are written while the lookups run, so an output file that cannot be created
+/// stops the run before any user is looked up (exit 2), not after all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_output_file_stops_before_any_lookup() {
+    let sim = demo_sim(SimConfig::default()).await;
+    let env = Env::new();
+    let out_path = env.path("no-such-dir/results.json");
+    let (env, out) = env
+        .run(
+            args(&[
+                &fixture("idp_okta.csv"),
+                "--base-url",
+                sim.base_url(),
+                "--out",
+                out_path.to_str().unwrap(),
+            ]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
+    assert!(!out_path.exists());
+    // Only the connection check reached the server.
+    assert!(sim.stats().requests["GET"] <= 1, "{:?}", sim.stats());
+    assert_no_token(&env, &out);
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_explained_with_exit_2() {
     let sim = demo_sim(SimConfig::default()).await;
