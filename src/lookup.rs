@@ -455,7 +455,14 @@ where
         // from the runtime shutting down.
         finished += done.unwrap_or(0);
     }
-    let cancelled = lock(&shared.queue).by_ref().count();
+    let cancelled = {
+        let mut queue = lock(&shared.queue);
+        match queue.size_hint() {
+            // Without making the jobs left (a lazy queue would build each one).
+            (low, Some(high)) if low == high => low,
+            _ => queue.by_ref().count(),
+        }
+    };
     let auth_failure = lock(&shared.auth_failure).clone();
     BatchSummary {
         finished,
