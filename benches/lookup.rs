@@ -208,6 +208,9 @@ struct Run {
     /// Lookups in flight at once (started, not finished), the most and on average.
     max_in_flight: usize,
     mean_in_flight: f64,
+    /// The simulator's actual mean latency during the run (arrival to the end of its
+    /// sleep), when it had any.
+    sim_latency: Option<Duration>,
 }
 
 impl Run {
@@ -235,6 +238,7 @@ async fn run(
         concurrency,
     };
     let before = client.stats();
+    let delays_before = sim.delay_totals();
     let cpu = cpu_time();
     let t = Instant::now();
     let batch = tokio::spawn(run_batch(
@@ -275,7 +279,9 @@ async fn run(
     let elapsed = t.elapsed();
     let cpu = cpu_time() - cpu;
     let after = client.stats();
-    let _ = sim;
+    let delays_after = sim.delay_totals();
+    let delayed = delays_after.0 - delays_before.0;
+    let sim_latency = (delayed > 0).then(|| (delays_after.1 - delays_before.1) / delayed as u32);
     Run {
         elapsed,
         finished: summary.finished,
@@ -287,6 +293,7 @@ async fn run(
         finished_at,
         max_in_flight,
         mean_in_flight: area / elapsed.as_secs_f64(),
+        sim_latency,
     }
 }
 
@@ -354,7 +361,8 @@ async fn bench_latency() {
         println!(
             "latency {} ms, {USERS} users, concurrency {concurrency:>2}: {:.2} s (bound {:.2} s) \
              = {:.1}% of the limit; {:.0} lookups/s; {} requests; lost {}, wrong {}; \
-             CPU {:.2} s = {:.0} us/request, {:.0}% of one core; load {}; in flight: max {}, mean {:.1}",
+             CPU {:.2} s = {:.0} us/request, {:.0}% of one core; load {}; in flight: max {}, mean {:.1}; \
+             simulator's actual latency: mean {:.2} ms",
             latency.as_millis(),
             r.elapsed.as_secs_f64(),
             bound,
@@ -369,6 +377,7 @@ async fn bench_latency() {
             load(),
             r.max_in_flight,
             r.mean_in_flight,
+            r.sim_latency.unwrap_or_default().as_secs_f64() * 1e3,
         );
         assert_eq!(r.finished, USERS);
     }
@@ -402,12 +411,17 @@ async fn bench_rate_limit() {
         let r = run(&sim, &c, jobs_from(&sim, USERS), CONCURRENCY).await;
         let achieved = USERS as f64 / r.elapsed.as_secs_f64();
         let steady = r.steady_rate(0.3);
+        // The fastest any client can be: the first LIMIT requests at once (the bucket
+        // starts full), the rest at LIMIT a second.
+        let best = (USERS as f64 - LIMIT) / LIMIT;
         println!(
-            "rate limit {LIMIT:.0}/s, {USERS} users, concurrency {CONCURRENCY}, {label}: {:.2} s; \
+            "rate limit {LIMIT:.0}/s, {USERS} users, concurrency {CONCURRENCY}, {label}: {:.2} s \
+             = {:.1}% of the fastest possible ({best:.2} s); \
              sustained (last 70%) {:.0} lookups/s = {:.1}% of the limit (whole run {:.0}/s, \
              helped by the simulator's 1 s burst allowance); {} requests, {} throttled (429); \
              lost {}, wrong {}; load {}",
             r.elapsed.as_secs_f64(),
+            100.0 * best / r.elapsed.as_secs_f64(),
             steady,
             100.0 * steady / LIMIT,
             achieved,

@@ -416,24 +416,31 @@ async fn lookup_inner(
 /// start and finish. Cancelling stops new lookups; those in flight finish and are sent.
 ///
 /// A bounded pool of `options.concurrency` workers pulls jobs from a shared queue, so
-/// nothing is allocated per job up front. Every job that started gets exactly one
-/// `Finished` (a panic inside a lookup becomes an `Error` outcome). A 401/403 stops the
-/// batch like a cancellation and is reported in [`BatchSummary::auth_failure`].
-pub async fn run_batch(
+/// nothing is allocated per job up front: `jobs` may be a `Vec` or a lazy iterator
+/// that makes each job when a worker asks for it (`navscim lookup` does that for
+/// 100,000 users). Every job that started gets exactly one `Finished` (a panic inside
+/// a lookup becomes an `Error` outcome). A 401/403 stops the batch like a cancellation
+/// and is reported in [`BatchSummary::auth_failure`].
+pub async fn run_batch<J>(
     client: ScimClient,
-    jobs: Vec<LookupJob>,
+    jobs: J,
     options: LookupOptions,
     unsupported: Unsupported,
     cancel: CancellationToken,
     events: UnboundedSender<LookupEvent>,
-) -> BatchSummary {
-    let total = jobs.len();
-    let workers = options.concurrency.max(1).min(total.max(1));
+) -> BatchSummary
+where
+    J: IntoIterator<Item = LookupJob>,
+    J::IntoIter: Send + 'static,
+{
+    let jobs = jobs.into_iter();
+    let most = jobs.size_hint().1.unwrap_or(usize::MAX);
+    let workers = options.concurrency.max(1).min(most.max(1));
     let shared = Arc::new(Batch {
         client,
         options,
         unsupported,
-        queue: Mutex::new(jobs.into_iter()),
+        queue: Mutex::new(Box::new(jobs)),
         stop: cancel.child_token(),
         events,
         auth_failure: Mutex::new(None),
@@ -448,9 +455,15 @@ pub async fn run_batch(
         // from the runtime shutting down.
         finished += done.unwrap_or(0);
     }
-    let cancelled = lock(&shared.queue).len();
+    let cancelled = {
+        let mut queue = lock(&shared.queue);
+        match queue.size_hint() {
+            // Without making the jobs left (a lazy queue would build each one).
+            (low, Some(high)) if low == high => low,
+            _ => queue.by_ref().count(),
+        }
+    };
     let auth_failure = lock(&shared.auth_failure).clone();
-    debug_assert_eq!(finished + cancelled, total);
     BatchSummary {
         finished,
         cancelled,
@@ -462,7 +475,7 @@ struct Batch {
     client: ScimClient,
     options: LookupOptions,
     unsupported: Unsupported,
-    queue: Mutex<std::vec::IntoIter<LookupJob>>,
+    queue: Mutex<Box<dyn Iterator<Item = LookupJob> + Send>>,
     stop: CancellationToken,
     events: UnboundedSender<LookupEvent>,
     auth_failure: Mutex<Option<String>>,
@@ -531,11 +544,19 @@ pub fn jobs_for(directory: &Directory) -> Vec<LookupJob> {
         .users
         .iter()
         .enumerate()
-        .map(|(index, u)| LookupJob {
-            index,
-            user: lean(u),
-        })
+        .map(|(index, u)| LookupJob::new(index, u))
         .collect()
+}
+
+impl LookupJob {
+    /// The job for the directory's user at `index`: a copy of the user with only what
+    /// a lookup reads (see [`jobs_for`]).
+    pub fn new(index: usize, user: &DirUser) -> LookupJob {
+        LookupJob {
+            index,
+            user: lean(user),
+        }
+    }
 }
 
 /// A copy of `user` with only the fields a lookup reads.

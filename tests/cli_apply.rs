@@ -3,6 +3,7 @@
 //! list/show/export/undo, and no token anywhere.
 
 mod apply_support;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -10,37 +11,24 @@ use std::process::Output;
 use apply_support::*;
 use navscim::plan::{OpKind, Plan};
 use navscim::sim::SimHandle;
+use support::TestDir;
 use tokio::process::Command;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+/// The test's directory (see `support::TestDir`).
+struct Env(TestDir);
 
 impl Env {
     fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Env(TestDir::new())
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.0.data()
     }
 
     async fn run_with(&self, args: &[&str], token: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_navscim"))
-            .args(args)
-            .env("NAVSCIM_CONFIG_DIR", self.dir.path().join("config"))
-            .env("NAVSCIM_DATA_DIR", self.data())
-            .env("NAVSCIM_LOG", "trace")
-            .env("NAVSCIM_TOKEN", token)
-            .env_remove(navscim::journal::CRASH_ENV)
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY")
-            .stdin(std::process::Stdio::null())
+        let mut cmd = Command::from(self.0.command(args, Some(token)));
+        cmd.stdin(std::process::Stdio::null())
             .output()
             .await
             .unwrap()
@@ -58,7 +46,7 @@ impl Env {
     }
 
     fn write_plan(&self, p: &Plan) -> String {
-        let path = self.dir.path().join("plan.json");
+        let path = self.0.root().join("plan.json");
         std::fs::write(&path, serde_json::to_vec_pretty(p).unwrap()).unwrap();
         path.display().to_string()
     }
@@ -170,7 +158,7 @@ async fn protected_list_file_refuses() {
     let env = Env::new();
     let (p, ids) = deactivate_plan(&sim, 2);
     let plan = env.write_plan(&p);
-    let list = env.dir.path().join("protected.txt");
+    let list = env.0.root().join("protected.txt");
     std::fs::write(&list, format!("# our admins\n{}\n", ids[1])).unwrap();
     let o = env
         .run(&[
@@ -319,7 +307,7 @@ async fn exit_codes_for_bad_plans_failures_breaker_and_auth() {
     let sim = start_sim(20, |_| {}).await;
     let env = Env::new();
     // Not a plan.
-    let bad = env.dir.path().join("bad.json");
+    let bad = env.0.root().join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
     let o = env.run(&["apply", bad.to_str().unwrap()]).await;
     assert_eq!(o.status.code(), Some(2));
@@ -433,7 +421,7 @@ async fn journal_list_show_export_and_undo() {
     assert!(out(&o).contains("DEPROVISION"), "{}", out(&o));
     assert!(out(&o).contains("deactivated"), "{}", out(&o));
 
-    let csv_path = env.dir.path().join("audit.csv");
+    let csv_path = env.0.root().join("audit.csv");
     let o = env
         .run(&[
             "journal",

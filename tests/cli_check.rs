@@ -1,84 +1,32 @@
 //! `navscim check` run as a binary against the embedded simulator: exit codes, JSON,
 //! and that the token never appears in any output or log file.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
+
+use support::TestDir;
 
 use navscim::sim::{self, SimConfig};
 
 const TOKEN: &str = "tok-5Ecr3t-9f8e7d6c-NEVER-SHOWN";
 
-struct Env {
-    _dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-    data: std::path::PathBuf,
-}
+/// The test's directory; `run` is `navscim ARGS` (see `support::TestDir::command`).
+struct Env(TestDir);
 
 impl Env {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config");
-        let data = dir.path().join("data");
-        Env {
-            _dir: dir,
-            config,
-            data,
-        }
+        Env(TestDir::new())
     }
 
     fn run(&self, args: &[&str], token_env: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_navscim"));
-        cmd.args(args)
-            .env("NAVSCIM_CONFIG_DIR", &self.config)
-            .env("NAVSCIM_DATA_DIR", &self.data)
-            .env("NAVSCIM_LOG", "trace")
-            .env_remove("NAVSCIM_TOKEN")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY");
-        if let Some(token) = token_env {
-            cmd.env("NAVSCIM_TOKEN", token);
-        }
-        cmd.output().unwrap()
-    }
-
-    /// Everything navscim wrote under its data directory (logs).
-    fn files_text(&self) -> String {
-        let mut all = String::new();
-        collect(&self.data, &mut all);
-        collect(&self.config, &mut all);
-        all
+        self.0.command(args, token_env).output().unwrap()
     }
 }
 
-fn collect(dir: &Path, out: &mut String) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else {
-            out.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
-        }
-    }
-}
-
+/// No token on stdout, stderr, or in navscim's configuration and logs.
 fn assert_no_token(env: &Env, out: &Output) {
-    for (what, text) in [
-        ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
-        ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
-        ("files", env.files_text()),
-    ] {
-        assert!(!text.contains(TOKEN), "token leaked in {what}: {text}");
-        assert!(
-            !text.contains("5Ecr3t"),
-            "part of the token leaked in {what}"
-        );
-    }
+    support::assert_no_token(out, &env.0.navscim_files_text(), TOKEN, "5Ecr3t");
 }
 
 async fn simulator() -> sim::SimHandle {

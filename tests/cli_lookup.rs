@@ -2,105 +2,49 @@
 //! server): the demo fixtures' exact categories, JSON and CSV results, exit codes,
 //! clear messages for bad input, and that the token never appears anywhere.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use navscim::import::demo;
 use navscim::sim::{self, SimConfig, SimHandle};
 use serde_json::Value;
+use support::{stderr, TestDir};
 
 const TOKEN: &str = "tok-L00kup-5ecr3t-NEVER-SHOWN";
 
-struct Env {
-    dir: tempfile::TempDir,
+/// The test's directory; `run` is `navscim lookup ARGS` (see `support::TestDir`).
+struct Env(TestDir);
+
+impl std::ops::Deref for Env {
+    type Target = TestDir;
+    fn deref(&self) -> &TestDir {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn command(&self, args: &[&str], token: Option<&str>) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_navscim"));
-        cmd.arg("lookup")
-            .args(args)
-            .env("NAVSCIM_CONFIG_DIR", self.path("config"))
-            .env("NAVSCIM_DATA_DIR", self.path("data"))
-            .env("NAVSCIM_LOG", "trace")
-            .env_remove("NAVSCIM_TOKEN")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY");
-        if let Some(t) = token {
-            cmd.env("NAVSCIM_TOKEN", t);
-        }
-        cmd
+        Env(TestDir::new())
     }
 
     /// Runs `navscim lookup ARGS` off the async runtime (the simulator runs on it).
     async fn run(self, args: Vec<String>, token: Option<&'static str>) -> (Env, Output) {
         tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = self.command(&args, token).output().unwrap();
+            let mut all = vec!["lookup"];
+            all.extend(args.iter().map(String::as_str));
+            let out = self.command(&all, token).output().unwrap();
             (self, out)
         })
         .await
         .unwrap()
     }
-
-    /// Every file navscim wrote (logs, results).
-    fn files_text(&self) -> String {
-        let mut all = String::new();
-        collect(self.dir.path(), &mut all);
-        all
-    }
 }
 
-fn collect(dir: &Path, out: &mut String) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else {
-            out.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
-        }
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
+/// No token on stdout, stderr, or in any file (logs, results).
 fn assert_no_token(env: &Env, out: &Output) {
-    for (what, text) in [
-        ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
-        ("stderr", stderr(out)),
-        ("files", env.files_text()),
-    ] {
-        assert!(!text.contains(TOKEN), "token leaked in {what}");
-        assert!(
-            !text.contains("5ecr3t"),
-            "part of the token leaked in {what}"
-        );
-    }
+    support::assert_no_token(out, &env.all_files_text(), TOKEN, "5ecr3t");
 }
 
 async fn demo_sim(config: SimConfig) -> SimHandle {
@@ -444,6 +388,34 @@ async fn lookup_errors_exit_1_and_are_written_as_error() {
     }
     assert!(stderr(&out).contains("2 errors"), "{}", stderr(&out));
     assert_no_token(&env, &out);
+}
+
+/// Results are written while the lookups run, so an output file that cannot be created
+/// stops the run before any user is looked up (exit 2), not after all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_output_file_stops_before_any_lookup() {
+    let sim = demo_sim(SimConfig::default()).await;
+    let env = Env::new();
+    let out_path = env.path("no-such-dir/results.json");
+    let (env, out) = env
+        .run(
+            args(&[
+                &fixture("idp_okta.csv"),
+                "--base-url",
+                sim.base_url(),
+                "--out",
+                out_path.to_str().unwrap(),
+            ]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
+    assert!(!out_path.exists());
+    // Only the connection check reached the server.
+    assert!(sim.stats().requests["GET"] <= 1, "{:?}", sim.stats());
+    assert_no_token(&env, &out);
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,33 +3,30 @@
 //! selection; bad inputs exit 2 with the file and line.
 
 mod plan_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use navscim::plan::{exclusion_name, OpKind, Plan};
 use plan_support::*;
+use support::{stderr, stdout, TestDir};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+/// The test's directory (see `support::TestDir`).
+struct Env(TestDir);
 
 impl Env {
     fn new() -> Self {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Env(TestDir::new())
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.0.path(name)
     }
 
     fn write(&self, name: &str, text: &str) -> String {
-        let p = self.path(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
+        self.0.write(name, text).display().to_string()
     }
 
     /// The demo lookup results, as `navscim lookup --out results.json` writes them.
@@ -39,12 +36,7 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_navscim"))
-            .args(args)
-            .env("NAVSCIM_CONFIG_DIR", self.path("config"))
-            .env("NAVSCIM_DATA_DIR", self.path("data"))
-            .output()
-            .unwrap()
+        self.0.command(args, None).output().unwrap()
     }
 
     fn plan(&self, name: &str) -> Plan {
@@ -65,14 +57,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn excluded(plan: &Plan) -> BTreeMap<&'static str, usize> {
@@ -641,26 +625,22 @@ async fn lookup_then_plan_against_the_simulator() {
         usage_csv(),
     );
     let (env, lookup, plan) = tokio::task::spawn_blocking(move || {
-        let lookup = Command::new(env!("CARGO_BIN_EXE_navscim"))
-            .args([
-                "lookup",
-                &idp,
-                &sn,
-                "--base-url",
-                &base,
-                "--concurrency",
-                "16",
-                "--out",
-                &results,
-            ])
-            .env("NAVSCIM_CONFIG_DIR", env.path("config"))
-            .env("NAVSCIM_DATA_DIR", env.path("data"))
-            .env("NAVSCIM_TOKEN", "plan-test-token")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("ALL_PROXY")
+        let lookup = env
+            .0
+            .command(
+                &[
+                    "lookup",
+                    &idp,
+                    &sn,
+                    "--base-url",
+                    &base,
+                    "--concurrency",
+                    "16",
+                    "--out",
+                    &results,
+                ],
+                Some("plan-test-token"),
+            )
             .output()
             .unwrap();
         let plan = env.run(&[

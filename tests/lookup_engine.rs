@@ -687,6 +687,36 @@ async fn storms_of_429_without_retry_after_lose_nothing() {
     assert!(sim.stats().throttled > 0, "the storm happened");
     assert!(client.stats().throttled > 0);
     assert_all_matched(&sim, &jobs, &events);
+    assert_adapted(&client, 50.0);
+    sim.shutdown().await;
+}
+
+/// After 429s the client paces itself (AIMD, `scim::limiter::AdaptiveRate`): its rate
+/// was set below what the simulator's bucket lets through in a second (a full bucket of
+/// one second's worth plus a second's refill) and has grown only slowly since; twice
+/// that is a bound no run of these tests comes near.
+fn assert_adapted(client: &ScimClient, limit: f64) {
+    let rate = client.adaptive_rate().expect("429s set an adaptive rate");
+    assert!((1.0..=2.0 * (limit + limit)).contains(&rate), "{rate}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_429_no_adaptive_pacing() {
+    let sim = sim_with(SimConfig {
+        generate: 40,
+        ..SimConfig::default()
+    })
+    .await;
+    let client = client_for(sim.base_url(), 8);
+    let jobs = sim_users_as_jobs(&sim, 40);
+    let options = LookupOptions {
+        precedence: vec![LookupKind::UserName],
+        concurrency: 8,
+    };
+    let (summary, events) = batch(&client, jobs.clone(), options, &Unsupported::default()).await;
+    assert_eq!(summary.finished, 40);
+    assert_all_matched(&sim, &jobs, &events);
+    assert_eq!(client.adaptive_rate(), None);
     sim.shutdown().await;
 }
 
@@ -715,6 +745,9 @@ async fn storms_of_429_with_retry_after_lose_nothing() {
     assert_eq!(summary.finished, 150);
     assert!(sim.stats().throttled > 0);
     assert_all_matched(&sim, &jobs, &events);
+    assert_adapted(&client, 60.0);
+    // The adapted rate is the client's, shared by its clones.
+    assert!(client.clone().adaptive_rate().is_some());
     sim.shutdown().await;
 }
 

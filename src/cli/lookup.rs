@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -16,14 +16,11 @@ use crate::app::state::ConnectionFailure;
 use crate::config;
 use crate::import::{
     import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,
-    NeedsMapping, ProblemKind, SourceRef,
+    NeedsMapping, ProblemKind,
 };
-use crate::lookup::{jobs_for, run_batch, LookupEvent, LookupOptions, Unsupported};
-use crate::matching::{
-    identity_key, AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome,
-    MatchStatus, Presence,
-};
-use crate::report::CSV_HEADER;
+use crate::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported};
+use crate::matching::{identity_key, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome};
+use crate::report::{ReportFormat, ReportWriter, UserReport};
 use crate::scim::{ClientConfig, ErrorCategory, ScimClient};
 
 const EXIT_CODES: &str = "\
@@ -43,10 +40,13 @@ user export, in any mix; users are merged by email (see --domain-alias). Users i
 Navigator export but in none of the identity-provider files are orphan seats.
 
 Output: --out results.json or results.csv (by extension, or --format); without --out the
-results go to stdout (JSON unless --format csv). Each user has email, user_name,
-external_id, name, status (matched | not_found | ambiguous | error | ignored), active,
-scim_id, matched_by, orphan, presence, is_admin, license_status, sources [{file, line}],
-candidates, warnings and detail (why). Progress and the summary go to stderr.
+results go to stdout (JSON unless --format csv), written while the lookups run, in the
+order of the merged user list. Each user has key, email, user_name, external_id, name,
+status (matched | not_found | ambiguous | error | ignored), active, scim_id,
+scim_user_name, scim_created, scim_external_id, matched_by, orphan, presence, is_admin,
+license_status, sources [{file, line}], candidates, warnings, detail (why) and attempts
+(JSON; the CSV has the main columns). The same shape as the Users pane's export; both
+are inputs of navscim plan --lookup. Progress and the summary go to stderr.
 
 --map FIELD=COLUMN,… applies to every file; --map FILE:FIELD=COLUMN,… to one file (FILE
 as given on the command line, or its file name). Quote column names with spaces:
@@ -228,11 +228,25 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             || u.external_id().is_some_and(|e| ignore.contains(e))
             || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
     };
-    let mut jobs = jobs_for(&directory);
-    jobs.retain(|j| !is_ignored(&directory.users[j.index]));
-    let to_look_up = jobs.len();
+    let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
+    let to_look_up: Vec<usize> = (0..directory.len()).filter(|&i| !ignored[i]).collect();
+    let progress = progress_bar(to_look_up.len() as u64);
 
-    let progress = progress_bar(to_look_up as u64);
+    // Results are written while the lookups run, in the directory's order: an outcome
+    // waits only until every user before it is written, so at most a few outcomes are
+    // held at a time, not 100,000.
+    let mut output = match Output::create(args.out.as_deref(), plan.format) {
+        Ok(o) => o,
+        Err(e) => return usage(e),
+    };
+    let directory = Arc::new(directory);
+    // Jobs are made when a worker asks for one, not all up front.
+    let jobs = {
+        let directory = directory.clone();
+        to_look_up
+            .into_iter()
+            .map(move |i| LookupJob::new(i, &directory.users[i]))
+    };
     let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let options = LookupOptions {
@@ -247,10 +261,13 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         cancel.clone(),
         tx,
     ));
-    // Outcomes are kept without the bulk of the SCIM resources (meta, extensions); the
-    // output records are built one at a time while writing.
-    let mut outcomes: Vec<Option<LookupOutcome>> = Vec::with_capacity(directory.len());
-    outcomes.resize_with(directory.len(), || None);
+    let mut results = Results {
+        dir: &directory,
+        ignored: &ignored,
+        waiting: HashMap::new(),
+        next: 0,
+        counts: Counts::default(),
+    };
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -258,7 +275,12 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         tokio::select! {
             event = rx.recv() => match event {
                 Some(LookupEvent::Finished(i, outcome)) => {
-                    outcomes[i] = Some(slim(*outcome));
+                    results.waiting.insert(i, outcome);
+                    if let Err(e) = results.write_ready(&mut output) {
+                        // Nothing more can be written: stop asking the server.
+                        output.fail(e);
+                        cancel.cancel();
+                    }
                     if let Some(p) = &progress { p.inc(1); }
                 }
                 Some(LookupEvent::Started(_)) => {}
@@ -276,6 +298,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     let summary = match batch.await {
         Ok(s) => s,
         Err(e) => {
+            output.abandon();
             eprintln!("navscim lookup: internal error: {e}");
             return exit::FAILURE;
         }
@@ -285,25 +308,22 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
     let elapsed = started.elapsed();
 
-    // ---- results
+    // ---- the rest of the results
     let why_missing = match (&summary.auth_failure, interrupted) {
         (Some(e), _) => format!("not looked up: the server refused the token ({e})"),
         (None, true) => "not looked up: the run was interrupted".to_string(),
         (None, false) => "not looked up".to_string(),
     };
-    let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
-    let results = Results {
-        dir: &directory,
-        outcomes,
-        ignored,
-        why_missing,
-    };
-    if let Err(e) = write_results(&results, args.out.as_deref(), plan.format) {
+    let written = results
+        .write_rest(&mut output, &why_missing)
+        .map_err(|e| output.fail(e))
+        .and_then(|_| output.finish());
+    if let Err(e) = written {
         eprintln!("navscim lookup: {e}");
         return exit::FAILURE;
     }
     let stats = client.stats();
-    let counts = Counts::of(results.records());
+    let counts = results.counts;
     eprintln!(
         "navscim lookup: {}",
         counts.line(stats.requests, stats.retries, stats.throttled, elapsed)
@@ -418,21 +438,16 @@ fn plan(args: &LookupArgs) -> Result<Plan, String> {
 fn stored_ids(path: &Path) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--ids {}: cannot read: {e}", path.display()))?;
-    let records: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+    let records: Vec<UserReport> = serde_json::from_str(&text).map_err(|e| {
         format!(
             "--ids {}: expected the JSON results of navscim lookup: {e}",
             path.display()
         )
     })?;
     Ok(records
-        .iter()
-        .filter(|r| r["status"] == "matched")
-        .filter_map(|r| {
-            Some((
-                r["key"].as_str()?.to_string(),
-                r["scim_id"].as_str().filter(|s| !s.is_empty())?.to_string(),
-            ))
-        })
+        .into_iter()
+        .filter(|r| r.status == "matched" && !r.key.is_empty())
+        .filter_map(|r| Some((r.key, r.scim_id.filter(|s| !s.is_empty())?)))
         .collect())
 }
 
@@ -616,62 +631,153 @@ fn progress_bar(len: u64) -> Option<indicatif::ProgressBar> {
 
 // ---- output records --------------------------------------------------------------------
 
-/// Drops what the output does not use from the SCIM resources of an outcome (their
-/// extensions, names and emails): with 100,000 users these dominate memory. The matched
-/// user's `meta.created` is kept: `navscim plan` reads it for the grace period.
-fn slim(mut o: LookupOutcome) -> LookupOutcome {
-    for u in o.user.iter_mut().chain(o.candidates.iter_mut()) {
-        let created = u.extra.get("meta").and_then(|m| m.get("created")).cloned();
-        u.schemas = Vec::new();
-        u.name = None;
-        u.display_name = None;
-        u.emails = Vec::new();
-        u.extra = Default::default();
-        if let Some(created) = created {
-            u.extra
-                .insert("meta".into(), serde_json::json!({ "created": created }));
-        }
-    }
-    o
-}
-
-/// Everything the output is made of; records are built on demand.
+/// Writes the rows in the directory's order as outcomes arrive, and counts them.
 struct Results<'a> {
     dir: &'a Directory,
-    outcomes: Vec<Option<LookupOutcome>>,
-    ignored: Vec<bool>,
-    why_missing: String,
+    ignored: &'a [bool],
+    /// Outcomes that arrived before a user ahead of them was written.
+    waiting: HashMap<usize, Box<LookupOutcome>>,
+    /// The next user to write.
+    next: usize,
+    counts: Counts,
 }
 
 impl Results<'_> {
-    fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        self.dir
-            .users
-            .iter()
-            .zip(&self.outcomes)
-            .zip(&self.ignored)
-            .map(|((u, outcome), &ignored)| {
-                let status = match (ignored, outcome) {
-                    (true, _) => Status::Ignored,
-                    (false, Some(o)) => Status::Done(o),
-                    (false, None) => Status::Missing(&self.why_missing),
-                };
-                Record::new(self.dir, u, status)
-            })
+    fn write(&mut self, output: &mut Output, row: UserReport) -> Result<(), String> {
+        self.counts.add(&row);
+        self.next += 1;
+        output.write(&row)
+    }
+
+    /// Writes every user that can be written now.
+    fn write_ready(&mut self, output: &mut Output) -> Result<(), String> {
+        while let Some(u) = self.dir.users.get(self.next) {
+            let row = if self.ignored[self.next] {
+                UserReport::ignored(u, self.dir.presence(u), "ignored with --ignore")
+            } else if let Some(o) = self.waiting.remove(&self.next) {
+                UserReport::new(u, self.dir.presence(u), Some(&o), false)
+            } else {
+                return Ok(());
+            };
+            self.write(output, row)?;
+        }
+        Ok(())
+    }
+
+    /// After the batch: every user left, the ones never looked up with `why`.
+    fn write_rest(&mut self, output: &mut Output, why: &str) -> Result<(), String> {
+        self.write_ready(output)?;
+        while let Some(u) = self.dir.users.get(self.next) {
+            let row = UserReport::not_looked_up(u, self.dir.presence(u), why);
+            self.write(output, row)?;
+            self.write_ready(output)?;
+        }
+        Ok(())
     }
 }
 
-/// Serialises the records as a JSON array without holding them all.
-struct AllRecords<'a>(&'a Results<'a>);
+/// Where the rows go: a file written next to the target and renamed into place at
+/// the end (a failed run never leaves half a file), or stdout.
+struct Output {
+    writer: Option<ReportWriter<std::io::BufWriter<Box<dyn Write + Send>>>>,
+    /// (temporary file, target) when writing to a file.
+    file: Option<(PathBuf, PathBuf)>,
+    /// The first write error; nothing more is written after it.
+    failed: Option<String>,
+}
 
-impl Serialize for AllRecords<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.records())
+fn cannot_write(e: &dyn std::fmt::Display) -> String {
+    format!("cannot write the results: {e}")
+}
+
+impl Output {
+    fn create(out: Option<&Path>, format: OutFormat) -> Result<Output, String> {
+        let format = match format {
+            OutFormat::Json => ReportFormat::Json,
+            OutFormat::Csv => ReportFormat::Csv,
+        };
+        let (w, file): (Box<dyn Write + Send>, _) = match out {
+            Some(path) => {
+                let tmp = path.with_extension(format!(
+                    "{}.tmp",
+                    path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+                ));
+                let f = std::fs::File::create(&tmp)
+                    .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+                (Box::new(f), Some((tmp, path.to_path_buf())))
+            }
+            None => (Box::new(std::io::stdout()), None),
+        };
+        let mut output = Output {
+            writer: None,
+            file,
+            failed: None,
+        };
+        match ReportWriter::new(format, std::io::BufWriter::with_capacity(1 << 16, w)) {
+            Ok(w) => output.writer = Some(w),
+            Err(e) => {
+                output.abandon();
+                return Err(cannot_write(&e));
+            }
+        }
+        Ok(output)
+    }
+
+    fn write(&mut self, row: &UserReport) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match &mut self.writer {
+            Some(w) => w.write(row).map_err(|e| cannot_write(&e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a write error (the first one counts) and returns it.
+    fn fail(&mut self, e: String) -> String {
+        self.failed.get_or_insert(e).clone()
+    }
+
+    /// Closes the output; a file is renamed into place.
+    fn finish(mut self) -> Result<(), String> {
+        if let Some(e) = self.failed.take() {
+            self.abandon();
+            return Err(e);
+        }
+        let result = match self.writer.take() {
+            Some(w) => w
+                .finish()
+                .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+                .and_then(|mut w| w.flush())
+                .map_err(|e| cannot_write(&e)),
+            None => Ok(()),
+        };
+        match (result, self.file.take()) {
+            (Ok(()), Some((tmp, path))) => std::fs::rename(&tmp, &path).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("cannot write {}: {e}", path.display())
+            }),
+            (Ok(()), None) => Ok(()),
+            (Err(e), file) => {
+                if let Some((tmp, _)) = file {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops what was written to the temporary file.
+    fn abandon(&mut self) {
+        self.writer = None;
+        if let Some((tmp, _)) = self.file.take() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 
 /// Totals for the summary line and the exit code.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     users: usize,
     matched: usize,
@@ -686,30 +792,26 @@ struct Counts {
 }
 
 impl Counts {
-    fn of(records: impl Iterator<Item = Record>) -> Counts {
-        let mut c = Counts::default();
-        for r in records {
-            c.users += 1;
-            match r.status {
-                "matched" => c.matched += 1,
-                "not_found" => c.not_found += 1,
-                "ambiguous" => c.ambiguous += 1,
-                "ignored" => c.ignored += 1,
-                _ => c.error += 1,
-            }
-            match r.active {
-                Some(true) => c.active += 1,
-                Some(false) => c.inactive += 1,
-                None => {}
-            }
-            if r.status == "matched" && !r.warnings.is_empty() {
-                c.warned += 1;
-            }
-            if r.orphan {
-                c.orphans += 1;
-            }
+    fn add(&mut self, r: &UserReport) {
+        self.users += 1;
+        match r.status.as_str() {
+            "matched" => self.matched += 1,
+            "not_found" => self.not_found += 1,
+            "ambiguous" => self.ambiguous += 1,
+            "ignored" => self.ignored += 1,
+            _ => self.error += 1,
         }
-        c
+        match r.active {
+            Some(true) => self.active += 1,
+            Some(false) => self.inactive += 1,
+            None => {}
+        }
+        if r.status == "matched" && !r.warnings.is_empty() {
+            self.warned += 1;
+        }
+        if r.orphan {
+            self.orphans += 1;
+        }
     }
 
     fn line(&self, requests: u64, retries: u64, throttled: u64, elapsed: Duration) -> String {
@@ -732,299 +834,6 @@ impl Counts {
             throttled,
             elapsed.as_secs_f64()
         )
-    }
-}
-
-enum Status<'a> {
-    Ignored,
-    Done(&'a LookupOutcome),
-    Missing(&'a str),
-}
-
-#[derive(Debug, Serialize)]
-struct Source {
-    file: String,
-    line: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct Candidate {
-    id: Option<String>,
-    user_name: String,
-    external_id: Option<String>,
-    active: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct AttemptOut {
-    kind: &'static str,
-    request: String,
-    result: String,
-    requests: u32,
-}
-
-/// One user in the output. Field order and names are stable.
-#[derive(Debug, Serialize)]
-struct Record {
-    key: String,
-    email: Option<String>,
-    user_name: Option<String>,
-    external_id: Option<String>,
-    name: String,
-    status: &'static str,
-    active: Option<bool>,
-    scim_id: Option<String>,
-    scim_user_name: Option<String>,
-    /// The matched user's `meta.created`: `navscim plan` uses it for the grace period.
-    scim_created: Option<String>,
-    scim_external_id: Option<String>,
-    matched_by: Option<&'static str>,
-    orphan: bool,
-    presence: Presence,
-    is_admin: bool,
-    license_status: Option<String>,
-    sources: Vec<Source>,
-    candidates: Vec<Candidate>,
-    warnings: Vec<String>,
-    detail: String,
-    attempts: Vec<AttemptOut>,
-}
-
-impl Record {
-    fn new(dir: &Directory, u: &DirUser, status: Status<'_>) -> Record {
-        let presence = dir.presence(u);
-        let mut r = Record {
-            key: u.key.clone(),
-            email: u.email.clone(),
-            user_name: u.user_name.clone(),
-            // The value searched for (none of the seats' ids when there are several).
-            external_id: u.external_id().map(str::to_string),
-            name: u.name(),
-            status: "error",
-            active: None,
-            scim_id: None,
-            scim_user_name: None,
-            scim_created: None,
-            scim_external_id: None,
-            matched_by: None,
-            orphan: presence == Presence::OrphanSeat,
-            presence,
-            is_admin: u.is_admin(),
-            license_status: u
-                .seat
-                .as_ref()
-                .and_then(|s| s.license_status.as_ref())
-                .map(|l| l.as_str().to_string()),
-            sources: u
-                .sources
-                .iter()
-                .map(|SourceRef { file, line }| Source {
-                    file: file.clone(),
-                    line: *line,
-                })
-                .collect(),
-            candidates: Vec::new(),
-            warnings: Vec::new(),
-            detail: String::new(),
-            attempts: Vec::new(),
-        };
-        if !u.other_seats.is_empty() {
-            let ids: Vec<&str> = u
-                .seat
-                .iter()
-                .chain(&u.other_seats)
-                .filter_map(|s| s.unique_user_id.as_deref())
-                .collect();
-            r.warnings.push(format!(
-                "the Sales Navigator export lists {} seats for this person (unique ids {})",
-                1 + u.other_seats.len(),
-                ids.join(", ")
-            ));
-        }
-        let o = match status {
-            Status::Ignored => {
-                r.status = "ignored";
-                r.detail = "ignored with --ignore".into();
-                return r;
-            }
-            Status::Missing(why) => {
-                r.detail = why.to_string();
-                return r;
-            }
-            Status::Done(o) => o,
-        };
-        r.status = o.status.name();
-        r.matched_by = o.matched_by.map(LookupKind::name);
-        r.warnings.extend(o.warnings.iter().cloned());
-        r.attempts = o
-            .attempts
-            .iter()
-            .map(|a| AttemptOut {
-                kind: a.kind.name(),
-                request: a.request.clone(),
-                result: match &a.result {
-                    AttemptResult::Hits(n) => format!("{n} exact hits"),
-                    AttemptResult::NotFound => "not found".into(),
-                    AttemptResult::Unsupported(d) => format!("unsupported: {d}"),
-                    AttemptResult::Error(e) => format!("error: {e}"),
-                    AttemptResult::Skipped(why) => format!("skipped: {why}"),
-                },
-                requests: a.requests,
-            })
-            .collect();
-        r.candidates = o
-            .candidates
-            .iter()
-            .map(|c| Candidate {
-                id: c.id.clone(),
-                user_name: c.user_name.clone(),
-                external_id: c.external_id.clone(),
-                active: c.is_active(),
-            })
-            .collect();
-        if let Some(m) = &o.user {
-            r.active = Some(m.is_active());
-            r.scim_id = m.id.clone();
-            r.scim_user_name = Some(m.user_name.clone());
-            r.scim_external_id = m.external_id.clone();
-            r.scim_created = m
-                .extra
-                .get("meta")
-                .and_then(|meta| meta.get("created"))
-                .and_then(|c| c.as_str())
-                .map(str::to_string);
-        }
-        let tried = || {
-            o.attempts
-                .iter()
-                .filter(|a| !a.request.is_empty())
-                .map(|a| format!("{} {:?}", a.kind.label(), a.value))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut detail = match o.status {
-            MatchStatus::Matched { active } => format!(
-                "matched by {} ({})",
-                o.matched_by.map(LookupKind::label).unwrap_or("?"),
-                if active { "active" } else { "inactive" }
-            ),
-            MatchStatus::Ambiguous => format!(
-                "{} SCIM users match {}: {}",
-                o.candidates.len(),
-                o.attempts
-                    .last()
-                    .map(|a| format!("{} {:?}", a.kind.label(), a.value))
-                    .unwrap_or_default(),
-                o.candidates
-                    .iter()
-                    .map(|c| format!("{} ({})", c.id.as_deref().unwrap_or("?"), c.user_name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            MatchStatus::NotFound => format!("not found by {}", tried()),
-            MatchStatus::Error => o.error.clone().unwrap_or_else(|| "error".into()),
-            other => other.label().to_string(),
-        };
-        let unsupported: Vec<&str> = o
-            .attempts
-            .iter()
-            .filter(|a| matches!(a.result, AttemptResult::Unsupported(_)))
-            .map(|a| a.kind.label())
-            .collect();
-        if !unsupported.is_empty() {
-            detail.push_str(&format!(
-                "; the server does not support {} lookups",
-                unsupported.join(", ")
-            ));
-        }
-        if !r.warnings.is_empty() {
-            detail.push_str("; ");
-            detail.push_str(&r.warnings.join("; "));
-        }
-        r.detail = detail;
-        r
-    }
-}
-
-fn csv_row(r: &Record) -> [String; 15] {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let presence = match r.presence {
-        Presence::Both => "both",
-        Presence::OrphanSeat => "orphan_seat",
-        Presence::Missing => "missing",
-        Presence::Unknown => "unknown",
-    };
-    [
-        opt(&r.email),
-        opt(&r.user_name),
-        opt(&r.external_id),
-        r.name.clone(),
-        r.status.to_string(),
-        r.active.map(|a| a.to_string()).unwrap_or_default(),
-        opt(&r.scim_id),
-        r.matched_by.unwrap_or("").to_string(),
-        r.orphan.to_string(),
-        presence.to_string(),
-        r.is_admin.to_string(),
-        opt(&r.license_status),
-        r.sources
-            .iter()
-            .map(|s| format!("{}:{}", s.file, s.line))
-            .collect::<Vec<_>>()
-            .join("; "),
-        r.candidates
-            .iter()
-            .filter_map(|c| c.id.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
-        r.detail.clone(),
-    ]
-}
-
-fn write_results(
-    results: &Results<'_>,
-    out: Option<&Path>,
-    format: OutFormat,
-) -> Result<(), String> {
-    fn encode(results: &Results<'_>, format: OutFormat, w: impl Write) -> Result<(), String> {
-        let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-        let err = |e: &dyn std::fmt::Display| format!("cannot write the results: {e}");
-        match format {
-            OutFormat::Json => {
-                serde_json::to_writer_pretty(&mut w, &AllRecords(results)).map_err(|e| err(&e))?;
-                w.write_all(b"\n").map_err(|e| err(&e))?;
-            }
-            OutFormat::Csv => {
-                let mut c = csv::Writer::from_writer(&mut w);
-                c.write_record(CSV_HEADER).map_err(|e| err(&e))?;
-                for r in results.records() {
-                    c.write_record(csv_row(&r)).map_err(|e| err(&e))?;
-                }
-                c.flush().map_err(|e| err(&e))?;
-            }
-        }
-        w.flush().map_err(|e| err(&e))
-    }
-    match out {
-        Some(path) => {
-            // Write next to the target, then rename: a failed run never leaves half a file.
-            let tmp = path.with_extension(format!(
-                "{}.tmp",
-                path.extension().and_then(|e| e.to_str()).unwrap_or("out")
-            ));
-            let result = std::fs::File::create(&tmp)
-                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))
-                .and_then(|f| encode(results, format, f))
-                .and_then(|_| {
-                    std::fs::rename(&tmp, path)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-                });
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result
-        }
-        None => encode(results, format, std::io::stdout().lock()),
     }
 }
 

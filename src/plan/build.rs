@@ -4,8 +4,9 @@
 //! time are parameters.
 //!
 //! The users a plan is drawn from are [`PlanCandidate`]s, made either from lookup
-//! result rows ([`PlanCandidate::from_report`], [`read_lookup_results`]) or from the
-//! Users pane's state ([`PlanCandidate::from_directory`]).
+//! result rows ([`crate::report::UserReport`], through [`PlanCandidate::from_report`]
+//! and [`read_lookup_results`]) or from the Users pane's state
+//! ([`PlanCandidate::from_directory`]).
 //!
 //! **Deprovision** ([`build_deprovision_plan`]): each candidate gets the first reason
 //! that applies, in this order:
@@ -67,8 +68,16 @@ pub struct PlanCandidate {
 }
 
 impl PlanCandidate {
-    /// From a lookup result row (`navscim lookup --out`, the Users pane's export).
+    /// From a lookup result row (`navscim lookup --out`, the Users pane's export, or
+    /// either read back by [`read_lookup_results`]). The creation date comes from
+    /// `scim_created` (a date or an RFC 3339 time).
     pub fn from_report(r: &UserReport) -> Result<Self, String> {
+        let provisioned_on = match r.scim_created.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => Some(parse_date_or_time(s).ok_or_else(|| {
+                format!("scim_created {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time")
+            })?),
+            None => None,
+        };
         Ok(PlanCandidate {
             email: r.email.clone(),
             user_name: r.user_name.clone(),
@@ -80,7 +89,7 @@ impl PlanCandidate {
             scim_id: r.scim_id.clone(),
             is_admin: r.is_admin,
             license_status: r.license_status.clone(),
-            provisioned_on: None,
+            provisioned_on,
             sources: r.sources.clone(),
         })
     }
@@ -234,36 +243,9 @@ pub fn parse_date_or_time(s: &str) -> Option<NaiveDate> {
     })
 }
 
-/// One row of lookup results as navscim reads it: the fields planning needs, from the
-/// JSON written by `navscim lookup --out results.json` or by the Users pane
-/// ([`UserReport`]). Other fields are ignored.
-#[derive(Debug, Clone, Deserialize)]
-struct LookupRow {
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    user_name: Option<String>,
-    #[serde(default)]
-    external_id: Option<String>,
-    #[serde(default)]
-    name: String,
-    status: String,
-    #[serde(default)]
-    active: Option<bool>,
-    #[serde(default)]
-    scim_id: Option<String>,
-    #[serde(default)]
-    is_admin: bool,
-    #[serde(default)]
-    license_status: Option<String>,
-    #[serde(default)]
-    sources: Vec<SourceRef>,
-    /// `meta.created` of the SCIM user, where the results carry it.
-    #[serde(default)]
-    scim_created: Option<String>,
-}
-
-/// Reads lookup results (a JSON array of rows). Errors name the file and the line.
+/// Reads lookup results: a JSON array of [`UserReport`] rows, as `navscim lookup --out
+/// results.json` and the Users pane's export write them. Errors name the file and the
+/// user.
 pub fn read_lookup_results(file: &str, text: &str) -> Result<Vec<PlanCandidate>, String> {
     let rows: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         format!(
@@ -273,37 +255,17 @@ pub fn read_lookup_results(file: &str, text: &str) -> Result<Vec<PlanCandidate>,
     })?;
     let mut out = Vec::with_capacity(rows.len());
     for (i, value) in rows.into_iter().enumerate() {
-        let at = |msg: String| format!("{file}: user #{} : {msg}", i + 1);
-        let row: LookupRow = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+        let row: UserReport =
+            serde_json::from_value(value).map_err(|e| format!("{file}: user #{} : {e}", i + 1))?;
         let who = row
             .email
-            .clone()
-            .or_else(|| row.user_name.clone())
-            .unwrap_or_else(|| row.name.clone());
-        let at = |msg: String| format!("{file}: user #{} ({who}): {msg}", i + 1);
-        let status = parse_status(&row.status, row.active).map_err(at)?;
-        let provisioned_on = match row.scim_created.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(parse_date_or_time(s).ok_or_else(|| {
-                at(format!(
-                    "scim_created {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"
-                ))
-            })?),
-            None => None,
-        };
-        out.push(PlanCandidate {
-            email: row.email,
-            user_name: row.user_name,
-            external_id: row.external_id,
-            name: row.name,
-            first_name: None,
-            last_name: None,
-            status,
-            scim_id: row.scim_id,
-            is_admin: row.is_admin,
-            license_status: row.license_status,
-            provisioned_on,
-            sources: row.sources,
-        });
+            .as_deref()
+            .or(row.user_name.as_deref())
+            .unwrap_or(&row.name);
+        out.push(
+            PlanCandidate::from_report(&row)
+                .map_err(|e| format!("{file}: user #{} ({who}): {e}", i + 1))?,
+        );
     }
     Ok(out)
 }

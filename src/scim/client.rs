@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::limiter::{Hold, RateLimiter};
+use super::limiter::{AdaptiveRate, Hold, RateLimiter};
 use super::model::{ErrorBody, ListResponse, PatchOp};
 use super::retry::{full_jitter, parse_retry_after};
 use super::{Filter, FilterAttr, NewUser, ScimError, ScimUser, ServiceProviderConfig};
@@ -104,6 +104,7 @@ struct Inner {
     permits: Semaphore,
     limiter: Option<RateLimiter>,
     hold: Hold,
+    adaptive: AdaptiveRate,
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
@@ -220,6 +221,7 @@ impl ScimClient {
                 permits: Semaphore::new(config.concurrency),
                 limiter,
                 hold: Hold::new(),
+                adaptive: AdaptiveRate::new(),
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 throttled: AtomicU64::new(0),
@@ -238,6 +240,12 @@ impl ScimClient {
             retries: self.inner.retries.load(Ordering::Relaxed),
             throttled: self.inner.throttled.load(Ordering::Relaxed),
         }
+    }
+
+    /// The request rate this client adapted to after the server's 429s (requests a
+    /// second; `None` until the first 429): AIMD, see `scim::limiter`.
+    pub fn adaptive_rate(&self) -> Option<f64> {
+        self.inner.adaptive.rate()
     }
 
     /// Until when requests are held back by a `429 Retry-After`, if they are.
@@ -530,9 +538,10 @@ impl ScimClient {
         inner.hold.wait().await;
         if let Some(limiter) = &inner.limiter {
             limiter.acquire().await;
-            // A 429 may have set a hold while this request waited for its slot.
-            inner.hold.wait().await;
         }
+        inner.adaptive.acquire().await;
+        // A 429 may have set a hold while this request waited for its slot.
+        inner.hold.wait().await;
 
         let mut request = inner
             .http
@@ -545,12 +554,13 @@ impl ScimClient {
         }
         inner.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| self.failure(e, url, true))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        // Taken, not cloned: the body reader needs nothing from them.
+        let headers = std::mem::take(response.headers_mut());
         let body = read_body(response).await.map_err(|e| match e {
             BodyError::Transport(e) => self.failure(e, url, false),
             BodyError::TooLarge => Failure {
@@ -562,6 +572,7 @@ impl ScimClient {
             },
         })?;
         if status == StatusCode::TOO_MANY_REQUESTS {
+            inner.adaptive.throttled(started);
             inner.throttled.fetch_add(1, Ordering::Relaxed);
             if let Some(ra) = retry_after(&headers) {
                 // Hold back every request of this client, not only this one. Set
@@ -570,6 +581,8 @@ impl ScimClient {
                     .hold
                     .extend_to(Instant::now() + ra.min(inner.backoff_max));
             }
+        } else {
+            inner.adaptive.accepted();
         }
         tracing::debug!(
             method = %method,
@@ -775,7 +788,8 @@ enum BodyError {
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-    let mut body = Vec::new();
+    let expected = response.content_length().unwrap_or(0).min(MAX_BODY as u64) as usize;
+    let mut body = Vec::with_capacity(expected);
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(BodyError::TooLarge);

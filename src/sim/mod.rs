@@ -80,8 +80,10 @@
 //! # Knobs (fault injection)
 //!
 //! Each request, in order: counted; rate limit checked on arrival (token bucket of
-//! `rate_limit` tokens a second, holding one second's worth); latency + jitter
-//! (`tokio::time::sleep`); a throttled request is then answered 429 — alternately a
+//! `rate_limit` tokens a second, holding one second's worth); latency + jitter, from
+//! the request's arrival (woken by the simulator's own timer thread, never early and
+//! within a fraction of a millisecond: tokio's millisecond timer added 2-3 ms on a busy
+//! machine; [`SimHandle::delay_totals`] reports what was served); a throttled request is then answered 429 — alternately a
 //! SCIM error body and a LinkedIn API error body
 //! (`{"message":…,"serviceErrorCode":101,"status":429}`) — with `Retry-After` in whole
 //! seconds (≥ 1, when a token is back) unless disabled; then auth (401); then,
@@ -231,6 +233,14 @@ impl SimHandle {
 
     pub fn stats(&self) -> SimStats {
         self.shared.stats()
+    }
+
+    /// How many requests were given latency so far, and the time the simulator
+    /// actually held them in all (from arrival to the end of the latency): the
+    /// simulator's real latency, which the timer's resolution makes a little longer
+    /// than the configured one. Benchmarks report it.
+    pub fn delay_totals(&self) -> (u64, Duration) {
+        self.shared.delay_totals()
     }
 
     /// The current state of one user in wire form (with `meta` and the licence
