@@ -245,7 +245,7 @@ impl Env {
             .collect();
         let mut child = std::process::Command::new("script")
             .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
-            .env("NAVSCIM_CONFIG_DIR", self.dir.path().join("config"))
+            .env("NAVSCIM_CONFIG_DIR", self.0.config())
             .env("NAVSCIM_DATA_DIR", self.data())
             .env("NAVSCIM_TOKEN", TOKEN)
             .env_remove(navscim::journal::CRASH_ENV)
