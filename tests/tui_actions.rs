@@ -209,6 +209,12 @@ async fn confirmation_focuses_cancel_needs_the_count_then_applies_each_once_and_
     let summary = batch.summary.as_ref().expect("finished");
     assert!(summary.all_succeeded(), "{summary:?}");
     assert_eq!(summary.applied, n);
+    // The re-lookup of the targets that follows does not hide the batch's summary.
+    let said = notice(&driver.state);
+    assert!(
+        said.starts_with(&format!("Batch {}: {n} applied", summary.batch)),
+        "{said}"
+    );
     assert!(batch.statuses.iter().all(|s| *s == OpStatus::Applied));
     let stats = sim.stats();
     for id in &ids {

@@ -251,6 +251,9 @@ pub struct UsersState {
     pub progress: LookupProgress,
     /// Lookup batches whose final answer has not come yet.
     pub running_batches: BTreeSet<u64>,
+    /// Batches started by another pane (re-reading a batch's targets): their end does
+    /// not replace that pane's notice.
+    pub quiet_batches: BTreeSet<u64>,
     pub details_open: bool,
     pub details_scroll: u16,
     /// The loaded files and every problem found in them (`p`); scrolls like details.

@@ -96,7 +96,12 @@ fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
 /// the server's state rather than what navscim expects it to be.
 pub(super) fn relookup(state: &mut State, indices: &[usize], effects: &mut Vec<Effect>) {
     let jobs = jobs_for(&state.users, indices);
+    let before = state.users.progress.batch;
     start_lookups(state, jobs, LookupOptions::default(), effects);
+    if state.users.progress.batch != before {
+        let batch = state.users.progress.batch;
+        state.users.quiet_batches.insert(batch);
+    }
 }
 
 pub(super) fn import(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
@@ -662,6 +667,9 @@ pub(super) fn batch_done(state: &mut State, batch: u64, cancelled: usize, failur
         users.progress.cancelling = false;
     }
     users.refresh_view();
+    if users.quiet_batches.remove(&batch) && failure.is_none() && cancelled == 0 {
+        return;
+    }
     state.notice = Some(match failure {
         Some(e) => error(format!("Lookups could not run: {e}")),
         None if cancelled > 0 => warn(format!(
