@@ -412,9 +412,10 @@ impl ProtectedUsers {
     }
 
     pub fn covers(&self, op: &Operation) -> bool {
-        op.email
-            .as_deref()
-            .is_some_and(|e| self.emails.contains(&crate::import::normalize_email(e)))
+        [op.email.as_deref(), op.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|e| self.emails.contains(&crate::import::normalize_email(e)))
             || op
                 .scim_id
                 .as_deref()

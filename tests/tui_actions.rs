@@ -648,3 +648,225 @@ fn quitting_during_a_batch_stops_it_first_then_quits() {
     reduce(&mut s, Action::Command(Command::Quit));
     assert!(s.should_quit);
 }
+
+// Found in review (each failed before its fix).
+
+/// Cancel pressed right after confirming (before the runtime has connected and
+/// written the journal header) reaches the runner: nothing is sent. (Found in review:
+/// the control channel used to exist only once the batch had started.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_sent_before_the_batch_has_started_stops_it() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    plan_orphans(&mut driver).await;
+    tick(&mut driver, ConnField::Deprovisioning);
+    let n = driver.state.actions.review.as_ref().unwrap().to_do();
+    confirm(&mut driver);
+    assert!(driver.state.actions.batch_running());
+    cmd(&mut driver, Command::CancelWork);
+    assert!(driver
+        .state
+        .actions
+        .batch
+        .as_ref()
+        .unwrap()
+        .stopping
+        .is_some());
+    driver.settle().await;
+    let summary = driver
+        .state
+        .actions
+        .batch
+        .as_ref()
+        .unwrap()
+        .summary
+        .clone()
+        .unwrap();
+    assert_eq!(summary.status, navscim::journal::EndStatus::Cancelled);
+    assert_eq!(
+        apply_support::writes(&sim),
+        0,
+        "cancelled before anything started, yet {n} ops planned were sent"
+    );
+    sim.shutdown().await;
+}
+
+/// Unticking Deprovisioning right after confirming stops the batch before any request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unticking_right_after_confirming_sends_nothing() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    plan_orphans(&mut driver).await;
+    tick(&mut driver, ConnField::Deprovisioning);
+    confirm(&mut driver);
+    tick(&mut driver, ConnField::Deprovisioning);
+    assert!(!driver.state.connection.permissions.deprovisioning);
+    driver.settle().await;
+    let writes = apply_support::writes(&sim);
+    assert_eq!(
+        writes, 0,
+        "Deprovisioning is OFF, yet {writes} deactivations were sent"
+    );
+    sim.shutdown().await;
+}
+
+/// A file plan that deactivates a Sales Navigator admin by SCIM id only (no email) is
+/// refused by the gates, and the admin stays active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_named_only_by_scim_id_in_a_plan_file_is_refused() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    let users = &driver.state.users;
+    let admin_id = users
+        .directory
+        .users
+        .iter()
+        .zip(&users.rows)
+        .find(|(u, r)| u.is_admin() && r.outcome.as_ref().and_then(|o| o.scim_id()).is_some())
+        .map(|(_, r)| r.outcome.as_ref().unwrap().scim_id().unwrap().to_string())
+        .expect("a looked-up admin in the demo");
+    let mut op = apply_support::op_id(OpKind::Deactivate, &admin_id);
+    op.email = None;
+    let plan: Plan = apply_support::plan(vec![op], 100);
+    driver.state.connection.permissions.deprovisioning = true;
+    navscim::app::actions_reducer::receive_plan(
+        &mut driver.state,
+        plan,
+        PlanOrigin::File("x.json".into()),
+    );
+    let refusals = driver.state.actions.refusals.clone();
+    assert!(
+        refusals
+            .iter()
+            .any(|r| matches!(r, navscim::plan::Refusal::ProtectedTarget { .. })),
+        "admin {admin_id}: {refusals:?}"
+    );
+    driver.state.tab = Tab::Actions;
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(driver.state.actions.confirm.is_none());
+    driver.settle().await;
+    assert_eq!(apply_support::writes(&sim), 0);
+    assert_ne!(sim.user(&admin_id).unwrap().active, Some(false));
+    sim.shutdown().await;
+}
+
+fn file_state(n: usize) -> State {
+    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let mut state = State::new(conn, true);
+    state.connection.permissions.deprovisioning = true;
+    state.size = (80, 24);
+    let ops = (0..n)
+        .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("id-{i}")))
+        .collect();
+    navscim::app::actions_reducer::receive_plan(
+        &mut state,
+        apply_support::plan(ops, 10_000),
+        PlanOrigin::File("a.json".into()),
+    );
+    state
+}
+
+/// `+` raises the limit for the plan under review only; the next plan starts from the
+/// defaults.
+#[test]
+fn a_raised_limit_belongs_to_its_plan_only() {
+    let mut s = file_state(400);
+    assert!(!s.actions.refusals.is_empty());
+    reduce(&mut s, Action::Command(Command::RaiseLimits));
+    assert!(s.actions.refusals.is_empty());
+    // A different plan, never looked at by the admin for size:
+    let ops = (0..400)
+        .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("other-{i}")))
+        .collect();
+    navscim::app::actions_reducer::receive_plan(
+        &mut s,
+        apply_support::plan(ops, 10_000),
+        PlanOrigin::File("b.json".into()),
+    );
+    assert!(
+        !s.actions.refusals.is_empty(),
+        "400-op plan passes the threshold without +"
+    );
+}
+
+fn press_char(s: &mut State, c: char) {
+    reduce(
+        s,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    );
+}
+fn confirm_pure(s: &mut State) -> Vec<Effect> {
+    reduce(s, Action::Command(Command::ApplyPlan));
+    let want = s.actions.review.as_ref().unwrap().to_do().to_string();
+    for c in want.chars() {
+        press_char(s, c);
+    }
+    reduce(s, Action::Command(Command::SwitchFocus));
+    reduce(s, Action::Command(Command::EditCommit))
+}
+
+/// After a cancelled batch, x on the same plan finishes that batch (a resume of what is
+/// left), not a new batch of the whole plan.
+#[test]
+fn x_after_a_cancelled_batch_finishes_that_batch() {
+    let mut s = file_state(3);
+    let e = confirm_pure(&mut s);
+    assert!(matches!(&e[..], [Effect::ApplyPlan { .. }]));
+    reduce(
+        &mut s,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::Started {
+                batch: "b1".into(),
+                total: 3,
+                done_before: 0,
+                to_do: 3,
+                resumed: false,
+            }),
+            at: Duration::from_secs(1),
+        },
+    );
+    reduce(
+        &mut s,
+        Action::ApplyDone {
+            result: Ok(Box::new(apply::BatchSummary {
+                batch: "b1".into(),
+                journal: "/j/b1.jsonl".into(),
+                total: 3,
+                applied: 2,
+                already: 0,
+                failed: 0,
+                not_started: 1,
+                status: navscim::journal::EndStatus::Cancelled,
+                reason: Some("cancelled".into()),
+                failures: vec![],
+                requests_sent: 2,
+                elapsed_ms: 5,
+            })),
+        },
+    );
+    let e = confirm_pure(&mut s);
+    assert!(
+        matches!(&e[..], [Effect::ResumeBatch { path, .. }] if path.ends_with("b1.jsonl")),
+        "{:?}",
+        e.iter().map(|e| e.name()).collect::<Vec<_>>()
+    );
+}
+
+/// Resize keeps the Actions cursor on screen.
+#[test]
+fn resize_keeps_the_actions_cursor_on_screen() {
+    let mut s = file_state(100);
+    s.tab = Tab::Actions;
+    reduce(&mut s, Action::Resize(100, 60));
+    reduce(&mut s, Action::Command(Command::Bottom));
+    reduce(&mut s, Action::Resize(100, 20));
+    let h = navscim::app::actions_reducer::table_height(s.size);
+    let a = &s.actions;
+    assert!(
+        a.cursor < a.offset + h,
+        "cursor {} not in {}..{}",
+        a.cursor,
+        a.offset,
+        a.offset + h
+    );
+}

@@ -124,6 +124,14 @@ pub struct UnfinishedBatch {
     pub done: Vec<bool>,
 }
 
+impl UnfinishedBatch {
+    /// Operations done (applied, or found already in the target state); failed ones
+    /// are still to do.
+    pub fn done_count(&self) -> usize {
+        self.done.iter().filter(|d| **d).count()
+    }
+}
+
 impl Action {
     /// Progress reports are not an effect's final answer (see `Effect::answers`).
     pub fn is_progress(&self) -> bool {

@@ -25,6 +25,8 @@ pub enum PlanOrigin {
     Resume {
         batch: String,
         path: std::path::PathBuf,
+        /// The server the batch ran against: it is finished there or not at all.
+        base_url: String,
         /// Operations already done in earlier runs (by index in the plan).
         done: Vec<bool>,
     },
@@ -242,7 +244,7 @@ pub struct ActionsState {
     pub confirm: Option<ConfirmDialog>,
     /// `o`: the path of a plan file to open.
     pub prompt: Option<TextField>,
-    /// The limits for this session; `+` raises them to fit the plan under review.
+    /// The limits for the plan under review: the defaults, until `+` raises them to fit it.
     pub thresholds: Thresholds,
     /// The admin's protected list (`protected.txt` in the config directory). Sales
     /// Navigator admins from the loaded exports are added when the gates are checked.

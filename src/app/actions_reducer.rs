@@ -26,6 +26,18 @@ use crate::plan::{
     PlanCandidate, PlanContext, PlanInput, Refusal, Selected, Thresholds,
 };
 
+/// Keeps the cursor's row on screen (after a resize).
+pub(super) fn scroll_into_view(state: &mut State) {
+    let height = table_height(state.size);
+    let actions = &mut state.actions;
+    actions.cursor = actions.cursor.min(actions.rows().saturating_sub(1));
+    if actions.cursor < actions.offset {
+        actions.offset = actions.cursor;
+    } else if actions.cursor >= actions.offset + height {
+        actions.offset = actions.cursor + 1 - height;
+    }
+}
+
 /// Rows of the plan table that fit: the terminal minus the tab bar, notice and hints,
 /// the pane's border, the four header lines and the table's header.
 pub fn table_height(size: (u16, u16)) -> usize {
@@ -57,6 +69,8 @@ pub fn receive_plan_with(
     let excluded = plan.excluded.len();
     let actions = &mut state.actions;
     actions.review = Some(PlanReview::new(plan, origin, hidden_marked, notes));
+    // A raised limit belongs to the plan it was raised for.
+    actions.thresholds = Thresholds::default();
     actions.view = Default::default();
     actions.cursor = 0;
     actions.offset = 0;
@@ -152,15 +166,42 @@ pub(super) fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc
     true
 }
 
-/// The gates for this session: the Connection pane's checkboxes, this session's
-/// limits, the protected list plus every Sales Navigator admin in the loaded exports.
-/// DELETE is never offered by the dashboard.
-pub fn gates(state: &State) -> Gates {
+/// The gates for `plan`: the Connection pane's checkboxes, the limits (raised only
+/// for the plan under review), the protected list plus every Sales Navigator admin in
+/// the loaded exports, by email, user name and looked-up SCIM id. An operation whose
+/// email is an admin's under a domain alias is protected too. DELETE is never offered
+/// by the dashboard.
+pub fn gates(state: &State, plan: &Plan) -> Gates {
+    let users = &state.users;
+    let aliases = &users.aliases;
     let mut protected = state.actions.protected.clone();
-    for user in &state.users.directory.users {
-        if user.is_admin() {
-            if let Some(email) = user.email.as_deref().or(user.user_name.as_deref()) {
-                protected.add_email(email);
+    let mut keys: std::collections::HashSet<String> = protected
+        .emails
+        .iter()
+        .map(|e| crate::matching::identity_key(e, aliases))
+        .collect();
+    for (user, row) in users.directory.users.iter().zip(&users.rows) {
+        if !user.is_admin() {
+            continue;
+        }
+        for name in [user.email.as_deref(), user.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            protected.add_email(name);
+            keys.insert(crate::matching::identity_key(name, aliases));
+        }
+        if let Some(id) = row.outcome.as_ref().and_then(|o| o.scim_id()) {
+            protected.add_scim_id(id);
+        }
+    }
+    for op in &plan.operations {
+        for name in [op.email.as_deref(), op.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if keys.contains(&crate::matching::identity_key(name, aliases)) {
+                protected.add_email(name);
             }
         }
     }
@@ -175,7 +216,10 @@ pub fn gates(state: &State) -> Gates {
 /// Checks the plan under review against the gates and keeps what they said.
 fn refresh_refusals(state: &mut State) {
     let refusals = match &state.actions.review {
-        Some(review) => gates(state).check(&review.plan).err().unwrap_or_default(),
+        Some(review) => gates(state, &review.plan)
+            .check(&review.plan)
+            .err()
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     state.actions.refusals = refusals;
@@ -222,7 +266,7 @@ pub fn refusal_words(refusal: &Refusal) -> String {
             operations,
             max_count,
         } => format!(
-            "{operations} operations exceed the limit of {max_count}: + raises it for this session"
+            "{operations} operations exceed the limit of {max_count}: + raises it for this plan"
         ),
         Refusal::TooLargeShare {
             operations,
@@ -230,7 +274,7 @@ pub fn refusal_words(refusal: &Refusal) -> String {
             percent,
             max_percent,
         } => format!(
-            "{operations} operations are {percent:.1}% of {matched_users} matched users, over {max_percent}%: + raises it for this session"
+            "{operations} operations are {percent:.1}% of {matched_users} matched users, over {max_percent}%: + raises it for this plan"
         ),
         other => other.to_string(),
     }
@@ -404,6 +448,18 @@ fn open_confirm(state: &mut State) {
         ));
         return;
     }
+    if let PlanOrigin::Resume {
+        batch, base_url, ..
+    } = &review.origin
+    {
+        let norm = |u: &str| u.trim().trim_end_matches('/').to_string();
+        if norm(base_url) != norm(&state.connection.base_url.value) {
+            state.notice = Some(error(format!(
+                "Batch {batch} ran against {base_url}: set that base URL on the Connection pane (1) to finish it there"
+            )));
+            return;
+        }
+    }
     refresh_refusals(state);
     if let Some(first) = state.actions.refusals.first() {
         let n = state.actions.refusals.len();
@@ -463,7 +519,7 @@ fn start_batch(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(review) = &state.actions.review else {
         return;
     };
-    let gates = gates(state);
+    let gates = gates(state, &review.plan);
     let spec = connection_spec(state);
     let mut progress = BatchProgress::new(review.plan.operations.len());
     progress.targets = user_rows_of(state, &review.plan);
@@ -556,7 +612,8 @@ fn user_rows_of(state: &State, plan: &Plan) -> Vec<usize> {
     rows.into_iter().collect()
 }
 
-/// `+`: raise this session's limits just enough for the plan under review.
+/// `+`: raise the limits just enough for the plan under review (a new plan starts
+/// from the defaults again).
 fn raise_limits(state: &mut State) {
     let Some(review) = &state.actions.review else {
         return;
@@ -575,7 +632,7 @@ fn raise_limits(state: &mut State) {
     t.max_count = t.max_count.max(ops).max(default.max_count);
     t.max_percent = t.max_percent.max(share).max(default.max_percent);
     let text = format!(
-        "Limits raised for this session: {} operations, {}% of matched users",
+        "Limits raised for this plan only: {} operations, {}% of matched users",
         t.max_count, t.max_percent
     );
     refresh_refusals(state);
@@ -648,7 +705,7 @@ fn resume(state: &mut State) {
         state.notice = Some(info("No unfinished batch in the journal".into()));
         return;
     };
-    let done = found.done.clone();
+    let done_count = found.done_count();
     let plan = (*found.plan).clone();
     receive_plan_with(
         state,
@@ -656,14 +713,14 @@ fn resume(state: &mut State) {
         PlanOrigin::Resume {
             batch: found.id.clone(),
             path: found.path.clone(),
-            done,
+            base_url: found.base_url.clone(),
+            done: found.done.clone(),
         },
         0,
         vec![format!(
-            "Started {} against {}; {} of {} operations done. Applying re-reads every unfinished target first, so nothing is done twice.",
+            "Started {} against {}; {done_count} of {} operations done. Applying re-reads every unfinished target first, so nothing is done twice.",
             found.started.format("%Y-%m-%d %H:%M UTC"),
             found.base_url,
-            found.total - found.counts.not_started - found.counts.in_doubt,
             found.total
         )],
     );
@@ -798,6 +855,34 @@ pub(super) fn apply_done(
                 }
             });
             state.actions.last_batch = Some(summary.batch.clone());
+            if summary.status != EndStatus::Completed {
+                // x now finishes this batch (what is done stays done), not a new one.
+                let done: Vec<bool> = state
+                    .actions
+                    .batch
+                    .as_ref()
+                    .map(|b| {
+                        b.statuses
+                            .iter()
+                            .map(|s| {
+                                matches!(
+                                    s,
+                                    OpStatus::Applied | OpStatus::Already | OpStatus::DoneBefore
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let base_url = state.connection.base_url.value.trim().to_string();
+                if let Some(review) = state.actions.review.as_mut() {
+                    review.origin = PlanOrigin::Resume {
+                        batch: summary.batch.clone(),
+                        path: summary.journal.clone().into(),
+                        base_url,
+                        done,
+                    };
+                }
+            }
             let targets = state
                 .actions
                 .batch

@@ -83,7 +83,7 @@ pub enum Command {
     CycleView,
     /// Check the gates and open the confirmation.
     ApplyPlan,
-    /// Raise this session's limits to fit the plan under review.
+    /// Raise the limits to fit the plan under review (that plan only).
     RaiseLimits,
     PauseResume,
     Undo,
@@ -1061,7 +1061,7 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::Actions, &[Key::Char('x')], Some("apply…"), "Apply the plan: checks the gates, then asks you to type the count", Command::ApplyPlan),
     b(C::Actions, &[Key::Char('e')], Some("excluded/requests"), "Show operations, excluded users, or the exact requests (dry run)", Command::CycleView),
     b(C::Actions, &[Key::Enter], Some("details"), "Details: reason, evidence and sources of the row", Command::Details),
-    b(C::Actions, &[Key::Char('+')], None, "Raise this session's limits to fit the plan (over 50 operations or 20%)", Command::RaiseLimits),
+    b(C::Actions, &[Key::Char('+')], None, "Raise the limits to fit this plan (over 50 operations or 20%); this plan only", Command::RaiseLimits),
     b(C::Actions, &[Key::Char('p')], Some("pause"), "Pause / resume the running batch", Command::PauseResume),
     b(C::Actions, &[Key::Char('c')], None, "Cancel the running batch (requests in flight finish)", Command::CancelWork),
     b(C::Actions, &[Key::Char('u')], Some("undo"), "Undo the last batch: review its reverse plan", Command::Undo),

@@ -29,6 +29,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             state
                 .usage
                 .scroll_into_view(super::usage_reducer::table_height(state.size));
+            super::actions_reducer::scroll_into_view(state);
             true
         }
         Action::LoadFiles {

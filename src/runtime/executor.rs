@@ -61,8 +61,9 @@ struct Inner {
     cancel: Mutex<CancellationToken>,
     /// The runtime's clock: lookup progress is stamped with time since this instant.
     clock: Instant,
-    /// Steers the running batch, if any.
-    batch_control: Mutex<Option<watch::Sender<Control>>>,
+    /// Steers the running batch, if any (with a number, so a finished batch clears
+    /// only its own channel).
+    batch_control: Mutex<Option<(u64, watch::Sender<Control>)>>,
 }
 
 impl Executor {
@@ -80,12 +81,46 @@ impl Executor {
     }
 
     pub fn spawn(&self, effect: Effect) {
+        // Steering a batch must not race its start: the control channel exists from
+        // the moment the batch is asked for (a cancel sent while the token is resolved
+        // or the journal header written is what the runner starts with), and controls
+        // are applied here, in order, not in a task of their own.
+        let control = match &effect {
+            Effect::ControlBatch(control) => {
+                if let Some((_, tx)) = self
+                    .inner
+                    .batch_control
+                    .lock()
+                    .expect("not poisoned")
+                    .as_ref()
+                {
+                    tx.send_replace(*control);
+                }
+                return;
+            }
+            Effect::ApplyPlan { .. } | Effect::ResumeBatch { .. } => {
+                let (tx, rx) = watch::channel(Control::Run);
+                let mut slot = self.inner.batch_control.lock().expect("not poisoned");
+                let id = slot.as_ref().map_or(1, |(id, _)| id + 1);
+                *slot = Some((id, tx));
+                Some((id, rx))
+            }
+            _ => None,
+        };
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let what = effect.name();
             let answers = effect.answers();
-            let action = match AssertUnwindSafe(run(effect, &inner)).catch_unwind().await {
+            let is_batch = control.is_some();
+            let action = match AssertUnwindSafe(run(effect, &inner, control))
+                .catch_unwind()
+                .await
+            {
                 Ok(action) => action,
+                // A batch always ends with ApplyDone, so the pane never stays "running".
+                Err(_) if is_batch => Some(Action::ApplyDone {
+                    result: Err(format!("{what} failed unexpectedly (see the log)")),
+                }),
                 Err(_) => Some(Action::EffectFailed(format!(
                     "{what} failed unexpectedly (see the log)"
                 ))),
@@ -121,7 +156,10 @@ impl Inner {
     }
 }
 
-async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
+/// The control channel of a batch effect: its number and the runner's end.
+type BatchControl = Option<(u64, watch::Receiver<Control>)>;
+
+async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Action> {
     let settings = &inner.settings;
     Some(match effect {
         Effect::TestConnection { seq, spec } => Action::ConnectionTested {
@@ -255,19 +293,15 @@ async fn run(effect: Effect, inner: &Inner) -> Option<Action> {
                 base_url: spec.base_url.clone(),
             };
             let start = move || Batch::start(&dir, *plan, &gates, meta);
-            apply_batch(inner, &spec, start).await
+            apply_batch(inner, &spec, start, control).await
         }
         Effect::ResumeBatch { spec, path, gates } => {
             let base_url = spec.base_url.clone();
             let start = move || Batch::resume(&path, &gates, Some(&base_url));
-            apply_batch(inner, &spec, start).await
+            apply_batch(inner, &spec, start, control).await
         }
-        Effect::ControlBatch(control) => {
-            if let Some(tx) = inner.batch_control.lock().expect("not poisoned").as_ref() {
-                let _ = tx.send(control);
-            }
-            return None;
-        }
+        // Applied in `Executor::spawn`.
+        Effect::ControlBatch(_) => return None,
         Effect::ExportUsers { path, rows } => {
             let n = rows.len();
             let result = tokio::task::spawn_blocking(move || {
@@ -379,26 +413,33 @@ async fn apply_batch(
     inner: &Inner,
     spec: &ConnectionSpec,
     start: impl FnOnce() -> Result<Batch, apply::ApplyError> + Send + 'static,
+    control: BatchControl,
 ) -> Action {
-    let conn = match inner.connection(spec).await {
-        Ok(conn) => conn,
-        Err(e) => return Action::ApplyDone { result: Err(e) },
+    let Some((id, control_rx)) = control else {
+        return Action::ApplyDone {
+            result: Err("internal error: a batch without its control channel".into()),
+        };
     };
+    let result = run_batch(inner, spec, start, control_rx).await;
+    let mut slot = inner.batch_control.lock().expect("not poisoned");
+    if slot.as_ref().is_some_and(|(current, _)| *current == id) {
+        *slot = None;
+    }
+    Action::ApplyDone { result }
+}
+
+async fn run_batch(
+    inner: &Inner,
+    spec: &ConnectionSpec,
+    start: impl FnOnce() -> Result<Batch, apply::ApplyError> + Send + 'static,
+    control_rx: watch::Receiver<Control>,
+) -> Result<Box<apply::BatchSummary>, String> {
+    let conn = inner.connection(spec).await?;
     let batch = match tokio::task::spawn_blocking(start).await {
         Ok(Ok(batch)) => batch,
-        Ok(Err(e)) => {
-            return Action::ApplyDone {
-                result: Err(e.to_string()),
-            }
-        }
-        Err(e) => {
-            return Action::ApplyDone {
-                result: Err(format!("opening the journal failed: {e}")),
-            }
-        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(format!("opening the journal failed: {e}")),
     };
-    let (control_tx, control_rx) = watch::channel(Control::Run);
-    *inner.batch_control.lock().expect("not poisoned") = Some(control_tx);
     let options = RunOptions {
         on_breaker: BreakerAction::Pause,
         ..RunOptions::default()
@@ -415,10 +456,7 @@ async fn apply_batch(
         }
     };
     let (summary, ()) = tokio::join!(run, forward);
-    *inner.batch_control.lock().expect("not poisoned") = None;
-    Action::ApplyDone {
-        result: Ok(Box::new(summary)),
-    }
+    Ok(Box::new(summary))
 }
 
 /// Resolves the token, builds a client and tests it. Shared words with `navscim check`.

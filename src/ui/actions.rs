@@ -112,7 +112,7 @@ fn render_empty(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.level(Level::Warn),
         ));
         for (i, u) in actions.unfinished.iter().enumerate().take(5) {
-            let done = u.counts.applied + u.counts.already + u.counts.failed;
+            let done = u.done_count();
             lines.push(Line::raw(format!(
                 "   {} {} · {} · {done} of {} done · {}",
                 if i == 0 { "▶" } else { " " },
@@ -216,6 +216,10 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
         Some(batch) => render_progress(frame, progress, batch, theme),
         None => {
             let text = match review.notes.first() {
+                Some(note) if review.notes.len() > 1 => format!(
+                    " {note} (+{} more notes: Enter)",
+                    review.notes.len() - 1
+                ),
                 Some(note) => format!(" {note}"),
                 None => " e: excluded users / exact requests · Enter: details · x: apply (typed confirmation)".into(),
             };
@@ -519,6 +523,14 @@ fn render_details(
                 "Before sending, navscim re-reads the user: already in the target state means no request.",
                 theme.dim(),
             ));
+        }
+    }
+    // Notes about the whole plan (e.g. what an undo cannot reverse).
+    if !review.notes.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("About this plan", theme.label()));
+        for note in &review.notes {
+            lines.push(Line::raw(format!("· {note}")));
         }
     }
     let rect = centered(
