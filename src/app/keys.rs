@@ -565,7 +565,7 @@ pub static BINDINGS: &[Binding] = &[
         C::Users,
         &[Key::Char('D')],
         Some("plan deactivate"),
-        "Plan: deactivate the marked users (or this one); review it on Actions",
+        "Plan: deactivate the marked users (or this one)",
         Command::PlanDeactivate,
     ),
     b(
@@ -889,7 +889,7 @@ pub static USAGE_BINDINGS: &[Binding] = &[
         C::Usage,
         &[Key::Char('f')],
         None,
-        "Next activity filter (idle, never, active, unknown, no user)",
+        "Next filter: idle, never, active, unknown, no user",
         Command::CycleStatusFilter,
     ),
     b(
@@ -1058,10 +1058,10 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::Actions, &[Key::Char('G'), Key::End], None, "Last row", Command::Bottom),
     b(C::Actions, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::Actions, &[Key::PageDown], None, "Page down", Command::PageDown),
-    b(C::Actions, &[Key::Char('x')], Some("apply…"), "Apply the plan: checks the gates, then asks you to type the count", Command::ApplyPlan),
-    b(C::Actions, &[Key::Char('e')], Some("excluded/requests"), "Show operations, excluded users, or the exact requests (dry run)", Command::CycleView),
+    b(C::Actions, &[Key::Char('x')], Some("apply…"), "Apply: check the gates, then type the count to confirm", Command::ApplyPlan),
+    b(C::Actions, &[Key::Char('e')], Some("excluded/requests"), "Operations / excluded users / exact requests (dry run)", Command::CycleView),
     b(C::Actions, &[Key::Enter], Some("details"), "Details: reason, evidence and sources of the row", Command::Details),
-    b(C::Actions, &[Key::Char('+')], None, "Raise the limits to fit this plan (over 50 operations or 20%); this plan only", Command::RaiseLimits),
+    b(C::Actions, &[Key::Char('+')], None, "Raise the limits (50 ops, 20%) for this plan only", Command::RaiseLimits),
     b(C::Actions, &[Key::Char('p')], Some("pause"), "Pause / resume the running batch", Command::PauseResume),
     b(C::Actions, &[Key::Char('c')], None, "Cancel the running batch (requests in flight finish)", Command::CancelWork),
     b(C::Actions, &[Key::Char('u')], Some("undo"), "Undo the last batch: review its reverse plan", Command::Undo),
@@ -1126,6 +1126,18 @@ mod tests {
                     seen.push(*key);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn help_texts_fit_the_help_overlay_at_80_columns() {
+        // The overlay is 76 wide: border, indent and an 18-column key column leave 56.
+        for binding in all() {
+            assert!(
+                binding.help.chars().count() <= 56,
+                "{:?} is too long for help at 80 columns",
+                binding.help
+            );
         }
     }
 
