@@ -36,6 +36,7 @@
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
@@ -445,9 +446,21 @@ where
         events,
         auth_failure: Mutex::new(None),
     });
+    // Worker 0 times its first lookup; the others start spread over that time (see
+    // `stagger`), so answers do not come back in waves of `concurrency` at once.
+    let (first_tx, first_rx) = tokio::sync::watch::channel(None::<Duration>);
+    let mut first_tx = Some(first_tx);
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..workers {
-        set.spawn(worker(shared.clone()));
+    for i in 0..workers {
+        let start = match i {
+            0 => Start::First(first_tx.take().expect("one first worker")),
+            _ => Start::Staggered {
+                first: first_rx.clone(),
+                slot: i,
+                of: workers,
+            },
+        };
+        set.spawn(worker(shared.clone(), start));
     }
     let mut finished = 0;
     while let Some(done) = set.join_next().await {
@@ -481,8 +494,57 @@ struct Batch {
     auth_failure: Mutex<Option<String>>,
 }
 
-async fn worker(b: Arc<Batch>) -> usize {
+/// How a worker begins.
+enum Start {
+    /// Times its first lookup and tells the others.
+    First(tokio::sync::watch::Sender<Option<Duration>>),
+    /// Waits for the first lookup, then `slot / of` of its duration.
+    Staggered {
+        first: tokio::sync::watch::Receiver<Option<Duration>>,
+        slot: usize,
+        of: usize,
+    },
+}
+
+/// The longest a worker waits to start: a slow first lookup (retries) says little
+/// about the server's latency.
+const MAX_STAGGER: Duration = Duration::from_millis(500);
+
+/// Spreads the workers' first requests over one lookup's time. Started together,
+/// `concurrency` lookups keep coming back together, and the answers of each wave queue
+/// for the CPU (measured: the last of a wave of 64 waited ~3 ms on two cores, 15% of a
+/// 20 ms latency). Spread once, they stay spread. Costs at most one lookup's time.
+async fn stagger(
+    b: &Batch,
+    first: &mut tokio::sync::watch::Receiver<Option<Duration>>,
+    slot: usize,
+    of: usize,
+) {
+    let took = tokio::select! {
+        r = first.wait_for(Option::is_some) => r.ok().and_then(|v| *v),
+        _ = b.stop.cancelled() => None,
+    };
+    let Some(took) = took else { return };
+    let delay = took.min(MAX_STAGGER).mul_f64(slot as f64 / of as f64);
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = b.stop.cancelled() => {}
+    }
+}
+
+async fn worker(b: Arc<Batch>, start: Start) -> usize {
     let mut finished = 0;
+    let mut first = match start {
+        Start::First(tx) => Some((tx, std::time::Instant::now())),
+        Start::Staggered {
+            mut first,
+            slot,
+            of,
+        } => {
+            stagger(&b, &mut first, slot, of).await;
+            None
+        }
+    };
     loop {
         let job = {
             let mut queue = lock(&b.queue);
@@ -522,7 +584,12 @@ async fn worker(b: Arc<Batch>) -> usize {
             .events
             .send(LookupEvent::Finished(job.index, Box::new(looked.outcome)));
         finished += 1;
+        if let Some((tx, started)) = first.take() {
+            let _ = tx.send(Some(started.elapsed()));
+        }
     }
+    // No job at all (or cancelled): the sender drops here and the others start at once.
+    drop(first);
     finished
 }
 
