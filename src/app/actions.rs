@@ -159,6 +159,15 @@ pub enum OpStatus {
 }
 
 impl OpStatus {
+    /// Done: applied, found already in the target state, or done in an earlier run.
+    /// Failed operations are still to do.
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            OpStatus::Applied | OpStatus::Already | OpStatus::DoneBefore
+        )
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             OpStatus::Pending => "pending",

@@ -29,13 +29,10 @@ use crate::plan::{
 /// Keeps the cursor's row on screen (after a resize).
 pub(super) fn scroll_into_view(state: &mut State) {
     let height = table_height(state.size);
+    let rows = state.actions.rows();
     let actions = &mut state.actions;
-    actions.cursor = actions.cursor.min(actions.rows().saturating_sub(1));
-    if actions.cursor < actions.offset {
-        actions.offset = actions.cursor;
-    } else if actions.cursor >= actions.offset + height {
-        actions.offset = actions.cursor + 1 - height;
-    }
+    actions.cursor = actions.cursor.min(rows.saturating_sub(1));
+    super::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
 }
 
 /// Rows of the plan table that fit: the terminal minus the tab bar, notice and hints,
@@ -392,21 +389,10 @@ fn move_cursor(state: &mut State, command: Command) -> bool {
     let height = table_height(state.size);
     let rows = state.actions.rows();
     let actions = &mut state.actions;
-    let last = rows.saturating_sub(1);
-    actions.cursor = match command {
-        Command::Up => actions.cursor.saturating_sub(1),
-        Command::Down => (actions.cursor + 1).min(last),
-        Command::Top => 0,
-        Command::Bottom => last,
-        Command::PageUp => actions.cursor.saturating_sub(height),
-        Command::PageDown => (actions.cursor + height).min(last),
-        _ => return false,
-    };
-    if actions.cursor < actions.offset {
-        actions.offset = actions.cursor;
-    } else if actions.cursor >= actions.offset + height {
-        actions.offset = actions.cursor + 1 - height;
+    if !super::table::move_cursor(&mut actions.cursor, rows, command, height) {
+        return false;
     }
+    super::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
     true
 }
 
@@ -861,17 +847,7 @@ pub(super) fn apply_done(
                     .actions
                     .batch
                     .as_ref()
-                    .map(|b| {
-                        b.statuses
-                            .iter()
-                            .map(|s| {
-                                matches!(
-                                    s,
-                                    OpStatus::Applied | OpStatus::Already | OpStatus::DoneBefore
-                                )
-                            })
-                            .collect()
-                    })
+                    .map(|b| b.statuses.iter().map(OpStatus::is_done).collect())
                     .unwrap_or_default();
                 let base_url = state.connection.base_url.value.trim().to_string();
                 if let Some(review) = state.actions.review.as_mut() {

@@ -1,4 +1,4 @@
-//! Table mechanics shared by the panes' tables (Users, Usage): a filtered and sorted
+//! Table mechanics shared by the panes' tables (Users, Usage, and the Actions plan): a filtered and sorted
 //! view of item indices, a cursor and a scroll offset over it, and marks on items (not
 //! positions), so marks survive filtering and sorting. Pure, no I/O.
 
@@ -36,14 +36,11 @@ pub fn command(nav: TableNav<'_>, command: Command, height: usize) -> Handled {
         marks,
         range_anchor,
     } = nav;
+    if move_cursor(cursor, view.len(), command, height) {
+        return Handled::Yes;
+    }
     let last = view.len().saturating_sub(1);
     match command {
-        Command::Up => *cursor = cursor.saturating_sub(1),
-        Command::Down => *cursor = (*cursor + 1).min(last),
-        Command::Top => *cursor = 0,
-        Command::Bottom => *cursor = last,
-        Command::PageUp => *cursor = cursor.saturating_sub(height),
-        Command::PageDown => *cursor = (*cursor + height).min(last),
         Command::Mark => {
             if let Some(&i) = view.get(*cursor) {
                 if !marks.remove(&i) {
@@ -75,6 +72,22 @@ pub fn command(nav: TableNav<'_>, command: Command, height: usize) -> Handled {
         _ => return Handled::No,
     }
     Handled::Yes
+}
+
+/// Cursor movement over `len` rows (`height` rows a page); false for other commands.
+/// Also used by tables without marks (the Actions pane's plan).
+pub fn move_cursor(cursor: &mut usize, len: usize, command: Command, height: usize) -> bool {
+    let last = len.saturating_sub(1);
+    *cursor = match command {
+        Command::Up => cursor.saturating_sub(1),
+        Command::Down => (*cursor + 1).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        Command::PageUp => cursor.saturating_sub(height),
+        Command::PageDown => (*cursor + height).min(last),
+        _ => return false,
+    };
+    true
 }
 
 /// The item after `current` in `cycle`, wrapping around (filters, sort columns).

@@ -630,14 +630,8 @@ fn render_confirm(
 }
 
 fn render_prompt(frame: &mut Frame, area: Rect, actions: &ActionsState, theme: &Theme) {
-    let Some(input) = &actions.prompt else { return };
-    let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
-    let block = Block::bordered()
-        .title(" Open a plan file (JSON) — Enter opens, Esc cancels ")
-        .border_style(theme.overlay_border());
-    let inner = block.inner(rect);
-    frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(input.value.as_str()).block(block), rect);
-    let x = inner.x + (input.cursor as u16).min(inner.width.saturating_sub(1));
-    frame.set_cursor_position((x, inner.y));
+    if let Some(input) = &actions.prompt {
+        let title = "Open a plan file (JSON) — Enter opens, Esc cancels";
+        super::overlay::render_prompt(frame, area, title, input, theme);
+    }
 }
