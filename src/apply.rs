@@ -201,12 +201,7 @@ pub fn target_label(op: &Operation) -> String {
 }
 
 pub fn op_name(kind: OpKind) -> &'static str {
-    match kind {
-        OpKind::Deactivate => "deactivate",
-        OpKind::Reactivate => "reactivate",
-        OpKind::Create => "create",
-        OpKind::Delete => "delete",
-    }
+    kind.name()
 }
 
 #[derive(Debug, thiserror::Error)]

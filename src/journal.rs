@@ -41,7 +41,6 @@
 //! lock behind. Readers (`journal list`, `show`) take no lock and tolerate a line that
 //! is being written.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -822,21 +821,6 @@ pub fn export_csv(log: &BatchLog, out: impl Write) -> Result<(), csv::Error> {
     }
     w.flush()?;
     Ok(())
-}
-
-/// Operation counts by kind, for summaries.
-pub fn kinds(plan: &Plan) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for op in &plan.operations {
-        let k = match op.op {
-            OpKind::Deactivate => "deactivate",
-            OpKind::Reactivate => "reactivate",
-            OpKind::Create => "create",
-            OpKind::Delete => "delete",
-        };
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
 }
 
 #[cfg(test)]

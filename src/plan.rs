@@ -67,6 +67,16 @@ pub enum OpKind {
 }
 
 impl OpKind {
+    /// The stable snake_case name (as in the plan JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Deactivate => "deactivate",
+            OpKind::Reactivate => "reactivate",
+            OpKind::Create => "create",
+            OpKind::Delete => "delete",
+        }
+    }
+
     pub fn change_kind(self) -> ChangeKind {
         match self {
             OpKind::Deactivate | OpKind::Delete => ChangeKind::Deprovision,
@@ -193,6 +203,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Operations per kind, by name, in a fixed order.
+    pub fn op_counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for op in &self.operations {
+            *counts.entry(op.op.name()).or_default() += 1;
+        }
+        counts
+    }
+
     /// Reads a plan file; the error names the file and what is wrong with it.
     pub fn load(path: &std::path::Path) -> Result<Plan, String> {
         let text = std::fs::read_to_string(path)

@@ -8,7 +8,9 @@ use super::action::UnfinishedBatch;
 use super::keys::Context;
 use super::state::TextField;
 use crate::apply::{self, BatchSummary, PlannedRequest};
-use crate::plan::{OpKind, Plan, ProtectedUsers, Refusal, Thresholds};
+use crate::plan::{
+    ExclusionReason, OpKind, Plan, ProtectedUsers, Refusal, Thresholds, EXCLUSION_REASONS,
+};
 
 /// Where a plan came from (shown above it, recorded in the journal).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,27 +85,30 @@ pub struct PlanReview {
     pub requests: Vec<PlannedRequest>,
     /// Things to tell the admin about the plan (e.g. what an undo cannot reverse).
     pub notes: Vec<String>,
+    /// Operations per kind, counted once (the plan does not change under review).
+    pub op_counts: BTreeMap<&'static str, usize>,
+    /// Excluded users per reason, in the plan's order, counted once.
+    pub excluded_by_reason: Vec<(ExclusionReason, usize)>,
 }
 
 impl PlanReview {
     pub fn new(plan: Plan, origin: PlanOrigin, hidden_marked: usize, notes: Vec<String>) -> Self {
         let requests = apply::dry_run(&plan);
+        let op_counts = plan.op_counts();
+        let excluded_by_reason = EXCLUSION_REASONS
+            .iter()
+            .map(|&why| (why, plan.excluded.iter().filter(|e| e.why == why).count()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         PlanReview {
             plan,
             origin,
             hidden_marked,
             requests,
             notes,
+            op_counts,
+            excluded_by_reason,
         }
-    }
-
-    /// Operations per kind, in a fixed order.
-    pub fn op_counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts = BTreeMap::new();
-        for op in &self.plan.operations {
-            *counts.entry(apply::op_name(op.op)).or_default() += 1;
-        }
-        counts
     }
 
     /// Operations still to send (a resumed batch has some done already).

@@ -139,7 +139,7 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
         Layout::vertical([Constraint::Length(1); 4]).areas(area);
 
     // 1. What the plan does and where it came from.
-    let counts = review.op_counts();
+    let counts = &review.op_counts;
     let mut spans = vec![Span::styled(" Plan ", theme.title())];
     if counts.is_empty() {
         spans.push(Span::raw("no operations"));
@@ -161,14 +161,7 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
     frame.render_widget(Paragraph::new(Line::from(spans)), summary);
 
     // 2. Who is left out, by reason.
-    let mut by_reason: Vec<(&'static str, usize)> = Vec::new();
-    for ex in &review.plan.excluded {
-        let name = exclusion_name(ex.why);
-        match by_reason.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += 1,
-            None => by_reason.push((name, 1)),
-        }
-    }
+    let by_reason = &review.excluded_by_reason;
     let excluded_text = if by_reason.is_empty() {
         " Excluded: nobody".to_string()
     } else {
@@ -177,7 +170,7 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanRevi
             review.plan.excluded.len(),
             by_reason
                 .iter()
-                .map(|(n, c)| format!("{} {c}", n.replace('_', " ")))
+                .map(|(why, c)| format!("{} {c}", exclusion_name(*why).replace('_', " ")))
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -562,7 +555,7 @@ fn render_confirm(
     };
     let to_do = review.to_do();
     let mut lines = vec![Line::raw("")];
-    for (kind, n) in review.op_counts() {
+    for (&kind, n) in &review.op_counts {
         let what = match kind {
             "deactivate" => "deactivate (PATCH active=false)",
             "reactivate" => "reactivate (PATCH active=true)",
