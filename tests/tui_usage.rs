@@ -338,3 +338,26 @@ async fn without_colour_the_cursor_and_marks_stay_visible_and_help_lists_the_key
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_follows_changes_made_on_the_users_pane() {
+    let (sim, mut driver) = settled_demo().await;
+    let s = &mut driver.state;
+    assert_eq!(s.usage.preview.clone().unwrap().operations, 66);
+    // Unchanged users: showing the pane again keeps the preview as it was computed.
+    let computed_for = s.usage.preview_of;
+    reduce(s, Action::Command(Command::GoTab(1)));
+    reduce(s, Action::Command(Command::GoTab(2)));
+    assert_eq!(s.usage.preview_of, computed_for);
+    // Ignore every matched user on the Users pane: nobody is left to deactivate.
+    reduce(s, Action::Command(Command::GoTab(1)));
+    while s.users.status_filter != navscim::app::users::StatusFilter::Matched {
+        reduce(s, Action::Command(Command::CycleStatusFilter));
+    }
+    reduce(s, Action::Command(Command::MarkAllShown));
+    reduce(s, Action::Command(Command::Ignore));
+    reduce(s, Action::Command(Command::GoTab(2)));
+    assert_ne!(s.usage.preview_of, computed_for);
+    assert_eq!(s.usage.preview.clone().unwrap().operations, 0);
+    sim.shutdown().await;
+}

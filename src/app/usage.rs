@@ -251,6 +251,9 @@ pub struct UsageState {
     pub activity: Vec<Activity>,
     pub summary: UsageSummary,
     pub preview: Option<PlanPreview>,
+    /// The users' data the preview was computed from (`UsersState::changes`, and
+    /// whether lookups were running).
+    pub preview_of: Option<(u64, bool)>,
     /// Lower-cased name and email per row: what `/` searches.
     haystacks: Vec<String>,
     /// Usage row indices shown, filtered and sorted.
@@ -302,6 +305,7 @@ impl Default for UsageState {
             date_order: None,
             sending: false,
             marks_hidden: 0,
+            preview_of: None,
         }
     }
 }

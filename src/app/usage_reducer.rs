@@ -456,7 +456,10 @@ pub(super) fn directory_changed(state: &mut State) {
 /// Lookup results changed (a batch finished, a link was made, the pane was shown):
 /// refresh what a plan would do. O(users), never per keystroke.
 pub(super) fn users_changed(state: &mut State) {
-    refresh_preview(state);
+    let users = (state.users.changes, state.users.progress.running);
+    if state.usage.preview_of != Some(users) {
+        refresh_preview(state);
+    }
 }
 
 /// The answer to `Effect::ReadClock`.
@@ -567,6 +570,7 @@ fn plan_for(
 }
 
 fn refresh_preview(state: &mut State) {
+    state.usage.preview_of = Some((state.users.changes, state.users.progress.running));
     let plan = plan_for(state, None, DateTime::<Utc>::UNIX_EPOCH);
     state.usage.preview = plan.map(|plan| {
         let counts = &plan.parameters["counts"]["excluded"];

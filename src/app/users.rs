@@ -251,6 +251,9 @@ pub struct UsersState {
     pub progress: LookupProgress,
     /// Lookup batches whose final answer has not come yet.
     pub running_batches: BTreeSet<u64>,
+    /// Bumped by every change to a row or to the directory: other panes that derive
+    /// from the users (the Usage preview) recompute only when it moved.
+    pub changes: u64,
     /// Batches started by another pane (re-reading a batch's targets): their end does
     /// not replace that pane's notice.
     pub quiet_batches: BTreeSet<u64>,
@@ -308,6 +311,7 @@ impl UsersState {
         };
         let before = row.status();
         change(row);
+        self.changes += 1;
         let after = row.status();
         if before != after {
             if let Some(n) = self.counts.get_mut(&before) {
@@ -371,6 +375,7 @@ impl UsersState {
                 Err(e) => self.unmapped.push(e),
             }
         }
+        self.changes += 1;
         let added = self.directory.len() - self.rows.len();
         self.rows
             .resize_with(self.directory.len(), UserRow::default);
