@@ -483,7 +483,8 @@ fn render_details(
                 lines.push(field("Source", s.clone()));
             }
             if let Some(r) = review.requests.iter().find(|r| r.seq == i) {
-                lines.push(field("Request", r.to_string()));
+                // The body is in the Requests view (e): it would not fit here at 80x24.
+                lines.push(field("Request", format!("{} {}", r.method, r.path)));
             }
             if let Some(OpStatus::Failed(detail)) =
                 actions.batch.as_ref().and_then(|b| b.statuses.get(i))
@@ -526,11 +527,11 @@ fn render_details(
             lines.push(Line::raw(format!("· {note}")));
         }
     }
-    let rect = centered(
-        area,
-        area.width.saturating_sub(4).min(100),
-        lines.len() as u16 + 2,
-    );
+    // Tall enough for the wrapped lines (a request body is longer than a row).
+    let width = area.width.saturating_sub(4).min(100);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let height: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rect = centered(area, width, height as u16 + 2);
     let block = Block::bordered()
         .title(" Details — Esc closes ")
         .border_style(theme.overlay_border());
