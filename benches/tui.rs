@@ -8,8 +8,9 @@ use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use navscim::app::state::{ConnectionState, State, Tab};
-use navscim::app::{reduce, Action};
+use navscim::app::connection::ConnectionState;
+use navscim::app::state::{State, Tab};
+use navscim::app::Action;
 use navscim::import::{import_str, ImportOptions};
 use navscim::runtime::render_to_buffer;
 use ratatui::backend::CrosstermBackend;
@@ -23,6 +24,12 @@ const FIRST: [&str; 8] = [
 const LAST: [&str; 8] = [
     "Smith", "Lee", "Okafor", "Novak", "Garcia", "Kim", "Rossi", "Berg",
 ];
+
+/// The reducer at a fixed time (what is measured does not depend on the date).
+fn reduce(state: &mut State, action: Action) {
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0).unwrap();
+    navscim::app::reduce(state, action, now);
+}
 
 fn export(n: usize) -> String {
     let mut s = String::with_capacity(n * 90);

@@ -10,7 +10,8 @@ use crate::scim::{ClientStats, ScimUser};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::keys::Command;
-use super::state::{ConnectionFailure, ConnectionSummary};
+use super::pane::actions::state::{LoadedPlan, UnfinishedBatch};
+use super::pane::connection::state::{ConnectionFailure, ConnectionSummary};
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -74,11 +75,6 @@ pub enum Action {
     Exported {
         result: Result<(PathBuf, usize), String>,
     },
-    /// The answer to `Effect::ReadClock`.
-    ClockRead {
-        now: chrono::DateTime<chrono::Utc>,
-        purpose: super::effect::ClockPurpose,
-    },
     // Actions pane.
     /// At start: look for batches a crash or kill left unfinished.
     CheckJournal,
@@ -97,39 +93,6 @@ pub enum Action {
     ApplyDone {
         result: Result<Box<crate::apply::BatchSummary>, String>,
     },
-}
-
-/// A plan read from a file or built from the journal (undo), with what to tell the admin.
-#[derive(Debug, Clone)]
-pub struct LoadedPlan {
-    pub plan: crate::plan::Plan,
-    pub origin: super::actions::PlanOrigin,
-    /// e.g. operations an undo cannot reverse.
-    pub notes: Vec<String>,
-}
-
-/// A batch in the journal that did not finish, offered for resuming.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnfinishedBatch {
-    pub id: String,
-    pub path: PathBuf,
-    pub base_url: String,
-    pub started: chrono::DateTime<chrono::Utc>,
-    pub total: usize,
-    pub counts: crate::journal::Counts,
-    /// "interrupted" (crash, kill) or how it stopped.
-    pub status: String,
-    pub plan: Box<crate::plan::Plan>,
-    /// Which operations are done already (by index in the plan).
-    pub done: Vec<bool>,
-}
-
-impl UnfinishedBatch {
-    /// Operations done (applied, or found already in the target state); failed ones
-    /// are still to do.
-    pub fn done_count(&self) -> usize {
-        self.done.iter().filter(|d| **d).count()
-    }
 }
 
 impl Action {

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use crate::apply::{Control, Gates};
-use crate::config::{Profile, TokenSource};
+use crate::config::Profile;
 use crate::journal::BatchKind;
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::plan::Plan;
 use crate::secret::Token;
+
+pub use super::spec::ConnectionSpec;
 
 /// A CSV file to import: on disk, or compiled in (the demo fixtures).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,15 +19,6 @@ pub enum ImportSource {
         name: &'static str,
         text: &'static str,
     },
-}
-
-/// Where to connect and how to get the token; resolved by the runtime.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectionSpec {
-    pub base_url: String,
-    pub token: TokenSource,
-    /// Names the stored token when `token` is [`TokenSource::Stored`].
-    pub profile: String,
 }
 
 #[derive(Debug, Clone)]
@@ -95,22 +88,19 @@ pub enum Effect {
     },
     /// Pause, resume or cancel the running batch (no answer of its own).
     ControlBatch(Control),
-    /// Read the clock (the reducer has none); answer with `Action::ClockRead`.
-    ReadClock { purpose: ClockPurpose },
-}
-
-/// What the reducer needs the time for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockPurpose {
-    /// Today's date, to measure idle days to when the usage report states no period.
-    UsageToday,
-    /// The `created_at` of the deprovision plan the Usage pane sends to Actions.
-    UsagePlan,
-    /// The `created_at` (and as-of date) of a plan made from the Users pane's marks.
-    UsersPlan(crate::plan::OpKind),
 }
 
 impl Effect {
+    /// Import `sources` with the default options (the column-mapping dialog imports
+    /// again with the admin's choices).
+    pub fn import_files(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
+        Effect::ImportFiles {
+            sources,
+            options: crate::import::ImportOptions::default(),
+            lookup_after,
+        }
+    }
+
     /// A short name for messages about the effect itself.
     pub fn name(&self) -> &'static str {
         match self {
@@ -128,7 +118,6 @@ impl Effect {
             Effect::ApplyPlan { .. } => "Applying the plan",
             Effect::ResumeBatch { .. } => "Resuming the batch",
             Effect::ControlBatch(_) => "Steering the batch",
-            Effect::ReadClock { .. } => "Reading the clock",
         }
     }
 

@@ -100,8 +100,6 @@ pub enum Context {
     /// Applies in every pane context (not in overlays or while editing text).
     Global,
     Connection,
-    /// A pane that is not built yet.
-    Placeholder,
     /// Typing into a text field: printable keys insert, see [`BINDINGS`] for the rest.
     TextEdit,
     Users,
@@ -133,7 +131,6 @@ impl Context {
         match self {
             Context::Global => "Everywhere",
             Context::Connection => "Connection pane",
-            Context::Placeholder => "This pane",
             Context::TextEdit => "Editing a field",
             Context::Users => "Users pane",
             Context::UsersFilter => "Filtering",
@@ -154,11 +151,7 @@ impl Context {
     pub fn inherits_global(self) -> bool {
         matches!(
             self,
-            Context::Connection
-                | Context::Placeholder
-                | Context::Users
-                | Context::Usage
-                | Context::Actions
+            Context::Connection | Context::Users | Context::Usage | Context::Actions
         )
     }
 
@@ -745,21 +738,6 @@ pub static BINDINGS: &[Binding] = &[
         Command::PageDown,
     ),
     b(C::Details, &[Key::Char('q')], None, "Quit", Command::Quit),
-    // A pane not built yet still lets the admin move around.
-    b(
-        C::Placeholder,
-        &[Key::Up, Key::Char('k')],
-        None,
-        "Up",
-        Command::Up,
-    ),
-    b(
-        C::Placeholder,
-        &[Key::Down, Key::Char('j')],
-        None,
-        "Down",
-        Command::Down,
-    ),
     // Editing a text field: printable keys type, Ctrl-V / terminal paste inserts.
     b(
         C::TextEdit,
@@ -1104,7 +1082,6 @@ mod tests {
     fn no_key_is_bound_twice_in_one_context() {
         for context in [
             Context::Connection,
-            Context::Placeholder,
             Context::TextEdit,
             Context::Users,
             Context::UsersFilter,

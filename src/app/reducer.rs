@@ -1,53 +1,73 @@
-//! `reduce(&mut State, Action) -> Vec<Effect>`: the only place state changes.
+//! `reduce(&mut State, Action, now) -> Vec<Effect>`: the only place state changes.
 //!
-//! Pure: no I/O, no clock, no randomness. Safety rules (read-only, thresholds,
-//! protected users) are enforced here and in the shared planning code, never only in
-//! key handling: every key goes through [`super::keys::resolve`] into a [`Command`],
-//! and commands are what this module acts on.
+//! Pure: no I/O, no clock (the caller passes `now`), no randomness. This root reducer
+//! only routes: global commands (tabs, help, quit) are handled here, everything else
+//! goes to the reducer of the pane it belongs to (`super::pane::*::reducer`), and the
+//! cross-pane [`Event`]s those emit are drained here, in order, before returning.
+//!
+//! Safety rules (read-only, thresholds, protected users) are enforced in the pane
+//! reducers and the shared planning code, never only in key handling: every key goes
+//! through [`super::keys::resolve`] into a [`Command`], and commands are what the
+//! reducers act on.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::action::Action;
-use super::effect::{ConnectionSpec, Effect};
+use super::effect::Effect;
+use super::event::{Event, Outbox};
 use super::keys::{self, Command, Context, Key};
-use super::state::{
-    ConnField, ConnectionState, Level, Notice, Overlay, State, Tab, TestStatus, TokenSourceKind,
-};
-use crate::config::{Profile, TokenSource};
-use crate::secret::Token;
+use super::notice::{error, info, warn};
+use super::pane::{actions, connection, usage, users};
+use super::state::{Overlay, State, Tab};
 
-pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    let changed = match action {
-        Action::Key(key) => on_key(state, key, &mut effects),
+/// Applies `action` at wall-clock time `now` and returns what the runtime should do.
+pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    let mut out = Outbox::new(now);
+    let mut changed = route(state, action, &mut out);
+    while let Some(event) = out.next_event() {
+        on_event(state, event, &mut out);
+        changed = true;
+    }
+    if changed {
+        state.revision += 1;
+    }
+    out.effects
+}
+
+/// Hands an action to the reducer it belongs to. Returns whether anything visible changed.
+fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
+    match action {
+        Action::Key(key) => on_key(state, key, out),
         Action::Paste(text) => on_paste(state, &text),
         Action::Resize(width, height) => {
             state.size = (width, height);
             state
                 .users
-                .scroll_into_view(super::users_reducer::table_height(state.size));
+                .scroll_into_view(users::reducer::table_height(state.size));
             state
                 .usage
-                .scroll_into_view(super::usage_reducer::table_height(state.size));
-            super::actions_reducer::scroll_into_view(state);
+                .scroll_into_view(usage::reducer::table_height(state.size));
+            actions::reducer::scroll_into_view(state);
             true
         }
+        Action::Command(command) => on_command(state, command, out),
         Action::LoadFiles {
             sources,
             lookup_after,
         } => {
-            effects.push(super::users_reducer::import(sources, lookup_after));
+            out.push(Effect::import_files(sources, lookup_after));
             false
         }
         Action::FilesImported {
             results,
             lookup_after,
         } => {
-            super::users_reducer::files_imported(state, results, lookup_after, &mut effects);
+            users::reducer::files_imported(state, results, lookup_after, out);
             true
         }
         Action::LookupStarted { batch, index, at } => {
-            super::users_reducer::lookup_started(state, batch, index, at);
+            users::reducer::lookup_started(state, batch, index, at);
             true
         }
         Action::LookupFinished {
@@ -57,7 +77,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             stats,
             ..
         } => {
-            super::users_reducer::lookup_finished(state, index, outcome, at, stats);
+            users::reducer::lookup_finished(state, index, outcome, at, stats);
             true
         }
         Action::LookupBatchDone {
@@ -65,8 +85,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             cancelled,
             error,
         } => {
-            super::users_reducer::batch_done(state, batch, cancelled, error);
-            super::usage_reducer::users_changed(state);
+            users::reducer::batch_done(state, batch, cancelled, error, out);
             true
         }
         Action::LinkVerified {
@@ -74,8 +93,7 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             scim_id,
             result,
         } => {
-            super::users_reducer::link_verified(state, index, scim_id, result);
-            super::usage_reducer::users_changed(state);
+            users::reducer::link_verified(state, index, scim_id, result, out);
             true
         }
         Action::Exported { result } => {
@@ -85,221 +103,91 @@ pub fn reduce(state: &mut State, action: Action) -> Vec<Effect> {
             });
             true
         }
-        Action::Command(command) => on_command(state, command, &mut effects),
-        Action::ClockRead { now, purpose } => {
-            match purpose {
-                super::effect::ClockPurpose::UsersPlan(kind) => {
-                    super::actions_reducer::plan_from_users(state, kind, now);
-                }
-                purpose => super::usage_reducer::clock_read(state, now, purpose),
-            }
-            true
-        }
-        Action::ConnectionTested { seq, result } => {
-            // A late answer to an older test must not overwrite the newer one.
-            if seq != state.connection.test_seq {
-                return effects;
-            }
-            match result {
-                Ok(summary) => {
-                    state.notice = Some(info(format!(
-                        "Connected in {} ms",
-                        summary.latency.as_millis()
-                    )));
-                    state.connection.test = TestStatus::Passed(summary);
-                }
-                Err(failure) => {
-                    state.notice = Some(error(failure.headline.clone()));
-                    state.connection.test = TestStatus::Failed(failure);
-                }
-            }
-            true
-        }
+        Action::ConnectionTested { seq, result } => connection::reducer::tested(state, seq, result),
+        Action::ProfileSaved { result } => connection::reducer::profile_saved(state, result),
         Action::EffectFailed(message) => {
-            if state.connection.test == TestStatus::Running {
-                state.connection.test = TestStatus::NotRun;
-            }
+            connection::reducer::effect_failed(state);
             state.notice = Some(error(message));
             true
         }
         Action::CheckJournal => {
-            effects.push(Effect::FindUnfinished { also: None });
+            out.push(Effect::FindUnfinished { also: None });
             false
         }
-        Action::UnfinishedFound { batches } => {
-            super::actions_reducer::unfinished_found(state, batches)
-        }
-        Action::PlanLoaded { result } => super::actions_reducer::plan_loaded(state, result),
-        Action::ApplyProgress { event, at } => {
-            super::actions_reducer::apply_progress(state, *event, at)
-        }
-        Action::ApplyDone { result } => {
-            super::actions_reducer::apply_done(state, result, &mut effects)
-        }
-        Action::ProfileSaved { result } => {
-            state.notice = Some(match result {
-                Ok(path) => info(format!("Profile saved to {}", path.display())),
-                Err(e) => error(format!("Profile not saved: {e}")),
-            });
-            true
-        }
-    };
-    if changed {
-        state.revision += 1;
-    }
-    effects
-}
-
-pub(super) fn info(text: String) -> Notice {
-    Notice {
-        level: Level::Info,
-        text,
+        Action::UnfinishedFound { batches } => actions::reducer::unfinished_found(state, batches),
+        Action::PlanLoaded { result } => actions::reducer::plan_loaded(state, result),
+        Action::ApplyProgress { event, at } => actions::reducer::apply_progress(state, *event, at),
+        Action::ApplyDone { result } => actions::reducer::apply_done(state, result, out),
     }
 }
 
-pub(super) fn warn(text: String) -> Notice {
-    Notice {
-        level: Level::Warn,
-        text,
-    }
-}
-
-pub(super) fn error(text: String) -> Notice {
-    Notice {
-        level: Level::Error,
-        text,
+/// Routes a cross-pane event to the pane that reacts to it.
+fn on_event(state: &mut State, event: Event, out: &mut Outbox) {
+    match event {
+        Event::UsersChanged => usage::reducer::users_changed(state),
+        Event::DirectoryChanged => usage::reducer::directory_changed(state),
+        Event::UsageImported {
+            imports,
+            questions,
+            loaded,
+        } => usage::reducer::usage_imported(state, imports, questions, loaded, out.now),
+        Event::PermissionsChanged => actions::reducer::permissions_changed(state, out),
+        Event::PlanFromUsers(kind) => actions::reducer::plan_from_users(state, kind, out.now),
+        Event::ReviewPlan {
+            plan,
+            origin,
+            hidden_marked,
+            notes,
+            notice,
+        } => actions::reducer::review_plan(state, *plan, origin, hidden_marked, notes, notice),
+        Event::LookUp { users, quiet } => users::reducer::look_up(state, &users, quiet, out),
     }
 }
 
 /// Returns whether anything visible changed.
-fn on_key(state: &mut State, event: KeyEvent, effects: &mut Vec<Effect>) -> bool {
+fn on_key(state: &mut State, event: KeyEvent, out: &mut Outbox) -> bool {
     if event.kind == KeyEventKind::Release {
         return false;
     }
     let context = state.key_context();
     if context.is_text_entry() && edit_text(state, context, &event) {
-        match context {
-            Context::UsersFilter => {
-                // The view follows every keystroke.
-                state.users.refresh_view();
-                state.users.cursor = 0;
-                state.users.offset = 0;
-            }
-            Context::UsageText => super::usage_reducer::text_changed(state),
-            Context::ActionsText => super::actions_reducer::text_changed(state),
-            _ => {}
-        }
         return true;
     }
     let Some(key) = Key::from_event(&event) else {
         return false;
     };
     match keys::resolve(context, key) {
-        Some(command) => on_command(state, command, effects),
+        Some(command) => on_command(state, command, out),
         None => false,
     }
 }
 
-/// Typing into the active text field. Returns false for keys that are commands instead.
+/// Typing into the active text field, routed to the pane that owns it. Returns false
+/// for keys that are commands instead.
 fn edit_text(state: &mut State, context: Context, event: &KeyEvent) -> bool {
-    let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-    let field = match context {
-        Context::UsersFilter => Some(&mut state.users.filter),
-        Context::Prompt => state.users.prompt.as_mut().map(|p| &mut p.input),
-        Context::UsageText => state.usage.text_field(),
-        Context::ActionsText => state.actions.text_field(),
-        _ => None,
-    };
-    if let Some(field) = field {
-        return edit_field(field, event, ctrl);
+    match context {
+        Context::UsersFilter | Context::Prompt => users::reducer::edit_text(state, event),
+        Context::UsageText => usage::reducer::edit_text(state, event),
+        Context::ActionsText => actions::reducer::edit_text(state, event),
+        Context::TextEdit => connection::reducer::edit_text(state, event),
+        _ => false,
     }
-    let conn = &mut state.connection;
-    if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
-        // The secret is edited blind: append and delete only, never shown.
-        let mut value = conn.pasted.expose().to_string();
-        match event.code {
-            KeyCode::Char(c) if !ctrl => value.push(c),
-            KeyCode::Backspace => {
-                value.pop();
-            }
-            _ => return false,
-        }
-        conn.pasted = Token::new(value);
-        return true;
-    }
-    let Some(field) = conn.focused_text() else {
-        return false;
-    };
-    edit_field(field, event, ctrl)
 }
 
-fn edit_field(field: &mut super::state::TextField, event: &KeyEvent, ctrl: bool) -> bool {
-    match event.code {
-        KeyCode::Char(c) if !ctrl => field.insert(c),
-        KeyCode::Char('u') if ctrl => field.clear(),
-        KeyCode::Backspace => field.backspace(),
-        KeyCode::Delete => field.delete(),
-        KeyCode::Left => field.left(),
-        KeyCode::Right => field.right(),
-        KeyCode::Home => field.home(),
-        KeyCode::End => field.end(),
-        _ => return false,
-    }
-    true
-}
-
+/// Terminal paste goes to the text field of the pane shown, if one takes it.
 fn on_paste(state: &mut State, text: &str) -> bool {
     if state.overlay != Overlay::None {
         return false;
     }
-    if state.tab == Tab::Users {
-        let field = match state.key_context() {
-            Context::UsersFilter => Some(&mut state.users.filter),
-            Context::Prompt => state.users.prompt.as_mut().map(|p| &mut p.input),
-            _ => None,
-        };
-        let Some(field) = field else { return false };
-        field.insert_str(text.trim());
-        state.users.refresh_view();
-        return true;
+    match state.tab {
+        Tab::Users => users::reducer::paste(state, text),
+        Tab::Usage => usage::reducer::paste(state, text),
+        Tab::Connection => connection::reducer::paste(state, text),
+        Tab::Actions => false,
     }
-    if state.tab == Tab::Usage && state.key_context() == Context::UsageText {
-        if let Some(field) = state.usage.text_field() {
-            field.insert_str(text.trim());
-        }
-        super::usage_reducer::text_changed(state);
-        return true;
-    }
-    if state.tab != Tab::Connection {
-        return false;
-    }
-    let conn = &mut state.connection;
-    if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
-        // A pasted token replaces the old one whole; surrounding whitespace is noise.
-        conn.pasted = Token::new(text.trim());
-        conn.editing = false;
-        conn.edit_backup = None;
-        state.notice = Some(info(format!(
-            "Token pasted ({} characters). It is kept in memory only{}.",
-            text.trim().chars().count(),
-            if conn.store_token {
-                " until you save"
-            } else {
-                ""
-            }
-        )));
-        return true;
-    }
-    if conn.editing {
-        if let Some(field) = conn.focused_text() {
-            field.insert_str(text);
-            return true;
-        }
-    }
-    false
 }
 
-fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let global = matches!(
         command,
         Command::Quit
@@ -310,12 +198,12 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
             | Command::GoTab(_)
     );
     if state.overlay == Overlay::None && !global {
-        match state.tab {
-            Tab::Users => return super::users_reducer::command(state, command, effects),
-            Tab::Usage => return super::usage_reducer::command(state, command, effects),
-            Tab::Actions => return super::actions_reducer::command(state, command, effects),
-            Tab::Connection => {}
-        }
+        return match state.tab {
+            Tab::Users => users::reducer::command(state, command, out),
+            Tab::Usage => usage::reducer::command(state, command, out),
+            Tab::Actions => actions::reducer::command(state, command, out),
+            Tab::Connection => connection::reducer::command(state, command, out),
+        };
     }
     match command {
         Command::Quit | Command::ForceQuit => {
@@ -334,7 +222,7 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
                 if state.actions.batch_running() {
                     // Let the requests in flight finish and be journaled, then quit.
                     state.actions.quit_when_stopped = true;
-                    effects.push(Effect::ControlBatch(crate::apply::Control::Cancel));
+                    out.push(Effect::ControlBatch(crate::apply::Control::Cancel));
                     if let Some(batch) = state.actions.batch.as_mut() {
                         batch.stopping = Some("quitting: requests in flight finish".into());
                     }
@@ -358,7 +246,7 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
             };
             if state.tab == Tab::Usage && before != Tab::Usage {
                 // Lookup results may have changed since the pane was last shown.
-                super::usage_reducer::users_changed(state);
+                usage::reducer::users_changed(state);
             }
         }
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
@@ -366,9 +254,6 @@ fn on_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) ->
         {
             scroll_help(state, command)
         }
-        Command::EditCommit => finish_edit(state, true),
-        Command::EditCancel => finish_edit(state, false),
-        _ if state.tab == Tab::Connection => return connection_command(state, command, effects),
         _ => return false,
     }
     true
@@ -386,179 +271,18 @@ fn scroll_help(state: &mut State, command: Command) {
     }
 }
 
-fn finish_edit(state: &mut State, keep: bool) {
-    let conn = &mut state.connection;
-    let backup = conn.edit_backup.take();
-    conn.editing = false;
-    if !keep {
-        match backup {
-            Some(EditBackup::Text(old)) => {
-                if let Some(field) = conn.focused_text() {
-                    *field = old;
-                }
-            }
-            Some(EditBackup::Secret(old)) => conn.pasted = old,
-            None => {}
-        }
-    } else if conn.focus == ConnField::BaseUrl {
-        let trimmed = conn.base_url.value.trim().trim_end_matches('/').to_string();
-        conn.base_url = super::state::TextField::new(trimmed);
-    }
-}
-
-pub use super::state::EditBackup;
-
-fn connection_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
-    let conn = &mut state.connection;
-    let fields = conn.fields();
-    let at = fields.iter().position(|f| *f == conn.focus).unwrap_or(0);
-    match command {
-        Command::Up => conn.focus = fields[at.saturating_sub(1)],
-        Command::Down => conn.focus = fields[(at + 1).min(fields.len() - 1)],
-        Command::Top => conn.focus = fields[0],
-        Command::Bottom => conn.focus = fields[fields.len() - 1],
-        Command::Left | Command::Right if conn.focus == ConnField::TokenSource => {
-            conn.source_kind = if command == Command::Left {
-                conn.source_kind.prev()
-            } else {
-                conn.source_kind.next()
-            };
-            conn.test = TestStatus::NotRun;
-        }
-        Command::Toggle => return toggle_focused(state, effects),
-        Command::Activate => match conn.focus {
-            ConnField::BaseUrl | ConnField::TokenValue => {
-                conn.edit_backup = Some(
-                    if conn.focus == ConnField::TokenValue
-                        && conn.source_kind == TokenSourceKind::Paste
-                    {
-                        EditBackup::Secret(conn.pasted.clone())
-                    } else {
-                        match conn.focused_text() {
-                            Some(field) => EditBackup::Text(field.clone()),
-                            None => return false,
-                        }
-                    },
-                );
-                conn.editing = true;
-                state.notice = Some(info(
-                    "Editing: Enter keeps the value, Esc abandons it".into(),
-                ));
-            }
-            ConnField::TokenSource => {
-                conn.source_kind = conn.source_kind.next();
-                conn.test = TestStatus::NotRun;
-            }
-            ConnField::TestButton => start_test(state, effects),
-            ConnField::SaveButton => save_profile(state, effects),
-            ConnField::StoreToken | ConnField::Provisioning | ConnField::Deprovisioning => {
-                return toggle_focused(state, effects)
-            }
-        },
-        Command::TestConnection => start_test(state, effects),
-        Command::SaveProfile => save_profile(state, effects),
-        _ => return false,
-    }
-    true
-}
-
-fn toggle_focused(state: &mut State, effects: &mut Vec<Effect>) -> bool {
-    let changed = toggle_connection_box(state);
-    if changed {
-        super::actions_reducer::permissions_changed(state, effects);
-    }
-    changed
-}
-
-fn toggle_connection_box(state: &mut State) -> bool {
-    let conn = &mut state.connection;
-    match conn.focus {
-        ConnField::StoreToken => conn.store_token = !conn.store_token,
-        ConnField::Provisioning => {
-            conn.permissions.provisioning = !conn.permissions.provisioning;
-            state.notice = Some(permission_notice(
-                conn.permissions.provisioning,
-                "Provisioning",
-                "create and reactivate users",
-            ));
-        }
-        ConnField::Deprovisioning => {
-            conn.permissions.deprovisioning = !conn.permissions.deprovisioning;
-            state.notice = Some(permission_notice(
-                conn.permissions.deprovisioning,
-                "Deprovisioning",
-                "deactivate users",
-            ));
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn permission_notice(on: bool, name: &str, what: &str) -> Notice {
-    if on {
-        warn(format!(
-            "{name} ON: may {what}, after a preview and a typed confirmation"
-        ))
-    } else {
-        info(format!("{name} OFF: navscim will not {what}"))
-    }
-}
-
-fn start_test(state: &mut State, effects: &mut Vec<Effect>) {
-    let conn = &mut state.connection;
-    let base_url = conn.base_url.value.trim().to_string();
-    if base_url.is_empty() {
-        state.notice = Some(error("Enter the SCIM base URL first".into()));
-        return;
-    }
-    conn.test_seq += 1;
-    conn.test = TestStatus::Running;
-    state.notice = Some(info(format!("Testing {base_url} …")));
-    effects.push(Effect::TestConnection {
-        seq: conn.test_seq,
-        spec: ConnectionSpec {
-            base_url,
-            token: conn.token_source(),
-            profile: conn.profile.clone(),
-        },
-    });
-}
-
-fn save_profile(state: &mut State, effects: &mut Vec<Effect>) {
-    let conn = &state.connection;
-    if conn.demo {
-        state.notice = Some(info("Demo mode: nothing is saved to your profile".into()));
-        return;
-    }
-    let (token, stored) = profile_token(conn);
-    effects.push(Effect::SaveProfile {
-        profile: Profile {
-            name: conn.profile.clone(),
-            base_url: conn.base_url.value.trim().to_string(),
-            token,
-            ca_file: None,
-        },
-        token: stored,
-    });
-    state.notice = Some(info("Saving profile …".into()));
-}
-
-/// What the profile remembers about the token, and the token to store (if chosen).
-fn profile_token(conn: &ConnectionState) -> (Option<TokenSource>, Option<Token>) {
-    match conn.token_source() {
-        TokenSource::Pasted(token) if conn.store_token && !token.is_empty() => {
-            (Some(TokenSource::Stored), Some(token))
-        }
-        TokenSource::Pasted(_) => (None, None),
-        other => (Some(other), None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::{ChangeKind, ConnectionFailure, ConnectionSummary};
+    use crate::app::pane::connection::{
+        ConnField, ConnectionFailure, ConnectionState, ConnectionSummary, TestStatus,
+        TokenSourceKind,
+    };
+    use crate::app::testing::reduce;
+    use crate::config::TokenSource;
+    use crate::plan::ChangeKind;
+    use crate::secret::Token;
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
     use std::time::Duration;
 
     fn state() -> State {

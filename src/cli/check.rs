@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{exit, exit_code_for, CheckArgs, ConnectionArgs};
-use crate::app::state::ConnectionFailure;
+use crate::app::connection::ConnectionFailure;
 use crate::config;
 use crate::runtime::executor::summarize;
 use crate::scim::{ClientConfig, ScimClient};

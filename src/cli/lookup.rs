@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{exit, ConnectionArgs};
-use crate::app::state::ConnectionFailure;
+use crate::app::connection::ConnectionFailure;
 use crate::config;
 use crate::import::{
     import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,

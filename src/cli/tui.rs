@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use super::{exit, ConnectionArgs, DashboardArgs, DemoArgs, ScreenshotArgs};
+use crate::app::connection::{ConnectionState, TokenSourceKind};
 use crate::app::keys::Command;
-use crate::app::state::{ConnectionState, State, TextField, TokenSourceKind};
+use crate::app::state::State;
+use crate::app::text_field::TextField;
 use crate::app::{Action, ImportSource};
 use crate::config::TokenSource;
 use crate::runtime::{self, Driver, Settings};
@@ -264,7 +266,7 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     // Tick Deprovisioning the way an admin does, then x and the typed count.
     driver.dispatch(Action::Command(Command::GoTab(0)));
     for _ in 0..10 {
-        if driver.state.connection.focus == crate::app::state::ConnField::Deprovisioning {
+        if driver.state.connection.focus == crate::app::connection::ConnField::Deprovisioning {
             break;
         }
         driver.dispatch(Action::Command(Command::Down));

@@ -12,9 +12,9 @@ use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-use crate::app::action::{LoadedPlan, UnfinishedBatch};
 use crate::app::actions::PlanOrigin;
-use crate::app::state::{ConnectionFailure, ConnectionSummary};
+use crate::app::actions::{LoadedPlan, UnfinishedBatch};
+use crate::app::connection::{ConnectionFailure, ConnectionSummary};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
@@ -311,10 +311,6 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             .unwrap_or_else(|e| Err(e.to_string()));
             Action::Exported { result }
         }
-        Effect::ReadClock { purpose } => Action::ClockRead {
-            now: chrono::Utc::now(),
-            purpose,
-        },
     })
 }
 

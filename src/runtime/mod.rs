@@ -7,6 +7,7 @@ pub mod terminal;
 use std::io;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -22,10 +23,28 @@ pub use executor::{Executor, Settings};
 /// At most ~30 frames a second while work runs; nothing at all while idle.
 const FRAME_BUDGET: Duration = Duration::from_millis(33);
 
-/// Reduces one action and hands its effects to the executor; returns how many of them
-/// will answer.
-fn dispatch(state: &mut State, action: Action, executor: &Executor) -> usize {
-    let effects = reduce(state, action);
+/// Where the reducer's `now` comes from: the system clock, or a fixed time (tests and
+/// screenshots, so that what they show does not depend on the day they run).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
+}
+
+/// Reduces one action at the clock's time and hands its effects to the executor;
+/// returns how many of them will answer.
+fn dispatch(state: &mut State, action: Action, executor: &Executor, clock: Clock) -> usize {
+    let effects = reduce(state, action, clock.now());
     let answering = effects.iter().filter(|e| e.answers()).count();
     for effect in effects {
         executor.spawn(effect);
@@ -57,9 +76,10 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
         &mut state,
         Action::Resize(size.width, size.height),
         &executor,
+        Clock::System,
     );
     for action in initial {
-        dispatch(&mut state, action, &executor);
+        dispatch(&mut state, action, &executor, Clock::System);
     }
     let mut drawn_revision = 0;
     let mut last_draw = Instant::now() - FRAME_BUDGET;
@@ -77,14 +97,14 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
             event = events.next() => match event {
                 Some(Ok(event)) => {
                     if let Some(action) = action_from_event(event) {
-                        dispatch(&mut state, action, &executor);
+                        dispatch(&mut state, action, &executor, Clock::System);
                     }
                 }
                 Some(Err(e)) => return Err(e),
                 None => break,
             },
             Some(action) = rx.recv() => {
-                dispatch(&mut state, action, &executor);
+                dispatch(&mut state, action, &executor, Clock::System);
             }
             _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
             _ = hangup.recv() => break,
@@ -145,6 +165,8 @@ pub struct Driver {
     rx: UnboundedReceiver<Action>,
     /// Effects spawned whose answer has not been dispatched yet.
     awaiting: usize,
+    /// The reducer's `now`.
+    pub clock: Clock,
 }
 
 impl Driver {
@@ -156,11 +178,12 @@ impl Driver {
             executor: Executor::new(tx, settings),
             rx,
             awaiting: 0,
+            clock: Clock::System,
         }
     }
 
     pub fn dispatch(&mut self, action: Action) {
-        self.awaiting += dispatch(&mut self.state, action, &self.executor);
+        self.awaiting += dispatch(&mut self.state, action, &self.executor, self.clock);
     }
 
     /// Waits for the next effect result and dispatches it; `false` when none is due.

@@ -11,11 +11,12 @@ use ratatui::Frame;
 use super::overlay::centered;
 use super::theme::Theme;
 use super::users::thousands;
+use crate::app::actions::reducer::{refusal_short, table_height};
 use crate::app::actions::{
     ActionsState, BatchProgress, ConfirmFocus, OpStatus, PlanOrigin, PlanReview, PlanView,
 };
-use crate::app::actions_reducer::{refusal_short, table_height};
-use crate::app::state::{Level, State};
+use crate::app::notice::Level;
+use crate::app::state::State;
 use crate::apply;
 use crate::plan::{exclusion_name, OpKind};
 

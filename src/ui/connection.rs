@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
-use crate::app::state::{ConnField, State, TestStatus, TokenSourceKind};
+use crate::app::connection::{ConnField, TestStatus, TokenSourceKind};
+use crate::app::state::State;
 
 const LABEL_WIDTH: usize = 15;
 /// Longest run of mask characters shown for a pasted token.
@@ -222,7 +223,7 @@ fn test_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
         TestStatus::Failed(failure) => vec![
             Line::styled(
                 format!("✗ {}", failure.headline),
-                theme.level(crate::app::state::Level::Error),
+                theme.level(crate::app::notice::Level::Error),
             ),
             Line::raw(format!("  {}", failure.detail)),
         ],

@@ -4,7 +4,6 @@
 pub mod actions;
 pub mod connection;
 pub mod overlay;
-pub mod placeholder;
 pub mod screenshot;
 pub mod status;
 pub mod theme;

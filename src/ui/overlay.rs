@@ -7,7 +7,8 @@ use ratatui::Frame;
 
 use super::theme::Theme;
 use crate::app::keys::{self, Context};
-use crate::app::state::{State, TextField};
+use crate::app::state::State;
+use crate::app::text_field::TextField;
 
 /// A one-line prompt centred over `area`, with the terminal cursor in the field.
 pub fn render_prompt(frame: &mut Frame, area: Rect, title: &str, input: &TextField, theme: &Theme) {

@@ -3,7 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::app::state::{Level, Permissions};
+use crate::app::notice::Level;
+use crate::plan::Permissions;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {

@@ -12,9 +12,10 @@ use ratatui::Frame;
 use super::overlay::centered;
 use super::theme::Theme;
 use super::users::thousands;
-use crate::app::state::{Level, State};
+use crate::app::notice::Level;
+use crate::app::state::State;
+use crate::app::usage::reducer::summary_height;
 use crate::app::usage::{is_idle, ActivityFilter, UsageState};
-use crate::app::usage_reducer::summary_height;
 use crate::matching::MatchStatus;
 use crate::usage::{Activity, IdleSummary, IDLE_BUCKETS, IDLE_PRESETS};
 

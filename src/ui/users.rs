@@ -9,7 +9,8 @@ use ratatui::Frame;
 
 use super::overlay::centered;
 use super::theme::Theme;
-use crate::app::state::{Level, State};
+use crate::app::notice::Level;
+use crate::app::state::State;
 use crate::app::users::{StatusFilter, UsersState};
 use crate::matching::{AttemptResult, MatchStatus, Presence};
 
@@ -470,7 +471,7 @@ fn render_mapping(
     lines.push(Line::styled(
         format!(
             "Headless: --map {}",
-            crate::app::users_reducer::mapping_text(dialog)
+            crate::app::users::reducer::mapping_text(dialog)
         ),
         theme.dim(),
     ));

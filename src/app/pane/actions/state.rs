@@ -2,11 +2,11 @@
 //! batch being applied.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::action::UnfinishedBatch;
-use super::keys::Context;
-use super::state::TextField;
+use crate::app::keys::Context;
+use crate::app::text_field::TextField;
 use crate::apply::{self, BatchSummary, PlannedRequest};
 use crate::plan::{
     ExclusionReason, OpKind, Plan, ProtectedUsers, Refusal, Thresholds, EXCLUSION_REASONS,
@@ -301,5 +301,38 @@ impl ActionsState {
     /// Rows in the current view.
     pub fn rows(&self) -> usize {
         self.review.as_ref().map_or(0, |r| r.rows(self.view))
+    }
+}
+
+/// A plan read from a file or built from the journal (undo), with what to tell the admin.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub plan: crate::plan::Plan,
+    pub origin: PlanOrigin,
+    /// e.g. operations an undo cannot reverse.
+    pub notes: Vec<String>,
+}
+
+/// A batch in the journal that did not finish, offered for resuming.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfinishedBatch {
+    pub id: String,
+    pub path: PathBuf,
+    pub base_url: String,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub total: usize,
+    pub counts: crate::journal::Counts,
+    /// "interrupted" (crash, kill) or how it stopped.
+    pub status: String,
+    pub plan: Box<crate::plan::Plan>,
+    /// Which operations are done already (by index in the plan).
+    pub done: Vec<bool>,
+}
+
+impl UnfinishedBatch {
+    /// Operations done (applied, or found already in the target state); failed ones
+    /// are still to do.
+    pub fn done_count(&self) -> usize {
+        self.done.iter().filter(|d| **d).count()
     }
 }

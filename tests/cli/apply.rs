@@ -2,8 +2,8 @@
 //! read-only by default, thresholds, dry run, confirmation, exit codes, JSON, journal
 //! list/show/export/undo, and no token anywhere.
 
-mod apply_support;
-mod support;
+use crate::apply_support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Output;

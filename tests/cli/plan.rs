@@ -2,8 +2,8 @@
 //! exact operations and exclusions for 30/60/90 days; reactivate/provision by
 //! selection; bad inputs exit 2 with the file and line.
 
-mod plan_support;
-mod support;
+use crate::plan_support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

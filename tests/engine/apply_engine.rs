@@ -1,7 +1,7 @@
 //! The apply engine against the embedded simulator: gates, execution under faults,
 //! the circuit breaker, idempotence, pause/cancel, undo, creates.
 
-mod apply_support;
+use crate::apply_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Deprovision plans: the demo fixtures give exact operations and exclusions for the
 //! 30/60/90-day presets; synthetic users prove each exclusion rule.
 
-mod plan_support;
+use crate::plan_support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! server): the demo fixtures' exact categories, JSON and CSV results, exit codes,
 //! clear messages for bad input, and that the token never appears anywhere.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! `navscim check` run as a binary against the embedded simulator: exit codes, JSON,
 //! and that the token never appears in any output or log file.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 

@@ -1,8 +1,10 @@
 //! The dashboard as an admin sees it, rendered through ratatui's TestBackend.
 
+use crate::harness::reduce;
+use navscim::app::connection::ConnectionState;
 use navscim::app::keys::{self, Command, Context};
-use navscim::app::state::{ConnectionState, State, Tab};
-use navscim::app::{reduce, Action};
+use navscim::app::state::{State, Tab};
+use navscim::app::Action;
 use navscim::runtime::{buffer_text, render_to_buffer};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
@@ -154,7 +156,7 @@ fn pasted_token_is_masked_on_screen() {
     let mut s = state();
     reduce(&mut s, Action::Command(Command::Down));
     // Token source row: cycle to Paste.
-    while s.connection.source_kind != navscim::app::state::TokenSourceKind::Paste {
+    while s.connection.source_kind != navscim::app::connection::TokenSourceKind::Paste {
         press(&mut s, KeyCode::Right);
     }
     reduce(&mut s, Action::Command(Command::Down));

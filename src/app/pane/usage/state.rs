@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::effect::ImportSource;
-use super::keys::Context;
-use super::state::TextField;
+use crate::app::effect::ImportSource;
+use crate::app::keys::Context;
+use crate::app::text_field::TextField;
 use crate::import::{Diagnostic, Import, NeedsDateOrder, ReportPeriod, UsageRow};
 use crate::matching::{Directory, DomainAliases};
 use crate::usage::{self, Activity, IdleSummary, JoinTarget, UsageJoin, IDLE_PRESETS};
@@ -90,7 +90,7 @@ impl ActivityFilter {
     }
 
     fn next(self) -> Self {
-        super::table::next_in(&Self::CYCLE, self)
+        crate::app::table::next_in(&Self::CYCLE, self)
     }
 
     fn admits(self, activity: Option<&Activity>, user: Option<usize>, threshold: u32) -> bool {
@@ -271,8 +271,6 @@ pub struct UsageState {
     pub details_scroll: u16,
     pub prompt: Option<UsagePrompt>,
     pub date_order: Option<DateOrderQuestion>,
-    /// A plan is being built (waiting for the clock).
-    pub sending: bool,
     marks_hidden: usize,
 }
 
@@ -303,7 +301,6 @@ impl Default for UsageState {
             details_scroll: 0,
             prompt: None,
             date_order: None,
-            sending: false,
             marks_hidden: 0,
             preview_of: None,
         }
@@ -362,7 +359,7 @@ impl UsageState {
     }
 
     pub fn recount_hidden_marks(&mut self) {
-        self.marks_hidden = super::table::hidden_marks(&self.view, &self.marks);
+        self.marks_hidden = crate::app::table::hidden_marks(&self.view, &self.marks);
     }
 
     /// A row's activity, once the as-of date is known.
@@ -499,11 +496,11 @@ impl UsageState {
         }
         self.view = view;
         self.recount_hidden_marks();
-        self.cursor = super::table::cursor_after(&self.view, keep, self.cursor);
+        self.cursor = crate::app::table::cursor_after(&self.view, keep, self.cursor);
     }
 
     pub fn scroll_into_view(&mut self, height: usize) {
-        super::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
+        crate::app::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
     }
 
     pub fn cycle_activity_filter(&mut self) {
@@ -512,13 +509,13 @@ impl UsageState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = super::table::next_sort(&UsageSort::CYCLE, self.sort);
+        self.sort = crate::app::table::next_sort(&UsageSort::CYCLE, self.sort);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
         if self.sort.is_some() {
-            self.sort = super::table::reversed(self.sort);
+            self.sort = crate::app::table::reversed(self.sort);
             self.refresh_view();
         }
     }

@@ -4,7 +4,7 @@
 //! written) and by a real `kill -9` — then `navscim journal resume` finishes the batch.
 //! The simulator's per-user change counts prove every target changed exactly once.
 
-mod apply_support;
+use crate::apply_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,21 +1,25 @@
 //! The Usage pane's part of the reducer: the usage report's arrival (and the questions
 //! it may raise: date order, report period), the pane's commands, and handing the
-//! marked users to the Actions pane as a deactivation plan. Pure: the clock comes in
-//! through `Action::ClockRead`.
+//! marked users to the Actions pane as a deactivation plan. Pure: the time comes in
+//! with the call of `reduce` (`Outbox::now`).
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::actions::PlanOrigin;
-use super::effect::{ClockPurpose, Effect, ImportSource};
-use super::keys::Command;
-use super::reducer::{error, info, warn};
-use super::state::{Notice, State, TextField};
-use super::table::{self, Handled};
-use super::usage::{is_idle, DateOrderQuestion, PlanPreview, UsagePrompt, UsagePromptKind};
-use super::usage::{UsageReport, UsageState};
-use super::users::UsersState;
+use super::state::{is_idle, DateOrderQuestion, PlanPreview, UsagePrompt, UsagePromptKind};
+use super::state::{UsageReport, UsageState};
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::app::effect::{Effect, ImportSource};
+use crate::app::event::{Event, Outbox};
+use crate::app::keys::Command;
+use crate::app::notice::{error, info, warn, Level, Notice};
+use crate::app::pane::actions::state::PlanOrigin;
+use crate::app::pane::users::state::{LoadSummary, UsersState};
+use crate::app::state::{State, Tab};
+use crate::app::table::{self, Handled};
+use crate::app::text_field::TextField;
 use crate::import::{DateOrder, Import, ImportOptions, NeedsDateOrder, ReportPeriod};
 use crate::plan::{
     build_deprovision_plan, build_deprovision_plan_for_marked, exclusion_name, DeprovisionParams,
@@ -42,13 +46,13 @@ pub fn summary_height(size: (u16, u16)) -> u16 {
 }
 
 /// A command while the Usage pane has focus. Returns whether anything visible changed.
-pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let height = table_height(state.size);
     if state.usage.date_order.is_some() {
-        return date_order_command(state, command, effects);
+        return date_order_command(state, command, out);
     }
     if state.usage.prompt.is_some() {
-        return prompt_command(state, command, effects);
+        return prompt_command(state, command, out);
     }
     let usage = &mut state.usage;
     if usage.details_open {
@@ -163,11 +167,11 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
                 "Copied {} emails to the clipboard (OSC 52)",
                 emails.len()
             )));
-            effects.push(Effect::CopyToClipboard {
+            out.push(Effect::CopyToClipboard {
                 text: emails.join("\n"),
             });
         }
-        Command::SendToActions => send_to_actions(state, effects),
+        Command::SendToActions => send_to_actions(state, out),
         _ => return false,
     }
     state.usage.scroll_into_view(height);
@@ -206,7 +210,7 @@ fn set_threshold(state: &mut State, days: u32) {
     )));
 }
 
-fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     match command {
         Command::EditCancel => {
             let prompt = state.usage.prompt.take();
@@ -252,7 +256,7 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
                         return true;
                     }
                     state.notice = Some(info(format!("Loading {value} …")));
-                    effects.push(super::users_reducer::import(
+                    out.push(Effect::import_files(
                         vec![ImportSource::Path(value.into())],
                         false,
                     ));
@@ -301,7 +305,7 @@ fn set_period(state: &mut State, period: ReportPeriod) {
     state.notice = Some(info(format!("Idle days are measured to {end}")));
 }
 
-fn date_order_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn date_order_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let order = match command {
         Command::DayFirst => DateOrder::DayFirst,
         Command::MonthFirst => DateOrder::MonthFirst,
@@ -327,7 +331,7 @@ fn date_order_command(state: &mut State, command: Command, effects: &mut Vec<Eff
             DateOrder::MonthFirst => "mdy",
         }
     )));
-    effects.push(Effect::ImportFiles {
+    out.push(Effect::ImportFiles {
         sources: vec![question.source],
         options: ImportOptions {
             date_order: Some(order),
@@ -338,8 +342,33 @@ fn date_order_command(state: &mut State, command: Command, effects: &mut Vec<Eff
     true
 }
 
-/// After a keystroke in [`super::keys::Context::UsageText`]: the filter follows it.
-pub(super) fn text_changed(state: &mut State) {
+/// A key typed into a Usage pane text field (filter, custom threshold). Returns false
+/// for keys that are commands.
+pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+    let Some(field) = state.usage.text_field() else {
+        return false;
+    };
+    if !field.edit(event) {
+        return false;
+    }
+    text_changed(state);
+    true
+}
+
+/// Terminal paste into the Usage pane's text field, if one is open.
+pub fn paste(state: &mut State, text: &str) -> bool {
+    if state.usage.context() != crate::app::keys::Context::UsageText {
+        return false;
+    }
+    if let Some(field) = state.usage.text_field() {
+        field.insert_str(text.trim());
+    }
+    text_changed(state);
+    true
+}
+
+/// After a keystroke in [`crate::app::keys::Context::UsageText`]: the filter follows it.
+fn text_changed(state: &mut State) {
     let usage = &mut state.usage;
     if usage.prompt.is_none() && usage.filter_editing {
         usage.refresh_view();
@@ -348,13 +377,28 @@ pub(super) fn text_changed(state: &mut State) {
     }
 }
 
-/// Usage reports imported (routed here from the Users pane's import handling), and
-/// reports that need the admin to say how to read their dates. Returns the notice.
-pub(super) fn usage_imported(
+/// [`Event::UsageImported`]: usage reports the Users pane's loader imported, and
+/// reports that need the admin to say how to read their dates. Sets the load's notice
+/// (what the Users pane took from the same load, and what this pane took).
+///
+/// [`Event::UsageImported`]: crate::app::event::Event::UsageImported
+pub fn usage_imported(
     state: &mut State,
     imports: Vec<Import>,
     questions: Vec<(ImportSource, NeedsDateOrder)>,
-    effects: &mut Vec<Effect>,
+    loaded: LoadSummary,
+    now: DateTime<Utc>,
+) {
+    let notice = take_usage_reports(state, imports, questions, now);
+    state.notice = Some(loaded.notice(notice));
+}
+
+/// The Usage pane's part of a load; returns its notice.
+fn take_usage_reports(
+    state: &mut State,
+    imports: Vec<Import>,
+    questions: Vec<(ImportSource, NeedsDateOrder)>,
+    now: DateTime<Utc>,
 ) -> Option<Notice> {
     let mut notice = None;
     for (source, needs) in questions {
@@ -382,19 +426,12 @@ pub(super) fn usage_imported(
     state.usage.offset = 0;
     state.usage.details_open = false;
     state.usage.as_of = None;
+    state.usage.today = Some(now.date_naive());
     let today = state.usage.today;
-    match period.and_then(|p| p.end) {
-        Some(_) => set_as_of(&mut state.usage, today),
-        None => {
-            // Asked, never guessed: the period prompt, defaulting to today.
-            match today {
-                Some(_) => set_as_of(&mut state.usage, today),
-                None => effects.push(Effect::ReadClock {
-                    purpose: ClockPurpose::UsageToday,
-                }),
-            }
-            open_prompt(&mut state.usage, UsagePromptKind::Period, String::new());
-        }
+    set_as_of(&mut state.usage, today);
+    if period.and_then(|p| p.end).is_none() {
+        // Asked, never guessed: the period prompt, defaulting to today.
+        open_prompt(&mut state.usage, UsagePromptKind::Period, String::new());
     }
     rejoin(state);
     let usage = &state.usage;
@@ -406,7 +443,7 @@ pub(super) fn usage_imported(
     if let Some(old) = replaced {
         text.push_str(&format!(" (replaces {old})"));
     }
-    if state.tab != super::state::Tab::Usage {
+    if state.tab != Tab::Usage {
         text.push_str(" · 3 shows it");
     }
     Some(if problems > 0 {
@@ -415,7 +452,7 @@ pub(super) fn usage_imported(
         ))
     } else {
         notice
-            .filter(|n| n.level != super::state::Level::Info)
+            .filter(|n| n.level != Level::Info)
             .unwrap_or(info(text))
     })
 }
@@ -449,38 +486,16 @@ fn rejoin(state: &mut State) {
 }
 
 /// The directory gained users or details: join the report again.
-pub(super) fn directory_changed(state: &mut State) {
+pub fn directory_changed(state: &mut State) {
     rejoin(state);
 }
 
 /// Lookup results changed (a batch finished, a link was made, the pane was shown):
 /// refresh what a plan would do. O(users), never per keystroke.
-pub(super) fn users_changed(state: &mut State) {
+pub fn users_changed(state: &mut State) {
     let users = (state.users.changes, state.users.progress.running);
     if state.usage.preview_of != Some(users) {
         refresh_preview(state);
-    }
-}
-
-/// The answer to `Effect::ReadClock`.
-pub(super) fn clock_read(state: &mut State, now: DateTime<Utc>, purpose: ClockPurpose) {
-    state.usage.today = Some(now.date_naive());
-    match purpose {
-        ClockPurpose::UsageToday => {
-            if state.usage.as_of.is_none() && state.usage.report.is_some() {
-                let today = state.usage.today;
-                set_as_of(&mut state.usage, today);
-                state.usage.recompute();
-                refresh_preview(state);
-            }
-        }
-        ClockPurpose::UsagePlan => {
-            if std::mem::take(&mut state.usage.sending) {
-                build_and_send(state, now);
-            }
-        }
-        // Answered by the Actions pane's reducer.
-        ClockPurpose::UsersPlan(_) => {}
     }
 }
 
@@ -593,9 +608,8 @@ fn refresh_preview(state: &mut State) {
     });
 }
 
-/// `d`: the marked users become a deactivation plan in the Actions pane (once the
-/// clock has answered, for the plan's `created_at`).
-fn send_to_actions(state: &mut State, effects: &mut Vec<Effect>) {
+/// `d`: the marked users become a deactivation plan in the Actions pane.
+fn send_to_actions(state: &mut State, out: &mut Outbox) {
     let usage = &state.usage;
     if usage.marks.is_empty() {
         state.notice = Some(warn(
@@ -610,14 +624,11 @@ fn send_to_actions(state: &mut State, effects: &mut Vec<Effect>) {
         ));
         return;
     }
-    state.usage.sending = true;
-    state.notice = Some(info("Building the deactivation plan …".into()));
-    effects.push(Effect::ReadClock {
-        purpose: ClockPurpose::UsagePlan,
-    });
+    build_and_send(state, out);
 }
 
-fn build_and_send(state: &mut State, now: DateTime<Utc>) {
+fn build_and_send(state: &mut State, out: &mut Outbox) {
+    let now = out.now;
     let (users, no_user) = state.usage.marked_users();
     let Some(plan) = plan_for(state, Some(&users), now) else {
         return;
@@ -634,17 +645,21 @@ fn build_and_send(state: &mut State, now: DateTime<Utc>) {
         ));
     }
     let hidden = state.usage.hidden_marks();
-    super::actions_reducer::receive_plan_with(state, plan, PlanOrigin::Usage, hidden, Vec::new());
-    if state.tab == super::state::Tab::Actions {
-        state.notice = Some(info(text));
-    }
+    out.emit(Event::ReviewPlan {
+        plan: Box::new(plan),
+        origin: PlanOrigin::Usage,
+        hidden_marked: hidden,
+        notes: Vec::new(),
+        notice: Some(info(text)),
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::state::{ConnectionState, Tab};
-    use crate::app::{reduce, Action};
+    use crate::app::pane::connection::ConnectionState;
+    use crate::app::testing::{now, reduce};
+    use crate::app::Action;
     use crate::import::{import_str, ImportOptions};
     use crate::matching::{LookupOutcome, MatchStatus};
 
@@ -714,10 +729,6 @@ mod tests {
         )
     }
 
-    fn now() -> DateTime<Utc> {
-        "2025-06-01T09:00:00Z".parse().unwrap()
-    }
-
     fn cmd(s: &mut State, c: Command) -> Vec<Effect> {
         reduce(s, Action::Command(c))
     }
@@ -725,29 +736,12 @@ mod tests {
     #[test]
     fn a_report_without_a_period_asks_and_defaults_to_today() {
         let mut s = state_with_users();
+        // The reducer is given the time with the action: no clock round trip.
         let effects = load_usage(&mut s, USAGE_NO_PERIOD);
-        assert!(
-            matches!(
-                effects[..],
-                [Effect::ReadClock {
-                    purpose: ClockPurpose::UsageToday
-                }]
-            ),
-            "{effects:?}"
-        );
-        // Nothing is judged before the date is known.
-        assert!(s.usage.as_of.is_none());
-        assert!(s.usage.activity.is_empty());
+        assert!(effects.is_empty(), "{effects:?}");
         assert_eq!(
             s.usage.prompt.as_ref().map(|p| p.kind),
             Some(UsagePromptKind::Period)
-        );
-        reduce(
-            &mut s,
-            Action::ClockRead {
-                now: now(),
-                purpose: ClockPurpose::UsageToday,
-            },
         );
         let (as_of, why) = s.usage.as_of.clone().unwrap();
         assert_eq!(as_of.to_string(), "2025-06-01");
@@ -813,13 +807,6 @@ mod tests {
         let mut s = state_with_users();
         load_usage(&mut s, USAGE_NO_PERIOD);
         cmd(&mut s, Command::EditCancel);
-        reduce(
-            &mut s,
-            Action::ClockRead {
-                now: now(),
-                purpose: ClockPurpose::UsageToday,
-            },
-        );
         // Nothing marked: nothing happens.
         assert!(cmd(&mut s, Command::SendToActions).is_empty());
         assert!(s
@@ -839,20 +826,7 @@ mod tests {
         cmd(&mut s, Command::Mark);
         assert_eq!(s.usage.marks, BTreeSet::from([0, 2, 3, 4]));
         let effects = cmd(&mut s, Command::SendToActions);
-        assert!(matches!(
-            effects[..],
-            [Effect::ReadClock {
-                purpose: ClockPurpose::UsagePlan
-            }]
-        ));
-        assert!(s.actions.review.is_none(), "not before the clock answers");
-        reduce(
-            &mut s,
-            Action::ClockRead {
-                now: now(),
-                purpose: ClockPurpose::UsagePlan,
-            },
-        );
+        assert!(effects.is_empty(), "{effects:?}");
         assert_eq!(s.tab, Tab::Actions);
         let review = s.actions.review.as_ref().unwrap();
         let (plan, origin) = (&review.plan, &review.origin);

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use crate::harness::reduce;
+use navscim::app::connection::ConnectionState;
 use navscim::app::effect::Effect;
 use navscim::app::keys::Command;
-use navscim::app::state::{ConnectionState, State, Tab};
+use navscim::app::state::{State, Tab};
 use navscim::app::users::StatusFilter;
-use navscim::app::{reduce, Action};
+use navscim::app::Action;
 use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
 use navscim::cli::ConnectionArgs;
 use navscim::import::{demo, import_str, ImportOptions};

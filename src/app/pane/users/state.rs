@@ -11,7 +11,9 @@ use crate::matching::{
 };
 use crate::scim::ScimUser;
 
-use super::state::TextField;
+use crate::app::keys::Context;
+use crate::app::notice::{error, info, warn, Notice};
+use crate::app::text_field::TextField;
 
 /// Quick filters by status (cycled with `f`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +58,7 @@ impl StatusFilter {
     }
 
     fn next(self) -> Self {
-        super::table::next_in(&Self::CYCLE, self)
+        crate::app::table::next_in(&Self::CYCLE, self)
     }
 
     fn admits(self, row: &UserRow, presence: Presence) -> bool {
@@ -277,7 +279,7 @@ pub struct UsersState {
 /// The column-mapping dialog: one row per field navscim could not decide.
 #[derive(Debug, Clone)]
 pub struct MappingDialog {
-    pub source: super::effect::ImportSource,
+    pub source: crate::app::effect::ImportSource,
     pub lookup_after: bool,
     pub needs: crate::import::NeedsMapping,
     /// Each undecided field and the column chosen for it (`None`: no column).
@@ -286,6 +288,21 @@ pub struct MappingDialog {
 }
 
 impl UsersState {
+    /// The key context of the pane: its dialogs first, then the filter, details, table.
+    pub fn context(&self) -> Context {
+        if self.mapping.is_some() {
+            Context::Mapping
+        } else if self.prompt.is_some() {
+            Context::Prompt
+        } else if self.filter_editing {
+            Context::UsersFilter
+        } else if self.details_open || self.files_open {
+            Context::Details
+        } else {
+            Context::Users
+        }
+    }
+
     pub fn cursor_user(&self) -> Option<usize> {
         self.view.get(self.cursor).copied()
     }
@@ -418,17 +435,17 @@ impl UsersState {
         }
         self.view = view;
         self.recount_hidden_marks();
-        self.cursor = super::table::cursor_after(&self.view, keep, self.cursor);
+        self.cursor = crate::app::table::cursor_after(&self.view, keep, self.cursor);
     }
 
     /// After marks changed: how many of them the view hides.
     pub fn recount_hidden_marks(&mut self) {
-        self.marks_hidden = super::table::hidden_marks(&self.view, &self.marks);
+        self.marks_hidden = crate::app::table::hidden_marks(&self.view, &self.marks);
     }
 
     /// Keeps the cursor inside the visible window of `height` rows.
     pub fn scroll_into_view(&mut self, height: usize) {
-        super::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
+        crate::app::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
     }
 
     pub fn cycle_status_filter(&mut self) {
@@ -437,13 +454,13 @@ impl UsersState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = super::table::next_sort(&SortColumn::CYCLE, self.sort);
+        self.sort = crate::app::table::next_sort(&SortColumn::CYCLE, self.sort);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
         if self.sort.is_some() {
-            self.sort = super::table::reversed(self.sort);
+            self.sort = crate::app::table::reversed(self.sort);
             self.refresh_view();
         }
     }
@@ -507,5 +524,39 @@ fn status_rank(status: MatchStatus) -> u8 {
         MatchStatus::LookingUp => 5,
         MatchStatus::Pending => 6,
         MatchStatus::Ignored => 7,
+    }
+}
+
+/// What one load of files added to the Users pane, for the notice line. When the same
+/// load brought usage reports, the Usage pane completes the notice with its part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadSummary {
+    /// Why the first file that could not be loaded failed.
+    pub first_failure: Option<String>,
+    /// `name (format, N rows)` of each file loaded into the directory.
+    pub files: Vec<String>,
+    /// Row problems in those files (`p` lists them).
+    pub problems: usize,
+    /// Users the directory gained.
+    pub new_users: usize,
+}
+
+impl LoadSummary {
+    /// The notice for the load; `usage` is the Usage pane's notice for reports in it.
+    pub fn notice(&self, usage: Option<Notice>) -> Notice {
+        let names = self.files.join(", ");
+        let new_users = self.new_users;
+        match (self.first_failure.as_ref(), self.problems, usage) {
+            (Some(first), _, _) => error(first.clone()),
+            (None, _, Some(usage)) if self.files.is_empty() => usage,
+            (None, 0, Some(usage)) => Notice {
+                level: usage.level,
+                text: format!("Loaded {names}: {new_users} new users · {}", usage.text),
+            },
+            (None, 0, _) => info(format!("Loaded {names}: {new_users} new users")),
+            (None, n, _) => warn(format!(
+                "Loaded {names} with {n} problems (p lists them); {new_users} new users"
+            )),
+        }
     }
 }

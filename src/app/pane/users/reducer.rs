@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
-use super::effect::{ConnectionSpec, Effect, ImportSource};
-use super::keys::Command;
-use super::reducer::{error, info, warn};
-use super::state::{Notice, State, TextField};
-use super::table::Handled;
-use super::users::MappingDialog;
-use super::users::{LookupProgress, Prompt, PromptKind, UsersState};
+use super::state::{LoadSummary, LookupProgress, MappingDialog, Prompt, PromptKind, UsersState};
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::app::effect::{Effect, ImportSource};
+use crate::app::event::{Event, Outbox};
+use crate::app::keys::{Command, Context};
+use crate::app::notice::{error, info, warn};
+use crate::app::state::{State, Tab};
+use crate::app::table::Handled;
+use crate::app::text_field::TextField;
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
@@ -23,21 +26,12 @@ pub fn table_height(size: (u16, u16)) -> usize {
         .max(1)
 }
 
-pub(super) fn connection_spec(state: &State) -> ConnectionSpec {
-    let conn = &state.connection;
-    ConnectionSpec {
-        base_url: conn.base_url.value.trim().to_string(),
-        token: conn.token_source(),
-        profile: conn.profile.clone(),
-    }
-}
-
 /// Starts a lookup batch for `indices` (with optional per-user overrides).
 fn start_lookups(
     state: &mut State,
     jobs: Vec<LookupJob>,
     options: LookupOptions,
-    effects: &mut Vec<Effect>,
+    out: &mut Outbox,
 ) {
     if jobs.is_empty() {
         return;
@@ -69,9 +63,9 @@ fn start_lookups(
         users.update_row(job.index, |row| row.queued = true);
     }
     let batch = users.progress.batch;
-    effects.push(Effect::LookupUsers {
+    out.push(Effect::LookupUsers {
         batch,
-        spec: connection_spec(state),
+        spec: state.connection.spec(),
         jobs,
         options,
     });
@@ -92,28 +86,21 @@ fn jobs_for(users: &UsersState, indices: &[usize]) -> Vec<LookupJob> {
         .collect()
 }
 
-/// Looks these users up again (e.g. after a batch changed them), so the table shows
-/// the server's state rather than what navscim expects it to be.
-pub(super) fn relookup(state: &mut State, indices: &[usize], effects: &mut Vec<Effect>) {
+/// [`Event::LookUp`]: looks these users up (new users after a load; users a batch
+/// changed, so the table shows the server's state rather than what navscim expects
+/// it to be). A `quiet` batch says nothing when it ends well.
+pub fn look_up(state: &mut State, indices: &[usize], quiet: bool, out: &mut Outbox) {
     let jobs = jobs_for(&state.users, indices);
     let before = state.users.progress.batch;
-    start_lookups(state, jobs, LookupOptions::default(), effects);
-    if state.users.progress.batch != before {
+    start_lookups(state, jobs, LookupOptions::default(), out);
+    if quiet && state.users.progress.batch != before {
         let batch = state.users.progress.batch;
         state.users.quiet_batches.insert(batch);
     }
 }
 
-pub(super) fn import(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {
-    Effect::ImportFiles {
-        sources,
-        options: ImportOptions::default(),
-        lookup_after,
-    }
-}
-
 /// Keys of the column-mapping dialog.
-fn mapping_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn mapping_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let users = &mut state.users;
     let Some(dialog) = users.mapping.as_mut() else {
         return false;
@@ -155,7 +142,7 @@ fn mapping_command(state: &mut State, command: Command, effects: &mut Vec<Effect
                 dialog.needs.file,
                 mapping_text(&dialog)
             )));
-            effects.push(Effect::ImportFiles {
+            out.push(Effect::ImportFiles {
                 sources: vec![dialog.source],
                 options: ImportOptions {
                     format: Some(dialog.needs.format),
@@ -192,11 +179,60 @@ pub fn mapping_text(dialog: &MappingDialog) -> String {
         .join(",")
 }
 
+/// A key typed into the `/` filter (the view follows every keystroke) or a prompt.
+/// Returns false for keys that are commands.
+pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+    let users = &mut state.users;
+    let filtering = users.context() == Context::UsersFilter;
+    let field = if filtering {
+        Some(&mut users.filter)
+    } else {
+        users.prompt.as_mut().map(|p| &mut p.input)
+    };
+    let Some(field) = field else { return false };
+    if !field.edit(event) {
+        return false;
+    }
+    if filtering {
+        users.refresh_view();
+        users.cursor = 0;
+        users.offset = 0;
+    }
+    true
+}
+
+/// Terminal paste into the `/` filter or a prompt.
+pub fn paste(state: &mut State, text: &str) -> bool {
+    let users = &mut state.users;
+    let field = match users.context() {
+        Context::UsersFilter => Some(&mut users.filter),
+        Context::Prompt => users.prompt.as_mut().map(|p| &mut p.input),
+        _ => None,
+    };
+    let Some(field) = field else { return false };
+    field.insert_str(text.trim());
+    users.refresh_view();
+    true
+}
+
+/// `D` / `E` / `C`: the Actions pane builds a plan from the marked users (or the
+/// cursor's), unless there is nobody to plan for.
+fn request_plan(state: &mut State, kind: crate::plan::OpKind, out: &mut Outbox) -> bool {
+    if state.users.targets().is_empty() {
+        state.notice = Some(warn(
+            "No user to plan for: mark users with Space first".into(),
+        ));
+        return true;
+    }
+    out.emit(Event::PlanFromUsers(kind));
+    true
+}
+
 /// Commands of the Users pane and its filter, prompt and details contexts.
-pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let height = table_height(state.size);
     if state.users.mapping.is_some() {
-        return mapping_command(state, command, effects);
+        return mapping_command(state, command, out);
     }
     let users = &mut state.users;
     if users.details_open || users.files_open {
@@ -214,7 +250,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         return true;
     }
     if users.prompt.is_some() {
-        return prompt_command(state, command, effects);
+        return prompt_command(state, command, out);
     }
     if users.filter_editing {
         match command {
@@ -229,13 +265,13 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         users.scroll_into_view(height);
         return true;
     }
-    let nav = super::table::TableNav {
+    let nav = crate::app::table::TableNav {
         view: &users.view,
         cursor: &mut users.cursor,
         marks: &mut users.marks,
         range_anchor: &mut users.range_anchor,
     };
-    match super::table::command(nav, command, height) {
+    match crate::app::table::command(nav, command, height) {
         Handled::No => {}
         handled => {
             if let Handled::Notice(text) = handled {
@@ -257,26 +293,12 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         Command::Sort => users.cycle_sort(),
         Command::SortReverse => users.reverse_sort(),
         Command::PlanDeactivate => {
-            return super::actions_reducer::request_users_plan(
-                state,
-                crate::plan::OpKind::Deactivate,
-                effects,
-            )
+            return request_plan(state, crate::plan::OpKind::Deactivate, out)
         }
         Command::PlanReactivate => {
-            return super::actions_reducer::request_users_plan(
-                state,
-                crate::plan::OpKind::Reactivate,
-                effects,
-            )
+            return request_plan(state, crate::plan::OpKind::Reactivate, out)
         }
-        Command::PlanCreate => {
-            return super::actions_reducer::request_users_plan(
-                state,
-                crate::plan::OpKind::Create,
-                effects,
-            )
-        }
+        Command::PlanCreate => return request_plan(state, crate::plan::OpKind::Create, out),
         Command::Files => {
             users.files_open = true;
             users.details_scroll = 0;
@@ -291,7 +313,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             let targets = users.targets();
             let jobs = jobs_for(users, &targets);
             let n = jobs.len();
-            start_lookups(state, jobs, LookupOptions::default(), effects);
+            start_lookups(state, jobs, LookupOptions::default(), out);
             if n > 0 {
                 state.notice = Some(info(format!("Looking {n} users up again")));
             }
@@ -350,7 +372,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
             }
             let jobs = jobs_for(users, &errored);
             state.notice = Some(info(format!("Retrying {} users in error", jobs.len())));
-            start_lookups(state, jobs, LookupOptions::default(), effects);
+            start_lookups(state, jobs, LookupOptions::default(), out);
         }
         Command::Copy => {
             let emails: Vec<String> = users
@@ -365,7 +387,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
                 "Copied {} emails to the clipboard (OSC 52)",
                 emails.len()
             )));
-            effects.push(Effect::CopyToClipboard {
+            out.push(Effect::CopyToClipboard {
                 text: emails.join("\n"),
             });
         }
@@ -374,7 +396,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
                 return false;
             }
             users.progress.cancelling = true;
-            effects.push(Effect::CancelLookups);
+            out.push(Effect::CancelLookups);
             state.notice = Some(warn(
                 "Cancelling: lookups in flight finish, no new ones start".into(),
             ));
@@ -385,7 +407,7 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
     true
 }
 
-fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let users = &mut state.users;
     let Some(prompt) = users.prompt.as_mut() else {
         return false;
@@ -407,7 +429,7 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
             let prompt = users.prompt.take().expect("checked above");
             let value = prompt.input.value.trim().to_string();
             match prompt.kind {
-                PromptKind::Relookup(kind) => relookup_by(state, kind, &value, effects),
+                PromptKind::Relookup(kind) => relookup_by(state, kind, &value, out),
                 PromptKind::Link => {
                     if value.is_empty() {
                         state.notice = Some(error("No SCIM id typed".into()));
@@ -417,10 +439,10 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
                         return true;
                     };
                     state.notice = Some(info(format!("Verifying SCIM id {value} …")));
-                    effects.push(Effect::VerifyLink {
+                    out.push(Effect::VerifyLink {
                         index,
                         scim_id: value,
-                        spec: connection_spec(state),
+                        spec: state.connection.spec(),
                     });
                 }
                 PromptKind::LoadFile => {
@@ -428,7 +450,10 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
                         return true;
                     }
                     state.notice = Some(info(format!("Loading {value} …")));
-                    effects.push(import(vec![ImportSource::Path(value.into())], true));
+                    out.push(Effect::import_files(
+                        vec![ImportSource::Path(value.into())],
+                        true,
+                    ));
                 }
                 PromptKind::Export => {
                     if value.is_empty() {
@@ -447,7 +472,7 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
                             )
                         })
                         .collect();
-                    effects.push(Effect::ExportUsers {
+                    out.push(Effect::ExportUsers {
                         path: value.into(),
                         rows,
                     });
@@ -461,7 +486,7 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
 
 /// Looks the targets up by one identifier kind; a typed value replaces the user's own
 /// (only sensible for a single target, so a value with several targets is refused).
-fn relookup_by(state: &mut State, kind: LookupKind, value: &str, effects: &mut Vec<Effect>) {
+fn relookup_by(state: &mut State, kind: LookupKind, value: &str, out: &mut Outbox) {
     let users = &state.users;
     let targets = users.targets();
     if !value.is_empty() && targets.len() > 1 {
@@ -502,14 +527,14 @@ fn relookup_by(state: &mut State, kind: LookupKind, value: &str, effects: &mut V
         },
         kind.label()
     )));
-    start_lookups(state, jobs, options, effects);
+    start_lookups(state, jobs, options, out);
 }
 
-pub(super) fn files_imported(
+pub fn files_imported(
     state: &mut State,
     results: Vec<(ImportSource, Result<crate::import::Import, ImportError>)>,
     lookup_after: bool,
-    effects: &mut Vec<Effect>,
+    out: &mut Outbox,
 ) {
     let files_before = state.users.files.len();
     let mut failures = Vec::new();
@@ -542,7 +567,7 @@ pub(super) fn files_imported(
                     failures.push(ImportError::NeedsMapping(needs).to_string());
                     continue;
                 }
-                state.tab = super::state::Tab::Users;
+                state.tab = Tab::Users;
                 state.users.mapping = Some(MappingDialog {
                     source,
                     lookup_after,
@@ -558,52 +583,40 @@ pub(super) fn files_imported(
     let user_files = !imports.is_empty();
     let new_users = state.users.add_imports(imports);
     if user_files {
-        super::usage_reducer::directory_changed(state);
+        out.emit(Event::DirectoryChanged);
     }
-    let usage_notice = if usage_imports.is_empty() && date_questions.is_empty() {
-        None
-    } else {
-        super::usage_reducer::usage_imported(state, usage_imports, date_questions, effects)
+    let files = &state.users.files[files_before..];
+    let loaded = LoadSummary {
+        first_failure: failures.into_iter().next(),
+        files: files
+            .iter()
+            .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))
+            .collect(),
+        problems: files.iter().map(|f| f.problems.len()).sum(),
+        new_users: new_users.len(),
     };
-    let loaded = &state.users.files[files_before..];
-    let problems: usize = loaded.iter().map(|f| f.problems.len()).sum();
-    let names: Vec<String> = loaded
-        .iter()
-        .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))
-        .collect();
-    state.notice = Some(match (failures.first(), problems, usage_notice) {
-        (Some(first), _, _) => error(first.clone()),
-        (None, _, Some(usage)) if loaded.is_empty() => usage,
-        (None, 0, Some(usage)) => Notice {
-            level: usage.level,
-            text: format!(
-                "Loaded {}: {} new users · {}",
-                names.join(", "),
-                new_users.len(),
-                usage.text
-            ),
-        },
-        (None, 0, _) => info(format!(
-            "Loaded {}: {} new users",
-            names.join(", "),
-            new_users.len()
-        )),
-        (None, n, _) => warn(format!(
-            "Loaded {} with {n} problems (p lists them); {} new users",
-            names.join(", "),
-            new_users.len()
-        )),
-    });
-    if lookup_after && !new_users.is_empty() {
-        let jobs = jobs_for(&state.users, &new_users);
-        start_lookups(state, jobs, LookupOptions::default(), effects);
+    if usage_imports.is_empty() && date_questions.is_empty() {
+        state.notice = Some(loaded.notice(None));
+    } else {
+        // The Usage pane takes its reports and completes the notice.
+        out.emit(Event::UsageImported {
+            imports: usage_imports,
+            questions: date_questions,
+            loaded,
+        });
     }
-    if state.tab == super::state::Tab::Connection && files_before == 0 && !state.connection.demo {
-        state.tab = super::state::Tab::Users;
+    if lookup_after && !new_users.is_empty() {
+        out.emit(Event::LookUp {
+            users: new_users,
+            quiet: false,
+        });
+    }
+    if state.tab == Tab::Connection && files_before == 0 && !state.connection.demo {
+        state.tab = Tab::Users;
     }
 }
 
-pub(super) fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration) {
+pub fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration) {
     let _ = batch;
     let progress = &mut state.users.progress;
     progress.started_at.get_or_insert(at);
@@ -613,7 +626,7 @@ pub(super) fn lookup_started(state: &mut State, batch: u64, index: usize, at: Du
     });
 }
 
-pub(super) fn lookup_finished(
+pub fn lookup_finished(
     state: &mut State,
     index: usize,
     outcome: Box<LookupOutcome>,
@@ -640,14 +653,21 @@ pub(super) fn lookup_finished(
     // The view depends on statuses only when a status filter or status sort is on;
     // otherwise skip the O(n) refresh per result.
     if users.status_filter != Default::default()
-        || matches!(users.sort, Some((super::users::SortColumn::Status, _)))
+        || matches!(users.sort, Some((super::state::SortColumn::Status, _)))
     {
         users.refresh_view();
         users.scroll_into_view(table_height(state.size));
     }
 }
 
-pub(super) fn batch_done(state: &mut State, batch: u64, cancelled: usize, failure: Option<String>) {
+pub fn batch_done(
+    state: &mut State,
+    batch: u64,
+    cancelled: usize,
+    failure: Option<String>,
+    out: &mut Outbox,
+) {
+    out.emit(Event::UsersChanged);
     let users = &mut state.users;
     users.running_batches.remove(&batch);
     // Jobs that never ran are no longer queued once no batch is left to run them.
@@ -692,12 +712,14 @@ pub fn summary(users: &UsersState) -> String {
         .join(" · ")
 }
 
-pub(super) fn link_verified(
+pub fn link_verified(
     state: &mut State,
     index: usize,
     scim_id: String,
     result: Result<Option<Box<ScimUser>>, String>,
+    out: &mut Outbox,
 ) {
+    out.emit(Event::UsersChanged);
     let Some(row) = state.users.rows.get(index) else {
         return;
     };

@@ -3,16 +3,18 @@
 //! unfinished in the journal. Real reducer, effects and simulator, rendered through
 //! TestBackend; what is asserted is what an admin sees and what reached the server.
 
-mod apply_support;
+use crate::apply_support;
 
 use std::time::Duration;
 
+use crate::harness::reduce;
 use navscim::app::actions::{ConfirmFocus, OpStatus, PlanOrigin, PlanView};
+use navscim::app::connection::ConnField;
 use navscim::app::effect::Effect;
 use navscim::app::keys::Command;
-use navscim::app::state::{ConnField, State, Tab};
+use navscim::app::state::{State, Tab};
 use navscim::app::users::StatusFilter;
-use navscim::app::{reduce, Action};
+use navscim::app::Action;
 use navscim::apply::{self, ApplyEvent, Batch, BatchMeta, Control, Gates, PauseReason};
 use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
 use navscim::cli::ConnectionArgs;
@@ -375,8 +377,8 @@ async fn an_unfinished_batch_is_offered_at_start_and_finished_exactly_once() {
     let id = batch.id().to_string();
     drop(batch);
 
-    let mut conn = navscim::app::state::ConnectionState::new("test", sim.base_url());
-    conn.source_kind = navscim::app::state::TokenSourceKind::Paste;
+    let mut conn = navscim::app::connection::ConnectionState::new("test", sim.base_url());
+    conn.source_kind = navscim::app::connection::TokenSourceKind::Paste;
     conn.pasted = navscim::secret::Token::new(apply_support::TOKEN);
     let mut state = State::new(conn, true);
     state.size = (100, 30);
@@ -431,7 +433,7 @@ async fn an_unfinished_batch_is_offered_at_start_and_finished_exactly_once() {
 
 /// A state with a plan under review and a batch running, without a runtime.
 fn running_state() -> State {
-    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let conn = navscim::app::connection::ConnectionState::new("t", "http://127.0.0.1:9/scim");
     let mut state = State::new(conn, true);
     state.connection.permissions.deprovisioning = true;
     state.size = (80, 24);
@@ -439,7 +441,7 @@ fn running_state() -> State {
         .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("id-{i}")))
         .collect();
     let plan: Plan = apply_support::plan(ops, 100);
-    navscim::app::actions_reducer::receive_plan(
+    navscim::app::actions::reducer::receive_plan(
         &mut state,
         plan,
         PlanOrigin::File("p.json".into()),
@@ -584,7 +586,7 @@ async fn a_plan_file_opens_for_review_and_a_broken_one_is_named() {
     let bad = dir.path().join("broken.json");
     std::fs::write(&bad, b"{\"version\": 1, \"operations\": [").unwrap();
 
-    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let conn = navscim::app::connection::ConnectionState::new("t", "http://127.0.0.1:9/scim");
     let mut state = State::new(conn, true);
     state.tab = Tab::Actions;
     let mut driver = Driver::new(state, Settings::default());
@@ -729,7 +731,7 @@ async fn an_admin_named_only_by_scim_id_in_a_plan_file_is_refused() {
     op.email = None;
     let plan: Plan = apply_support::plan(vec![op], 100);
     driver.state.connection.permissions.deprovisioning = true;
-    navscim::app::actions_reducer::receive_plan(
+    navscim::app::actions::reducer::receive_plan(
         &mut driver.state,
         plan,
         PlanOrigin::File("x.json".into()),
@@ -751,14 +753,14 @@ async fn an_admin_named_only_by_scim_id_in_a_plan_file_is_refused() {
 }
 
 fn file_state(n: usize) -> State {
-    let conn = navscim::app::state::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let conn = navscim::app::connection::ConnectionState::new("t", "http://127.0.0.1:9/scim");
     let mut state = State::new(conn, true);
     state.connection.permissions.deprovisioning = true;
     state.size = (80, 24);
     let ops = (0..n)
         .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("id-{i}")))
         .collect();
-    navscim::app::actions_reducer::receive_plan(
+    navscim::app::actions::reducer::receive_plan(
         &mut state,
         apply_support::plan(ops, 10_000),
         PlanOrigin::File("a.json".into()),
@@ -778,7 +780,7 @@ fn a_raised_limit_belongs_to_its_plan_only() {
     let ops = (0..400)
         .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("other-{i}")))
         .collect();
-    navscim::app::actions_reducer::receive_plan(
+    navscim::app::actions::reducer::receive_plan(
         &mut s,
         apply_support::plan(ops, 10_000),
         PlanOrigin::File("b.json".into()),
@@ -860,7 +862,7 @@ fn resize_keeps_the_actions_cursor_on_screen() {
     reduce(&mut s, Action::Resize(100, 60));
     reduce(&mut s, Action::Command(Command::Bottom));
     reduce(&mut s, Action::Resize(100, 20));
-    let h = navscim::app::actions_reducer::table_height(s.size);
+    let h = navscim::app::actions::reducer::table_height(s.size);
     let a = &s.actions;
     assert!(
         a.cursor < a.offset + h,

@@ -1,7 +1,7 @@
 //! Plans from a selection (reactivate, provision), the lookup-results reader, and the
 //! TUI's way in (directory + lookup outcomes, marked users).
 
-mod plan_support;
+use crate::plan_support;
 
 use std::collections::BTreeSet;
 

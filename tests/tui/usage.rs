@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
+use crate::harness::reduce;
 use navscim::app::actions::PlanOrigin;
 use navscim::app::keys::Command;
 use navscim::app::state::{State, Tab};
 use navscim::app::usage::ActivityFilter;
-use navscim::app::{reduce, Action};
+use navscim::app::Action;
 use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
 use navscim::cli::ConnectionArgs;
 use navscim::import::demo;

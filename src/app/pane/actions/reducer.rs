@@ -10,15 +10,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::action::{LoadedPlan, UnfinishedBatch};
-use super::actions::{
-    BatchProgress, ConfirmDialog, ConfirmFocus, OpStatus, PlanOrigin, PlanReview,
+use super::state::{
+    BatchProgress, ConfirmDialog, ConfirmFocus, LoadedPlan, OpStatus, PlanOrigin, PlanReview,
+    UnfinishedBatch,
 };
-use super::effect::{ClockPurpose, Effect};
-use super::keys::Command;
-use super::reducer::{error, info, warn};
-use super::state::{State, Tab, TextField};
-use super::users_reducer::connection_spec;
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::app::effect::Effect;
+use crate::app::event::{Event, Outbox};
+use crate::app::keys::Command;
+use crate::app::notice::{error, info, warn};
+use crate::app::state::{State, Tab};
+use crate::app::text_field::TextField;
 use crate::apply::{ApplyEvent, BatchSummary, Control, Gates};
 use crate::journal::{BatchKind, EndStatus, Outcome};
 use crate::plan::{
@@ -27,18 +30,36 @@ use crate::plan::{
 };
 
 /// Keeps the cursor's row on screen (after a resize).
-pub(super) fn scroll_into_view(state: &mut State) {
+pub fn scroll_into_view(state: &mut State) {
     let height = table_height(state.size);
     let rows = state.actions.rows();
     let actions = &mut state.actions;
     actions.cursor = actions.cursor.min(rows.saturating_sub(1));
-    super::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
+    crate::app::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
 }
 
 /// Rows of the plan table that fit: the terminal minus the tab bar, notice and hints,
 /// the pane's border, the four header lines and the table's header.
 pub fn table_height(size: (u16, u16)) -> usize {
     (size.1 as usize).saturating_sub(3 + 2 + 4 + 1).max(1)
+}
+
+/// [`Event::ReviewPlan`]: a pane built a plan; show it for review, with `notice`
+/// instead of the default one once it is shown.
+pub fn review_plan(
+    state: &mut State,
+    plan: Plan,
+    origin: PlanOrigin,
+    hidden_marked: usize,
+    notes: Vec<String>,
+    notice: Option<crate::app::notice::Notice>,
+) {
+    receive_plan_with(state, plan, origin, hidden_marked, notes);
+    if let Some(notice) = notice {
+        if state.tab == Tab::Actions {
+            state.notice = Some(notice);
+        }
+    }
 }
 
 /// Hands a plan to the Actions pane for review (from the Users or Usage pane, a file,
@@ -82,33 +103,17 @@ pub fn receive_plan_with(
     refresh_refusals(state);
 }
 
-/// `D` / `E` / `C` on the Users pane: ask the runtime for the time (the plan's
-/// `created_at`); the plan is built when it answers ([`plan_from_users`]).
-pub(super) fn request_users_plan(
-    state: &mut State,
-    kind: OpKind,
-    effects: &mut Vec<Effect>,
-) -> bool {
-    if state.users.targets().is_empty() {
-        state.notice = Some(warn(
-            "No user to plan for: mark users with Space first".into(),
-        ));
-        return true;
-    }
-    effects.push(Effect::ReadClock {
-        purpose: ClockPurpose::UsersPlan(kind),
-    });
-    false
-}
-
 /// The marked users (or the cursor's) become a deactivate / reactivate / create plan,
 /// built by the shared planning code (admins and protected users are excluded there),
 /// and shown here for review.
-pub(super) fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc>) -> bool {
+///
+/// [`Event::PlanFromUsers`](crate::app::event::Event::PlanFromUsers); `now` is the
+/// plan's `created_at` and as-of date.
+pub fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc>) {
     let users = &state.users;
     let targets = users.targets();
     if targets.is_empty() {
-        return false;
+        return;
     }
     let hidden = if users.marks.is_empty() {
         0
@@ -143,7 +148,7 @@ pub(super) fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc
         ),
         OpKind::Reactivate => build_reactivate_plan(&candidates, &selected, ctx),
         OpKind::Create => build_provision_plan(&candidates, &selected, ctx),
-        OpKind::Delete => return false,
+        OpKind::Delete => return,
     };
     let mut plan = plan;
     // The reason an orphan seat is a leaver is where it was (not) found: say so.
@@ -160,7 +165,6 @@ pub(super) fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc
         }
     }
     receive_plan_with(state, plan, PlanOrigin::Users, hidden, Vec::new());
-    true
 }
 
 /// The gates for `plan`: the Connection pane's checkboxes, the limits (raised only
@@ -224,7 +228,7 @@ fn refresh_refusals(state: &mut State) {
 
 /// Called when a Connection checkbox changes. Unticking the permission a running
 /// batch needs cancels it: off means no request that changes anything leaves navscim.
-pub(super) fn permissions_changed(state: &mut State, effects: &mut Vec<Effect>) {
+pub fn permissions_changed(state: &mut State, out: &mut Outbox) {
     refresh_refusals(state);
     let permissions = state.connection.permissions;
     let needs_missing = state.actions.review.as_ref().is_some_and(|r| {
@@ -237,7 +241,7 @@ pub(super) fn permissions_changed(state: &mut State, effects: &mut Vec<Effect>) 
         if let Some(batch) = state.actions.batch.as_mut() {
             batch.stopping = Some("cancelled: the permission it needs was unticked".into());
         }
-        effects.push(Effect::ControlBatch(Control::Cancel));
+        out.push(Effect::ControlBatch(Control::Cancel));
         state.notice = Some(warn(
             "Permission removed: the running batch is cancelled (requests in flight finish)".into(),
         ));
@@ -312,12 +316,12 @@ fn is_threshold(r: &Refusal) -> bool {
 }
 
 /// A command while the Actions pane has focus. Returns whether anything visible changed.
-pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     if state.actions.confirm.is_some() {
-        return confirm_command(state, command, effects);
+        return confirm_command(state, command, out);
     }
     if state.actions.prompt.is_some() {
-        return prompt_command(state, command, effects);
+        return prompt_command(state, command, out);
     }
     if state.actions.details_open {
         match command {
@@ -350,9 +354,9 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
         }
         Command::ApplyPlan => open_confirm(state),
         Command::RaiseLimits => raise_limits(state),
-        Command::PauseResume => pause_resume(state, effects),
-        Command::CancelWork => cancel_batch(state, effects),
-        Command::Undo => undo(state, effects),
+        Command::PauseResume => pause_resume(state, out),
+        Command::CancelWork => cancel_batch(state, out),
+        Command::Undo => undo(state, out),
         Command::OpenPlan => {
             if state.actions.batch_running() {
                 state.notice = Some(error("A batch is running".into()));
@@ -377,9 +381,22 @@ pub(super) fn command(state: &mut State, command: Command, effects: &mut Vec<Eff
     true
 }
 
-/// After a keystroke in [`super::keys::Context::ActionsText`]: a new attempt at the
+/// A key typed into an Actions pane text field (the confirmation count, a plan
+/// path). Returns false for keys that are commands.
+pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+    let Some(field) = state.actions.text_field() else {
+        return false;
+    };
+    if !field.edit(event) {
+        return false;
+    }
+    text_changed(state);
+    true
+}
+
+/// After a keystroke in [`crate::app::keys::Context::ActionsText`]: a new attempt at the
 /// count clears the last complaint.
-pub(super) fn text_changed(state: &mut State) {
+fn text_changed(state: &mut State) {
     if let Some(dialog) = state.actions.confirm.as_mut() {
         dialog.error = None;
     }
@@ -389,10 +406,10 @@ fn move_cursor(state: &mut State, command: Command) -> bool {
     let height = table_height(state.size);
     let rows = state.actions.rows();
     let actions = &mut state.actions;
-    if !super::table::move_cursor(&mut actions.cursor, rows, command, height) {
+    if !crate::app::table::move_cursor(&mut actions.cursor, rows, command, height) {
         return false;
     }
-    super::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
+    crate::app::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
     true
 }
 
@@ -460,7 +477,7 @@ fn open_confirm(state: &mut State) {
     state.actions.confirm = Some(ConfirmDialog::default());
 }
 
-fn confirm_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn confirm_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     let Some(dialog) = state.actions.confirm.as_mut() else {
         return false;
     };
@@ -486,7 +503,7 @@ fn confirm_command(state: &mut State, command: Command, effects: &mut Vec<Effect
                     dialog.error = Some(format!("Type {want} (the number of operations) to apply"));
                     return true;
                 }
-                start_batch(state, effects);
+                start_batch(state, out);
             }
         },
         _ => return false,
@@ -495,7 +512,7 @@ fn confirm_command(state: &mut State, command: Command, effects: &mut Vec<Effect
 }
 
 /// Confirmed: check the gates once more and hand the batch to the runtime.
-fn start_batch(state: &mut State, effects: &mut Vec<Effect>) {
+fn start_batch(state: &mut State, out: &mut Outbox) {
     state.actions.confirm = None;
     refresh_refusals(state);
     if let Some(first) = state.actions.refusals.first() {
@@ -506,7 +523,7 @@ fn start_batch(state: &mut State, effects: &mut Vec<Effect>) {
         return;
     };
     let gates = gates(state, &review.plan);
-    let spec = connection_spec(state);
+    let spec = state.connection.spec();
     let mut progress = BatchProgress::new(review.plan.operations.len());
     progress.targets = user_rows_of(state, &review.plan);
     let effect = match &review.origin {
@@ -541,15 +558,15 @@ fn start_batch(state: &mut State, effects: &mut Vec<Effect>) {
         },
     };
     state.actions.batch = Some(progress);
-    state.actions.view = super::actions::PlanView::Operations;
+    state.actions.view = super::state::PlanView::Operations;
     state.notice = Some(info(format!(
         "Applying {} operations; the journal records each one",
         review.to_do()
     )));
-    effects.push(effect);
+    out.push(effect);
 }
 
-fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>) -> bool {
+fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     match command {
         Command::EditCancel | Command::Close => state.actions.prompt = None,
         Command::EditCommit => {
@@ -562,7 +579,7 @@ fn prompt_command(state: &mut State, command: Command, effects: &mut Vec<Effect>
             if path.is_empty() {
                 return true;
             }
-            effects.push(Effect::LoadPlan { path: path.into() });
+            out.push(Effect::LoadPlan { path: path.into() });
         }
         _ => return false,
     }
@@ -625,7 +642,7 @@ fn raise_limits(state: &mut State) {
     state.notice = Some(warn(text));
 }
 
-fn pause_resume(state: &mut State, effects: &mut Vec<Effect>) {
+fn pause_resume(state: &mut State, out: &mut Outbox) {
     let Some(batch) = state.actions.batch.as_mut().filter(|b| b.running()) else {
         state.notice = Some(info("No batch is running".into()));
         return;
@@ -635,30 +652,30 @@ fn pause_resume(state: &mut State, effects: &mut Vec<Effect>) {
     }
     if batch.paused.is_some() || batch.pause_requested {
         batch.pause_requested = false;
-        effects.push(Effect::ControlBatch(Control::Run));
+        out.push(Effect::ControlBatch(Control::Run));
         state.notice = Some(info("Resuming the batch".into()));
     } else {
         batch.pause_requested = true;
-        effects.push(Effect::ControlBatch(Control::Pause));
+        out.push(Effect::ControlBatch(Control::Pause));
         state.notice = Some(info(
             "Pausing: requests in flight finish, nothing new starts".into(),
         ));
     }
 }
 
-fn cancel_batch(state: &mut State, effects: &mut Vec<Effect>) {
+fn cancel_batch(state: &mut State, out: &mut Outbox) {
     let Some(batch) = state.actions.batch.as_mut().filter(|b| b.running()) else {
         state.notice = Some(info("No batch is running".into()));
         return;
     };
     batch.stopping = Some("cancelling: requests in flight finish, nothing new starts".into());
-    effects.push(Effect::ControlBatch(Control::Cancel));
+    out.push(Effect::ControlBatch(Control::Cancel));
     state.notice = Some(warn(
         "Cancelling the batch; what is done stays done and is journaled (u undoes it)".into(),
     ));
 }
 
-fn undo(state: &mut State, effects: &mut Vec<Effect>) {
+fn undo(state: &mut State, out: &mut Outbox) {
     if state.actions.batch_running() {
         state.notice = Some(error(
             "Wait for the batch to finish before undoing it".into(),
@@ -667,7 +684,7 @@ fn undo(state: &mut State, effects: &mut Vec<Effect>) {
     }
     match &state.actions.last_batch {
         Some(batch) => {
-            effects.push(Effect::BuildUndo {
+            out.push(Effect::BuildUndo {
                 batch: batch.clone(),
             });
             state.notice = Some(info(format!("Building the undo plan of batch {batch}")));
@@ -713,7 +730,7 @@ fn resume(state: &mut State) {
 }
 
 /// The answer to `Effect::FindUnfinished`.
-pub(super) fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> bool {
+pub fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> bool {
     if batches.is_empty() {
         return false;
     }
@@ -732,7 +749,7 @@ pub(super) fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>)
 }
 
 /// The answer to `Effect::LoadPlan` / `Effect::BuildUndo`.
-pub(super) fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>) -> bool {
+pub fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>) -> bool {
     match result {
         Ok(loaded) => {
             receive_plan_with(state, loaded.plan, loaded.origin, 0, loaded.notes);
@@ -743,7 +760,7 @@ pub(super) fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>)
 }
 
 /// Progress of the running batch.
-pub(super) fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration) -> bool {
+pub fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration) -> bool {
     let Some(batch) = state.actions.batch.as_mut() else {
         return false;
     };
@@ -802,10 +819,10 @@ pub(super) fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration)
 }
 
 /// The end of a batch (or why it could not start).
-pub(super) fn apply_done(
+pub fn apply_done(
     state: &mut State,
     result: Result<Box<BatchSummary>, String>,
-    effects: &mut Vec<Effect>,
+    out: &mut Outbox,
 ) -> bool {
     match result {
         Ok(summary) => {
@@ -823,7 +840,7 @@ pub(super) fn apply_done(
                 EndStatus::Completed => info(format!("{text}. u undoes it")),
                 _ => {
                     // Offer it for resuming, like a batch found at start.
-                    effects.push(Effect::FindUnfinished {
+                    out.push(Effect::FindUnfinished {
                         also: Some(summary.batch.clone()),
                     });
                     warn(format!(
@@ -866,7 +883,10 @@ pub(super) fn apply_done(
                 .map(|b| b.targets.clone())
                 .unwrap_or_default();
             // Show the server's state of every user the batch touched.
-            super::users_reducer::relookup(state, &targets, effects);
+            out.emit(Event::LookUp {
+                users: targets,
+                quiet: true,
+            });
             let batch = state.actions.batch.get_or_insert_with(Default::default);
             batch.id = Some(summary.batch.clone());
             batch.in_flight = 0;

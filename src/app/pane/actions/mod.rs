@@ -1,0 +1,6 @@
+//! The Actions pane.
+
+pub mod reducer;
+pub mod state;
+
+pub use state::*;

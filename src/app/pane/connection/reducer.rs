@@ -1,0 +1,290 @@
+//! The Connection pane's reducer: moving between rows, editing the base URL and the
+//! token source (the pasted token blind), the permission checkboxes, testing the
+//! connection and saving the profile. Pure.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::state::{
+    ConnField, ConnectionFailure, ConnectionState, ConnectionSummary, EditBackup, TestStatus,
+    TokenSourceKind,
+};
+use crate::app::effect::Effect;
+use crate::app::event::{Event, Outbox};
+use crate::app::keys::Command;
+use crate::app::notice::{error, info, warn, Notice};
+use crate::app::state::State;
+use crate::app::text_field::TextField;
+use crate::config::{Profile, TokenSource};
+use crate::secret::Token;
+
+/// Commands while the Connection pane is shown (no overlay). Returns whether anything
+/// visible changed.
+pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
+    match command {
+        Command::EditCommit => finish_edit(state, true),
+        Command::EditCancel => finish_edit(state, false),
+        // Bound in overlays only; nothing to do on the pane itself.
+        Command::Confirm | Command::Close | Command::Help => {}
+        _ => return connection_command(state, command, out),
+    }
+    true
+}
+
+/// The answer to a connection test; a late answer to an older test is ignored.
+pub fn tested(
+    state: &mut State,
+    seq: u64,
+    result: Result<ConnectionSummary, ConnectionFailure>,
+) -> bool {
+    // A late answer to an older test must not overwrite the newer one.
+    if seq != state.connection.test_seq {
+        return false;
+    }
+    match result {
+        Ok(summary) => {
+            state.notice = Some(info(format!(
+                "Connected in {} ms",
+                summary.latency.as_millis()
+            )));
+            state.connection.test = TestStatus::Passed(summary);
+        }
+        Err(failure) => {
+            state.notice = Some(error(failure.headline.clone()));
+            state.connection.test = TestStatus::Failed(failure);
+        }
+    }
+    true
+}
+
+/// The answer to saving the profile.
+pub fn profile_saved(state: &mut State, result: Result<PathBuf, String>) -> bool {
+    state.notice = Some(match result {
+        Ok(path) => info(format!("Profile saved to {}", path.display())),
+        Err(e) => error(format!("Profile not saved: {e}")),
+    });
+    true
+}
+
+/// An effect's task died: a test that was running will never answer.
+pub fn effect_failed(state: &mut State) {
+    if state.connection.test == TestStatus::Running {
+        state.connection.test = TestStatus::NotRun;
+    }
+}
+
+/// A key typed while a field is being edited. The pasted token is edited blind:
+/// append and delete only, never shown. Returns false for keys that are commands.
+pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+    let conn = &mut state.connection;
+    if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let mut value = conn.pasted.expose().to_string();
+        match event.code {
+            KeyCode::Char(c) if !ctrl => value.push(c),
+            KeyCode::Backspace => {
+                value.pop();
+            }
+            _ => return false,
+        }
+        conn.pasted = Token::new(value);
+        return true;
+    }
+    match conn.focused_text() {
+        Some(field) => field.edit(event),
+        None => false,
+    }
+}
+
+/// Terminal paste: a pasted token replaces the old one whole; into a field being
+/// edited, the text is inserted.
+pub fn paste(state: &mut State, text: &str) -> bool {
+    let conn = &mut state.connection;
+    if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
+        // Surrounding whitespace is noise.
+        conn.pasted = Token::new(text.trim());
+        conn.editing = false;
+        conn.edit_backup = None;
+        state.notice = Some(info(format!(
+            "Token pasted ({} characters). It is kept in memory only{}.",
+            text.trim().chars().count(),
+            if conn.store_token {
+                " until you save"
+            } else {
+                ""
+            }
+        )));
+        return true;
+    }
+    if conn.editing {
+        if let Some(field) = conn.focused_text() {
+            field.insert_str(text);
+            return true;
+        }
+    }
+    false
+}
+
+fn finish_edit(state: &mut State, keep: bool) {
+    let conn = &mut state.connection;
+    let backup = conn.edit_backup.take();
+    conn.editing = false;
+    if !keep {
+        match backup {
+            Some(EditBackup::Text(old)) => {
+                if let Some(field) = conn.focused_text() {
+                    *field = old;
+                }
+            }
+            Some(EditBackup::Secret(old)) => conn.pasted = old,
+            None => {}
+        }
+    } else if conn.focus == ConnField::BaseUrl {
+        let trimmed = conn.base_url.value.trim().trim_end_matches('/').to_string();
+        conn.base_url = TextField::new(trimmed);
+    }
+}
+
+fn connection_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
+    let conn = &mut state.connection;
+    let fields = conn.fields();
+    let at = fields.iter().position(|f| *f == conn.focus).unwrap_or(0);
+    match command {
+        Command::Up => conn.focus = fields[at.saturating_sub(1)],
+        Command::Down => conn.focus = fields[(at + 1).min(fields.len() - 1)],
+        Command::Top => conn.focus = fields[0],
+        Command::Bottom => conn.focus = fields[fields.len() - 1],
+        Command::Left | Command::Right if conn.focus == ConnField::TokenSource => {
+            conn.source_kind = if command == Command::Left {
+                conn.source_kind.prev()
+            } else {
+                conn.source_kind.next()
+            };
+            conn.test = TestStatus::NotRun;
+        }
+        Command::Toggle => return toggle_focused(state, out),
+        Command::Activate => match conn.focus {
+            ConnField::BaseUrl | ConnField::TokenValue => {
+                conn.edit_backup = Some(
+                    if conn.focus == ConnField::TokenValue
+                        && conn.source_kind == TokenSourceKind::Paste
+                    {
+                        EditBackup::Secret(conn.pasted.clone())
+                    } else {
+                        match conn.focused_text() {
+                            Some(field) => EditBackup::Text(field.clone()),
+                            None => return false,
+                        }
+                    },
+                );
+                conn.editing = true;
+                state.notice = Some(info(
+                    "Editing: Enter keeps the value, Esc abandons it".into(),
+                ));
+            }
+            ConnField::TokenSource => {
+                conn.source_kind = conn.source_kind.next();
+                conn.test = TestStatus::NotRun;
+            }
+            ConnField::TestButton => start_test(state, out),
+            ConnField::SaveButton => save_profile(state, out),
+            ConnField::StoreToken | ConnField::Provisioning | ConnField::Deprovisioning => {
+                return toggle_focused(state, out)
+            }
+        },
+        Command::TestConnection => start_test(state, out),
+        Command::SaveProfile => save_profile(state, out),
+        _ => return false,
+    }
+    true
+}
+
+fn toggle_focused(state: &mut State, out: &mut Outbox) -> bool {
+    let changed = toggle_connection_box(state);
+    if changed {
+        out.emit(Event::PermissionsChanged);
+    }
+    changed
+}
+
+fn toggle_connection_box(state: &mut State) -> bool {
+    let conn = &mut state.connection;
+    match conn.focus {
+        ConnField::StoreToken => conn.store_token = !conn.store_token,
+        ConnField::Provisioning => {
+            conn.permissions.provisioning = !conn.permissions.provisioning;
+            state.notice = Some(permission_notice(
+                conn.permissions.provisioning,
+                "Provisioning",
+                "create and reactivate users",
+            ));
+        }
+        ConnField::Deprovisioning => {
+            conn.permissions.deprovisioning = !conn.permissions.deprovisioning;
+            state.notice = Some(permission_notice(
+                conn.permissions.deprovisioning,
+                "Deprovisioning",
+                "deactivate users",
+            ));
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn permission_notice(on: bool, name: &str, what: &str) -> Notice {
+    if on {
+        warn(format!(
+            "{name} ON: may {what}, after a preview and a typed confirmation"
+        ))
+    } else {
+        info(format!("{name} OFF: navscim will not {what}"))
+    }
+}
+
+fn start_test(state: &mut State, out: &mut Outbox) {
+    let conn = &mut state.connection;
+    let spec = conn.spec();
+    if spec.base_url.is_empty() {
+        state.notice = Some(error("Enter the SCIM base URL first".into()));
+        return;
+    }
+    conn.test_seq += 1;
+    conn.test = TestStatus::Running;
+    state.notice = Some(info(format!("Testing {} …", spec.base_url)));
+    out.push(Effect::TestConnection {
+        seq: conn.test_seq,
+        spec,
+    });
+}
+
+fn save_profile(state: &mut State, out: &mut Outbox) {
+    let conn = &state.connection;
+    if conn.demo {
+        state.notice = Some(info("Demo mode: nothing is saved to your profile".into()));
+        return;
+    }
+    let (token, stored) = profile_token(conn);
+    out.push(Effect::SaveProfile {
+        profile: Profile {
+            name: conn.profile.clone(),
+            base_url: conn.base_url.value.trim().to_string(),
+            token,
+            ca_file: None,
+        },
+        token: stored,
+    });
+    state.notice = Some(info("Saving profile …".into()));
+}
+
+/// What the profile remembers about the token, and the token to store (if chosen).
+fn profile_token(conn: &ConnectionState) -> (Option<TokenSource>, Option<Token>) {
+    match conn.token_source() {
+        TokenSource::Pasted(token) if conn.store_token && !token.is_empty() => {
+            (Some(TokenSource::Stored), Some(token))
+        }
+        TokenSource::Pasted(_) => (None, None),
+        other => (Some(other), None),
+    }
+}

@@ -1,0 +1,6 @@
+//! The Usage pane.
+
+pub mod reducer;
+pub mod state;
+
+pub use state::*;

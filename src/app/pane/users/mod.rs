@@ -1,0 +1,6 @@
+//! The Users pane.
+
+pub mod reducer;
+pub mod state;
+
+pub use state::*;

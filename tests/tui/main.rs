@@ -1,0 +1,12 @@
+//! The dashboard's tests: the pure reducer driven by keys and actions, the headless
+//! runtime against the embedded simulator, and what each pane shows ([`harness`], the
+//! one TUI test harness; [`snapshots`], the panes' snapshot tests).
+
+#[path = "../apply_support/mod.rs"]
+mod apply_support;
+mod harness;
+
+mod actions;
+mod shell;
+mod usage;
+mod users;
