@@ -145,7 +145,7 @@ fn main() {
         "filter keystroke over 100,000 users: mean {:.1} ms, worst {:.1} ms (target < 30 ms); {} users shown after \"{word}\"",
         total.as_secs_f64() * 1e3 / word.len() as f64,
         worst.as_secs_f64() * 1e3,
-        big.users.view.len()
+        big.users.table.view.len()
     );
     key(&mut big, KeyCode::Esc);
 

@@ -44,9 +44,11 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             state.size = (width, height);
             state
                 .users
+                .table
                 .scroll_into_view(users::reducer::table_height(state.size));
             state
                 .usage
+                .table
                 .scroll_into_view(usage::reducer::table_height(state.size));
             actions::reducer::scroll_into_view(state);
             true
@@ -252,23 +254,13 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
             if matches!(state.overlay, Overlay::Help { .. }) =>
         {
-            scroll_help(state, command)
+            if let Overlay::Help { scroll } = &mut state.overlay {
+                super::table::scroll(scroll, command);
+            }
         }
         _ => return false,
     }
     true
-}
-
-fn scroll_help(state: &mut State, command: Command) {
-    if let Overlay::Help { scroll } = &mut state.overlay {
-        *scroll = match command {
-            Command::Up => scroll.saturating_sub(1),
-            Command::PageUp => scroll.saturating_sub(10),
-            Command::Down => scroll.saturating_add(1),
-            Command::PageDown => scroll.saturating_add(10),
-            _ => *scroll,
-        };
-    }
 }
 
 #[cfg(test)]

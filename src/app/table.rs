@@ -1,10 +1,233 @@
 //! Table mechanics shared by the panes' tables (Users, Usage, and the Actions plan): a filtered and sorted
 //! view of item indices, a cursor and a scroll offset over it, and marks on items (not
 //! positions), so marks survive filtering and sorting. Pure, no I/O.
+//!
+//! [`TableState`] is the one table state the three panes own; the free functions are
+//! its mechanics.
 
 use std::collections::BTreeSet;
 
 use super::keys::Command;
+use super::text_field::TextField;
+
+/// A pane's table: which items are shown in what order, where the cursor is, what is
+/// marked, and the `/` filter and sort the view comes from. `S` is the pane's sort
+/// column. The pane decides which items its filters admit ([`TableState::set_view`]);
+/// everything else about moving and marking is here.
+#[derive(Debug, Clone)]
+pub struct TableState<S> {
+    /// Item indices shown, filtered and sorted.
+    pub view: Vec<usize>,
+    /// Position in `view`.
+    pub cursor: usize,
+    /// First visible position in `view`.
+    pub offset: usize,
+    /// Item indices marked; they survive filtering and sorting.
+    pub marks: BTreeSet<usize>,
+    /// Where `v` (range mark) starts: a position in `view`.
+    pub range_anchor: Option<usize>,
+    /// The `/` filter's text.
+    pub filter: TextField,
+    /// The `/` filter is being typed.
+    pub filter_editing: bool,
+    /// The sort column and whether it is reversed; `None`: item order.
+    pub sort: Option<(S, bool)>,
+    /// Marked items the view hides, kept up to date so a frame does not count them.
+    marks_hidden: usize,
+}
+
+impl<S> Default for TableState<S> {
+    fn default() -> Self {
+        TableState {
+            view: Vec::new(),
+            cursor: 0,
+            offset: 0,
+            marks: BTreeSet::new(),
+            range_anchor: None,
+            filter: TextField::default(),
+            filter_editing: false,
+            sort: None,
+            marks_hidden: 0,
+        }
+    }
+}
+
+impl<S: Copy + PartialEq> TableState<S> {
+    /// The item under the cursor.
+    pub fn cursor_item(&self) -> Option<usize> {
+        self.view.get(self.cursor).copied()
+    }
+
+    /// Marked items, else the cursor's: what an action applies to.
+    pub fn targets(&self) -> Vec<usize> {
+        if self.marks.is_empty() {
+            self.cursor_item().into_iter().collect()
+        } else {
+            self.marks.iter().copied().collect()
+        }
+    }
+
+    /// Marked items the current view hides.
+    pub fn hidden_marks(&self) -> usize {
+        self.marks_hidden
+    }
+
+    /// After marks changed: how many of them the view hides.
+    pub fn recount_hidden_marks(&mut self) {
+        self.marks_hidden = hidden_marks(&self.view, &self.marks);
+    }
+
+    pub fn clear_marks(&mut self) {
+        self.marks.clear();
+        self.range_anchor = None;
+        self.marks_hidden = 0;
+    }
+
+    /// The `/` filter as searched: trimmed and lower-cased.
+    pub fn needle(&self) -> String {
+        self.filter.value.trim().to_lowercase()
+    }
+
+    /// A new view (the pane's filters and sort applied); the cursor stays on the item
+    /// it was on (`keep`, taken before the items changed) if still shown.
+    pub fn set_view(&mut self, view: Vec<usize>, keep: Option<usize>) {
+        self.view = view;
+        self.recount_hidden_marks();
+        self.cursor = cursor_after(&self.view, keep, self.cursor);
+    }
+
+    /// Back to the first row (a new filter text, a new file).
+    pub fn to_top(&mut self) {
+        self.cursor = 0;
+        self.offset = 0;
+    }
+
+    /// Keeps the cursor inside the visible window of `height` rows.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
+    }
+
+    /// `s`: the next column of `cycle` (its first entry means item order). The pane
+    /// refreshes its view.
+    pub fn cycle_sort(&mut self, cycle: &[S]) {
+        self.sort = next_sort(cycle, self.sort);
+    }
+
+    /// `S`: the same column the other way round; false when there is no sort (nothing
+    /// to refresh).
+    pub fn reverse_sort(&mut self) -> bool {
+        if self.sort.is_none() {
+            return false;
+        }
+        self.sort = reversed(self.sort);
+        true
+    }
+
+    /// Enter / Esc while the `/` filter is typed: keep it, or clear it. `None` when the
+    /// command is not one of them; `Some(true)` when the pane must refresh its view.
+    pub fn filter_command(&mut self, command: Command) -> Option<bool> {
+        match command {
+            Command::EditCommit => {
+                self.filter_editing = false;
+                Some(false)
+            }
+            Command::EditCancel => {
+                self.filter_editing = false;
+                self.filter.clear();
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
+    /// Cursor movement (`height` rows a page) and marking (space, `v`, `a`, `A`), and
+    /// what follows each: the hidden marks counted again, the cursor kept on screen.
+    pub fn command(&mut self, command: Command, height: usize) -> Handled {
+        let nav = TableNav {
+            view: &self.view,
+            cursor: &mut self.cursor,
+            marks: &mut self.marks,
+            range_anchor: &mut self.range_anchor,
+        };
+        let handled = self::command(nav, command, height);
+        if handled != Handled::No {
+            self.recount_hidden_marks();
+            self.scroll_into_view(height);
+        }
+        handled
+    }
+
+    /// For a table whose rows are not a filtered view (the Actions plan, `len` rows):
+    /// cursor movement kept on screen; false for other commands.
+    pub fn move_over(&mut self, len: usize, command: Command, height: usize) -> bool {
+        if !move_cursor(&mut self.cursor, len, command, height) {
+            return false;
+        }
+        scroll_into_view(self.cursor, &mut self.offset, len, height);
+        true
+    }
+
+    /// For a table of `len` rows that are not a filtered view: the cursor clamped to
+    /// them and kept on screen (after a resize or a change of rows).
+    pub fn keep_over(&mut self, len: usize, height: usize) {
+        self.cursor = self.cursor.min(len.saturating_sub(1));
+        scroll_into_view(self.cursor, &mut self.offset, len, height);
+    }
+}
+
+/// A pane whose table is a filtered, sorted view of its items (Users, Usage).
+pub trait FilteredPane {
+    type Sort: Copy + PartialEq;
+    fn table_mut(&mut self) -> &mut TableState<Self::Sort>;
+    /// Recomputes the view from the pane's filters and sort.
+    fn refresh_view(&mut self);
+}
+
+/// The table part of a filtered pane's commands, once its dialogs have had theirs:
+/// Enter / Esc while the `/` filter is typed, `/` to start typing it, moving and
+/// marking. `None` when the command is none of these; else whether anything changed.
+/// A marking command that has something to say puts it in `notice`.
+pub fn pane_command<P: FilteredPane>(
+    pane: &mut P,
+    command: Command,
+    height: usize,
+    notice: &mut Option<super::notice::Notice>,
+) -> Option<bool> {
+    let table = pane.table_mut();
+    if table.filter_editing {
+        let refilter = table.filter_command(command)?;
+        if refilter {
+            pane.refresh_view();
+        }
+        pane.table_mut().scroll_into_view(height);
+        return Some(true);
+    }
+    if command == Command::Filter {
+        table.filter_editing = true;
+        return Some(true);
+    }
+    match table.command(command, height) {
+        Handled::No => None,
+        Handled::Yes => Some(true),
+        Handled::Notice(text) => {
+            *notice = Some(super::notice::info(text));
+            Some(true)
+        }
+    }
+}
+
+/// Scrolling an overlay by lines (↑/↓) or pages of ten (PgUp/PgDn); false for other
+/// commands.
+pub fn scroll(by: &mut u16, command: Command) -> bool {
+    *by = match command {
+        Command::Up => by.saturating_sub(1),
+        Command::Down => by.saturating_add(1),
+        Command::PageUp => by.saturating_sub(10),
+        Command::PageDown => by.saturating_add(10),
+        _ => return false,
+    };
+    true
+}
 
 /// The parts of a pane's state a table command moves or marks.
 pub struct TableNav<'a> {

@@ -291,11 +291,11 @@ fn render_table(
     theme: &Theme,
 ) {
     let total = review.rows(actions.view);
-    let start = actions.offset.min(total);
+    let start = actions.table.offset.min(total);
     let end = (start + height).min(total);
     let wide = area.width >= 110;
     let focus = |position: usize| {
-        if position == actions.cursor {
+        if position == actions.table.cursor {
             theme.focus()
         } else {
             Style::new()
@@ -443,7 +443,7 @@ fn render_details(
         ])
     };
     let mut lines = Vec::new();
-    let i = actions.cursor;
+    let i = actions.table.cursor;
     match actions.view {
         PlanView::Operations => {
             let Some(op) = review.plan.operations.get(i) else {

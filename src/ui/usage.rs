@@ -68,8 +68,8 @@ fn title(usage: &UsageState) -> String {
         None if usage.report.is_some() => t.push_str(" · as of ?"),
         None => {}
     }
-    if !usage.marks.is_empty() {
-        t.push_str(&format!(" · {} marked", usage.marks.len()));
+    if !usage.table.marks.is_empty() {
+        t.push_str(&format!(" · {} marked", usage.table.marks.len()));
         let hidden = usage.hidden_marks();
         if hidden > 0 {
             t.push_str(&format!(" ({hidden} hidden by the filter)"));
@@ -213,17 +213,17 @@ fn render_chart(frame: &mut Frame, area: Rect, usage: &UsageState, bar_width: u1
 
 fn filter_line(usage: &UsageState, theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::styled("/", theme.key())];
-    let empty = usage.filter.value.is_empty() && !usage.filter_editing;
+    let empty = usage.table.filter.value.is_empty() && !usage.table.filter_editing;
     let text = if empty {
         "filter".to_string()
     } else {
-        usage.filter.value.clone()
+        usage.table.filter.value.clone()
     };
     spans.push(Span::styled(
         format!("{text:<12}"),
         if empty {
             theme.dim()
-        } else if usage.filter_editing {
+        } else if usage.table.filter_editing {
             theme.editing()
         } else {
             Style::new()
@@ -239,7 +239,7 @@ fn filter_line(usage: &UsageState, theme: &Theme) -> Line<'static> {
         },
     ));
     spans.push(Span::styled("  s", theme.key()));
-    spans.push(Span::raw(match usage.sort {
+    spans.push(Span::raw(match usage.table.sort {
         None => " file order".to_string(),
         Some((column, reversed)) => {
             let down = column.largest_first() != reversed;
@@ -249,7 +249,11 @@ fn filter_line(usage: &UsageState, theme: &Theme) -> Line<'static> {
     spans.push(Span::styled("  t", theme.key()));
     spans.push(Span::raw(format!(" >{}d", usage.threshold)));
     spans.push(Span::styled(
-        format!("  {} of {}", n(usage.view.len()), n(usage.summary.rows)),
+        format!(
+            "  {} of {}",
+            n(usage.table.view.len()),
+            n(usage.summary.rows)
+        ),
         theme.dim(),
     ));
     Line::from(spans)
@@ -343,15 +347,15 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     header.push("User");
     widths.push(Constraint::Length(10));
 
-    let end = (usage.offset + height).min(usage.view.len());
-    let rows = usage.view[usage.offset.min(end)..end]
+    let end = (usage.table.offset + height).min(usage.table.view.len());
+    let rows = usage.table.view[usage.table.offset.min(end)..end]
         .iter()
         .enumerate()
         .map(|(i, &r)| {
-            let position = usage.offset + i;
+            let position = usage.table.offset + i;
             let row = &rows_data[r];
             let activity = usage.activity_of(r);
-            let marked = usage.marks.contains(&r);
+            let marked = usage.table.marks.contains(&r);
             let idle_style = match activity {
                 Some(a) if a.is_never_activated() || is_idle(a, usage.threshold) => {
                     theme.level(Level::Warn)
@@ -389,7 +393,7 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
             let (user, user_style) = user_text(state, usage.row_user.get(r).copied().flatten());
             cells.push(Cell::from(user).style(user_style));
-            Row::new(cells).style(theme.row(marked, position == usage.cursor))
+            Row::new(cells).style(theme.row(marked, position == usage.table.cursor))
         });
     let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths).header(header).column_spacing(1);

@@ -59,8 +59,8 @@ fn title(users: &UsersState) -> String {
     if orphans > 0 {
         t.push_str(&format!(" · {orphans} orphan seats"));
     }
-    if !users.marks.is_empty() {
-        t.push_str(&format!(" · {} marked", users.marks.len()));
+    if !users.table.marks.is_empty() {
+        t.push_str(&format!(" · {} marked", users.table.marks.len()));
         let hidden = users.hidden_marks();
         if hidden > 0 {
             t.push_str(&format!(" ({hidden} hidden by the filter)"));
@@ -133,20 +133,20 @@ fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
 
 fn filter_line(users: &UsersState, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
-    let filter_style = if users.filter_editing {
+    let filter_style = if users.table.filter_editing {
         theme.editing()
     } else {
         Style::new()
     };
     spans.push(Span::styled("/", theme.key()));
-    let text = if users.filter.value.is_empty() && !users.filter_editing {
+    let text = if users.table.filter.value.is_empty() && !users.table.filter_editing {
         "filter".to_string()
     } else {
-        users.filter.value.clone()
+        users.table.filter.value.clone()
     };
     spans.push(Span::styled(
         format!("{text:<16}"),
-        if users.filter.value.is_empty() && !users.filter_editing {
+        if users.table.filter.value.is_empty() && !users.table.filter_editing {
             theme.dim()
         } else {
             filter_style
@@ -165,7 +165,7 @@ fn filter_line(users: &UsersState, theme: &Theme) -> Line<'static> {
     ));
     spans.push(Span::raw("  "));
     spans.push(Span::styled("s", theme.key()));
-    let sort = match users.sort {
+    let sort = match users.table.sort {
         None => " file order".to_string(),
         Some((column, descending)) => {
             format!(" {} {}", column.label(), if descending { "↓" } else { "↑" })
@@ -175,7 +175,7 @@ fn filter_line(users: &UsersState, theme: &Theme) -> Line<'static> {
     spans.push(Span::styled(
         format!(
             "   {} of {} shown",
-            thousands(users.view.len()),
+            thousands(users.table.view.len()),
             thousands(users.directory.len())
         ),
         theme.dim(),
@@ -221,16 +221,16 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
     header.push("Detail");
     widths.push(Constraint::Fill(2));
 
-    let end = (users.offset + height).min(users.view.len());
-    let rows = users.view[users.offset.min(end)..end]
+    let end = (users.table.offset + height).min(users.table.view.len());
+    let rows = users.table.view[users.table.offset.min(end)..end]
         .iter()
         .enumerate()
         .map(|(i, &index)| {
-            let position = users.offset + i;
+            let position = users.table.offset + i;
             let user = &users.directory.users[index];
             let row = &users.rows[index];
             let status = row.status();
-            let marked = users.marks.contains(&index);
+            let marked = users.table.marks.contains(&index);
             let presence = users.presence(index);
             let status_text = if presence == Presence::OrphanSeat && !status.is_final() {
                 "orphan".to_string()
@@ -277,7 +277,7 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 };
             }
             cells.push(Cell::from(detail).style(theme.dim()));
-            Row::new(cells).style(theme.row(marked, position == users.cursor))
+            Row::new(cells).style(theme.row(marked, position == users.table.cursor))
         });
     let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths).header(header).column_spacing(1);

@@ -865,10 +865,10 @@ fn resize_keeps_the_actions_cursor_on_screen() {
     let h = navscim::app::actions::reducer::table_height(s.size);
     let a = &s.actions;
     assert!(
-        a.cursor < a.offset + h,
+        a.table.cursor < a.table.offset + h,
         "cursor {} not in {}..{}",
-        a.cursor,
-        a.offset,
-        a.offset + h
+        a.table.cursor,
+        a.table.offset,
+        a.table.offset + h
     );
 }

@@ -169,7 +169,7 @@ async fn marking_idle_users_sends_a_plan_with_per_user_evidence_to_actions() {
             KeyModifiers::NONE,
         )));
     }
-    assert_eq!(driver.state.usage.marks.len(), 97);
+    assert_eq!(driver.state.usage.table.marks.len(), 97);
     driver.settle().await;
     assert_eq!(driver.state.tab, Tab::Actions);
     let review = driver.state.actions.review.clone().expect("a plan");
@@ -219,7 +219,7 @@ async fn marking_idle_users_sends_a_plan_with_per_user_evidence_to_actions() {
     s.tab = Tab::Usage;
     key(s, KeyCode::Char('A'));
     key(s, KeyCode::Char('n'));
-    assert_eq!(s.usage.marks.len(), 80);
+    assert_eq!(s.usage.table.marks.len(), 80);
     driver.dispatch(Action::Key(KeyEvent::new(
         KeyCode::Char('d'),
         KeyModifiers::NONE,
@@ -238,31 +238,35 @@ async fn filter_and_sort_keep_the_marks() {
     let (sim, mut driver) = settled_demo().await;
     let s = &mut driver.state;
     key(s, KeyCode::Char('i'));
-    let marked = s.usage.marks.clone();
+    let marked = s.usage.table.marks.clone();
     assert_eq!(marked.len(), 97);
     // The idle filter shows exactly the marked rows.
     key(s, KeyCode::Char('f'));
     assert_eq!(s.usage.activity_filter, ActivityFilter::Idle);
-    assert_eq!(s.usage.view.len(), 100, "97 joined + 3 seats of nobody");
+    assert_eq!(
+        s.usage.table.view.len(),
+        100,
+        "97 joined + 3 seats of nobody"
+    );
     // Sorting by idle days puts the most idle first; marks stay on the same rows.
     key(s, KeyCode::Char('s'));
-    let first = s.usage.view[0];
+    let first = s.usage.table.view[0];
     let idle = |r: usize| s.usage.activity[r].idle_days().unwrap();
-    assert!(s.usage.view.iter().all(|&r| idle(r) <= idle(first)));
-    assert_eq!(s.usage.marks, marked);
+    assert!(s.usage.table.view.iter().all(|&r| idle(r) <= idle(first)));
+    assert_eq!(s.usage.table.marks, marked);
     // A text filter that hides them all says so in the title.
     key(s, KeyCode::Char('/'));
     typed(s, "zzzz-nobody");
     key(s, KeyCode::Enter);
-    assert_eq!(s.usage.view.len(), 0);
+    assert_eq!(s.usage.table.view.len(), 0);
     let text = screen(s, 120, 30);
     assert!(
         text.contains("97 marked (97 hidden by the filter)"),
         "{text}"
     );
     key(s, KeyCode::Char('F'));
-    assert_eq!(s.usage.view.len(), 988);
-    assert_eq!(s.usage.marks, marked);
+    assert_eq!(s.usage.table.view.len(), 988);
+    assert_eq!(s.usage.table.marks, marked);
     sim.shutdown().await;
 }
 
@@ -274,7 +278,7 @@ async fn details_show_the_usage_row_and_the_user_it_joined() {
     while s.usage.activity_filter != ActivityFilter::NoUser {
         key(s, KeyCode::Char('f'));
     }
-    assert_eq!(s.usage.view.len(), 3);
+    assert_eq!(s.usage.table.view.len(), 3);
     key(s, KeyCode::Enter);
     let text = screen(s, 120, 50);
     assert!(text.contains("former.user1@northwind.example"), "{text}");

@@ -112,7 +112,7 @@ async fn details_show_every_candidate_of_an_ambiguous_user() {
     while s.users.status_filter != StatusFilter::Ambiguous {
         key(s, KeyCode::Char('f'));
     }
-    assert_eq!(s.users.view.len(), 5);
+    assert_eq!(s.users.table.view.len(), 5);
     key(s, KeyCode::Enter);
     let text = screen(s, 100, 120);
     assert!(text.contains("Lookups tried"), "{text}");
@@ -136,18 +136,18 @@ async fn orphan_filter_lists_the_leavers_and_marks_survive_filter_and_sort() {
     while s.users.status_filter != StatusFilter::Orphan {
         key(s, KeyCode::Char('f'));
     }
-    assert_eq!(s.users.view.len(), manifest("orphans"));
+    assert_eq!(s.users.table.view.len(), manifest("orphans"));
     let text = screen(s, 80, 24);
     assert!(text.contains("orphan seat"), "{text}");
     key(s, KeyCode::Char('a'));
-    assert_eq!(s.users.marks.len(), 25);
+    assert_eq!(s.users.table.marks.len(), 25);
     // Back to everything, sorted by name: the marks stay, on the same users.
     key(s, KeyCode::Char('F'));
     key(s, KeyCode::Char('s'));
     key(s, KeyCode::Char('s'));
-    assert_eq!(s.users.marks.len(), 25);
-    assert_eq!(s.users.view.len(), 1035);
-    for &i in &s.users.marks {
+    assert_eq!(s.users.table.marks.len(), 25);
+    assert_eq!(s.users.table.view.len(), 1035);
+    for &i in &s.users.table.marks {
         assert_eq!(s.users.presence(i), navscim::matching::Presence::OrphanSeat);
     }
     // A text filter that hides some marked users says so in the title.
@@ -156,7 +156,7 @@ async fn orphan_filter_lists_the_leavers_and_marks_survive_filter_and_sort() {
         key(s, KeyCode::Char(c));
     }
     key(s, KeyCode::Enter);
-    assert_eq!(s.users.view.len(), 0);
+    assert_eq!(s.users.table.view.len(), 0);
     let text = screen(s, 120, 24);
     assert!(
         text.contains("25 marked (25 hidden by the filter)"),
@@ -362,9 +362,9 @@ fn cursor_pages_by_the_visible_height_and_stays_on_screen() {
     );
     s.tab = Tab::Users;
     key(&mut s, KeyCode::PageDown);
-    assert_eq!(s.users.cursor, 16, "80x24 shows 16 rows");
+    assert_eq!(s.users.table.cursor, 16, "80x24 shows 16 rows");
     key(&mut s, KeyCode::Char('G'));
-    assert_eq!(s.users.cursor, 199);
+    assert_eq!(s.users.table.cursor, 199);
     let screen_text = screen(&s, 80, 24);
     assert!(screen_text.contains("u199@corp.example"), "{screen_text}");
     assert!(!screen_text.contains("u0@corp.example"));
@@ -401,7 +401,7 @@ fn a_file_navscim_cannot_map_opens_the_column_mapping_dialog() {
     assert!(text.contains("Email 1"), "{text}");
     // Keys of the pane underneath do nothing while the dialog is open.
     key(&mut s, KeyCode::Char('a'));
-    assert!(s.users.marks.is_empty());
+    assert!(s.users.table.marks.is_empty());
     // Choose "Email 2" (column 3) for email, then import.
     for _ in 0..10 {
         if s.users.mapping.as_ref().unwrap().choices[0].1 == Some(2) {

@@ -33,9 +33,7 @@ use crate::plan::{
 pub fn scroll_into_view(state: &mut State) {
     let height = table_height(state.size);
     let rows = state.actions.rows();
-    let actions = &mut state.actions;
-    actions.cursor = actions.cursor.min(rows.saturating_sub(1));
-    crate::app::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
+    state.actions.table.keep_over(rows, height);
 }
 
 /// Rows of the plan table that fit: the terminal minus the tab bar, notice and hints,
@@ -90,8 +88,7 @@ pub fn receive_plan_with(
     // A raised limit belongs to the plan it was raised for.
     actions.thresholds = Thresholds::default();
     actions.view = Default::default();
-    actions.cursor = 0;
-    actions.offset = 0;
+    actions.table.to_top();
     actions.details_open = false;
     actions.confirm = None;
     actions.refusals = Vec::new();
@@ -115,7 +112,7 @@ pub fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc>) {
     if targets.is_empty() {
         return;
     }
-    let hidden = if users.marks.is_empty() {
+    let hidden = if users.table.marks.is_empty() {
         0
     } else {
         users.hidden_marks()
@@ -349,8 +346,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::CycleView => {
             let actions = &mut state.actions;
             actions.view = actions.view.next();
-            actions.cursor = 0;
-            actions.offset = 0;
+            actions.table.to_top();
         }
         Command::ApplyPlan => open_confirm(state),
         Command::RaiseLimits => raise_limits(state),
@@ -405,12 +401,7 @@ fn text_changed(state: &mut State) {
 fn move_cursor(state: &mut State, command: Command) -> bool {
     let height = table_height(state.size);
     let rows = state.actions.rows();
-    let actions = &mut state.actions;
-    if !crate::app::table::move_cursor(&mut actions.cursor, rows, command, height) {
-        return false;
-    }
-    crate::app::table::scroll_into_view(actions.cursor, &mut actions.offset, rows, height);
-    true
+    state.actions.table.move_over(rows, command, height)
 }
 
 /// `x`: check the gates; open the confirmation only when they pass.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::keys::Context;
+use crate::app::table::TableState;
 use crate::app::text_field::TextField;
 use crate::apply::{self, BatchSummary, PlannedRequest};
 use crate::plan::{
@@ -251,8 +252,9 @@ impl BatchProgress {
 pub struct ActionsState {
     pub review: Option<PlanReview>,
     pub view: PlanView,
-    pub cursor: usize,
-    pub offset: usize,
+    /// The cursor and scroll offset over the rows of `view` (nothing is filtered or
+    /// marked here: the plan is reviewed whole).
+    pub table: TableState<()>,
     /// Enter: the details of the operation (or exclusion) under the cursor.
     pub details_open: bool,
     pub confirm: Option<ConfirmDialog>,

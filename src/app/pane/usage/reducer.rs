@@ -18,7 +18,7 @@ use crate::app::notice::{error, info, warn, Level, Notice};
 use crate::app::pane::actions::state::PlanOrigin;
 use crate::app::pane::users::state::{LoadSummary, UsersState};
 use crate::app::state::{State, Tab};
-use crate::app::table::{self, Handled};
+use crate::app::table;
 use crate::app::text_field::TextField;
 use crate::import::{DateOrder, Import, ImportOptions, NeedsDateOrder, ReportPeriod};
 use crate::plan::{
@@ -56,51 +56,19 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     }
     let usage = &mut state.usage;
     if usage.details_open {
-        match command {
-            Command::Close => usage.details_open = false,
-            Command::Up => usage.details_scroll = usage.details_scroll.saturating_sub(1),
-            Command::Down => usage.details_scroll = usage.details_scroll.saturating_add(1),
-            Command::PageUp => usage.details_scroll = usage.details_scroll.saturating_sub(10),
-            Command::PageDown => usage.details_scroll = usage.details_scroll.saturating_add(10),
-            _ => return false,
-        }
-        return true;
-    }
-    if usage.filter_editing {
-        match command {
-            Command::EditCommit => usage.filter_editing = false,
-            Command::EditCancel => {
-                usage.filter_editing = false;
-                usage.filter.clear();
-                usage.refresh_view();
-            }
-            _ => return false,
-        }
-        usage.scroll_into_view(height);
-        return true;
-    }
-    let nav = table::TableNav {
-        view: &usage.view,
-        cursor: &mut usage.cursor,
-        marks: &mut usage.marks,
-        range_anchor: &mut usage.range_anchor,
-    };
-    match table::command(nav, command, height) {
-        Handled::No => {}
-        handled => {
-            if let Handled::Notice(text) = handled {
-                state.notice = Some(info(text));
-            }
-            state.usage.recount_hidden_marks();
-            state.usage.scroll_into_view(height);
+        if command == Command::Close {
+            usage.details_open = false;
             return true;
         }
+        return table::scroll(&mut usage.details_scroll, command);
+    }
+    if let Some(changed) = table::pane_command(usage, command, height, &mut state.notice) {
+        return changed;
     }
     match command {
-        Command::Filter => usage.filter_editing = true,
         Command::CycleStatusFilter => usage.cycle_activity_filter(),
         Command::ClearFilters => {
-            usage.filter.clear();
+            usage.table.filter.clear();
             usage.activity_filter = Default::default();
             usage.refresh_view();
         }
@@ -116,12 +84,12 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::MarkIdle => {
             let t = usage.threshold;
             let n = usage.mark_shown_where(|a| is_idle(a, t));
-            usage.recount_hidden_marks();
+            usage.table.recount_hidden_marks();
             state.notice = Some(marked_notice(&state.usage, n, &format!("idle >{t}d")));
         }
         Command::MarkNeverActivated => {
             let n = usage.mark_shown_where(|a| a.is_never_activated());
-            usage.recount_hidden_marks();
+            usage.table.recount_hidden_marks();
             state.notice = Some(marked_notice(&state.usage, n, "never activated"));
         }
         Command::CycleThreshold => {
@@ -174,19 +142,19 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::SendToActions => send_to_actions(state, out),
         _ => return false,
     }
-    state.usage.scroll_into_view(height);
+    state.usage.table.scroll_into_view(height);
     true
 }
 
 fn marked_notice(usage: &UsageState, added: usize, what: &str) -> Notice {
-    let hint = if usage.marks.is_empty() {
+    let hint = if usage.table.marks.is_empty() {
         ""
     } else {
         " · d sends them to Actions"
     };
     info(format!(
         "Marked {added} {what} · {} marked{hint}",
-        usage.marks.len()
+        usage.table.marks.len()
     ))
 }
 
@@ -370,10 +338,9 @@ pub fn paste(state: &mut State, text: &str) -> bool {
 /// After a keystroke in [`crate::app::keys::Context::UsageText`]: the filter follows it.
 fn text_changed(state: &mut State) {
     let usage = &mut state.usage;
-    if usage.prompt.is_none() && usage.filter_editing {
+    if usage.prompt.is_none() && usage.table.filter_editing {
         usage.refresh_view();
-        usage.cursor = 0;
-        usage.offset = 0;
+        usage.table.to_top();
     }
 }
 
@@ -420,10 +387,8 @@ fn take_usage_reports(
     let problems = report.problems.len();
     let period = report.period;
     state.usage.report = Some(report);
-    state.usage.marks.clear();
-    state.usage.range_anchor = None;
-    state.usage.cursor = 0;
-    state.usage.offset = 0;
+    state.usage.table.clear_marks();
+    state.usage.table.to_top();
     state.usage.details_open = false;
     state.usage.as_of = None;
     state.usage.today = Some(now.date_naive());
@@ -481,7 +446,7 @@ fn rejoin(state: &mut State) {
     state
         .usage
         .rejoin(&state.users.directory, &state.users.aliases);
-    state.usage.scroll_into_view(table_height(state.size));
+    state.usage.table.scroll_into_view(table_height(state.size));
     refresh_preview(state);
 }
 
@@ -611,7 +576,7 @@ fn refresh_preview(state: &mut State) {
 /// `d`: the marked users become a deactivation plan in the Actions pane.
 fn send_to_actions(state: &mut State, out: &mut Outbox) {
     let usage = &state.usage;
-    if usage.marks.is_empty() {
+    if usage.table.marks.is_empty() {
         state.notice = Some(warn(
             "Nothing is marked: i marks the idle users shown, n the never-activated, space one user"
                 .into(),
@@ -821,10 +786,10 @@ mod tests {
         cmd(&mut s, Command::MarkNeverActivated);
         // ann (idle 151), cy (admin, idle 182), dee (never activated); not gone (idle,
         // but no user holds that seat) unless marked by hand.
-        assert_eq!(s.usage.marks, BTreeSet::from([0, 2, 3]));
+        assert_eq!(s.usage.table.marks, BTreeSet::from([0, 2, 3]));
         cmd(&mut s, Command::Bottom);
         cmd(&mut s, Command::Mark);
-        assert_eq!(s.usage.marks, BTreeSet::from([0, 2, 3, 4]));
+        assert_eq!(s.usage.table.marks, BTreeSet::from([0, 2, 3, 4]));
         let effects = cmd(&mut s, Command::SendToActions);
         assert!(effects.is_empty(), "{effects:?}");
         assert_eq!(s.tab, Tab::Actions);

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 
 use crate::app::effect::ImportSource;
 use crate::app::keys::Context;
+use crate::app::table::TableState;
 use crate::app::text_field::TextField;
 use crate::import::{Diagnostic, Import, NeedsDateOrder, ReportPeriod, UsageRow};
 use crate::matching::{Directory, DomainAliases};
@@ -256,22 +257,13 @@ pub struct UsageState {
     pub preview_of: Option<(u64, bool)>,
     /// Lower-cased name and email per row: what `/` searches.
     haystacks: Vec<String>,
-    /// Usage row indices shown, filtered and sorted.
-    pub view: Vec<usize>,
-    pub cursor: usize,
-    pub offset: usize,
-    /// Usage row indices marked; they survive filtering and sorting.
-    pub marks: BTreeSet<usize>,
-    pub range_anchor: Option<usize>,
-    pub filter: TextField,
-    pub filter_editing: bool,
+    /// The table of usage rows (items are row indices in the report).
+    pub table: TableState<UsageSort>,
     pub activity_filter: ActivityFilter,
-    pub sort: Option<(UsageSort, bool)>,
     pub details_open: bool,
     pub details_scroll: u16,
     pub prompt: Option<UsagePrompt>,
     pub date_order: Option<DateOrderQuestion>,
-    marks_hidden: usize,
 }
 
 impl Default for UsageState {
@@ -288,20 +280,12 @@ impl Default for UsageState {
             summary: UsageSummary::default(),
             preview: None,
             haystacks: Vec::new(),
-            view: Vec::new(),
-            cursor: 0,
-            offset: 0,
-            marks: BTreeSet::new(),
-            range_anchor: None,
-            filter: TextField::default(),
-            filter_editing: false,
+            table: TableState::default(),
             activity_filter: ActivityFilter::All,
-            sort: None,
             details_open: false,
             details_scroll: 0,
             prompt: None,
             date_order: None,
-            marks_hidden: 0,
             preview_of: None,
         }
     }
@@ -312,7 +296,7 @@ impl UsageState {
     pub fn context(&self) -> Context {
         if self.date_order.is_some() {
             Context::UsageDateOrder
-        } else if self.prompt.is_some() || self.filter_editing {
+        } else if self.prompt.is_some() || self.table.filter_editing {
             Context::UsageText
         } else if self.details_open {
             Context::Details
@@ -325,7 +309,7 @@ impl UsageState {
     pub fn text_field(&mut self) -> Option<&mut TextField> {
         match &mut self.prompt {
             Some(prompt) => Some(&mut prompt.input),
-            None if self.filter_editing => Some(&mut self.filter),
+            None if self.table.filter_editing => Some(&mut self.table.filter),
             None => None,
         }
     }
@@ -342,24 +326,16 @@ impl UsageState {
     }
 
     pub fn cursor_row(&self) -> Option<usize> {
-        self.view.get(self.cursor).copied()
+        self.table.cursor_item()
     }
 
     /// Marked rows, else the cursor row: what an action applies to.
     pub fn targets(&self) -> Vec<usize> {
-        if self.marks.is_empty() {
-            self.cursor_row().into_iter().collect()
-        } else {
-            self.marks.iter().copied().collect()
-        }
+        self.table.targets()
     }
 
     pub fn hidden_marks(&self) -> usize {
-        self.marks_hidden
-    }
-
-    pub fn recount_hidden_marks(&mut self) {
-        self.marks_hidden = crate::app::table::hidden_marks(&self.view, &self.marks);
+        self.table.hidden_marks()
     }
 
     /// A row's activity, once the as-of date is known.
@@ -451,7 +427,7 @@ impl UsageState {
     /// Recomputes `view` from the filters and sort, keeping the cursor on its row.
     pub fn refresh_view(&mut self) {
         let keep = self.cursor_row();
-        let needle = self.filter.value.trim().to_lowercase();
+        let needle = self.table.needle();
         let rows = self.rows();
         let mut view: Vec<usize> = (0..rows.len())
             .filter(|&r| {
@@ -463,7 +439,7 @@ impl UsageState {
             })
             .filter(|&r| needle.is_empty() || self.haystacks[r].contains(&needle))
             .collect();
-        if let Some((column, descending)) = self.sort {
+        if let Some((column, descending)) = self.table.sort {
             let activity = &self.activity;
             match column {
                 UsageSort::Source => {}
@@ -494,13 +470,7 @@ impl UsageState {
                 view.reverse();
             }
         }
-        self.view = view;
-        self.recount_hidden_marks();
-        self.cursor = crate::app::table::cursor_after(&self.view, keep, self.cursor);
-    }
-
-    pub fn scroll_into_view(&mut self, height: usize) {
-        crate::app::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
+        self.table.set_view(view, keep);
     }
 
     pub fn cycle_activity_filter(&mut self) {
@@ -509,13 +479,12 @@ impl UsageState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = crate::app::table::next_sort(&UsageSort::CYCLE, self.sort);
+        self.table.cycle_sort(&UsageSort::CYCLE);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
-        if self.sort.is_some() {
-            self.sort = crate::app::table::reversed(self.sort);
+        if self.table.reverse_sort() {
             self.refresh_view();
         }
     }
@@ -523,21 +492,21 @@ impl UsageState {
     /// Marks every shown row joined to a user that the predicate picks (a row that
     /// joined nobody has no seat navscim could take back); returns how many were added.
     pub fn mark_shown_where(&mut self, pick: impl Fn(&Activity) -> bool) -> usize {
-        let before = self.marks.len();
-        for &r in &self.view {
+        let before = self.table.marks.len();
+        for &r in &self.table.view {
             let joined = self.row_user.get(r).is_some_and(Option::is_some);
             if joined && self.activity.get(r).is_some_and(&pick) {
-                self.marks.insert(r);
+                self.table.marks.insert(r);
             }
         }
-        self.marks.len() - before
+        self.table.marks.len() - before
     }
 
     /// Directory users of the marked rows (rows that joined nobody are left out).
     pub fn marked_users(&self) -> (BTreeSet<usize>, usize) {
         let mut users = BTreeSet::new();
         let mut no_user = 0;
-        for &r in &self.marks {
+        for &r in &self.table.marks {
             match self.row_user.get(r).copied().flatten() {
                 Some(u) => {
                     users.insert(u);
@@ -546,5 +515,15 @@ impl UsageState {
             }
         }
         (users, no_user)
+    }
+}
+
+impl crate::app::table::FilteredPane for UsageState {
+    type Sort = UsageSort;
+    fn table_mut(&mut self) -> &mut TableState<UsageSort> {
+        &mut self.table
+    }
+    fn refresh_view(&mut self) {
+        UsageState::refresh_view(self);
     }
 }

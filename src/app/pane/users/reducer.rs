@@ -10,7 +10,7 @@ use crate::app::event::{Event, Outbox};
 use crate::app::keys::{Command, Context};
 use crate::app::notice::{error, info, warn};
 use crate::app::state::{State, Tab};
-use crate::app::table::Handled;
+use crate::app::table;
 use crate::app::text_field::TextField;
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
@@ -185,7 +185,7 @@ pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
     let users = &mut state.users;
     let filtering = users.context() == Context::UsersFilter;
     let field = if filtering {
-        Some(&mut users.filter)
+        Some(&mut users.table.filter)
     } else {
         users.prompt.as_mut().map(|p| &mut p.input)
     };
@@ -195,8 +195,7 @@ pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
     }
     if filtering {
         users.refresh_view();
-        users.cursor = 0;
-        users.offset = 0;
+        users.table.to_top();
     }
     true
 }
@@ -205,7 +204,7 @@ pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
 pub fn paste(state: &mut State, text: &str) -> bool {
     let users = &mut state.users;
     let field = match users.context() {
-        Context::UsersFilter => Some(&mut users.filter),
+        Context::UsersFilter => Some(&mut users.table.filter),
         Context::Prompt => users.prompt.as_mut().map(|p| &mut p.input),
         _ => None,
     };
@@ -236,57 +235,23 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     }
     let users = &mut state.users;
     if users.details_open || users.files_open {
-        match command {
-            Command::Close => {
-                users.details_open = false;
-                users.files_open = false;
-            }
-            Command::Up => users.details_scroll = users.details_scroll.saturating_sub(1),
-            Command::Down => users.details_scroll = users.details_scroll.saturating_add(1),
-            Command::PageUp => users.details_scroll = users.details_scroll.saturating_sub(10),
-            Command::PageDown => users.details_scroll = users.details_scroll.saturating_add(10),
-            _ => return false,
+        if command == Command::Close {
+            users.details_open = false;
+            users.files_open = false;
+            return true;
         }
-        return true;
+        return table::scroll(&mut users.details_scroll, command);
     }
     if users.prompt.is_some() {
         return prompt_command(state, command, out);
     }
-    if users.filter_editing {
-        match command {
-            Command::EditCommit => users.filter_editing = false,
-            Command::EditCancel => {
-                users.filter_editing = false;
-                users.filter.clear();
-                users.refresh_view();
-            }
-            _ => return false,
-        }
-        users.scroll_into_view(height);
-        return true;
-    }
-    let nav = crate::app::table::TableNav {
-        view: &users.view,
-        cursor: &mut users.cursor,
-        marks: &mut users.marks,
-        range_anchor: &mut users.range_anchor,
-    };
-    match crate::app::table::command(nav, command, height) {
-        Handled::No => {}
-        handled => {
-            if let Handled::Notice(text) = handled {
-                state.notice = Some(info(text));
-            }
-            state.users.recount_hidden_marks();
-            state.users.scroll_into_view(height);
-            return true;
-        }
+    if let Some(changed) = table::pane_command(users, command, height, &mut state.notice) {
+        return changed;
     }
     match command {
-        Command::Filter => users.filter_editing = true,
         Command::CycleStatusFilter => users.cycle_status_filter(),
         Command::ClearFilters => {
-            users.filter.clear();
+            users.table.filter.clear();
             users.status_filter = Default::default();
             users.refresh_view();
         }
@@ -403,7 +368,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         }
         _ => return false,
     }
-    state.users.scroll_into_view(height);
+    state.users.table.scroll_into_view(height);
     true
 }
 
@@ -461,6 +426,7 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                     }
                     let users = &state.users;
                     let rows: Vec<UserReport> = users
+                        .table
                         .view
                         .iter()
                         .map(|&i| {
@@ -653,10 +619,13 @@ pub fn lookup_finished(
     // The view depends on statuses only when a status filter or status sort is on;
     // otherwise skip the O(n) refresh per result.
     if users.status_filter != Default::default()
-        || matches!(users.sort, Some((super::state::SortColumn::Status, _)))
+        || matches!(
+            users.table.sort,
+            Some((super::state::SortColumn::Status, _))
+        )
     {
         users.refresh_view();
-        users.scroll_into_view(table_height(state.size));
+        users.table.scroll_into_view(table_height(state.size));
     }
 }
 

@@ -13,6 +13,7 @@ use crate::scim::ScimUser;
 
 use crate::app::keys::Context;
 use crate::app::notice::{error, info, warn, Notice};
+use crate::app::table::TableState;
 use crate::app::text_field::TextField;
 
 /// Quick filters by status (cycled with `f`).
@@ -236,20 +237,9 @@ pub struct UsersState {
     pub files: Vec<LoadedFile>,
     /// Lower-cased name, email, ids per user: what the `/` filter searches.
     pub haystacks: Vec<String>,
-    /// Directory indices shown, filtered and sorted.
-    pub view: Vec<usize>,
-    /// Position in `view`.
-    pub cursor: usize,
-    /// First visible position in `view`.
-    pub offset: usize,
-    /// Directory indices marked; they survive filtering and sorting.
-    pub marks: BTreeSet<usize>,
-    /// Where `v` (range mark) starts.
-    pub range_anchor: Option<usize>,
-    pub filter: TextField,
-    pub filter_editing: bool,
+    /// The table of directory users (items are directory indices).
+    pub table: TableState<SortColumn>,
     pub status_filter: StatusFilter,
-    pub sort: Option<(SortColumn, bool)>,
     pub progress: LookupProgress,
     /// Lookup batches whose final answer has not come yet.
     pub running_batches: BTreeSet<u64>,
@@ -273,7 +263,6 @@ pub struct UsersState {
     // costs the same with 100,000 users as with 1,000.
     counts: HashMap<MatchStatus, usize>,
     orphans: usize,
-    marks_hidden: usize,
 }
 
 /// The column-mapping dialog: one row per field navscim could not decide.
@@ -294,7 +283,7 @@ impl UsersState {
             Context::Mapping
         } else if self.prompt.is_some() {
             Context::Prompt
-        } else if self.filter_editing {
+        } else if self.table.filter_editing {
             Context::UsersFilter
         } else if self.details_open || self.files_open {
             Context::Details
@@ -304,21 +293,17 @@ impl UsersState {
     }
 
     pub fn cursor_user(&self) -> Option<usize> {
-        self.view.get(self.cursor).copied()
+        self.table.cursor_item()
     }
 
     /// Marked users, else the cursor user: what an action applies to.
     pub fn targets(&self) -> Vec<usize> {
-        if self.marks.is_empty() {
-            self.cursor_user().into_iter().collect()
-        } else {
-            self.marks.iter().copied().collect()
-        }
+        self.table.targets()
     }
 
     /// Marked users the current view hides.
     pub fn hidden_marks(&self) -> usize {
-        self.marks_hidden
+        self.table.hidden_marks()
     }
 
     /// Changes one user's row, keeping the per-status counts right.
@@ -336,12 +321,6 @@ impl UsersState {
             }
             *self.counts.entry(after).or_default() += 1;
         }
-    }
-
-    pub fn clear_marks(&mut self) {
-        self.marks.clear();
-        self.range_anchor = None;
-        self.marks_hidden = 0;
     }
 
     pub fn presence(&self, index: usize) -> Presence {
@@ -410,12 +389,12 @@ impl UsersState {
     /// Recomputes `view` from the filters and sort, keeping the cursor on its user.
     pub fn refresh_view(&mut self) {
         let keep = self.cursor_user();
-        let needle = self.filter.value.trim().to_lowercase();
+        let needle = self.table.needle();
         let mut view: Vec<usize> = (0..self.directory.len())
             .filter(|&i| self.status_filter.admits(&self.rows[i], self.presence(i)))
             .filter(|&i| needle.is_empty() || self.haystacks[i].contains(&needle))
             .collect();
-        if let Some((column, descending)) = self.sort {
+        if let Some((column, descending)) = self.table.sort {
             let users = &self.directory.users;
             let rows = &self.rows;
             let key = |i: &usize| -> String {
@@ -433,19 +412,7 @@ impl UsersState {
                 view.reverse();
             }
         }
-        self.view = view;
-        self.recount_hidden_marks();
-        self.cursor = crate::app::table::cursor_after(&self.view, keep, self.cursor);
-    }
-
-    /// After marks changed: how many of them the view hides.
-    pub fn recount_hidden_marks(&mut self) {
-        self.marks_hidden = crate::app::table::hidden_marks(&self.view, &self.marks);
-    }
-
-    /// Keeps the cursor inside the visible window of `height` rows.
-    pub fn scroll_into_view(&mut self, height: usize) {
-        crate::app::table::scroll_into_view(self.cursor, &mut self.offset, self.view.len(), height);
+        self.table.set_view(view, keep);
     }
 
     pub fn cycle_status_filter(&mut self) {
@@ -454,13 +421,12 @@ impl UsersState {
     }
 
     pub fn cycle_sort(&mut self) {
-        self.sort = crate::app::table::next_sort(&SortColumn::CYCLE, self.sort);
+        self.table.cycle_sort(&SortColumn::CYCLE);
         self.refresh_view();
     }
 
     pub fn reverse_sort(&mut self) {
-        if self.sort.is_some() {
-            self.sort = crate::app::table::reversed(self.sort);
+        if self.table.reverse_sort() {
             self.refresh_view();
         }
     }
@@ -558,5 +524,15 @@ impl LoadSummary {
                 "Loaded {names} with {n} problems (p lists them); {new_users} new users"
             )),
         }
+    }
+}
+
+impl crate::app::table::FilteredPane for UsersState {
+    type Sort = SortColumn;
+    fn table_mut(&mut self) -> &mut TableState<SortColumn> {
+        &mut self.table
+    }
+    fn refresh_view(&mut self) {
+        UsersState::refresh_view(self);
     }
 }
