@@ -11,7 +11,7 @@
 //! reducers act on.
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Action;
 use super::effect::Effect;
@@ -20,6 +20,7 @@ use super::keys::{self, Command, Context, Key};
 use super::notice::{error, info, warn};
 use super::pane::{actions, connection, usage, users};
 use super::state::{Overlay, State, Tab};
+use super::text_field::TextEdit;
 
 /// Applies `action` at wall-clock time `now` and returns what the runtime should do.
 pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
@@ -146,32 +147,38 @@ fn on_event(state: &mut State, event: Event, out: &mut Outbox) {
     }
 }
 
-/// Returns whether anything visible changed.
+/// A key press: through the key table, in the context of what has focus. In a text
+/// field, printable keys and the editing keys (the `Typing` bindings) edit it; other
+/// keys are commands. Returns whether anything visible changed.
 fn on_key(state: &mut State, event: KeyEvent, out: &mut Outbox) -> bool {
-    if event.kind == KeyEventKind::Release {
-        return false;
-    }
     let context = state.key_context();
-    if context.is_text_entry() && edit_text(state, context, &event) {
-        return true;
-    }
     let Some(key) = Key::from_event(&event) else {
         return false;
     };
-    match keys::resolve(context, key) {
+    let command = keys::resolve(context, key);
+    if context.is_text_entry() {
+        let edit = match (key, command) {
+            (Key::Char(c), _) => Some(TextEdit::Insert(c)),
+            (_, Some(Command::Edit(edit))) => Some(edit),
+            _ => None,
+        };
+        if let Some(edit) = edit {
+            return edit_text(state, context, edit);
+        }
+    }
+    match command {
         Some(command) => on_command(state, command, out),
         None => false,
     }
 }
 
-/// Typing into the active text field, routed to the pane that owns it. Returns false
-/// for keys that are commands instead.
-fn edit_text(state: &mut State, context: Context, event: &KeyEvent) -> bool {
+/// An edit of the active text field, routed to the pane that owns it.
+fn edit_text(state: &mut State, context: Context, edit: TextEdit) -> bool {
     match context {
-        Context::UsersFilter | Context::Prompt => users::reducer::edit_text(state, event),
-        Context::UsageText => usage::reducer::edit_text(state, event),
-        Context::ActionsText => actions::reducer::edit_text(state, event),
-        Context::TextEdit => connection::reducer::edit_text(state, event),
+        Context::UsersFilter | Context::Prompt => users::reducer::edit_text(state, edit),
+        Context::UsageText => usage::reducer::edit_text(state, edit),
+        Context::ActionsText => actions::reducer::edit_text(state, edit),
+        Context::TextEdit => connection::reducer::edit_text(state, edit),
         _ => false,
     }
 }

@@ -1,7 +1,5 @@
 //! A single-line text input, shared by every pane's text fields.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 /// A single-line text input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextField {
@@ -74,23 +72,32 @@ impl TextField {
     }
 }
 
+/// An edit of a text field, from the key table's `Typing` bindings (or a printable key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEdit {
+    Insert(char),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    /// Ctrl-U: empty the field.
+    Clear,
+}
+
 impl TextField {
-    /// An editing key (see the `TextEdit` bindings in [`crate::app::keys`]): printable
-    /// characters insert, Ctrl-U clears, Backspace/Delete/←/→/Home/End edit and move.
-    /// Returns false for keys that are not editing keys (they are commands).
-    pub fn edit(&mut self, event: &KeyEvent) -> bool {
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-        match event.code {
-            KeyCode::Char(c) if !ctrl => self.insert(c),
-            KeyCode::Char('u') if ctrl => self.clear(),
-            KeyCode::Backspace => self.backspace(),
-            KeyCode::Delete => self.delete(),
-            KeyCode::Left => self.left(),
-            KeyCode::Right => self.right(),
-            KeyCode::Home => self.home(),
-            KeyCode::End => self.end(),
-            _ => return false,
+    /// Applies one edit.
+    pub fn edit(&mut self, edit: TextEdit) {
+        match edit {
+            TextEdit::Insert(c) => self.insert(c),
+            TextEdit::Backspace => self.backspace(),
+            TextEdit::Delete => self.delete(),
+            TextEdit::Left => self.left(),
+            TextEdit::Right => self.right(),
+            TextEdit::Home => self.home(),
+            TextEdit::End => self.end(),
+            TextEdit::Clear => self.clear(),
         }
-        true
     }
 }

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
-use crate::app::keys::{self, Context};
+use crate::app::keys;
 use crate::app::state::State;
 use crate::app::text_field::TextField;
 
@@ -69,9 +69,7 @@ pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let pane = state.pane_context();
     let mut lines = Vec::new();
     let mut sections = vec![pane];
-    if pane.inherits_global() {
-        sections.push(Context::Global);
-    }
+    sections.extend(pane.inherited());
     for context in sections {
         if !lines.is_empty() {
             lines.push(Line::raw(""));

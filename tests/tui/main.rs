@@ -7,6 +7,7 @@ mod apply_support;
 mod harness;
 
 mod actions;
+mod keys;
 mod shell;
 mod usage;
 mod users;

@@ -14,14 +14,12 @@ use super::state::{
     BatchProgress, ConfirmDialog, ConfirmFocus, LoadedPlan, OpStatus, PlanOrigin, PlanReview,
     UnfinishedBatch,
 };
-use ratatui::crossterm::event::KeyEvent;
-
 use crate::app::effect::Effect;
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::Command;
 use crate::app::notice::{error, info, warn};
 use crate::app::state::{State, Tab};
-use crate::app::text_field::TextField;
+use crate::app::text_field::{TextEdit, TextField};
 use crate::apply::{ApplyEvent, BatchSummary, Control, Gates};
 use crate::journal::{BatchKind, EndStatus, Outcome};
 use crate::plan::{
@@ -379,13 +377,11 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
 
 /// A key typed into an Actions pane text field (the confirmation count, a plan
 /// path). Returns false for keys that are commands.
-pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     let Some(field) = state.actions.text_field() else {
         return false;
     };
-    if !field.edit(event) {
-        return false;
-    }
+    field.edit(edit);
     text_changed(state);
     true
 }

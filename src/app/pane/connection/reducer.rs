@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use super::state::{
     ConnField, ConnectionFailure, ConnectionState, ConnectionSummary, EditBackup, TestStatus,
     TokenSourceKind,
@@ -15,7 +13,7 @@ use crate::app::event::{Event, Outbox};
 use crate::app::keys::Command;
 use crate::app::notice::{error, info, warn, Notice};
 use crate::app::state::State;
-use crate::app::text_field::TextField;
+use crate::app::text_field::{TextEdit, TextField};
 use crate::config::{Profile, TokenSource};
 use crate::secret::Token;
 
@@ -74,16 +72,16 @@ pub fn effect_failed(state: &mut State) {
     }
 }
 
-/// A key typed while a field is being edited. The pasted token is edited blind:
-/// append and delete only, never shown. Returns false for keys that are commands.
-pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+/// An edit while a field is being edited. The pasted token is edited blind: typing
+/// appends and Backspace deletes, nothing else, and it is never shown. Returns whether
+/// the field took the edit.
+pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     let conn = &mut state.connection;
     if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
         let mut value = conn.pasted.expose().to_string();
-        match event.code {
-            KeyCode::Char(c) if !ctrl => value.push(c),
-            KeyCode::Backspace => {
+        match edit {
+            TextEdit::Insert(c) => value.push(c),
+            TextEdit::Backspace => {
                 value.pop();
             }
             _ => return false,
@@ -92,7 +90,10 @@ pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
         return true;
     }
     match conn.focused_text() {
-        Some(field) => field.edit(event),
+        Some(field) => {
+            field.edit(edit);
+            true
+        }
         None => false,
     }
 }

@@ -9,8 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::state::{is_idle, DateOrderQuestion, PlanPreview, UsagePrompt, UsagePromptKind};
 use super::state::{UsageReport, UsageState};
-use ratatui::crossterm::event::KeyEvent;
-
 use crate::app::effect::{Effect, ImportSource};
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::Command;
@@ -19,7 +17,7 @@ use crate::app::pane::actions::state::PlanOrigin;
 use crate::app::pane::users::state::{LoadSummary, UsersState};
 use crate::app::state::{State, Tab};
 use crate::app::table;
-use crate::app::text_field::TextField;
+use crate::app::text_field::{TextEdit, TextField};
 use crate::import::{DateOrder, Import, ImportOptions, NeedsDateOrder, ReportPeriod};
 use crate::plan::{
     build_deprovision_plan, build_deprovision_plan_for_marked, exclusion_name, DeprovisionParams,
@@ -312,13 +310,11 @@ fn date_order_command(state: &mut State, command: Command, out: &mut Outbox) -> 
 
 /// A key typed into a Usage pane text field (filter, custom threshold). Returns false
 /// for keys that are commands.
-pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     let Some(field) = state.usage.text_field() else {
         return false;
     };
-    if !field.edit(event) {
-        return false;
-    }
+    field.edit(edit);
     text_changed(state);
     true
 }

@@ -3,15 +3,13 @@
 use std::time::Duration;
 
 use super::state::{LoadSummary, LookupProgress, MappingDialog, Prompt, PromptKind, UsersState};
-use ratatui::crossterm::event::KeyEvent;
-
 use crate::app::effect::{Effect, ImportSource};
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::{Command, Context};
 use crate::app::notice::{error, info, warn};
 use crate::app::state::{State, Tab};
 use crate::app::table;
-use crate::app::text_field::TextField;
+use crate::app::text_field::{TextEdit, TextField};
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
@@ -181,7 +179,7 @@ pub fn mapping_text(dialog: &MappingDialog) -> String {
 
 /// A key typed into the `/` filter (the view follows every keystroke) or a prompt.
 /// Returns false for keys that are commands.
-pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
+pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     let users = &mut state.users;
     let filtering = users.context() == Context::UsersFilter;
     let field = if filtering {
@@ -190,9 +188,7 @@ pub fn edit_text(state: &mut State, event: &KeyEvent) -> bool {
         users.prompt.as_mut().map(|p| &mut p.input)
     };
     let Some(field) = field else { return false };
-    if !field.edit(event) {
-        return false;
-    }
+    field.edit(edit);
     if filtering {
         users.refresh_view();
         users.table.to_top();
