@@ -36,6 +36,17 @@ pub fn demo_directory() -> Directory {
 /// The lookup results `navscim lookup idp_okta.csv salesnav_users.csv` gives against
 /// the demo simulator, as Users-pane report rows.
 pub fn demo_reports() -> Vec<UserReport> {
+    let dir = demo_directory();
+    demo_outcomes(&dir)
+        .iter()
+        .zip(&dir.users)
+        .map(|(outcome, u)| UserReport::new(u, dir.presence(u), Some(outcome), false))
+        .collect()
+}
+
+/// What the demo simulator answers for each user of `dir` (built from the demo
+/// exports), by the rule above.
+pub fn demo_outcomes(dir: &Directory) -> Vec<LookupOutcome> {
     let sn = import(demo::SALESNAV_USERS_NAME, demo::SALESNAV_USERS_CSV);
     let mut seats: HashMap<String, usize> = HashMap::new();
     for u in sn.salesnav_users() {
@@ -45,7 +56,6 @@ pub fn demo_reports() -> Vec<UserReport> {
                 .or_default() += 1;
         }
     }
-    let dir = demo_directory();
     dir.users
         .iter()
         .enumerate()
@@ -74,7 +84,7 @@ pub fn demo_reports() -> Vec<UserReport> {
                 }),
                 _ => None,
             };
-            let outcome = LookupOutcome {
+            LookupOutcome {
                 status,
                 matched_by: None,
                 user,
@@ -82,8 +92,7 @@ pub fn demo_reports() -> Vec<UserReport> {
                 attempts: vec![],
                 error: None,
                 warnings: vec![],
-            };
-            UserReport::new(u, dir.presence(u), Some(&outcome), false)
+            }
         })
         .collect()
 }

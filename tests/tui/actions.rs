@@ -7,7 +7,7 @@ use crate::apply_support;
 
 use std::time::Duration;
 
-use crate::harness::reduce;
+use crate::harness::{self, reduce, screen};
 use navscim::app::actions::{ConfirmFocus, OpStatus, PlanOrigin, PlanView};
 use navscim::app::connection::ConnField;
 use navscim::app::effect::Effect;
@@ -16,19 +16,13 @@ use navscim::app::state::{State, Tab};
 use navscim::app::users::StatusFilter;
 use navscim::app::Action;
 use navscim::apply::{self, ApplyEvent, Batch, BatchMeta, Control, Gates, PauseReason};
-use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
-use navscim::cli::ConnectionArgs;
 use navscim::journal::BatchKind;
 use navscim::matching::MatchStatus;
 use navscim::plan::{ExclusionReason, OpKind, Permissions, Plan};
-use navscim::runtime::{buffer_text, render_to_buffer, Driver, Settings};
-use navscim::sim::{self, SimHandle};
+use navscim::runtime::{Driver, Settings};
+use navscim::sim::SimHandle;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tempfile::TempDir;
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    buffer_text(&render_to_buffer(state, w, h))
-}
 
 fn cmd(driver: &mut Driver, command: Command) {
     driver.dispatch(Action::Command(command));
@@ -54,18 +48,11 @@ fn notice(state: &State) -> String {
 /// The demo (simulator seeded with the fixtures, exports loaded, every user looked
 /// up), journaling into a temporary directory.
 async fn demo_driver(journal: &TempDir) -> (SimHandle, Driver) {
-    let sim = sim::start(demo_sim_config(Duration::ZERO)).await.unwrap();
-    let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
-    state.no_color = true;
     let settings = Settings {
         journal_dir: Some(journal.path().to_path_buf()),
         ..Settings::default()
     };
-    let mut driver = Driver::new(state, settings);
-    driver.dispatch(Action::Resize(100, 30));
-    for action in demo_actions() {
-        driver.dispatch(action);
-    }
+    let (sim, mut driver) = harness::live_demo(settings, (100, 30)).await;
     driver.settle().await;
     (sim, driver)
 }

@@ -5,9 +5,12 @@
 #[path = "../apply_support/mod.rs"]
 mod apply_support;
 mod harness;
+#[path = "../plan_support/mod.rs"]
+mod plan_support;
 
 mod actions;
 mod keys;
 mod shell;
+mod snapshots;
 mod usage;
 mod users;

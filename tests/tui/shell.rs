@@ -1,12 +1,12 @@
 //! The dashboard as an admin sees it, rendered through ratatui's TestBackend.
 
-use crate::harness::reduce;
+use crate::harness::{press, reduce, screen};
 use navscim::app::connection::ConnectionState;
 use navscim::app::keys::{self, Command, Context};
 use navscim::app::state::{State, Tab};
 use navscim::app::Action;
 use navscim::runtime::{buffer_text, render_to_buffer};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
 
 fn state() -> State {
@@ -14,14 +14,6 @@ fn state() -> State {
         ConnectionState::new("default", "https://api.linkedin.com/scim"),
         false,
     )
-}
-
-fn press(state: &mut State, code: KeyCode) {
-    reduce(state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    buffer_text(&render_to_buffer(state, w, h))
 }
 
 #[test]

@@ -2,16 +2,12 @@
 //! fixtures, rendered through TestBackend. What an admin sees must equal the
 //! fixtures' manifest and what `navscim plan deprovision` computes headless.
 
-use std::time::Duration;
-
-use crate::harness::reduce;
+use crate::harness::{self, press as key, reduce, screen, typed};
 use navscim::app::actions::PlanOrigin;
 use navscim::app::keys::Command;
-use navscim::app::state::{State, Tab};
+use navscim::app::state::Tab;
 use navscim::app::usage::ActivityFilter;
 use navscim::app::Action;
-use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
-use navscim::cli::ConnectionArgs;
 use navscim::import::demo;
 use navscim::plan::exclusion_name;
 use navscim::runtime::{buffer_text, render_to_buffer, Driver, Settings};
@@ -23,30 +19,9 @@ fn manifest() -> serde_json::Value {
     serde_json::from_str(demo::MANIFEST_JSON).unwrap()
 }
 
-fn key(state: &mut State, code: KeyCode) {
-    reduce(state, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn typed(state: &mut State, text: &str) {
-    for c in text.chars() {
-        key(state, KeyCode::Char(c));
-    }
-}
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    buffer_text(&render_to_buffer(state, w, h))
-}
-
 /// The demo with every lookup finished, on the Usage pane at 80x24.
 async fn settled_demo() -> (sim::SimHandle, Driver) {
-    let sim = sim::start(demo_sim_config(Duration::ZERO)).await.unwrap();
-    let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
-    state.no_color = true;
-    let mut driver = Driver::new(state, Settings::default());
-    driver.dispatch(Action::Resize(80, 24));
-    for action in demo_actions() {
-        driver.dispatch(action);
-    }
+    let (sim, mut driver) = harness::live_demo(Settings::default(), (80, 24)).await;
     driver.settle().await;
     driver.dispatch(Action::Command(Command::GoTab(2)));
     assert_eq!(driver.state.tab, Tab::Usage);

@@ -3,47 +3,26 @@
 
 use std::time::Duration;
 
-use crate::harness::reduce;
+use crate::harness::{self, press as key, reduce, screen};
 use navscim::app::connection::ConnectionState;
 use navscim::app::effect::Effect;
 use navscim::app::keys::Command;
 use navscim::app::state::{State, Tab};
 use navscim::app::users::StatusFilter;
 use navscim::app::Action;
-use navscim::cli::tui::{demo_actions, demo_sim_config, demo_state};
-use navscim::cli::ConnectionArgs;
 use navscim::import::{demo, import_str, ImportOptions};
 use navscim::matching::{LookupKind, LookupOutcome, MatchStatus};
-use navscim::runtime::{buffer_text, render_to_buffer, Driver, Settings};
+use navscim::runtime::{Driver, Settings};
 use navscim::sim;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyCode;
 
 fn manifest(key: &str) -> usize {
     let m: serde_json::Value = serde_json::from_str(demo::MANIFEST_JSON).unwrap();
     m["people"][key].as_u64().unwrap() as usize
 }
 
-fn key(driver_state: &mut State, code: KeyCode) -> Vec<Effect> {
-    reduce(
-        driver_state,
-        Action::Key(KeyEvent::new(code, KeyModifiers::NONE)),
-    )
-}
-
-fn screen(state: &State, w: u16, h: u16) -> String {
-    buffer_text(&render_to_buffer(state, w, h))
-}
-
 async fn demo_driver() -> (sim::SimHandle, Driver) {
-    let sim = sim::start(demo_sim_config(Duration::ZERO)).await.unwrap();
-    let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
-    state.no_color = true;
-    let mut driver = Driver::new(state, Settings::default());
-    driver.dispatch(Action::Resize(80, 24));
-    for action in demo_actions() {
-        driver.dispatch(action);
-    }
-    (sim, driver)
+    harness::live_demo(Settings::default(), (80, 24)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
