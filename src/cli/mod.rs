@@ -192,6 +192,12 @@ pub fn main() -> i32 {
         }
     };
     let _log_guard = init_logging();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        command = cli.command_name(),
+        data_dir = %config::data_dir().display(),
+        "navscim started"
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -202,7 +208,7 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         match cli.command {
             None => tui::run_saved_profile(&cli.connection, &cli.dashboard).await,
             Some(Commands::Demo(args)) => tui::run_demo(&cli.connection, &args).await,
@@ -214,7 +220,26 @@ pub fn main() -> i32 {
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
-    })
+    });
+    tracing::info!(exit_code = code, "navscim finished");
+    code
+}
+
+impl Cli {
+    /// The subcommand's name, for the log (`dashboard` without one).
+    fn command_name(&self) -> &'static str {
+        match &self.command {
+            None => "dashboard",
+            Some(Commands::Demo(_)) => "demo",
+            Some(Commands::Sim(_)) => "sim",
+            Some(Commands::Check(_)) => "check",
+            Some(Commands::Lookup(_)) => "lookup",
+            Some(Commands::Plan(_)) => "plan",
+            Some(Commands::Apply(_)) => "apply",
+            Some(Commands::Journal(_)) => "journal",
+            Some(Commands::Screenshots(_)) => "screenshots",
+        }
+    }
 }
 
 /// Logs go to a file in the data directory (never to the terminal the TUI draws on).

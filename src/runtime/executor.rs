@@ -23,7 +23,7 @@ use crate::journal::{self, BatchLog, BatchStatus};
 use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::plan::Plan;
 use crate::report;
-use crate::scim::{ClientConfig, ConnectionReport, ProbeMethod, ScimClient};
+use crate::scim::{ClientConfig, ClientStats, ConnectionReport, ProbeMethod, ScimClient};
 
 /// Settings that apply to every connection this session makes.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +108,7 @@ impl Executor {
             _ => None,
         };
         let inner = self.inner.clone();
+        tracing::info!("{}", super::log::effect_started(&effect));
         tokio::spawn(async move {
             let what = effect.name();
             let answers = effect.answers();
@@ -127,6 +128,11 @@ impl Executor {
             };
             match action {
                 Some(action) => {
+                    match super::log::outcome(&action) {
+                        Some(Ok(words)) => tracing::info!("{what}: {words}"),
+                        Some(Err(words)) => tracing::warn!("{what}: {words}"),
+                        None => {}
+                    }
                     let _ = inner.tx.send(action);
                 }
                 None => debug_assert!(!answers, "{what} must answer"),
@@ -333,6 +339,8 @@ async fn lookup_batch(
         }
     };
     let cancel = inner.cancel.lock().expect("not poisoned").clone();
+    let before = conn.client.stats();
+    let users = jobs.len();
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let run = lookup::run_batch(
         conn.client.clone(),
@@ -360,6 +368,11 @@ async fn lookup_batch(
     };
     // The engine drops its sender when done, which ends `forward` after the last event.
     let (summary, ()) = tokio::join!(run, forward);
+    log_requests(
+        &format!("lookup batch {batch} ({users} users)"),
+        before,
+        conn.client.stats(),
+    );
     Action::LookupBatchDone {
         batch,
         cancelled: summary.cancelled,
@@ -440,6 +453,7 @@ async fn run_batch(
         on_breaker: BreakerAction::Pause,
         ..RunOptions::default()
     };
+    let before = conn.client.stats();
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let run = apply::run(&conn.client, batch, &options, control_rx, events_tx);
     let forward = async {
@@ -452,7 +466,23 @@ async fn run_batch(
         }
     };
     let (summary, ()) = tokio::join!(run, forward);
+    log_requests(
+        &format!("batch {}", summary.batch),
+        before,
+        conn.client.stats(),
+    );
     Ok(Box::new(summary))
+}
+
+/// The retry summary of a piece of work: the SCIM requests it made (`before` and
+/// `after` are the session client's counters), retried and throttled.
+fn log_requests(work: &str, before: ClientStats, after: ClientStats) {
+    tracing::info!(
+        requests = after.requests.saturating_sub(before.requests),
+        retries = after.retries.saturating_sub(before.retries),
+        throttled = after.throttled.saturating_sub(before.throttled),
+        "{work}: SCIM requests, retries and 429s"
+    );
 }
 
 /// Resolves the token, builds a client and tests it. Shared words with `navscim check`.

@@ -2,6 +2,7 @@
 //! that runs the same loop without a terminal (tests, screenshots).
 
 pub mod executor;
+pub mod log;
 pub mod terminal;
 
 use std::io;

@@ -10,5 +10,6 @@ mod support;
 
 mod apply;
 mod check;
+mod log;
 mod lookup;
 mod plan;
