@@ -15,6 +15,7 @@ use clap::Args;
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use super::error::{CliError, Report};
 use super::{exit, exit_code_for, ConnectionArgs};
 use crate::apply::{
     self, ApplyError, ApplyEvent, Batch, BatchMeta, BatchSummary, BreakerAction, Control, Gates,
@@ -23,7 +24,7 @@ use crate::apply::{
 use crate::config;
 use crate::journal::{self, BatchKind, EndStatus, FailureKind, OpState, Outcome};
 use crate::plan::{OpKind, Plan, Refusal, Thresholds};
-use crate::scim::{ClientConfig, ScimClient};
+use crate::runtime::connect::{connect, ClientSetup};
 
 /// Refused by a gate or by the confirmation: nothing was sent.
 pub const REFUSED: i32 = super::exit::REFUSED;
@@ -115,15 +116,7 @@ pub(super) fn usage(run: &RunArgs, message: String) -> i32 {
 }
 
 fn fail(as_json: bool, code: i32, message: &str) -> i32 {
-    if as_json {
-        println!(
-            "{:#}",
-            json!({ "ok": false, "error": message, "exit_code": code })
-        );
-    } else {
-        eprintln!("navscim: {message}");
-    }
-    code
+    Report::plain(as_json).fail(CliError::new(code, message))
 }
 
 fn gates(conn: &ConnectionArgs, run: &RunArgs) -> Result<Gates, String> {
@@ -282,24 +275,14 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     }
 
     // Connect.
-    let source_tok = profile
-        .token
-        .clone()
-        .expect("resolve() always sets a source");
-    let name = profile.name.clone();
-    let token = match tokio::task::spawn_blocking(move || config::resolve_token(&source_tok, &name))
-        .await
-    {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return fail(run.json, exit::USAGE, &format!("no token: {e}")),
-        Err(e) => return fail(run.json, exit::FAILURE, &format!("no token: {e}")),
+    let setup = ClientSetup {
+        base_url: base_url.clone(),
+        concurrency: Some(usize::from(run.concurrency)),
+        ..ClientSetup::from_profile(&profile)
     };
-    let mut cfg = ClientConfig::new(base_url.clone(), token);
-    cfg.ca_file = profile.ca_file.clone();
-    cfg.concurrency = usize::from(run.concurrency);
-    let client = match ScimClient::new(cfg) {
+    let client = match connect(setup).await {
         Ok(c) => c,
-        Err(e) => return fail(run.json, exit_code_for(e.category()), &e.to_string()),
+        Err(e) => return Report::plain(run.json).fail(e.into()),
     };
     // DELETE only where the server advertises it.
     let mut gates = gates;

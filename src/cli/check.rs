@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
+use super::error::{CliError, Report};
 use super::{exit, exit_code_for, CheckArgs, ConnectionArgs};
 use crate::app::connection::ConnectionFailure;
-use crate::config;
+use crate::runtime::connect::{connect, ClientSetup};
 use crate::runtime::executor::summarize;
-use crate::scim::{ClientConfig, ScimClient};
 
 pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
     let fail = |code: i32, failure: ConnectionFailure, base_url: &str| {
@@ -17,10 +17,11 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                 "error": { "headline": failure.headline, "detail": failure.detail, "exit_code": code },
             });
             println!("{out:#}");
+            code
         } else {
-            eprintln!("navscim: {}: {}", failure.headline, failure.detail);
+            let message = format!("{}: {}", failure.headline, failure.detail);
+            Report::plain(false).fail(CliError::new(code, message))
         }
-        code
     };
 
     let (profile, _) = match conn.resolve() {
@@ -34,33 +35,11 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
         }
     };
     let base_url = profile.base_url.clone();
-    let source = profile
-        .token
-        .clone()
-        .expect("resolve() always sets a source");
-    let name = profile.name.clone();
-    let token =
-        match tokio::task::spawn_blocking(move || config::resolve_token(&source, &name)).await {
-            Ok(Ok(token)) => token,
-            Ok(Err(e)) => return fail(exit::USAGE, ConnectionFailure::from_token(&e), &base_url),
-            Err(e) => {
-                let failure = ConnectionFailure {
-                    headline: "No token".into(),
-                    detail: e.to_string(),
-                };
-                return fail(exit::FAILURE, failure, &base_url);
-            }
-        };
-    let mut config = ClientConfig::new(base_url.clone(), token);
-    config.ca_file = profile.ca_file.clone();
-    let client = match ScimClient::new(config) {
+    let client = match connect(ClientSetup::from_profile(&profile)).await {
         Ok(c) => c,
         Err(e) => {
-            return fail(
-                exit_code_for(e.category()),
-                ConnectionFailure::from_scim(&e),
-                &base_url,
-            )
+            let failure = e.failure();
+            return fail(CliError::from(e).code, failure, &base_url);
         }
     };
     match client.test_connection().await {

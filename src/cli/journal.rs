@@ -144,8 +144,7 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
 }
 
 fn err(message: String) -> i32 {
-    eprintln!("navscim: {message}");
-    exit::USAGE
+    super::error::Report::plain(false).fail(super::error::CliError::usage(message))
 }
 
 fn open(dir: &std::path::Path, batch: &str) -> Result<BatchLog, String> {

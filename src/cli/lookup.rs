@@ -11,9 +11,9 @@ use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::error::{CliError, Report};
 use super::{exit, ConnectionArgs};
 use crate::app::connection::ConnectionFailure;
-use crate::config;
 use crate::import::{
     import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,
     NeedsMapping, ProblemKind,
@@ -21,7 +21,8 @@ use crate::import::{
 use crate::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::matching::{identity_key, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome};
 use crate::report::{ReportFormat, ReportWriter, UserReport};
-use crate::scim::{ClientConfig, ErrorCategory, ScimClient};
+use crate::runtime::connect::{connect, ClientSetup};
+use crate::scim::ErrorCategory;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -113,8 +114,7 @@ struct Plan {
 }
 
 fn usage(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("navscim lookup: {msg}");
-    exit::USAGE
+    Report::named("lookup").fail(CliError::usage(msg))
 }
 
 pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
@@ -173,30 +173,15 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(format!("configuration problem: {e}")),
     };
-    let source = profile
-        .token
-        .clone()
-        .expect("resolve() always sets a source");
-    let name = profile.name.clone();
-    let token =
-        match tokio::task::spawn_blocking(move || config::resolve_token(&source, &name)).await {
-            Ok(Ok(token)) => token,
-            Ok(Err(e)) => {
-                let f = ConnectionFailure::from_token(&e);
-                return usage(format!("{}: {}", f.headline, f.detail));
-            }
-            Err(e) => return usage(format!("no token: {e}")),
-        };
-    let mut config = ClientConfig::new(profile.base_url.clone(), token);
-    config.ca_file = profile.ca_file.clone();
-    config.concurrency = args.concurrency as usize;
-    config.rate_limit = args.rate_limit;
-    let client = match ScimClient::new(config) {
+    let setup = ClientSetup {
+        concurrency: Some(args.concurrency as usize),
+        rate_limit: args.rate_limit,
+        ..ClientSetup::from_profile(&profile)
+    };
+    let client = match connect(setup).await {
         Ok(c) => c,
-        Err(e) => {
-            let f = ConnectionFailure::from_scim(&e);
-            return usage(format!("{}: {}", f.headline, f.detail));
-        }
+        // Every connection problem before the first request is a usage problem here.
+        Err(e) => return usage(CliError::from(e).message),
     };
 
     // One harmless request first: an unreachable server or a refused token ends the
@@ -210,8 +195,8 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         };
         if let Some(code) = code {
             let f = ConnectionFailure::from_scim(&e);
-            eprintln!("navscim lookup: {}: {}", f.headline, f.detail);
-            return code;
+            let message = format!("{}: {}", f.headline, f.detail);
+            return Report::named("lookup").fail(CliError::new(code, message));
         }
     }
 
@@ -299,8 +284,8 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Ok(s) => s,
         Err(e) => {
             output.abandon();
-            eprintln!("navscim lookup: internal error: {e}");
-            return exit::FAILURE;
+            let message = format!("internal error: {e}");
+            return Report::named("lookup").fail(CliError::new(exit::FAILURE, message));
         }
     };
     if let Some(p) = &progress {
@@ -319,19 +304,17 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         .map_err(|e| output.fail(e))
         .and_then(|_| output.finish());
     if let Err(e) = written {
-        eprintln!("navscim lookup: {e}");
-        return exit::FAILURE;
+        return Report::named("lookup").fail(CliError::new(exit::FAILURE, e.to_string()));
     }
     let stats = client.stats();
     let counts = results.counts;
-    eprintln!(
-        "navscim lookup: {}",
-        counts.line(stats.requests, stats.retries, stats.throttled, elapsed)
-    );
+    let line = counts.line(stats.requests, stats.retries, stats.throttled, elapsed);
+    tracing::info!("lookup: {line}");
+    eprintln!("navscim lookup: {line}");
 
     if let Some(e) = &summary.auth_failure {
-        eprintln!("navscim lookup: stopped: the server refused the token: {e}");
-        return exit::AUTH;
+        let message = format!("stopped: the server refused the token: {e}");
+        return Report::named("lookup").fail(CliError::new(exit::AUTH, message));
     }
     if interrupted {
         eprintln!(

@@ -7,6 +7,7 @@
 
 pub mod apply;
 mod check;
+pub mod error;
 pub mod journal;
 mod lookup;
 mod plan;

@@ -164,8 +164,7 @@ pub struct ProvisionArgs {
 }
 
 fn bad_input(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("navscim plan: {msg}");
-    exit::USAGE
+    super::error::Report::named("plan").fail(super::error::CliError::usage(msg))
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

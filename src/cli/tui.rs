@@ -54,32 +54,28 @@ fn initial_connection(conn: &ConnectionArgs) -> Result<ConnectionState, String> 
     Ok(state)
 }
 
+/// A usage or configuration problem before the dashboard starts.
+fn usage(message: impl std::fmt::Display) -> i32 {
+    super::error::Report::plain(false).fail(super::error::CliError::usage(message))
+}
+
 pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs) -> i32 {
     let connection = match initial_connection(conn) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("navscim: {e}");
-            return exit::USAGE;
-        }
+        Err(e) => return usage(e),
     };
     let mut aliases = crate::matching::DomainAliases::default();
     for spec in &dashboard.domain_alias {
         match crate::matching::DomainAliases::parse(spec) {
             Ok(parsed) => aliases.extend(&parsed),
-            Err(e) => {
-                eprintln!("navscim: --domain-alias {e}");
-                return exit::USAGE;
-            }
+            Err(e) => return usage(format!("--domain-alias {e}")),
         }
     }
     let mut state = State::new(connection, no_color());
     state.users.aliases = aliases;
     match crate::config::load_protected(&[]) {
         Ok(protected) => state.actions.protected = protected,
-        Err(e) => {
-            eprintln!("navscim: {e}");
-            return exit::USAGE;
-        }
+        Err(e) => return usage(e),
     }
     // Offer batches a crash or kill left unfinished.
     let mut initial = vec![Action::CheckJournal];

@@ -23,7 +23,7 @@ use crate::journal::{self, BatchLog, BatchStatus};
 use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::plan::Plan;
 use crate::report;
-use crate::scim::{ClientConfig, ClientStats, ConnectionReport, ProbeMethod, ScimClient};
+use crate::scim::{ClientStats, ConnectionReport, ProbeMethod, ScimClient};
 
 /// Settings that apply to every connection this session makes.
 #[derive(Debug, Clone, Default)]
@@ -113,10 +113,11 @@ impl Executor {
             let what = effect.name();
             let answers = effect.answers();
             let is_batch = control.is_some();
-            let action = match AssertUnwindSafe(run(effect, &inner, control))
-                .catch_unwind()
-                .await
-            {
+            let task = EffectTask {
+                name: what,
+                future: Box::pin(run(effect, &inner, control)),
+            };
+            let action = match AssertUnwindSafe(task).catch_unwind().await {
                 Ok(action) => action,
                 // A batch always ends with ApplyDone, so the pane never stays "running".
                 Err(_) if is_batch => Some(Action::ApplyDone {
@@ -138,6 +139,39 @@ impl Executor {
                 None => debug_assert!(!answers, "{what} must answer"),
             }
         });
+    }
+}
+
+/// An effect's future, polled with the thread marked as running that effect (see
+/// [`super::terminal::in_effect`]): a panic in it is logged as the effect's and caught
+/// here, and the dashboard goes on.
+struct EffectTask<F> {
+    name: &'static str,
+    future: std::pin::Pin<Box<F>>,
+}
+
+impl<F: std::future::Future> std::future::Future for EffectTask<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let name = self.name;
+        super::terminal::in_effect(name, || self.future.as_mut().poll(cx))
+    }
+}
+
+/// `spawn_blocking` for an effect's blocking work (files, the journal, the token),
+/// still marked as the effect's.
+pub(crate) async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, tokio::task::JoinError> {
+    match super::terminal::current_effect() {
+        Some(name) => {
+            tokio::task::spawn_blocking(move || super::terminal::in_effect(name, f)).await
+        }
+        None => tokio::task::spawn_blocking(f).await,
     }
 }
 
@@ -173,10 +207,9 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             result: test_connection(spec, settings).await,
         },
         Effect::SaveProfile { profile, token } => {
-            let result =
-                tokio::task::spawn_blocking(move || config::save_profile(&profile, token.as_ref()))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
+            let result = blocking(move || config::save_profile(&profile, token.as_ref()))
+                .await
+                .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
             Action::ProfileSaved { result }
         }
         Effect::ImportFiles {
@@ -184,7 +217,7 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             options,
             lookup_after,
         } => {
-            let results = tokio::task::spawn_blocking(move || {
+            let results = blocking(move || {
                 sources
                     .into_iter()
                     .map(|source| {
@@ -248,13 +281,13 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         Effect::FindUnfinished { also } => {
             let dir = inner.journal_dir();
-            let batches = tokio::task::spawn_blocking(move || find_unfinished(&dir, also))
+            let batches = blocking(move || find_unfinished(&dir, also))
                 .await
                 .unwrap_or_default();
             Action::UnfinishedFound { batches }
         }
         Effect::LoadPlan { path } => {
-            let result = tokio::task::spawn_blocking(move || {
+            let result = blocking(move || {
                 Plan::load(&path).map(|plan| LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
@@ -267,7 +300,7 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         Effect::BuildUndo { batch } => {
             let dir = inner.journal_dir();
-            let result = tokio::task::spawn_blocking(move || {
+            let result = blocking(move || {
                 let path = journal::find(&dir, &batch).map_err(|e| e.to_string())?;
                 let log = journal::read_batch(&path).map_err(|e| e.to_string())?;
                 let (plan, notes) = apply::undo_plan(&log);
@@ -310,11 +343,9 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         Effect::ControlBatch(_) => return None,
         Effect::ExportUsers { path, rows } => {
             let n = rows.len();
-            let result = tokio::task::spawn_blocking(move || {
-                report::write_reports(&path, &rows).map(|_| (path, n))
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
             Action::Exported { result }
         }
     })
@@ -444,7 +475,7 @@ async fn run_batch(
     control_rx: watch::Receiver<Control>,
 ) -> Result<Box<apply::BatchSummary>, String> {
     let conn = inner.connection(spec).await?;
-    let batch = match tokio::task::spawn_blocking(start).await {
+    let batch = match blocking(start).await {
         Ok(Ok(batch)) => batch,
         Ok(Err(e)) => return Err(e.to_string()),
         Err(e) => return Err(format!("opening the journal failed: {e}")),
@@ -498,23 +529,19 @@ pub async fn test_connection(
     Ok(summarize(&report))
 }
 
-/// A client for `spec`, with the token resolved (which may run a command: off the runtime).
+/// A client for `spec` with the session's settings (through the one client factory).
 pub async fn connect(
     spec: &ConnectionSpec,
     settings: &Settings,
 ) -> Result<ScimClient, ConnectionFailure> {
-    let (source, profile) = (spec.token.clone(), spec.profile.clone());
-    let token = tokio::task::spawn_blocking(move || config::resolve_token(&source, &profile))
+    let setup = super::connect::ClientSetup {
+        ca_file: settings.ca_file.clone(),
+        rate_limit: settings.rate_limit,
+        ..super::connect::ClientSetup::from_spec(spec)
+    };
+    super::connect::connect(setup)
         .await
-        .map_err(|e| ConnectionFailure {
-            headline: "No token".into(),
-            detail: format!("reading the token failed: {e}"),
-        })?
-        .map_err(|e| ConnectionFailure::from_token(&e))?;
-    let mut config = ClientConfig::new(spec.base_url.clone(), token);
-    config.ca_file = settings.ca_file.clone();
-    config.rate_limit = settings.rate_limit;
-    ScimClient::new(config).map_err(|e| ConnectionFailure::from_scim(&e))
+        .map_err(|e| e.failure())
 }
 
 pub fn summarize(report: &ConnectionReport) -> ConnectionSummary {

@@ -1,6 +1,7 @@
 //! The runtime: the terminal event loop, the effect executor, and a headless driver
 //! that runs the same loop without a terminal (tests, screenshots).
 
+pub mod connect;
 pub mod executor;
 pub mod log;
 pub mod terminal;

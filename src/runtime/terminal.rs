@@ -1,6 +1,12 @@
-//! Terminal setup and the promise to always restore it: on normal exit, on error (the
-//! guard's Drop), on panic (the hook restores before the report is printed) and on
-//! SIGTERM/SIGHUP (the event loop quits through the same path).
+//! Terminal setup and the promise to always restore it when the app really exits: on
+//! normal exit, on error (the guard's Drop), on a panic that ends the app (the hook
+//! restores before the report is printed) and on SIGTERM/SIGHUP (the event loop quits
+//! through the same path).
+//!
+//! A panic inside an effect's task does not end the app: the executor catches it and
+//! the dashboard goes on (with one notice). The hook then only logs it, naming the
+//! effect ([`in_effect`] marks the thread while an effect's code runs), and leaves
+//! the terminal and the screen alone.
 
 use std::io::{self, Stdout, Write};
 
@@ -52,11 +58,39 @@ pub fn restore() {
     let _ = stdout.flush();
 }
 
-fn install_panic_hook() {
+thread_local! {
+    /// The effect whose code this thread runs right now, if any.
+    static EFFECT: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` as part of the effect `name`: a panic in it is the effect's (logged, then
+/// caught by the executor), not the app's.
+pub fn in_effect<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
+    let outer = EFFECT.with(|e| e.replace(Some(name)));
+    let result = f();
+    EFFECT.with(|e| e.set(outer));
+    result
+}
+
+/// The effect whose code this thread runs right now, if any.
+pub fn current_effect() -> Option<&'static str> {
+    EFFECT.with(|e| e.get())
+}
+
+/// Logs every panic (with its location; the dashboard's own messages never hold the
+/// token). A panic in an effect's code stops there: the executor catches it and
+/// reports it once. Any other panic ends the app: the terminal is restored first, then
+/// the report is printed.
+pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if let Some(effect) = EFFECT.with(|e| e.get()) {
+                tracing::error!("panic in the effect {effect:?} (the dashboard goes on): {info}");
+                return;
+            }
+            tracing::error!("panic: {info}");
             restore();
             previous(info);
         }));
