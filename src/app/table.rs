@@ -177,15 +177,21 @@ impl<S: Copy + PartialEq> TableState<S> {
 
 /// A pane whose table is a filtered, sorted view of its items (Users, Usage).
 pub trait FilteredPane {
-    type Sort: Copy + PartialEq;
+    type Sort: Copy + PartialEq + 'static;
+    /// The sort columns `s` cycles through; the first means item order.
+    const SORTS: &'static [Self::Sort];
     fn table_mut(&mut self) -> &mut TableState<Self::Sort>;
     /// Recomputes the view from the pane's filters and sort.
     fn refresh_view(&mut self);
+    /// `f`: the pane's own filter (by status, by activity) moves to its next value.
+    fn cycle_filter(&mut self);
+    /// `F` clears the text filter; this puts the pane's own filter back to "all".
+    fn reset_filter(&mut self);
 }
 
 /// The table part of a filtered pane's commands, once its dialogs have had theirs:
-/// Enter / Esc while the `/` filter is typed, `/` to start typing it, moving and
-/// marking. `None` when the command is none of these; else whether anything changed.
+/// Enter / Esc while the `/` filter is typed, `/` to start typing it, `f` / `F` the
+/// filters, `s` / `S` the sort, moving and marking. `None` when the command is none of these; else whether anything changed.
 /// A marking command that has something to say puts it in `notice`.
 pub fn pane_command<P: FilteredPane>(
     pane: &mut P,
@@ -202,10 +208,35 @@ pub fn pane_command<P: FilteredPane>(
         pane.table_mut().scroll_into_view(height);
         return Some(true);
     }
-    if command == Command::Filter {
-        table.filter_editing = true;
-        return Some(true);
+    match command {
+        Command::Filter => {
+            table.filter_editing = true;
+            return Some(true);
+        }
+        Command::Sort => table.cycle_sort(P::SORTS),
+        Command::SortReverse => {
+            if !table.reverse_sort() {
+                return Some(true);
+            }
+        }
+        Command::ClearFilters => {
+            table.filter.clear();
+            pane.reset_filter();
+        }
+        Command::CycleStatusFilter => pane.cycle_filter(),
+        _ => return table_command(pane.table_mut(), command, height, notice),
     }
+    pane.refresh_view();
+    Some(true)
+}
+
+/// Moving and marking, with what the admin should read put in `notice`.
+fn table_command<S: Copy + PartialEq>(
+    table: &mut TableState<S>,
+    command: Command,
+    height: usize,
+    notice: &mut Option<super::notice::Notice>,
+) -> Option<bool> {
     match table.command(command, height) {
         Handled::No => None,
         Handled::Yes => Some(true),

@@ -64,14 +64,6 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         return changed;
     }
     match command {
-        Command::CycleStatusFilter => usage.cycle_activity_filter(),
-        Command::ClearFilters => {
-            usage.table.filter.clear();
-            usage.activity_filter = Default::default();
-            usage.refresh_view();
-        }
-        Command::Sort => usage.cycle_sort(),
-        Command::SortReverse => usage.reverse_sort(),
         Command::Details => {
             if usage.cursor_row().is_none() {
                 return false;

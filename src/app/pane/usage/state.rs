@@ -473,22 +473,6 @@ impl UsageState {
         self.table.set_view(view, keep);
     }
 
-    pub fn cycle_activity_filter(&mut self) {
-        self.activity_filter = self.activity_filter.next();
-        self.refresh_view();
-    }
-
-    pub fn cycle_sort(&mut self) {
-        self.table.cycle_sort(&UsageSort::CYCLE);
-        self.refresh_view();
-    }
-
-    pub fn reverse_sort(&mut self) {
-        if self.table.reverse_sort() {
-            self.refresh_view();
-        }
-    }
-
     /// Marks every shown row joined to a user that the predicate picks (a row that
     /// joined nobody has no seat navscim could take back); returns how many were added.
     pub fn mark_shown_where(&mut self, pick: impl Fn(&Activity) -> bool) -> usize {
@@ -520,10 +504,17 @@ impl UsageState {
 
 impl crate::app::table::FilteredPane for UsageState {
     type Sort = UsageSort;
+    const SORTS: &'static [UsageSort] = &UsageSort::CYCLE;
     fn table_mut(&mut self) -> &mut TableState<UsageSort> {
         &mut self.table
     }
     fn refresh_view(&mut self) {
         UsageState::refresh_view(self);
+    }
+    fn cycle_filter(&mut self) {
+        self.activity_filter = self.activity_filter.next();
+    }
+    fn reset_filter(&mut self) {
+        self.activity_filter = Default::default();
     }
 }

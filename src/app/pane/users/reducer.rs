@@ -245,14 +245,6 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         return changed;
     }
     match command {
-        Command::CycleStatusFilter => users.cycle_status_filter(),
-        Command::ClearFilters => {
-            users.table.filter.clear();
-            users.status_filter = Default::default();
-            users.refresh_view();
-        }
-        Command::Sort => users.cycle_sort(),
-        Command::SortReverse => users.reverse_sort(),
         Command::PlanDeactivate => {
             return request_plan(state, crate::plan::OpKind::Deactivate, out)
         }

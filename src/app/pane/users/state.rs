@@ -415,22 +415,6 @@ impl UsersState {
         self.table.set_view(view, keep);
     }
 
-    pub fn cycle_status_filter(&mut self) {
-        self.status_filter = self.status_filter.next();
-        self.refresh_view();
-    }
-
-    pub fn cycle_sort(&mut self) {
-        self.table.cycle_sort(&SortColumn::CYCLE);
-        self.refresh_view();
-    }
-
-    pub fn reverse_sort(&mut self) {
-        if self.table.reverse_sort() {
-            self.refresh_view();
-        }
-    }
-
     /// The text of the one-line summary of a finished user, for the table's detail column.
     pub fn detail(&self, index: usize) -> String {
         let row = &self.rows[index];
@@ -529,10 +513,17 @@ impl LoadSummary {
 
 impl crate::app::table::FilteredPane for UsersState {
     type Sort = SortColumn;
+    const SORTS: &'static [SortColumn] = &SortColumn::CYCLE;
     fn table_mut(&mut self) -> &mut TableState<SortColumn> {
         &mut self.table
     }
     fn refresh_view(&mut self) {
         UsersState::refresh_view(self);
+    }
+    fn cycle_filter(&mut self) {
+        self.status_filter = self.status_filter.next();
+    }
+    fn reset_filter(&mut self) {
+        self.status_filter = Default::default();
     }
 }
