@@ -91,6 +91,20 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// `y`: put these emails on the clipboard, one a line, with the notice that says
+    /// so; `None` when there are none.
+    pub fn copy_emails(emails: Vec<String>) -> Option<(Effect, super::notice::Notice)> {
+        if emails.is_empty() {
+            return None;
+        }
+        let notice = super::notice::info(format!(
+            "Copied {} emails to the clipboard (OSC 52)",
+            emails.len()
+        ));
+        let text = emails.join("\n");
+        Some((Effect::CopyToClipboard { text }, notice))
+    }
+
     /// Import `sources` with the default options (the column-mapping dialog imports
     /// again with the admin's choices).
     pub fn import_files(sources: Vec<ImportSource>, lookup_after: bool) -> Effect {

@@ -45,8 +45,12 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// How many times [`restore`] ran (the panic tests count it).
+static RESTORED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Puts the terminal back the way the shell expects it. Safe to call more than once.
 pub fn restore() {
+    RESTORED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let _ = disable_raw_mode();
     let mut stdout = io::stdout();
     let _ = execute!(
@@ -66,10 +70,16 @@ thread_local! {
 /// Runs `f` as part of the effect `name`: a panic in it is the effect's (logged, then
 /// caught by the executor), not the app's.
 pub fn in_effect<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
-    let outer = EFFECT.with(|e| e.replace(Some(name)));
-    let result = f();
-    EFFECT.with(|e| e.set(outer));
-    result
+    /// Puts the outer mark back when `f` returns or unwinds: a worker thread that
+    /// ran a panicking effect must not stay marked.
+    struct Unmark(Option<&'static str>);
+    impl Drop for Unmark {
+        fn drop(&mut self) {
+            EFFECT.with(|e| e.set(self.0));
+        }
+    }
+    let _unmark = Unmark(EFFECT.with(|e| e.replace(Some(name))));
+    f()
 }
 
 /// The effect whose code this thread runs right now, if any.
@@ -95,4 +105,31 @@ pub fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_panic_in_an_effect_leaves_the_terminal_alone_any_other_restores_it() {
+        install_panic_hook();
+        let before = RESTORED.load(Ordering::SeqCst);
+        let caught =
+            std::panic::catch_unwind(|| in_effect("Testing the connection", || panic!("boom")));
+        assert!(caught.is_err());
+        assert_eq!(
+            RESTORED.load(Ordering::SeqCst),
+            before,
+            "restored under a running app"
+        );
+        assert_eq!(current_effect(), None, "the mark ends with the effect");
+        let caught = std::panic::catch_unwind(|| panic!("the app itself"));
+        assert!(caught.is_err());
+        assert!(
+            RESTORED.load(Ordering::SeqCst) > before,
+            "not restored on the app's own panic"
+        );
+    }
 }

@@ -333,16 +333,11 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 .iter()
                 .filter_map(|&i| users.directory.users[i].email.clone())
                 .collect();
-            if emails.is_empty() {
+            let Some((copy, notice)) = Effect::copy_emails(emails) else {
                 return false;
-            }
-            state.notice = Some(info(format!(
-                "Copied {} emails to the clipboard (OSC 52)",
-                emails.len()
-            )));
-            out.push(Effect::CopyToClipboard {
-                text: emails.join("\n"),
-            });
+            };
+            state.notice = Some(notice);
+            out.push(copy);
         }
         Command::CancelWork => {
             if !users.progress.running {
