@@ -17,7 +17,7 @@ use super::action::Action;
 use super::effect::Effect;
 use super::event::{Event, Outbox};
 use super::keys::{self, Command, Context, Key};
-use super::notice::{error, info, warn};
+use super::notice::{error, warn};
 use super::pane::{actions, connection, usage, users};
 use super::state::{Overlay, State, Tab};
 use super::text_field::TextEdit;
@@ -99,13 +99,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             users::reducer::link_verified(state, index, scim_id, result, out);
             true
         }
-        Action::Exported { result } => {
-            state.notice = Some(match result {
-                Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
-                Err(e) => error(format!("Export failed: {e}")),
-            });
-            true
-        }
+        Action::Exported { result } => users::reducer::exported(state, result),
         Action::ConnectionTested { seq, result } => connection::reducer::tested(state, seq, result),
         Action::ProfileSaved { result } => connection::reducer::profile_saved(state, result),
         Action::EffectFailed(message) => {
@@ -113,10 +107,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             state.notice = Some(error(message));
             true
         }
-        Action::CheckJournal => {
-            out.push(Effect::FindUnfinished { also: None });
-            false
-        }
+        Action::CheckJournal => actions::reducer::check_journal(out),
         Action::UnfinishedFound { batches } => actions::reducer::unfinished_found(state, batches),
         Action::PlanLoaded { result } => actions::reducer::plan_loaded(state, result),
         Action::ApplyProgress { event, at } => actions::reducer::apply_progress(state, *event, at),

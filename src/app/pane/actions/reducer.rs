@@ -40,6 +40,12 @@ pub fn table_height(size: (u16, u16)) -> usize {
     (size.1 as usize).saturating_sub(3 + 2 + 4 + 1).max(1)
 }
 
+/// At start: look for batches a crash or kill left unfinished (nothing visible yet).
+pub fn check_journal(out: &mut Outbox) -> bool {
+    out.push(Effect::FindUnfinished { also: None });
+    false
+}
+
 /// [`Event::ReviewPlan`]: a pane built a plan; show it for review, with `notice`
 /// instead of the default one once it is shown.
 pub fn review_plan(

@@ -210,6 +210,15 @@ pub fn paste(state: &mut State, text: &str) -> bool {
     true
 }
 
+/// The answer to an export of the view.
+pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), String>) -> bool {
+    state.notice = Some(match result {
+        Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
+        Err(e) => error(format!("Export failed: {e}")),
+    });
+    true
+}
+
 /// `D` / `E` / `C`: the Actions pane builds a plan from the marked users (or the
 /// cursor's), unless there is nobody to plan for.
 fn request_plan(state: &mut State, kind: crate::plan::OpKind, out: &mut Outbox) -> bool {
