@@ -215,13 +215,14 @@ pub fn parse_status(status: &str, active: Option<bool>) -> Result<MatchStatus, S
         },
         "not_found" => MatchStatus::NotFound,
         "ambiguous" => MatchStatus::Ambiguous,
+        "conflict" => MatchStatus::Conflict,
         "error" => MatchStatus::Error,
         "ignored" => MatchStatus::Ignored,
         "pending" => MatchStatus::Pending,
         "looking_up" => MatchStatus::LookingUp,
         other => {
             return Err(format!(
-                "unknown status {other:?} (expected matched, not_found, ambiguous, error, ignored or pending)"
+                "unknown status {other:?} (expected matched, not_found, ambiguous, conflict, error, ignored or pending)"
             ))
         }
     })
@@ -373,6 +374,11 @@ fn not_matched_detail(status: MatchStatus) -> String {
     match status {
         MatchStatus::NotFound => "not found over SCIM".into(),
         MatchStatus::Ambiguous => "several SCIM users match".into(),
+        MatchStatus::Conflict => {
+            "conflict: the SCIM user found is contradicted by another identifier, or shared \
+             with another user (resolve it first: link by hand or ignore)"
+                .into()
+        }
         MatchStatus::Error => "the lookup failed".into(),
         MatchStatus::Pending | MatchStatus::LookingUp => "not looked up".into(),
         other => other.label().to_string(),
