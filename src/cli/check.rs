@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{exit, exit_code_for, CheckArgs, ConnectionArgs};
 use crate::app::state::ConnectionFailure;
 use crate::config;
-use crate::runtime::executor::summarize;
+use crate::runtime::executor::{filter_problem, summarize};
 use crate::scim::{ClientConfig, ScimClient};
 
 pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
@@ -64,6 +64,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
         }
     };
     match client.test_connection().await {
+        Ok(report) if report.filter_problem.is_some() => {
+            let failure = filter_problem(&report).expect("checked");
+            fail(exit::SERVER, failure, &base_url)
+        }
         Ok(report) => {
             let s = summarize(&report);
             if args.json {
