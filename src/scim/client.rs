@@ -428,10 +428,11 @@ impl ScimClient {
     /// - `totalResults` larger than the resources sent is an error ("the server
     ///   counted N, sent M"): an `eq` lookup never needs a second page, so a count
     ///   without the users means the answer cannot be trusted to say "not found";
-    /// - a returned user that does not carry the value filtered for (compared
-    ///   case-insensitively, so a lenient server's loose hits pass) means the server
-    ///   ignored the filter: [`ScimError::FilterIgnored`], remembered for the
-    ///   connection so that every later filtered lookup fails the same way;
+    /// - a returned user whose attribute does not even contain the value filtered for
+    ///   (case-insensitively; a lenient server's loose hits pass, and only exact hits
+    ///   count later) means the server ignored the filter: [`ScimError::FilterIgnored`],
+    ///   remembered for the connection so that every later filtered lookup fails the
+    ///   same way;
     /// - a resource that cannot be read is an error naming the attribute.
     pub async fn find_users(&self, filter: &Filter) -> Result<Vec<ScimUser>, ScimError> {
         self.find_users_checked(filter, false).await
@@ -464,7 +465,11 @@ impl ScimClient {
                         Err(e) => {
                             return Err(ScimError::Malformed {
                                 status: reply.status.as_u16(),
-                                detail: self.scrub(&format!("user #{} of the answer: {e}", i + 1)),
+                                detail: self.scrub(&format!(
+                                    "expected a SCIM ListResponse: unexpected JSON in user #{} \
+                                     ({e})",
+                                    i + 1
+                                )),
                             })
                         }
                     }
@@ -800,7 +805,7 @@ impl ScimClient {
         let raw: serde_json::Value = self.parse(reply, expected)?;
         ScimUser::from_json(raw).map_err(|e| ScimError::Malformed {
             status: reply.status.as_u16(),
-            detail: self.scrub(&format!("{expected}: {e}")),
+            detail: self.scrub(&format!("expected {expected}: unexpected JSON ({e})")),
         })
     }
 
@@ -895,11 +900,14 @@ impl ScimClient {
     }
 }
 
-/// Whether a returned user carries the value filtered for (case-insensitively and
-/// trimmed, so that a lenient server's loose hits still count as honouring the filter).
+/// Whether a returned user has anything to do with the value filtered for: the
+/// attribute contains it, case-insensitively. A loose server (`eq` treated as `co`, or
+/// case-insensitive) still honours the filter, and navscim's own exact comparison
+/// keeps only the exact hits; a user whose attribute does not even contain the value
+/// proves that the filter was ignored.
 fn satisfies(filter: &Filter, user: &ScimUser) -> bool {
     let want = filter.value().trim().to_lowercase();
-    let same = |v: &str| v.trim().to_lowercase() == want;
+    let same = |v: &str| v.trim().to_lowercase().contains(&want);
     match filter.attr() {
         FilterAttr::ExternalId => user.external_id.as_deref().is_some_and(same),
         FilterAttr::UserName => same(&user.user_name),
