@@ -359,6 +359,7 @@ impl UsersState {
             MatchStatus::Matched { active: false },
             MatchStatus::NotFound,
             MatchStatus::Ambiguous,
+            MatchStatus::Conflict,
             MatchStatus::Error,
             MatchStatus::Ignored,
             MatchStatus::LookingUp,
