@@ -77,6 +77,9 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     "latency_ms": s.latency.as_millis() as u64,
                     "probe": s.probe,
                     "supports": { "filter": s.filter, "patch": s.patch, "delete": s.delete, "bulk": s.bulk },
+                    // Proved by a lookup for a value that cannot exist answering nobody
+                    // (a server that answered users fails the check instead).
+                    "filters_honoured": s.filter,
                 });
                 println!("{out:#}");
             } else {
@@ -93,6 +96,11 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     yn(s.delete),
                     yn(s.bulk)
                 );
+                if s.filter {
+                    println!(
+                        "Filters are honoured: a lookup for a value that cannot exist found nobody."
+                    );
+                }
                 println!("Reuse this token in navscim and your IdP: generating a new one invalidates it.");
             }
             exit::SUCCESS

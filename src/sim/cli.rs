@@ -300,6 +300,52 @@ mod tests {
     }
 
     #[test]
+    fn faults_and_a_json_seed() {
+        let dir = std::env::temp_dir().join(format!("navscim-sim-{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seed = dir.join("users.json");
+        std::fs::write(
+            &seed,
+            r#"[{"id":"u-1","userName":"a@x.example","active":"False"}]"#,
+        )
+        .unwrap();
+        let a = parse(&[
+            "--fault",
+            "filter-ignored,numeric-id",
+            "--fault",
+            "404-after-read",
+            "--page-size",
+            "10",
+            "--seed",
+            seed.to_str().unwrap(),
+        ])
+        .unwrap();
+        let c = a.to_config().unwrap();
+        assert_eq!(
+            c.faults,
+            vec![
+                super::super::Fault::FilterIgnored,
+                super::super::Fault::NumericId,
+                super::super::Fault::NotFoundAfterRead
+            ]
+        );
+        assert_eq!(c.page_size, Some(10));
+        assert!(c.seed_csv.is_none() && c.seed_json.is_some());
+        assert!(parse(&["--fault", "nonsense"]).is_err());
+        std::fs::write(
+            &seed,
+            r#"[{"id":"u-1","userName":"a@x.example","active":"maybe"}]"#,
+        )
+        .unwrap();
+        let err = parse(&["--seed", seed.to_str().unwrap()])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert!(err.contains("user #1") && err.contains("active"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn flags_to_config() {
         let a = parse(&[
             "--addr",
