@@ -545,7 +545,10 @@ async fn invisible_characters_field_case() {
         );
     }
     assert!(
-        cleaned.iter().any(|w| w.contains("idp_pasted.csv:3:1")),
+        cleaned
+            .iter()
+            .any(|w| w.contains("idp_pasted.csv:3: column \"Email\"")
+                && w.contains("U+200B (zero-width space) at character 1")),
         "{cleaned:#?}"
     );
     let dir = directory(&[idp, sn]);

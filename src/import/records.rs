@@ -290,21 +290,14 @@ impl<'a> Cells<'a> {
             if seen.insert(field) {
                 let what: Vec<String> = removed
                     .iter()
-                    .map(|(at, c)| {
-                        format!(
-                            "{} at {}:{}:{at}",
-                            super::invisible::describe(*c),
-                            self.file,
-                            self.row.line
-                        )
-                    })
+                    .map(|(at, c)| format!("{} at character {at}", super::invisible::describe(*c)))
                     .collect();
                 cleaned_log.push(Diagnostic::at_cell(
                     self.file,
                     self.row.line,
                     self.header(f),
                     format!(
-                        "removed {} from {raw:?} (field {field}): now {:?}",
+                        "removed {} of {raw:?} (field {field}): now {:?}",
                         what.join(", "),
                         cleaned.trim()
                     ),

@@ -360,8 +360,8 @@ impl ScimClient {
                 }
                 Ok(users) => {
                     let why = format!(
-                        "the server does not honour filters: `{}` (a value that cannot \
-                         exist) returned {} users",
+                        "`{}` (a value that cannot exist) returned {} users: the server \
+                         ignores filters",
                         filter.expression(),
                         users.len()
                     );
@@ -444,8 +444,13 @@ impl ScimClient {
         probing: bool,
     ) -> Result<Vec<ScimUser>, ScimError> {
         if !probing {
-            if let Some(detail) = self.filter_ignored() {
-                return Err(ScimError::FilterIgnored { detail });
+            if let Some(known) = self.filter_ignored() {
+                return Err(ScimError::FilterIgnored {
+                    detail: format!(
+                        "`{}` not sent: this server ignores filters ({known})",
+                        filter.expression()
+                    ),
+                });
             }
         }
         let url = format!(
