@@ -827,7 +827,8 @@ impl Counts {
             "ignored" => self.ignored += 1,
             _ => self.error += 1,
         }
-        match r.active {
+        // Active/inactive describe matches only (a conflict's SCIM user is not theirs).
+        match r.active.filter(|_| r.status == "matched") {
             Some(true) => self.active += 1,
             Some(false) => self.inactive += 1,
             None => {}
