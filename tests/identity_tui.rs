@@ -206,3 +206,36 @@ fn conflicts_have_a_filter_a_count_and_details_side_by_side() {
     assert!(text.contains("SCIM user s-9"), "{text}");
     assert!(text.contains("same SCIM user"), "{text}");
 }
+
+/// `R` with a typed value that finds another person's SCIM user: not a match but a
+/// conflict, and the confirmation with both identities is offered.
+#[test]
+fn a_relookup_by_a_typed_value_that_finds_someone_else_asks_first() {
+    let mut s = loaded();
+    key(&mut s, KeyCode::Char('R'));
+    typed(&mut s, "bob@corp.example");
+    let effects = reduce(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let job_user = match &effects[..] {
+        [navscim::app::Effect::LookupUsers { jobs, .. }] => jobs[0].user.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(job_user.user_name.as_deref(), Some("bob@corp.example"));
+    // The engine compared the hit with the job (whose userName is the typed value)
+    // and called it a match; the reducer compares it with Ann's row.
+    matched(&mut s, 0, scim("s-2", "bob@corp.example", "E2"));
+    assert_eq!(s.users.rows[0].status(), MatchStatus::Conflict);
+    let Some(prompt) = &s.users.prompt else {
+        panic!("no confirmation");
+    };
+    assert!(matches!(
+        prompt.kind,
+        PromptKind::ConfirmLink { index: 0, .. }
+    ));
+    typed(&mut s, "yes");
+    key(&mut s, KeyCode::Enter);
+    assert!(s.users.rows[0].linked);
+    assert_eq!(s.users.rows[0].scim_id(), Some("s-2"));
+}

@@ -648,6 +648,17 @@ pub(super) fn lookup_finished(
     ) {
         let why = crate::matching::contradictions(user, scim, &users.aliases);
         if !why.is_empty() {
+            // Found by a value typed for `R`: the admin may confirm it as a link.
+            if users.prompt.is_none() {
+                users.prompt = Some(Prompt {
+                    kind: PromptKind::ConfirmLink {
+                        index,
+                        user: Box::new(scim.clone()),
+                        why: why.clone(),
+                    },
+                    input: TextField::default(),
+                });
+            }
             outcome.mark_conflict(&why.join("; "), false);
         }
     }
