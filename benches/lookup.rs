@@ -236,6 +236,7 @@ async fn run(
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency,
+        ..LookupOptions::default()
     };
     let before = client.stats();
     let delays_before = sim.delay_totals();

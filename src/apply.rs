@@ -41,7 +41,9 @@ use crate::plan::{
     check_gates, ExclusionReason, OpKind, Operation, Permissions, Plan, PlanInput, ProtectedUsers,
     Refusal, Thresholds, PLAN_VERSION,
 };
-use crate::scim::{ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError};
+use crate::scim::{
+    ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError, ScimUser,
+};
 
 /// Everything an apply must pass before a request leaves navscim.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -234,6 +236,10 @@ pub struct Batch {
     header: BatchHeader,
     states: Vec<OpState>,
     resumed: bool,
+    /// Who must never be deprovisioned: the gates' list plus the plan's own
+    /// protected/admin exclusions. Checked again against each SCIM user as re-read
+    /// right before its request.
+    protected: ProtectedUsers,
 }
 
 impl Batch {
@@ -258,6 +264,7 @@ impl Batch {
             gates: gates.record(&plan),
             plan,
         };
+        let protected = gates.protected_for(&header.plan);
         let writer = Writer::create(dir, &mut header)?;
         let states = vec![OpState::NotStarted; header.plan.operations.len()];
         Ok(Batch {
@@ -265,6 +272,7 @@ impl Batch {
             header,
             states,
             resumed: false,
+            protected,
         })
     }
 
@@ -285,11 +293,13 @@ impl Batch {
         }
         gates.check(&log.header.plan).map_err(ApplyError::Refused)?;
         let states = log.op_states();
+        let protected = gates.protected_for(&log.header.plan);
         Ok(Batch {
             writer,
             header: log.header,
             states,
             resumed: true,
+            protected,
         })
     }
 
@@ -484,7 +494,9 @@ pub async fn run(
         header,
         mut states,
         resumed,
+        protected,
     } = batch;
+    let protected = Arc::new(protected);
     let writer = Arc::new(writer);
     let ops: Arc<Vec<Operation>> = Arc::new(header.plan.operations.clone());
     let total = ops.len();
@@ -542,10 +554,11 @@ pub async fn run(
             let Some(seq) = queue.pop_front() else { break };
             let prior = states[seq].clone();
             let (client, writer, ops) = (client.clone(), writer.clone(), ops.clone());
+            let protected = protected.clone();
             emit(ApplyEvent::OpStarted { seq });
             let handle = set.spawn(async move {
                 let op = &ops[seq];
-                execute(&client, &writer, seq, op, &prior).await
+                execute(&client, &writer, seq, op, &prior, &protected).await
             });
             running.insert(handle.id(), seq);
         }
@@ -739,6 +752,7 @@ async fn execute(
     seq: usize,
     op: &Operation,
     prior: &OpState,
+    protected: &ProtectedUsers,
 ) -> (OpReport, Finished) {
     let (prior_before, attempt) = match prior {
         OpState::InDoubt { intent } => (Some(intent.before), intent.attempt + 1),
@@ -758,6 +772,7 @@ async fn execute(
         op,
         attempt,
         intent: None,
+        protected,
     };
     let report = match op.op {
         OpKind::Deactivate | OpKind::Reactivate => {
@@ -814,6 +829,79 @@ struct Exec<'a> {
     op: &'a Operation,
     attempt: u32,
     intent: Option<Intent>,
+    protected: &'a ProtectedUsers,
+}
+
+/// The detail of an operation skipped because the SCIM user re-read right before the
+/// request is not the one the plan meant.
+pub const IDENTITY_CHANGED: &str = "identity changed";
+
+/// Whether `user` (re-read for `id` right before a change) is still who `op` means.
+///
+/// With the identity the plan recorded ([`crate::plan::Evidence::target`]): the same
+/// id, userName, externalId and primary email. Without one (an older or hand-made
+/// plan): the id, and the operation's own identifiers must not contradict the user
+/// (its email or userName among the user's userName/emails when both carry emails,
+/// its externalId equal when both carry one).
+fn identity_check(op: &Operation, id: &str, user: &ScimUser) -> Result<(), String> {
+    let mut why = match &op.evidence.target {
+        Some(t) if t.id == id => t.differences(user),
+        Some(t) => vec![format!(
+            "the plan's recorded target is {:?}, but the operation addresses {id:?}",
+            t.id
+        )],
+        None => {
+            let mut why = Vec::new();
+            match user.id.as_deref() {
+                None => why.push("the answer carries no id".to_string()),
+                Some(got) if got != id => why.push(format!("id {got:?}, not {id:?}")),
+                Some(_) => {}
+            }
+            let fold = crate::import::normalize_email;
+            let ours: Vec<String> = [op.email.as_deref(), op.user_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter(|e| e.contains('@'))
+                .map(fold)
+                .collect();
+            let theirs: Vec<String> = std::iter::once(user.user_name.as_str())
+                .chain(user.emails.iter().map(|e| e.value.as_str()))
+                .filter(|e| e.contains('@'))
+                .map(fold)
+                .collect();
+            if !ours.is_empty() && !theirs.is_empty() && !ours.iter().any(|o| theirs.contains(o)) {
+                why.push(format!(
+                    "userName/emails {} are not the plan's {}",
+                    theirs.join(", "),
+                    ours.join(", ")
+                ));
+            }
+            if let (Some(a), Some(b)) = (
+                op.external_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty()),
+                user.external_id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty()),
+            ) {
+                if a != b {
+                    why.push(format!("externalId {b:?}, not the plan's {a:?}"));
+                }
+            }
+            why
+        }
+    };
+    if why.is_empty() {
+        Ok(())
+    } else {
+        why.dedup();
+        Err(format!(
+            "{IDENTITY_CHANGED}: the SCIM user {id} is not who the plan meant ({}); no request sent",
+            why.join("; ")
+        ))
+    }
 }
 
 fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpReport {
@@ -918,6 +1006,17 @@ impl Exec<'_> {
             }
             Some(u) => u,
         };
+        if let Err(why) = identity_check(self.op, &id, &user) {
+            return Ok(failed_local(FailureKind::Local, why));
+        }
+        if !target {
+            if let Some(why) = self.protected.protects(&user) {
+                return Ok(failed_local(
+                    FailureKind::Local,
+                    format!("protected: {why}; never deactivated, no request sent"),
+                ));
+            }
+        }
         if user.is_active() == target {
             if prior.is_some_and(|b| b.exists && b.active == Some(!target)) {
                 // An interrupted request landed before the crash.
@@ -945,31 +1044,55 @@ impl Exec<'_> {
         .await?;
         let r = client.set_active(&id, target).await;
         journal::crash_point();
-        Ok(match r {
-            Ok(Some(u)) if u.is_active() != target => OpReport {
+        let doing = if target {
+            "reactivating"
+        } else {
+            "deactivating"
+        };
+        let done_word = if target { "reactivated" } else { "deactivated" };
+        // `applied` only when the server's state shows it: an answer that does not
+        // (204 without a body, a body in the old state, a 404 right after the 200
+        // re-read) is followed by another read.
+        let answered = match r {
+            Ok(Some(u)) if u.is_active() == target && u.id.as_deref() == Some(id.as_str()) => {
+                return Ok(done(Outcome::Applied, done_word, true))
+            }
+            Ok(Some(_)) => "the answer did not show the change",
+            Ok(None) => "the server answered without a body (204)",
+            Err(ScimError::NotFound) => "the server answered 404, right after finding the user",
+            Err(e) => return Ok(failed(&e, doing, true)),
+        };
+        Ok(match client.get_user(&id).await {
+            Ok(Some(u)) if u.is_active() == target => done(
+                Outcome::Applied,
+                format!("{done_word} ({answered}; confirmed by re-reading)"),
+                true,
+            ),
+            Ok(Some(_)) => OpReport {
                 outcome: Outcome::Failed,
-                detail: format!("the server answered, but the user is not {word}"),
+                detail: format!(
+                    "not {done_word}: {answered}, and re-reading shows the user still {}",
+                    if target { "inactive" } else { "active" }
+                ),
                 request_sent: true,
                 failure: Some(FailureKind::Server),
                 scim_id: None,
             },
-            Ok(_) => done(
-                Outcome::Applied,
-                if target { "reactivated" } else { "deactivated" },
-                true,
-            ),
-            Err(ScimError::NotFound) if !target => done(
+            Ok(None) if !target => done(
                 Outcome::Already,
-                "not found (404) on deactivate: counts as done",
+                format!("{answered}; re-reading finds no such user (404): gone, counts as done"),
                 true,
             ),
+            Ok(None) => OpReport {
+                request_sent: true,
+                ..failed_local(
+                    FailureKind::Server,
+                    format!("not reactivated: {answered}, and the user no longer exists (404)"),
+                )
+            },
             Err(e) => failed(
                 &e,
-                if target {
-                    "reactivating"
-                } else {
-                    "deactivating"
-                },
+                &format!("{doing}: {answered}; re-reading to confirm failed"),
                 true,
             ),
         })
@@ -990,6 +1113,17 @@ impl Exec<'_> {
             Ok(u) => u,
             Err(e) => return Ok(failed(&e, "re-reading the user before deleting", false)),
         };
+        if let Some(user) = &current {
+            if let Err(why) = identity_check(self.op, &id, user) {
+                return Ok(failed_local(FailureKind::Local, why));
+            }
+            if let Some(why) = self.protected.protects(user) {
+                return Ok(failed_local(
+                    FailureKind::Local,
+                    format!("protected: {why}; never deleted, no request sent"),
+                ));
+            }
+        }
         let Some(user) = current else {
             if prior.is_some_and(|b| b.exists) {
                 return Ok(done(
@@ -1017,11 +1151,21 @@ impl Exec<'_> {
         journal::crash_point();
         Ok(match r {
             Ok(()) => done(Outcome::Applied, "deleted", true),
-            Err(ScimError::NotFound) => done(
-                Outcome::Already,
-                "not found (404) on delete: counts as done",
-                true,
-            ),
+            Err(ScimError::NotFound) => match client.get_user(&id).await {
+                Ok(None) => done(
+                    Outcome::Already,
+                    "not found (404) on delete, and re-reading finds no such user: counts as done",
+                    true,
+                ),
+                Ok(Some(_)) => OpReport {
+                    request_sent: true,
+                    ..failed_local(
+                        FailureKind::Server,
+                        "not deleted: the server answered 404, but re-reading still finds the user",
+                    )
+                },
+                Err(e) => failed(&e, "deleting: 404, then re-reading failed", true),
+            },
             Err(e) => failed(&e, "deleting", true),
         })
     }

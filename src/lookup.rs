@@ -43,8 +43,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::matching::{
-    external_id_warning, Attempt, AttemptResult, DirUser, Directory, LookupKind, LookupOutcome,
-    MatchStatus, Seat,
+    contradictions, external_id_warning, Attempt, AttemptResult, DirUser, Directory, DomainAliases,
+    LookupKind, LookupOutcome, MatchStatus, Seat,
 };
 use crate::scim::{Filter, ScimClient, ScimError, ScimUser};
 
@@ -54,6 +54,9 @@ pub struct LookupOptions {
     pub precedence: Vec<LookupKind>,
     /// Users looked up at once.
     pub concurrency: usize,
+    /// Domains that are the same company, for comparing a hit's emails with the
+    /// source user's (see [`crate::matching::contradictions`]).
+    pub aliases: DomainAliases,
 }
 
 impl Default for LookupOptions {
@@ -61,6 +64,7 @@ impl Default for LookupOptions {
         LookupOptions {
             precedence: LookupKind::DEFAULT_PRECEDENCE.to_vec(),
             concurrency: 8,
+            aliases: DomainAliases::default(),
         }
     }
 }
@@ -81,6 +85,9 @@ struct UnsupportedInner {
     accepted: Mutex<HashSet<LookupKind>>,
     /// Held while the first request of a kind is in flight (index: kind as usize).
     probing: [tokio::sync::Mutex<()>; 4],
+    /// Kinds (userName, emails) the server was seen to compare case-sensitively: the
+    /// value as written found nothing, the lower-cased value found the user.
+    case_sensitive: Mutex<HashSet<LookupKind>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,6 +113,17 @@ impl Unsupported {
     pub fn clear(&self) {
         lock(&self.0.rejected).clear();
         lock(&self.0.accepted).clear();
+        lock(&self.0.case_sensitive).clear();
+    }
+
+    /// Whether the server was seen to compare this kind's values case-sensitively
+    /// (then the lower-cased value is sent first).
+    pub fn case_sensitive(&self, kind: LookupKind) -> bool {
+        lock(&self.0.case_sensitive).contains(&kind)
+    }
+
+    fn set_case_sensitive(&self, kind: LookupKind) {
+        lock(&self.0.case_sensitive).insert(kind);
     }
 
     fn accepted(&self, kind: LookupKind) -> bool {
@@ -198,10 +216,11 @@ fn fold(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
-/// navscim's own comparison of a returned resource with the value looked up.
+/// navscim's own comparison of a returned resource with the value looked up. A
+/// stored-id read counts only when the answer carries that very id.
 pub fn is_exact_hit(kind: LookupKind, value: &str, user: &ScimUser) -> bool {
     match kind {
-        LookupKind::StoredId => user.id.as_deref().is_none_or(|id| id == value),
+        LookupKind::StoredId => user.id.as_deref() == Some(value),
         LookupKind::ExternalId => user.external_id.as_deref() == Some(value),
         LookupKind::UserName => fold(&user.user_name) == fold(value),
         LookupKind::Email => {
@@ -240,10 +259,45 @@ async fn send(
     filter: Option<&Filter>,
 ) -> Result<Vec<ScimUser>, ScimError> {
     match filter {
-        None => Ok(client.get_user(value).await?.into_iter().collect()),
+        None => {
+            let users: Vec<ScimUser> = client.get_user(value).await?.into_iter().collect();
+            // The answer to `GET /Users/{id}` must be that user: without an id, or
+            // with another, it proves nothing about who holds the id.
+            if let Some(u) = users.first() {
+                match u.id.as_deref() {
+                    None => {
+                        return Err(ScimError::Malformed {
+                            status: 200,
+                            detail: format!(
+                                "the answer to GET /Users/{value} carries no id (userName {:?}): \
+                                 it does not prove who holds that id",
+                                u.user_name
+                            ),
+                        })
+                    }
+                    Some(id) if id != value => {
+                        return Err(ScimError::Malformed {
+                            status: 200,
+                            detail: format!(
+                                "the answer to GET /Users/{value} carries the id {id:?} instead"
+                            ),
+                        })
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(users)
+        }
         Some(f) => client.find_users(f).await,
     }
     .map(|users| exact_hits(kind, value, users))
+}
+
+/// A hit that an identifier contradicts (see [`contradictions`]).
+struct Contradicted {
+    kind: LookupKind,
+    user: ScimUser,
+    why: Vec<String>,
 }
 
 async fn lookup_inner(
@@ -255,6 +309,7 @@ async fn lookup_inner(
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut last_error: Option<String> = None;
     let mut tried: HashSet<LookupKind> = HashSet::new();
+    let mut contradicted: Vec<Contradicted> = Vec::new();
     for &kind in &options.precedence {
         if !tried.insert(kind) {
             continue; // listed twice
@@ -309,7 +364,44 @@ async fn lookup_inner(
         } else {
             None
         };
-        let result = send(client, kind, value, filter.as_ref()).await;
+        // Servers that compare userName/emails case-sensitively: once seen, the
+        // lower-cased value goes first on this connection; either way the other form
+        // is tried before "not found".
+        let lower = value.to_lowercase();
+        let folds = matches!(kind, LookupKind::UserName | LookupKind::Email) && lower != value;
+        let lower_first = folds && unsupported.case_sensitive(kind);
+        let (first_value, second_value) = if lower_first {
+            (lower.as_str(), value)
+        } else {
+            (value, lower.as_str())
+        };
+        let first_filter = match (&filter, lower_first) {
+            (Some(_), true) => kind
+                .filter_attr()
+                .and_then(|a| Filter::eq(a, first_value).ok()),
+            (f, _) => f.clone(),
+        };
+        let request = match &first_filter {
+            None => request,
+            Some(f) => format!("GET /Users?filter={}", f.expression()),
+        };
+        let mut result = send(client, kind, first_value, first_filter.as_ref()).await;
+        let mut extra_requests = 0;
+        let mut request = request;
+        if folds && matches!(&result, Ok(h) if h.is_empty()) {
+            if let Some(f2) = kind
+                .filter_attr()
+                .and_then(|a| Filter::eq(a, second_value).ok())
+            {
+                let again = send(client, kind, second_value, Some(&f2)).await;
+                extra_requests = 1;
+                request = format!("{request}, then GET /Users?filter={}", f2.expression());
+                if matches!(&again, Ok(h) if !h.is_empty()) && !lower_first {
+                    unsupported.set_case_sensitive(kind);
+                }
+                result = again;
+            }
+        }
         if probe.is_some() {
             match &result {
                 Err(ScimError::InvalidFilter { .. }) => unsupported.insert(kind),
@@ -324,7 +416,7 @@ async fn lookup_inner(
             value: value.to_string(),
             request,
             result: AttemptResult::NotFound,
-            requests: 1,
+            requests: 1 + extra_requests,
         };
         match result {
             Ok(hits) if hits.is_empty() => attempts.push(attempt),
@@ -332,6 +424,22 @@ async fn lookup_inner(
                 attempt.result = AttemptResult::Hits(1);
                 attempts.push(attempt);
                 let scim = hits.remove(0);
+                let why = contradictions(user, &scim, &options.aliases);
+                if !why.is_empty() {
+                    // A claim another identifier contradicts: try the other kinds,
+                    // but this user can no longer be a plain match.
+                    if !contradicted
+                        .iter()
+                        .any(|c: &Contradicted| c.user.id.is_some() && c.user.id == scim.id)
+                    {
+                        contradicted.push(Contradicted {
+                            kind,
+                            user: scim,
+                            why,
+                        });
+                    }
+                    continue;
+                }
                 let mut out = outcome(
                     MatchStatus::Matched {
                         active: scim.is_active(),
@@ -340,6 +448,24 @@ async fn lookup_inner(
                 );
                 out.matched_by = Some(kind);
                 out.warnings.extend(external_id_warning(user, &scim));
+                if !contradicted.is_empty() {
+                    // Another identifier found someone else: both identities are
+                    // shown, and nobody is a plan target until the admin decides.
+                    let mut reasons = Vec::new();
+                    for c in &contradicted {
+                        reasons.push(format!(
+                            "{} {:?} found another SCIM user, {} ({}): {}",
+                            c.kind.label(),
+                            user.lookup_value(c.kind).unwrap_or(""),
+                            c.user.id.as_deref().unwrap_or("?"),
+                            c.user.user_name,
+                            c.why.join("; ")
+                        ));
+                    }
+                    out.status = MatchStatus::Conflict;
+                    out.error = Some(reasons.join("; "));
+                    out.candidates = contradicted.into_iter().map(|c| c.user).collect();
+                }
                 out.user = Some(scim);
                 return Looked {
                     outcome: out,
@@ -387,6 +513,34 @@ async fn lookup_inner(
         .iter()
         .any(|a| a.requests > 0 || !a.request.is_empty());
     let mut out = outcome(MatchStatus::NotFound, attempts);
+    if !contradicted.is_empty() {
+        // Every hit was contradicted by another identifier: a conflict, shown with
+        // the SCIM user found and why it is not this user.
+        let reasons: Vec<String> = contradicted
+            .iter()
+            .map(|c| {
+                format!(
+                    "found by {} as {} ({}): {}",
+                    c.kind.label(),
+                    c.user.id.as_deref().unwrap_or("?"),
+                    c.user.user_name,
+                    c.why.join("; ")
+                )
+            })
+            .collect();
+        let mut hits = contradicted.into_iter();
+        let first = hits.next().expect("not empty");
+        out.status = MatchStatus::Conflict;
+        out.matched_by = Some(first.kind);
+        out.warnings.extend(external_id_warning(user, &first.user));
+        out.user = Some(first.user);
+        out.candidates = hits.map(|c| c.user).collect();
+        out.error = Some(reasons.join("; "));
+        return Looked {
+            outcome: out,
+            auth_failure: None,
+        };
+    }
     if let Some(e) = last_error {
         out.status = MatchStatus::Error;
         out.error = Some(e);

@@ -419,6 +419,12 @@ pub enum MatchStatus {
     NotFound,
     /// Several exact hits: every candidate is kept.
     Ambiguous,
+    /// A SCIM user was found, but an identifier contradicts it (another userName or
+    /// email, another externalId), or another source user resolved to the same SCIM
+    /// user, or one seat id names different people. Both identities are shown side by
+    /// side with why ([`LookupOutcome::error`]); never a plan target until the admin
+    /// resolves it (link by hand, ignore).
+    Conflict,
     Error,
     Ignored,
 }
@@ -436,6 +442,7 @@ impl MatchStatus {
             MatchStatus::Matched { .. } => "matched",
             MatchStatus::NotFound => "not_found",
             MatchStatus::Ambiguous => "ambiguous",
+            MatchStatus::Conflict => "conflict",
             MatchStatus::Error => "error",
             MatchStatus::Ignored => "ignored",
         }
@@ -450,6 +457,7 @@ impl MatchStatus {
             MatchStatus::Matched { active: false } => "inactive",
             MatchStatus::NotFound => "not found",
             MatchStatus::Ambiguous => "ambiguous",
+            MatchStatus::Conflict => "conflict",
             MatchStatus::Error => "error",
             MatchStatus::Ignored => "ignored",
         }
@@ -487,12 +495,14 @@ pub struct Attempt {
 pub struct LookupOutcome {
     pub status: MatchStatus,
     pub matched_by: Option<LookupKind>,
-    /// The matched SCIM resource.
+    /// The matched SCIM resource; for a `conflict`, the SCIM user the source user was
+    /// resolved to (or that an identifier found), shown next to the source identity.
     pub user: Option<ScimUser>,
     /// Every candidate when ambiguous.
     pub candidates: Vec<ScimUser>,
     pub attempts: Vec<Attempt>,
-    /// The last error, when the status is `Error`.
+    /// The last error, when the status is `Error`; why, when it is `Conflict`
+    /// (reasons joined by `; `).
     pub error: Option<String>,
     /// E.g. the externalId differs from the identity provider's.
     pub warnings: Vec<String>,
@@ -502,6 +512,200 @@ impl LookupOutcome {
     pub fn scim_id(&self) -> Option<&str> {
         self.user.as_ref().and_then(|u| u.id.as_deref())
     }
+
+    /// Turns a match (or a not-found, for `also_not_found`) into a `conflict`, adding
+    /// `why` once. Other statuses are left alone. Returns whether it changed anything.
+    pub fn mark_conflict(&mut self, why: &str, also_not_found: bool) -> bool {
+        let eligible = match self.status {
+            MatchStatus::Matched { .. } | MatchStatus::Conflict => true,
+            MatchStatus::NotFound => also_not_found,
+            _ => false,
+        };
+        if !eligible {
+            return false;
+        }
+        let already = self
+            .error
+            .as_deref()
+            .is_some_and(|e| e.split("; ").any(|r| r == why));
+        if already && self.status == MatchStatus::Conflict {
+            return false;
+        }
+        self.status = MatchStatus::Conflict;
+        if !already {
+            self.error = Some(match self.error.take().filter(|e| !e.is_empty()) {
+                Some(e) => format!("{e}; {why}"),
+                None => why.to_string(),
+            });
+        }
+        true
+    }
+}
+
+/// The email-like identifiers of a source user (email, and a user name that is an
+/// email), as identity keys (normalised, domain aliases applied).
+fn source_email_keys(user: &DirUser, aliases: &DomainAliases) -> Vec<String> {
+    let mut keys: Vec<String> = [user.email.as_deref(), user.user_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|e| e.contains('@'))
+        .map(|e| identity_key(e, aliases))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The email-like identifiers of a SCIM user (userName if an email, every
+/// `emails.value`), as identity keys.
+pub fn scim_email_keys(scim: &ScimUser, aliases: &DomainAliases) -> Vec<String> {
+    let mut keys: Vec<String> = std::iter::once(scim.user_name.as_str())
+        .chain(scim.emails.iter().map(|e| e.value.as_str()))
+        .filter(|e| e.contains('@'))
+        .map(|e| identity_key(e, aliases))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Why `scim` cannot be `user`: each identifier both carry must agree (DESIGN.md
+/// section 8, "a match is a claim to verify"). Empty when nothing contradicts.
+///
+/// - Emails: the source's email and email-like user name against the SCIM userName
+///   and `emails.value`, as identity keys (trimmed, invisible characters removed,
+///   lower-cased, domain aliases applied). They agree when the two sets share one
+///   value (an Entra UPN may differ from the mail address); when both sides carry
+///   some and none is shared, the SCIM user is someone else.
+/// - externalId: the source's ([`DirUser::external_id`]: the Sales Navigator seat's
+///   `unique_user_id`, else the identity provider's id) against the SCIM `externalId`,
+///   exactly (trimmed). A loss of leading zeros (`00123` → `123`, what Excel does) is
+///   named as such, and is still a contradiction: `123` may be a colleague's id.
+pub fn contradictions(user: &DirUser, scim: &ScimUser, aliases: &DomainAliases) -> Vec<String> {
+    let mut why = Vec::new();
+    let ours = source_email_keys(user, aliases);
+    let theirs = scim_email_keys(scim, aliases);
+    if !ours.is_empty() && !theirs.is_empty() && !ours.iter().any(|k| theirs.contains(k)) {
+        why.push(format!(
+            "the SCIM user's userName/emails ({}) are not the export's ({})",
+            theirs.join(", "),
+            ours.join(", ")
+        ));
+    }
+    if let (Some(ext), Some(scim_ext)) = (
+        user.external_id().map(str::trim).filter(|e| !e.is_empty()),
+        scim.external_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty()),
+    ) {
+        if ext != scim_ext {
+            let zeros = ext.trim_start_matches('0') == scim_ext.trim_start_matches('0');
+            why.push(format!(
+                "the SCIM user's externalId {scim_ext:?} is not the export's {ext:?}{}",
+                if zeros {
+                    " (leading zeros lost, e.g. by Excel?)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    why
+}
+
+/// Conflicts that show only across users (DESIGN.md section 8):
+///
+/// - two or more source users resolved to one SCIM user (matched, or already in
+///   conflict with a SCIM user): each is a conflict, "same SCIM user as …";
+/// - one Sales Navigator seat id on rows of different people: each is a conflict,
+///   "seat id … also names …".
+///
+/// `outcome_of(i)` gives the outcome of `directory.users[i]`, if looked up. Returns,
+/// per user index, the reasons to add with [`LookupOutcome::mark_conflict`] (seat
+/// conflicts apply to not-found users too: the second bool).
+pub fn cross_conflicts<'a>(
+    directory: &Directory,
+    outcome_of: impl Fn(usize) -> Option<&'a LookupOutcome>,
+) -> Vec<(usize, String, bool)> {
+    let mut out = Vec::new();
+    let label = |i: usize| {
+        let u = &directory.users[i];
+        let who = u
+            .email
+            .clone()
+            .or_else(|| u.user_name.clone())
+            .unwrap_or_else(|| u.key.clone());
+        match u.sources.first() {
+            Some(s) => format!("{who} ({s})"),
+            None => who,
+        }
+    };
+    let mut by_scim: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in 0..directory.users.len() {
+        let Some(o) = outcome_of(i) else { continue };
+        if !matches!(
+            o.status,
+            MatchStatus::Matched { .. } | MatchStatus::Conflict
+        ) {
+            continue;
+        }
+        if let Some(id) = o.scim_id() {
+            by_scim.entry(id).or_default().push(i);
+        }
+    }
+    for (id, users) in &by_scim {
+        if users.len() < 2 {
+            continue;
+        }
+        for &i in users {
+            let others: Vec<String> = users
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| label(j))
+                .collect();
+            out.push((
+                i,
+                format!("same SCIM user {id:?} as {}", others.join(", ")),
+                false,
+            ));
+        }
+    }
+    let mut by_seat: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, u) in directory.users.iter().enumerate() {
+        for seat in u.seat.iter().chain(&u.other_seats) {
+            if let Some(sid) = seat
+                .seat_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                let v = by_seat.entry(sid).or_default();
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+        }
+    }
+    for (sid, users) in &by_seat {
+        if users.len() < 2 {
+            continue;
+        }
+        for &i in users {
+            let others: Vec<String> = users
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| label(j))
+                .collect();
+            out.push((
+                i,
+                format!("seat id {sid:?} also names {}", others.join(", ")),
+                true,
+            ));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The warning when the matched user's externalId differs from the IdP's id: Sales

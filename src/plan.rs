@@ -117,6 +117,92 @@ pub struct Evidence {
     /// Where the evidence came from (file:line of the usage row, the lookup).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// Who the operation is meant for: the SCIM user's identity when the plan was
+    /// made. Apply re-reads the user and skips the operation as "identity changed"
+    /// when the server's answer shows someone else (DESIGN.md section 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetIdentity>,
+}
+
+/// A SCIM user's identity as seen at plan time (from the lookup results).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetIdentity {
+    /// The SCIM `id`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The primary email (`emails[primary eq true].value`, else the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Every email of the SCIM user (protection follows them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+}
+
+impl TargetIdentity {
+    /// The identity of a SCIM user as returned by the server (`None` without an id).
+    pub fn of(user: &crate::scim::ScimUser) -> Option<TargetIdentity> {
+        let id = user.id.clone().filter(|i| !i.trim().is_empty())?;
+        let mut emails: Vec<String> = Vec::new();
+        for e in user
+            .primary_email()
+            .into_iter()
+            .chain(user.emails.iter().map(|e| e.value.as_str()))
+        {
+            if !emails.iter().any(|x| x == e) {
+                emails.push(e.to_string());
+            }
+        }
+        Some(TargetIdentity {
+            id,
+            user_name: Some(user.user_name.clone()).filter(|u| !u.trim().is_empty()),
+            external_id: user.external_id.clone().filter(|e| !e.trim().is_empty()),
+            email: user.primary_email().map(str::to_string),
+            emails,
+        })
+    }
+
+    /// How `user` (re-read right before a change) differs from this identity: the id,
+    /// the userName, the externalId and the primary email must be the same
+    /// (userName and email compared case-insensitively, trimmed). Empty when the same.
+    pub fn differences(&self, user: &crate::scim::ScimUser) -> Vec<String> {
+        let fold = |s: &str| crate::import::normalize_email(s);
+        let mut out = Vec::new();
+        match user.id.as_deref() {
+            None => out.push("the answer carries no id".to_string()),
+            Some(id) if id != self.id => out.push(format!("id {id:?}, not {:?}", self.id)),
+            Some(_) => {}
+        }
+        if let Some(un) = &self.user_name {
+            if fold(un) != fold(&user.user_name) {
+                out.push(format!("userName {:?}, was {un:?}", user.user_name));
+            }
+        }
+        if self.external_id.as_deref().map(str::trim)
+            != user
+                .external_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+        {
+            out.push(format!(
+                "externalId {:?}, was {:?}",
+                user.external_id, self.external_id
+            ));
+        }
+        if let Some(e) = &self.email {
+            let now = user.primary_email().map(fold);
+            if now.as_deref() != Some(fold(e).as_str()) {
+                out.push(format!(
+                    "primary email {:?}, was {e:?}",
+                    user.primary_email().unwrap_or("")
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// One change to one user.
@@ -430,15 +516,46 @@ impl ProtectedUsers {
         p
     }
 
+    /// Whether an operation reaches a protected user: by its email or userName, its
+    /// SCIM id, or the SCIM user's own userName and emails recorded in the plan.
     pub fn covers(&self, op: &Operation) -> bool {
+        let target = op.evidence.target.as_ref();
         [op.email.as_deref(), op.user_name.as_deref()]
             .into_iter()
+            .chain(target.map(|t| t.user_name.as_deref()))
             .flatten()
+            .chain(
+                target
+                    .into_iter()
+                    .flat_map(|t| t.emails.iter().map(String::as_str)),
+            )
             .any(|e| self.emails.contains(&crate::import::normalize_email(e)))
             || op
                 .scim_id
                 .as_deref()
-                .is_some_and(|id| self.scim_ids.contains(id))
+                .into_iter()
+                .chain(target.map(|t| t.id.as_str()))
+                .any(|id| self.scim_ids.contains(id.trim()))
+    }
+
+    /// Why the SCIM user an operation is about to change (re-read right before the
+    /// request) is protected: its id, its userName or one of its emails is on the list.
+    pub fn protects(&self, user: &crate::scim::ScimUser) -> Option<String> {
+        if let Some(id) = user
+            .id
+            .as_deref()
+            .filter(|id| self.scim_ids.contains(id.trim()))
+        {
+            return Some(format!("SCIM id {id} is protected"));
+        }
+        for e in std::iter::once(user.user_name.as_str())
+            .chain(user.emails.iter().map(|e| e.value.as_str()))
+        {
+            if !e.trim().is_empty() && self.emails.contains(&crate::import::normalize_email(e)) {
+                return Some(format!("{e} is protected"));
+            }
+        }
+        None
     }
 }
 

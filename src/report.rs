@@ -44,6 +44,11 @@ pub struct UserReport {
     pub scim_created: Option<String>,
     #[serde(default)]
     pub scim_external_id: Option<String>,
+    /// The SCIM user's emails (`emails.value`, the primary first): with `scim_id`,
+    /// `scim_user_name` and `scim_external_id`, the identity a plan records and apply
+    /// re-verifies, and what protection follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scim_emails: Vec<String>,
     /// `stored_id`, `external_id`, `user_name` or `email`.
     #[serde(default)]
     pub matched_by: Option<String>,
@@ -169,6 +174,7 @@ impl UserReport {
             scim_user_name: None,
             scim_created: None,
             scim_external_id: None,
+            scim_emails: Vec::new(),
             matched_by: None,
             orphan: presence == Presence::OrphanSeat,
             presence,
@@ -262,6 +268,17 @@ impl UserReport {
             self.scim_id = m.id.clone();
             self.scim_user_name = Some(m.user_name.clone());
             self.scim_external_id = m.external_id.clone();
+            self.scim_emails = m
+                .primary_email()
+                .into_iter()
+                .chain(m.emails.iter().map(|e| e.value.as_str()))
+                .map(str::to_string)
+                .fold(Vec::new(), |mut v, e| {
+                    if !v.contains(&e) {
+                        v.push(e);
+                    }
+                    v
+                });
             self.scim_created = meta_created(m).map(str::to_string);
         }
         let tried = || {
@@ -293,6 +310,10 @@ impl UserReport {
             ),
             MatchStatus::NotFound => format!("not found by {}", tried()),
             MatchStatus::Error => o.error.clone().unwrap_or_else(|| "error".into()),
+            MatchStatus::Conflict => format!(
+                "conflict: {}",
+                o.error.as_deref().unwrap_or("the identities disagree")
+            ),
             other => other.label().to_string(),
         };
         let unsupported: Vec<&str> = o

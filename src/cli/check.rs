@@ -6,7 +6,7 @@ use super::error::{CliError, Report};
 use super::{exit, exit_code_for, CheckArgs, ConnectionArgs};
 use crate::app::connection::ConnectionFailure;
 use crate::runtime::connect::{connect, ClientSetup};
-use crate::runtime::executor::summarize;
+use crate::runtime::executor::{filter_problem, summarize};
 
 pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
     let fail = |code: i32, failure: ConnectionFailure, base_url: &str| {
@@ -43,6 +43,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
         }
     };
     match client.test_connection().await {
+        Ok(report) if report.filter_problem.is_some() => {
+            let failure = filter_problem(&report).expect("checked");
+            fail(exit::SERVER, failure, &base_url)
+        }
         Ok(report) => {
             let s = summarize(&report);
             if args.json {
@@ -52,6 +56,9 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     "latency_ms": s.latency.as_millis() as u64,
                     "probe": s.probe,
                     "supports": { "filter": s.filter, "patch": s.patch, "delete": s.delete, "bulk": s.bulk },
+                    // Proved by a lookup for a value that cannot exist answering nobody
+                    // (a server that answered users fails the check instead).
+                    "filters_honoured": s.filter,
                 });
                 println!("{out:#}");
             } else {
@@ -68,6 +75,11 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     yn(s.delete),
                     yn(s.bulk)
                 );
+                if s.filter {
+                    println!(
+                        "Filters are honoured: a lookup for a value that cannot exist found nobody."
+                    );
+                }
                 println!("Reuse this token in navscim and your IdP: generating a new one invalidates it.");
             }
             exit::SUCCESS

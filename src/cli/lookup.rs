@@ -28,8 +28,10 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  every user reached a final status (matched, not found, ambiguous or ignored) and
      no lookup failed
-  1  some users ended in `error` (the server failed, or the run was interrupted);
-     the results are still written
+  1  some users ended in `error` (the server failed or answered in a way that cannot
+     be believed, or the run was interrupted) or in `conflict` (a SCIM user found by one
+     identifier that another contradicts, two users on one SCIM user, one seat id for
+     different people: resolve them before planning); the results are still written
   2  usage or input problem: bad option, unreadable or unmappable CSV, no token
   3  authentication failure: the server refused the token (the batch stops at the
      first 401/403; users not looked up are written as `error`)
@@ -43,7 +45,7 @@ Navigator export but in none of the identity-provider files are orphan seats.
 Output: --out results.json or results.csv (by extension, or --format); without --out the
 results go to stdout (JSON unless --format csv), written while the lookups run, in the
 order of the merged user list. Each user has key, email, user_name, external_id, name,
-status (matched | not_found | ambiguous | error | ignored), active, scim_id,
+status (matched | not_found | ambiguous | conflict | error | ignored), active, scim_id,
 scim_user_name, scim_created, scim_external_id, matched_by, orphan, presence, is_admin,
 license_status, sources [{file, line}], candidates, warnings, detail (why) and attempts
 (JSON; the CSV has the main columns). The same shape as the Users pane's export; both
@@ -237,6 +239,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     let options = LookupOptions {
         precedence: plan.precedence.clone(),
         concurrency: args.concurrency as usize,
+        aliases: plan.aliases.clone(),
     };
     let batch = tokio::spawn(run_batch(
         client.clone(),
@@ -260,12 +263,9 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         tokio::select! {
             event = rx.recv() => match event {
                 Some(LookupEvent::Finished(i, outcome)) => {
+                    // Held until the batch ends: a conflict (two users on one SCIM
+                    // user) shows only across users, and must reach every row.
                     results.waiting.insert(i, outcome);
-                    if let Err(e) = results.write_ready(&mut output) {
-                        // Nothing more can be written: stop asking the server.
-                        output.fail(e);
-                        cancel.cancel();
-                    }
                     if let Some(p) = &progress { p.inc(1); }
                 }
                 Some(LookupEvent::Started(_)) => {}
@@ -293,7 +293,8 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
     let elapsed = started.elapsed();
 
-    // ---- the rest of the results
+    // ---- conflicts across users, then every result
+    results.apply_conflicts();
     let why_missing = match (&summary.auth_failure, interrupted) {
         (Some(e), _) => format!("not looked up: the server refused the token ({e})"),
         (None, true) => "not looked up: the run was interrupted".to_string(),
@@ -323,7 +324,15 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         );
         return exit::FAILURE;
     }
-    if counts.error > 0 {
+    if counts.conflict > 0 {
+        eprintln!(
+            "navscim lookup: {} users are in conflict: a SCIM user found for them is \
+             contradicted by another identifier or shared with another user (see each \
+             one's detail); they are never plan targets until resolved",
+            counts.conflict
+        );
+    }
+    if counts.error > 0 || counts.conflict > 0 {
         exit::FAILURE
     } else {
         exit::SUCCESS
@@ -626,6 +635,21 @@ struct Results<'a> {
 }
 
 impl Results<'_> {
+    /// Marks the users whose identity only conflicts across users (two users on one
+    /// SCIM user, one seat id naming different people); see
+    /// [`crate::matching::cross_conflicts`].
+    fn apply_conflicts(&mut self) {
+        let marks = {
+            let waiting = &self.waiting;
+            crate::matching::cross_conflicts(self.dir, |i| waiting.get(&i).map(|o| &**o))
+        };
+        for (i, why, not_found_too) in marks {
+            if let Some(o) = self.waiting.get_mut(&i) {
+                o.mark_conflict(&why, not_found_too);
+            }
+        }
+    }
+
     fn write(&mut self, output: &mut Output, row: UserReport) -> Result<(), String> {
         self.counts.add(&row);
         self.next += 1;
@@ -769,6 +793,7 @@ struct Counts {
     warned: usize,
     not_found: usize,
     ambiguous: usize,
+    conflict: usize,
     error: usize,
     ignored: usize,
     orphans: usize,
@@ -781,10 +806,12 @@ impl Counts {
             "matched" => self.matched += 1,
             "not_found" => self.not_found += 1,
             "ambiguous" => self.ambiguous += 1,
+            "conflict" => self.conflict += 1,
             "ignored" => self.ignored += 1,
             _ => self.error += 1,
         }
-        match r.active {
+        // Active/inactive describe matches only (a conflict's SCIM user is not theirs).
+        match r.active.filter(|_| r.status == "matched") {
             Some(true) => self.active += 1,
             Some(false) => self.inactive += 1,
             None => {}
@@ -800,8 +827,8 @@ impl Counts {
     fn line(&self, requests: u64, retries: u64, throttled: u64, elapsed: Duration) -> String {
         format!(
             "{} users: {} matched ({} active, {} inactive, {} with warnings), {} not found, \
-             {} ambiguous, {} errors, {} ignored; {} orphan seats; {} requests, {} retries, \
-             {} throttled; {:.1} s",
+             {} ambiguous, {} conflicts, {} errors, {} ignored; {} orphan seats; {} requests, \
+             {} retries, {} throttled; {:.1} s",
             self.users,
             self.matched,
             self.active,
@@ -809,6 +836,7 @@ impl Counts {
             self.warned,
             self.not_found,
             self.ambiguous,
+            self.conflict,
             self.error,
             self.ignored,
             self.orphans,

@@ -29,6 +29,7 @@
 pub mod dates;
 pub mod demo;
 pub mod detect;
+pub mod invisible;
 pub mod mapping;
 pub mod reader;
 pub mod records;

@@ -236,6 +236,8 @@ struct Cells<'a> {
     mapping: &'a ColumnMapping,
     row: &'a Row,
     errors: Vec<Diagnostic>,
+    /// Invisible characters removed from this row's cells (warnings), once per cell.
+    cleaned: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 impl<'a> Cells<'a> {
@@ -246,7 +248,13 @@ impl<'a> Cells<'a> {
             mapping,
             row,
             errors: Vec::new(),
+            cleaned: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// The warnings about invisible characters removed from this row's cells.
+    fn take_cleaned(&self) -> Vec<Diagnostic> {
+        self.cleaned.take()
     }
 
     fn raw(&self, f: Field) -> Option<&'a str> {
@@ -261,9 +269,42 @@ impl<'a> Cells<'a> {
             .map_or("", String::as_str)
     }
 
-    /// Trimmed text; blank → None.
+    /// Trimmed text without invisible characters (see [`super::invisible`]; each
+    /// removal is a warning naming file, line, column and character); blank → None.
     fn text(&self, f: Field) -> Option<String> {
-        let v = self.raw(f)?.trim();
+        let raw = self.raw(f)?;
+        let identifier = matches!(
+            f,
+            Field::Email
+                | Field::UserName
+                | Field::ExternalId
+                | Field::EmployeeId
+                | Field::UniqueUserId
+                | Field::SeatId
+        );
+        let (cleaned, removed) = super::invisible::clean(raw, identifier);
+        if !removed.is_empty() {
+            let field = self.mapping.get(f).map(|c| c + 1).unwrap_or(0);
+            let mut seen = std::collections::HashSet::new();
+            let mut cleaned_log = self.cleaned.borrow_mut();
+            if seen.insert(field) {
+                let what: Vec<String> = removed
+                    .iter()
+                    .map(|(at, c)| format!("{} at character {at}", super::invisible::describe(*c)))
+                    .collect();
+                cleaned_log.push(Diagnostic::at_cell(
+                    self.file,
+                    self.row.line,
+                    self.header(f),
+                    format!(
+                        "removed {} of {raw:?} (field {field}): now {:?}",
+                        what.join(", "),
+                        cleaned.trim()
+                    ),
+                ));
+            }
+        }
+        let v = cleaned.trim();
         if is_blank(v) {
             None
         } else {
@@ -444,6 +485,7 @@ pub(super) fn build(
                         "no email, user name, external id or employee id",
                     ));
                 }
+                warnings.extend(c.take_cleaned());
                 if !c.errors.is_empty() {
                     errors.append(&mut c.errors);
                     continue;
@@ -490,6 +532,7 @@ pub(super) fn build(
             ImportData::Idp(out)
         }
         FileKind::SalesNavUsers => {
+            let mut seat_people: HashMap<String, (String, u64)> = HashMap::new();
             let mut out: Vec<SalesNavUser> = Vec::with_capacity(table.rows.len());
             let mut unknown = Unrecognised::default();
             for row in &table.rows {
@@ -524,14 +567,42 @@ pub(super) fn build(
                         "no email or unique user id",
                     ));
                 }
+                warnings.extend(c.take_cleaned());
                 if !c.errors.is_empty() {
                     errors.append(&mut c.errors);
                     continue;
                 }
-                // Identity is the seat: two seats whose emails differ only by case are
-                // both kept (the matcher reports them as ambiguous).
+                // Identity is the seat and who it names: two seats whose emails
+                // differ only by case are both kept (the matcher reports them as
+                // ambiguous); one seat id on rows of different people keeps both
+                // people (the matcher flags them as a conflict), never drops one.
+                if let Some(sid) = &u.seat_id {
+                    let email = u.email.as_deref().map(normalize_email).unwrap_or_default();
+                    match seat_people.get(sid) {
+                        Some((other, line)) if *other != email => {
+                            warnings.push(Diagnostic::at_cell(
+                                &file,
+                                row.line,
+                                c.header(Field::SeatId),
+                                format!(
+                                    "seat id {} also names {} at line {line}: both kept, \
+                                     flagged as a conflict",
+                                    show(sid),
+                                    show(other)
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                        None => {
+                            seat_people.insert(sid.clone(), (email, row.line));
+                        }
+                    }
+                }
                 let key = match &u.seat_id {
-                    Some(s) => format!("seat:{s}"),
+                    Some(s) => format!(
+                        "seat:{s}|email:{}",
+                        u.email.as_deref().map(normalize_email).unwrap_or_default()
+                    ),
                     None => format!(
                         "uid:{}|email:{}",
                         u.unique_user_id.as_deref().unwrap_or(""),
@@ -606,6 +677,7 @@ pub(super) fn build(
                     c.errors
                         .push(Diagnostic::at_line(&file, row.line, "no email or name"));
                 }
+                warnings.extend(c.take_cleaned());
                 if !c.errors.is_empty() {
                     errors.append(&mut c.errors);
                     continue;

@@ -3,7 +3,7 @@
 /// The form in which emails are compared everywhere: trimmed and lowercased
 /// (Unicode-aware, so `Zoë@X.example` and `zoë@x.example` are the same).
 pub fn normalize_email(s: &str) -> String {
-    s.trim().to_lowercase()
+    super::invisible::strip(s).trim().to_lowercase()
 }
 
 /// A pragmatic email check, for catching broken cells rather than enforcing RFC 5322:

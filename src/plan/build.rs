@@ -39,7 +39,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Evidence, Exclusion, ExclusionReason, OpKind, Operation, Plan, PlanInput};
+use super::{
+    Evidence, Exclusion, ExclusionReason, OpKind, Operation, Plan, PlanInput, TargetIdentity,
+};
 use super::{ProtectedUsers, PLAN_VERSION};
 use crate::import::{normalize_email, ReportPeriod, SourceRef, UsageRow};
 use crate::matching::{identity_key, DirUser, DomainAliases, LookupOutcome, MatchStatus};
@@ -65,6 +67,11 @@ pub struct PlanCandidate {
     pub provisioned_on: Option<NaiveDate>,
     /// Where the user came from (export file:line).
     pub sources: Vec<SourceRef>,
+    /// The SCIM user the lookup resolved this user to (matched or in conflict): what
+    /// an operation records as its target and re-verifies, and what protection
+    /// follows (DESIGN.md section 8).
+    #[serde(default)]
+    pub scim: Option<TargetIdentity>,
 }
 
 impl PlanCandidate {
@@ -91,6 +98,17 @@ impl PlanCandidate {
             license_status: r.license_status.clone(),
             provisioned_on,
             sources: r.sources.clone(),
+            scim: r
+                .scim_id
+                .clone()
+                .filter(|i| !i.trim().is_empty())
+                .map(|id| TargetIdentity {
+                    id,
+                    user_name: r.scim_user_name.clone().filter(|u| !u.trim().is_empty()),
+                    external_id: r.scim_external_id.clone().filter(|e| !e.trim().is_empty()),
+                    email: r.scim_emails.first().cloned(),
+                    emails: r.scim_emails.clone(),
+                }),
         })
     }
 
@@ -120,6 +138,7 @@ impl PlanCandidate {
                 .map(|l| l.as_str().to_string()),
             provisioned_on: scim.and_then(scim_created),
             sources: user.sources.clone(),
+            scim: scim.and_then(TargetIdentity::of),
         }
     }
 
@@ -158,7 +177,11 @@ impl PlanCandidate {
         }
     }
 
-    fn operation(&self, op: OpKind, reason: String, evidence: Evidence) -> Operation {
+    fn operation(&self, op: OpKind, reason: String, mut evidence: Evidence) -> Operation {
+        evidence.target = self
+            .scim
+            .clone()
+            .filter(|t| Some(t.id.as_str()) == self.scim_id.as_deref());
         Operation {
             op,
             scim_id: self.scim_id.clone(),
@@ -215,13 +238,14 @@ pub fn parse_status(status: &str, active: Option<bool>) -> Result<MatchStatus, S
         },
         "not_found" => MatchStatus::NotFound,
         "ambiguous" => MatchStatus::Ambiguous,
+        "conflict" => MatchStatus::Conflict,
         "error" => MatchStatus::Error,
         "ignored" => MatchStatus::Ignored,
         "pending" => MatchStatus::Pending,
         "looking_up" => MatchStatus::LookingUp,
         other => {
             return Err(format!(
-                "unknown status {other:?} (expected matched, not_found, ambiguous, error, ignored or pending)"
+                "unknown status {other:?} (expected matched, not_found, ambiguous, conflict, error, ignored or pending)"
             ))
         }
     })
@@ -373,6 +397,11 @@ fn not_matched_detail(status: MatchStatus) -> String {
     match status {
         MatchStatus::NotFound => "not found over SCIM".into(),
         MatchStatus::Ambiguous => "several SCIM users match".into(),
+        MatchStatus::Conflict => {
+            "conflict: the SCIM user found is contradicted by another identifier, or shared \
+             with another user (resolve it first: link by hand or ignore)"
+                .into()
+        }
         MatchStatus::Error => "the lookup failed".into(),
         MatchStatus::Pending | MatchStatus::LookingUp => "not looked up".into(),
         other => other.label().to_string(),
@@ -396,16 +425,97 @@ fn is_protected(
     protected_keys: &[String],
     aliases: &DomainAliases,
 ) -> bool {
+    let scim = c.scim.as_ref();
     c.scim_id
         .as_deref()
-        .is_some_and(|id| protected.scim_ids.contains(id.trim()))
+        .into_iter()
+        .chain(scim.map(|t| t.id.as_str()))
+        .any(|id| protected.scim_ids.contains(id.trim()))
         || [c.email.as_deref(), c.user_name.as_deref()]
             .into_iter()
+            .chain(scim.map(|t| t.user_name.as_deref()))
             .flatten()
-            .any(|e| protected.emails.contains(&normalize_email(e)))
+            .chain(
+                scim.into_iter()
+                    .flat_map(|t| t.emails.iter().map(String::as_str)),
+            )
+            .any(|e| {
+                protected.emails.contains(&normalize_email(e))
+                    || (e.contains('@')
+                        && protected_keys
+                            .binary_search(&identity_key(e, aliases))
+                            .is_ok())
+            })
         || c.keys(aliases)
             .iter()
             .any(|k| protected_keys.binary_search(k).is_ok())
+}
+
+/// Protection follows the SCIM user, not the row (DESIGN.md section 8): the SCIM ids
+/// that any row of a protected user or a Sales Navigator admin resolves to (matched
+/// or in conflict), each with the row that protects it. Another row reaching the same
+/// SCIM user (an IdP row with an older email, say) is protected through it.
+#[derive(Debug, Default)]
+struct ProtectedScim {
+    /// SCIM id → who protects it (email, "admin"/"protected").
+    ids: HashMap<String, (ExclusionReason, String)>,
+}
+
+impl ProtectedScim {
+    fn new(
+        candidates: &[PlanCandidate],
+        protected: &ProtectedUsers,
+        protected_keys: &[String],
+        aliases: &DomainAliases,
+    ) -> Self {
+        let mut ids = HashMap::new();
+        for c in candidates {
+            let why = if is_protected(c, protected, protected_keys, aliases) {
+                ExclusionReason::Protected
+            } else if c.is_admin {
+                ExclusionReason::Admin
+            } else {
+                continue;
+            };
+            let who = c
+                .email
+                .clone()
+                .or_else(|| c.user_name.clone())
+                .unwrap_or_else(|| c.name.clone());
+            for id in c
+                .scim_id
+                .iter()
+                .chain(c.scim.as_ref().map(|t| &t.id))
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+            {
+                ids.entry(id).or_insert((why, who.clone()));
+            }
+        }
+        ProtectedScim { ids }
+    }
+
+    /// Whether `c` reaches a SCIM user protected through another row.
+    fn reaches(&self, c: &PlanCandidate) -> Option<(ExclusionReason, String)> {
+        c.scim_id
+            .iter()
+            .chain(c.scim.as_ref().map(|t| &t.id))
+            .find_map(|id| self.ids.get(id.trim()))
+            .map(|(why, who)| {
+                let what = match why {
+                    ExclusionReason::Admin => "a Sales Navigator admin",
+                    _ => "a protected user",
+                };
+                (
+                    *why,
+                    format!(
+                        "the SCIM user {} is {what} ({who}): protection follows the SCIM user, \
+                         not the row",
+                        c.scim_id.as_deref().unwrap_or("?")
+                    ),
+                )
+            })
+    }
 }
 
 /// Builds the deprovision plan: deactivate idle (and, if chosen, never-activated)
@@ -457,6 +567,7 @@ fn deprovision_plan(
 ) -> Plan {
     let as_of = ctx.as_of;
     let protected_keys = protected_keys(protected, aliases);
+    let protected_scim = ProtectedScim::new(candidates, protected, &protected_keys, aliases);
     let mut ops: Vec<(i64, Operation)> = Vec::new();
     let mut excluded: Vec<Exclusion> = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -494,6 +605,10 @@ fn deprovision_plan(
                 ExclusionReason::Admin,
                 "a Sales Navigator admin (from the user export)".into(),
             );
+            continue;
+        }
+        if let Some((why, detail)) = protected_scim.reaches(c) {
+            exclude(why, detail);
             continue;
         }
         let active = match c.status {
@@ -579,6 +694,7 @@ fn deprovision_plan(
             },
         }
         let mut evidence = Evidence {
+            target: None,
             idle_days: act.idle_days(),
             last_active: row.and_then(|r| r.last_active),
             never_activated: Some(act.is_never_activated()),
@@ -976,6 +1092,7 @@ pub fn build_deactivate_plan(
     ctx: PlanContext,
 ) -> Plan {
     let protected_keys = protected_keys(protected, aliases);
+    let protected_scim = ProtectedScim::new(candidates, protected, &protected_keys, aliases);
     selection_plan("deactivate", candidates, selected, ctx, |c| {
         if is_protected(c, protected, &protected_keys, aliases) {
             return Err(c.exclusion(ExclusionReason::Protected, "on the protected list"));
@@ -985,6 +1102,9 @@ pub fn build_deactivate_plan(
                 ExclusionReason::Admin,
                 "a Sales Navigator admin (admin_permission in the export)",
             ));
+        }
+        if let Some((why, detail)) = protected_scim.reaches(c) {
+            return Err(c.exclusion(why, detail));
         }
         match c.status {
             MatchStatus::Matched { active: true } if c.scim_id.is_some() => Ok(c.operation(

@@ -526,7 +526,24 @@ pub async fn test_connection(
         .test_connection()
         .await
         .map_err(|e| ConnectionFailure::from_scim(&e))?;
+    if let Some(problem) = filter_problem(&report) {
+        return Err(problem);
+    }
     Ok(summarize(&report))
+}
+
+/// A server that answered users to a filter for a value that cannot exist does not
+/// honour filters: every lookup against it would be a guess, so the test fails and
+/// says so (shared with `navscim check`).
+pub fn filter_problem(report: &ConnectionReport) -> Option<ConnectionFailure> {
+    report.filter_problem.as_ref().map(|p| ConnectionFailure {
+        headline: "The server does not honour filters".into(),
+        detail: format!(
+            "{p}. Lookups against it cannot tell who exists: they end in error, never \
+             in \"not found\". Check the base URL (a proxy or another endpoint?) or ask \
+             the vendor."
+        ),
+    })
 }
 
 /// A client for `spec` with the session's settings (through the one client factory).

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::limiter::{AdaptiveRate, Hold, RateLimiter};
-use super::model::{ErrorBody, ListResponse, PatchOp};
+use super::model::{ErrorBody, PatchOp, UserList};
 use super::retry::{full_jitter, parse_retry_after};
 use super::{Filter, FilterAttr, NewUser, ScimError, ScimUser, ServiceProviderConfig};
 use crate::secret::Token;
@@ -73,6 +73,10 @@ pub struct ConnectionReport {
     pub patch_supported: bool,
     /// Only where the server advertises it; Sales Navigator does not.
     pub delete_supported: bool,
+    /// Set when the filter probe proved that the server does not honour filters: a
+    /// value that cannot exist came back with users (it ignored the filter). Lookups
+    /// against such a server are errors, never "not found".
+    pub filter_problem: Option<String>,
 }
 
 /// Counters for progress lines.
@@ -108,6 +112,9 @@ struct Inner {
     requests: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
+    /// Set once an answer showed that the server ignores the filter sent: every later
+    /// filtered lookup on this connection is an error without a request.
+    filter_ignored: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -225,6 +232,7 @@ impl ScimClient {
                 requests: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 throttled: AtomicU64::new(0),
+                filter_ignored: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -297,7 +305,7 @@ impl ScimClient {
         let spc_latency = started.elapsed();
 
         let started = Instant::now();
-        let filter_supported = self.probe_filter().await?;
+        let (filter_supported, filter_problem) = self.probe_filter().await?;
         let lookup_latency = started.elapsed();
 
         Ok(match spc {
@@ -308,6 +316,7 @@ impl ScimClient {
                 patch_supported: spc.patch.supported,
                 delete_supported: ServiceProviderConfig::advertises_delete(&raw),
                 service_provider_config: Some(spc),
+                filter_problem,
             },
             None => ConnectionReport {
                 latency: lookup_latency,
@@ -318,14 +327,17 @@ impl ScimClient {
                 patch_supported: true,
                 delete_supported: false,
                 service_provider_config: None,
+                filter_problem,
             },
         })
     }
 
     /// A lookup that cannot match anyone: `externalId` (the attribute Sales Navigator
-    /// documents as filterable), then `userName`. `Ok(false)` when the server rejects
-    /// both filters; errors (401, wrong base URL…) are returned.
-    async fn probe_filter(&self) -> Result<bool, ScimError> {
+    /// documents as filterable), then `userName`. `Ok((false, _))` when the server
+    /// rejects both filters; errors (401, wrong base URL…) are returned. The second
+    /// value is set when the answer proves the filter is not honoured (users came
+    /// back for a value that cannot exist); that is remembered for the connection.
+    async fn probe_filter(&self) -> Result<(bool, Option<String>), ScimError> {
         let nonce = format!("{:016x}", fastrand::u64(..));
         let probes = [
             (
@@ -339,8 +351,24 @@ impl ScimClient {
         ];
         for (attr, value) in probes {
             let filter = Filter::eq(attr, &value)?;
-            match self.find_users(&filter).await {
-                Ok(_) => return Ok(true),
+            match self.find_users_checked(&filter, true).await {
+                Ok(users) if users.is_empty() => {
+                    if let Some(known) = self.filter_ignored() {
+                        return Ok((true, Some(known)));
+                    }
+                    return Ok((true, None));
+                }
+                Ok(users) => {
+                    let why = format!(
+                        "`{}` (a value that cannot exist) returned {} users: the server \
+                         ignores filters",
+                        filter.expression(),
+                        users.len()
+                    );
+                    self.remember_filter_ignored(&why);
+                    return Ok((true, Some(why)));
+                }
+                Err(ScimError::FilterIgnored { detail }) => return Ok((true, Some(detail))),
                 Err(ScimError::InvalidFilter { .. }) => continue,
                 Err(ScimError::NotFound) => {
                     return Err(ScimError::Http {
@@ -355,15 +383,37 @@ impl ScimClient {
                 Err(e) => return Err(e),
             }
         }
-        Ok(false)
+        Ok((false, None))
     }
 
-    /// `GET /Users/{id}`; `Ok(None)` on 404.
+    /// Why this connection's server is known to ignore filters, if it is.
+    pub fn filter_ignored(&self) -> Option<String> {
+        self.inner
+            .filter_ignored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn remember_filter_ignored(&self, why: &str) {
+        let mut known = self
+            .inner
+            .filter_ignored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if known.is_none() {
+            *known = Some(why.to_string());
+        }
+    }
+
+    /// `GET /Users/{id}`; `Ok(None)` on 404. The answer is read leniently (see
+    /// [`ScimUser::from_json`]); it is the caller's job to check that it carries the
+    /// id asked for ([`crate::lookup`] and [`crate::apply`] do).
     pub async fn get_user(&self, id: &str) -> Result<Option<ScimUser>, ScimError> {
         let url = self.user_url(id)?;
         let reply = self.send(Method::GET, url, None).await?;
         match reply.status.as_u16() {
-            200..=299 => Ok(Some(self.parse(&reply, "a SCIM User")?)),
+            200..=299 => Ok(Some(self.parse_user(&reply, "a SCIM User")?)),
             404 => Ok(None),
             _ => Err(self.error(&reply, false)),
         }
@@ -372,7 +422,37 @@ impl ScimClient {
     /// `GET /Users?filter=…`; every resource the server returned (the first page; an
     /// `eq` lookup never needs more). A 404 is `Err(NotFound)`: servers answer an
     /// empty search with an empty list, so a 404 usually means a wrong base URL.
+    ///
+    /// The answer is checked before it is believed:
+    /// - member names are read in any case (RFC 7643 section 2.1);
+    /// - `totalResults` larger than the resources sent is an error ("the server
+    ///   counted N, sent M"): an `eq` lookup never needs a second page, so a count
+    ///   without the users means the answer cannot be trusted to say "not found";
+    /// - a returned user whose attribute does not even contain the value filtered for
+    ///   (case-insensitively; a lenient server's loose hits pass, and only exact hits
+    ///   count later) means the server ignored the filter: [`ScimError::FilterIgnored`],
+    ///   remembered for the connection so that every later filtered lookup fails the
+    ///   same way;
+    /// - a resource that cannot be read is an error naming the attribute.
     pub async fn find_users(&self, filter: &Filter) -> Result<Vec<ScimUser>, ScimError> {
+        self.find_users_checked(filter, false).await
+    }
+
+    async fn find_users_checked(
+        &self,
+        filter: &Filter,
+        probing: bool,
+    ) -> Result<Vec<ScimUser>, ScimError> {
+        if !probing {
+            if let Some(known) = self.filter_ignored() {
+                return Err(ScimError::FilterIgnored {
+                    detail: format!(
+                        "`{}` not sent: this server ignores filters ({known})",
+                        filter.expression()
+                    ),
+                });
+            }
+        }
         let url = format!(
             "{}/Users?filter={}",
             self.inner.base,
@@ -381,8 +461,58 @@ impl ScimClient {
         let reply = self.send(Method::GET, url, None).await?;
         match reply.status.as_u16() {
             200..=299 => {
-                let list: ListResponse<ScimUser> = self.parse(&reply, "a SCIM ListResponse")?;
-                Ok(list.resources)
+                let raw: serde_json::Value = self.parse(&reply, "a SCIM ListResponse")?;
+                let list = UserList::from_json(raw).map_err(|e| self.malformed(&reply, &e))?;
+                let mut users = Vec::with_capacity(list.resources.len());
+                for (i, r) in list.resources.into_iter().enumerate() {
+                    match r {
+                        Ok(u) => users.push(u),
+                        Err(e) => {
+                            return Err(ScimError::Malformed {
+                                status: reply.status.as_u16(),
+                                detail: self.scrub(&format!(
+                                    "expected a SCIM ListResponse: unexpected JSON in user #{} \
+                                     ({e})",
+                                    i + 1
+                                )),
+                            })
+                        }
+                    }
+                }
+                if probing {
+                    return Ok(users);
+                }
+                if let Some(bad) = users.iter().find(|u| !satisfies(filter, u)) {
+                    let why = format!(
+                        "the server ignored the filter `{}`: it returned {} (userName {:?}), \
+                         who does not match it{}",
+                        filter.expression(),
+                        match list.total_results {
+                            Some(t) => format!("{} of {t} users", users.len()),
+                            None => format!("{} users", users.len()),
+                        },
+                        bad.user_name,
+                        bad.id
+                            .as_deref()
+                            .map(|id| format!(", id {id}"))
+                            .unwrap_or_default()
+                    );
+                    self.remember_filter_ignored(&why);
+                    return Err(ScimError::FilterIgnored { detail: why });
+                }
+                if let Some(total) = list.total_results {
+                    if total > users.len() as u64 {
+                        return Err(ScimError::Malformed {
+                            status: reply.status.as_u16(),
+                            detail: format!(
+                                "the server counted {total} users for `{}`, sent {}",
+                                filter.expression(),
+                                users.len()
+                            ),
+                        });
+                    }
+                }
+                Ok(users)
             }
             _ => Err(self.error(&reply, true)),
         }
@@ -395,7 +525,7 @@ impl ScimClient {
             .map_err(|e| ScimError::Config(format!("could not encode the new user: {e}")))?;
         let reply = self.send(Method::POST, url, Some(body)).await?;
         match reply.status.as_u16() {
-            200..=299 => self.parse(&reply, "the created SCIM User"),
+            200..=299 => self.parse_user(&reply, "the created SCIM User"),
             _ => Err(self.error(&reply, false)),
         }
     }
@@ -410,7 +540,7 @@ impl ScimClient {
         match reply.status.as_u16() {
             204 => Ok(None),
             200..=299 if reply.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
-            200..=299 => Ok(Some(self.parse(&reply, "the patched SCIM User")?)),
+            200..=299 => Ok(Some(self.parse_user(&reply, "the patched SCIM User")?)),
             _ => Err(self.error(&reply, false)),
         }
     }
@@ -655,7 +785,14 @@ impl ScimClient {
                 format!("the JSON ends early ({e})")
             } else if e.is_syntax() {
                 let ct = content_type(&reply.headers);
-                if ct.contains("json") || ct.is_empty() {
+                if looks_like_html(&reply.body) {
+                    let ct = if ct.is_empty() {
+                        "no Content-Type".to_string()
+                    } else {
+                        ct
+                    };
+                    format!("an HTML page, not JSON (Content-Type: {ct})")
+                } else if ct.contains("json") || ct.is_empty() {
                     format!("not valid JSON ({e})")
                 } else {
                     format!("not JSON but {ct} ({e})")
@@ -664,6 +801,16 @@ impl ScimClient {
                 format!("unexpected JSON ({e})")
             };
             self.malformed(reply, &format!("expected {expected}: {why}"))
+        })
+    }
+
+    /// Parses a 2xx body as a User, leniently ([`ScimUser::from_json`]); the error
+    /// names the attribute, never a JSON column.
+    fn parse_user(&self, reply: &Reply, expected: &str) -> Result<ScimUser, ScimError> {
+        let raw: serde_json::Value = self.parse(reply, expected)?;
+        ScimUser::from_json(raw).map_err(|e| ScimError::Malformed {
+            status: reply.status.as_u16(),
+            detail: self.scrub(&format!("expected {expected}: unexpected JSON ({e})")),
         })
     }
 
@@ -755,6 +902,21 @@ impl ScimClient {
     /// Authorization header in an error, a library message).
     fn scrub(&self, text: &str) -> String {
         scrub_token(text, &self.inner.token)
+    }
+}
+
+/// Whether a returned user has anything to do with the value filtered for: the
+/// attribute contains it, case-insensitively. A loose server (`eq` treated as `co`, or
+/// case-insensitive) still honours the filter, and navscim's own exact comparison
+/// keeps only the exact hits; a user whose attribute does not even contain the value
+/// proves that the filter was ignored.
+fn satisfies(filter: &Filter, user: &ScimUser) -> bool {
+    let want = filter.value().trim().to_lowercase();
+    let same = |v: &str| v.trim().to_lowercase().contains(&want);
+    match filter.attr() {
+        FilterAttr::ExternalId => user.external_id.as_deref().is_some_and(same),
+        FilterAttr::UserName => same(&user.user_name),
+        FilterAttr::Email => user.emails.iter().any(|e| same(&e.value)),
     }
 }
 

@@ -29,6 +29,10 @@ pub enum ScimError {
     Conflict { detail: String },
     #[error("the server does not support this filter: {detail}")]
     InvalidFilter { detail: String },
+    /// The server answered a filtered lookup with users that do not match the filter
+    /// (it ignored the filter). Never "not found": what it holds is unknown.
+    #[error("{detail}")]
+    FilterIgnored { detail: String },
     #[error("HTTP {status}{}: {detail}", scim_type.as_deref().map(|t| format!(" {t}")).unwrap_or_default())]
     Http {
         status: u16,
@@ -69,6 +73,7 @@ impl ScimError {
             ScimError::NotFound
             | ScimError::Conflict { .. }
             | ScimError::InvalidFilter { .. }
+            | ScimError::FilterIgnored { .. }
             | ScimError::Http { .. }
             | ScimError::RateLimited { .. }
             | ScimError::Malformed { .. }

@@ -14,4 +14,5 @@ pub use error::{ErrorCategory, ScimError};
 pub use filter::{Filter, FilterAttr};
 pub use model::{
     Email, ErrorBody, ListResponse, Name, NewUser, PatchOp, ScimUser, ServiceProviderConfig,
+    UserList,
 };

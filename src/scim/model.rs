@@ -29,7 +29,12 @@ pub struct Email {
 
 /// A SCIM User as returned by a server. Unknown attributes are kept in `extra` so the
 /// details view can show the raw resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read leniently where the meaning is clear ([`ScimUser::from_json`]): member names in
+/// any case (RFC 7643 section 2.1), `"active": "True"`/`"false"` strings, a numeric
+/// `id` or `externalId`. Any other unexpected value is an error naming the attribute
+/// and what came.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScimUser {
     #[serde(default)]
@@ -56,6 +61,235 @@ pub struct ScimUser {
 impl ScimUser {
     pub fn is_active(&self) -> bool {
         self.active.unwrap_or(true)
+    }
+
+    /// The primary email (`primary: true`), else the first one.
+    pub fn primary_email(&self) -> Option<&str> {
+        self.emails
+            .iter()
+            .find(|e| e.primary == Some(true))
+            .or_else(|| self.emails.first())
+            .map(|e| e.value.as_str())
+    }
+
+    /// Reads a User resource leniently (see the type's docs). The error names the
+    /// attribute and what came, e.g. `attribute "active": expected true or false, got "maybe"`.
+    pub fn from_json(value: serde_json::Value) -> Result<ScimUser, String> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(format!("expected a User object, got {}", json_kind(&value)));
+        };
+        let mut user = ScimUser {
+            schemas: Vec::new(),
+            id: None,
+            external_id: None,
+            user_name: String::new(),
+            name: None,
+            display_name: None,
+            emails: Vec::new(),
+            active: None,
+            extra: serde_json::Map::new(),
+        };
+        for (key, v) in map {
+            match key.to_ascii_lowercase().as_str() {
+                "schemas" => {
+                    user.schemas = match v {
+                        serde_json::Value::Array(items) => items
+                            .into_iter()
+                            .filter_map(|i| i.as_str().map(str::to_string))
+                            .collect(),
+                        serde_json::Value::String(s) => vec![s],
+                        _ => Vec::new(),
+                    }
+                }
+                "id" => user.id = lenient_id("id", v)?,
+                "externalid" => user.external_id = lenient_id("externalId", v)?,
+                "username" => {
+                    user.user_name = match v {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Null => String::new(),
+                        other => return Err(unexpected("userName", "a string", &other)),
+                    }
+                }
+                "displayname" => user.display_name = opt_str("displayName", v)?,
+                "name" => user.name = lenient_name(v)?,
+                "emails" => user.emails = lenient_emails(v)?,
+                "active" => user.active = lenient_bool("active", &v)?,
+                _ => {
+                    user.extra.insert(key, v);
+                }
+            }
+        }
+        Ok(user)
+    }
+}
+
+impl<'de> Deserialize<'de> for ScimUser {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        ScimUser::from_json(v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The JSON type of a value, for error messages.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn unexpected(attr: &str, expected: &str, got: &serde_json::Value) -> String {
+    let shown = match got {
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => json_kind(got).to_string(),
+        other => {
+            let mut t = other.to_string();
+            if t.chars().count() > 60 {
+                t = t.chars().take(60).collect::<String>() + "…";
+            }
+            t
+        }
+    };
+    format!("attribute \"{attr}\": expected {expected}, got {shown}")
+}
+
+/// A boolean, or a string `true`/`false` in any case (Entra ID and others send
+/// `"True"`/`"False"`).
+pub fn lenient_bool(attr: &str, v: &serde_json::Value) -> Result<Option<bool>, String> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Bool(b) => Ok(Some(*b)),
+        serde_json::Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        serde_json::Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        other => Err(unexpected(attr, "true or false", other)),
+    }
+}
+
+/// An identifier: a string, or a JSON integer read as its decimal digits.
+fn lenient_id(attr: &str, v: serde_json::Value) -> Result<Option<String>, String> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+        other => Err(unexpected(attr, "a string", &other)),
+    }
+}
+
+fn opt_str(attr: &str, v: serde_json::Value) -> Result<Option<String>, String> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s)),
+        other => Err(unexpected(attr, "a string", &other)),
+    }
+}
+
+fn lenient_name(v: serde_json::Value) -> Result<Option<Name>, String> {
+    let map = match v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Object(m) => m,
+        other => return Err(unexpected("name", "an object", &other)),
+    };
+    let mut name = Name::default();
+    for (k, v) in map {
+        match k.to_ascii_lowercase().as_str() {
+            "givenname" => name.given_name = opt_str("name.givenName", v)?,
+            "familyname" => name.family_name = opt_str("name.familyName", v)?,
+            "formatted" => name.formatted = opt_str("name.formatted", v)?,
+            _ => {}
+        }
+    }
+    Ok(Some(name))
+}
+
+fn lenient_emails(v: serde_json::Value) -> Result<Vec<Email>, String> {
+    let items = match v {
+        serde_json::Value::Null => return Ok(Vec::new()),
+        serde_json::Value::Array(items) => items,
+        other => return Err(unexpected("emails", "an array", &other)),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let serde_json::Value::Object(map) = item else {
+            return Err(unexpected("emails", "an array of objects", &item));
+        };
+        let mut email = Email {
+            value: String::new(),
+            kind: None,
+            primary: None,
+        };
+        for (k, v) in map {
+            match k.to_ascii_lowercase().as_str() {
+                "value" => email.value = opt_str("emails.value", v)?.unwrap_or_default(),
+                "type" => email.kind = opt_str("emails.type", v)?,
+                "primary" => email.primary = lenient_bool("emails.primary", &v)?,
+                _ => {}
+            }
+        }
+        out.push(email);
+    }
+    Ok(out)
+}
+
+/// A list response as read: RFC 7643 section 2.1 member names in any case
+/// (`Resources`, `resources`, `RESOURCES`, `totalresults`…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserList {
+    /// `totalResults`, when the server sent it.
+    pub total_results: Option<u64>,
+    /// `startIndex`, when sent.
+    pub start_index: Option<u64>,
+    /// `itemsPerPage`, when sent.
+    pub items_per_page: Option<u64>,
+    /// Every resource, each read on its own: one that cannot be read is an `Err`
+    /// naming the attribute, and the others are still read.
+    pub resources: Vec<Result<ScimUser, String>>,
+}
+
+impl UserList {
+    /// Reads a ListResponse body; an error when it is not an object or its
+    /// `Resources` member is not an array.
+    pub fn from_json(value: serde_json::Value) -> Result<UserList, String> {
+        let serde_json::Value::Object(map) = value else {
+            return Err(format!(
+                "expected a ListResponse object, got {}",
+                json_kind(&value)
+            ));
+        };
+        let mut list = UserList {
+            total_results: None,
+            start_index: None,
+            items_per_page: None,
+            resources: Vec::new(),
+        };
+        let count = |attr: &str, v: &serde_json::Value| -> Result<Option<u64>, String> {
+            match v {
+                serde_json::Value::Null => Ok(None),
+                serde_json::Value::Number(n) if n.is_u64() => Ok(n.as_u64()),
+                serde_json::Value::String(s) if s.trim().parse::<u64>().is_ok() => {
+                    Ok(s.trim().parse().ok())
+                }
+                other => Err(unexpected(attr, "a whole number", other)),
+            }
+        };
+        for (k, v) in map {
+            match k.to_ascii_lowercase().as_str() {
+                "totalresults" => list.total_results = count("totalResults", &v)?,
+                "startindex" => list.start_index = count("startIndex", &v)?,
+                "itemsperpage" => list.items_per_page = count("itemsPerPage", &v)?,
+                "resources" => match v {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::Array(items) => {
+                        list.resources = items.into_iter().map(ScimUser::from_json).collect()
+                    }
+                    other => return Err(unexpected("Resources", "an array", &other)),
+                },
+                _ => {}
+            }
+        }
+        Ok(list)
     }
 }
 

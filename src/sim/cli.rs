@@ -47,9 +47,19 @@ pub struct SimArgs {
     /// Bearer token clients must present.
     #[arg(long, default_value = "navscim-demo")]
     pub token: String,
-    /// Seed users from a Sales Navigator user export CSV.
+    /// Seed users from a Sales Navigator user export CSV, or from a JSON array of
+    /// SCIM User resources (ids kept), e.g. a field case's users.json.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
+    /// Reproduce a non-standard server behaviour (repeatable, or comma-separated):
+    /// resources-lowercase, resources-uppercase, total-without-resources,
+    /// filter-ignored, active-as-string, numeric-id, case-sensitive-filter,
+    /// no-op-patch, 404-after-read, id-missing, html-answers.
+    #[arg(long, value_name = "NAME", value_parser = super::Fault::parse_list, action = clap::ArgAction::Append)]
+    pub fault: Vec<Vec<super::Fault>>,
+    /// Page size of the answers to an ignored filter (with --fault filter-ignored).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<usize>,
     /// Add N deterministic synthetic users after the seed.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub generate: usize,
@@ -94,6 +104,8 @@ impl Default for SimArgs {
             addr: SocketAddr::from(([127, 0, 0, 1], 7643)),
             token: "navscim-demo".into(),
             seed: None,
+            fault: Vec::new(),
+            page_size: None,
             generate: 0,
             latency_ms: 0,
             jitter_ms: 0,
@@ -114,17 +126,27 @@ impl SimArgs {
     /// Builds and validates the configuration; reads the seed file (not parsed yet:
     /// [`super::start`] does that and reports line and column).
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let seed_csv = match &self.seed {
+        let seed_text = match &self.seed {
             Some(p) => Some(
                 std::fs::read_to_string(p)
                     .map_err(|e| format!("cannot read seed file {}: {e}", p.display()))?,
             ),
             None => None,
         };
+        let (seed_csv, seed_json) = match seed_text {
+            Some(t) if super::seed::looks_like_json(&t) => (None, Some(t)),
+            other => (other, None),
+        };
+        let mut faults: Vec<super::Fault> = self.fault.iter().flatten().copied().collect();
+        faults.sort();
+        faults.dedup();
         let config = SimConfig {
             addr: self.addr,
             token: self.token.clone(),
             seed_csv,
+            seed_json,
+            faults,
+            page_size: self.page_size,
             generate: self.generate,
             latency: Duration::from_millis(self.latency_ms),
             jitter: Duration::from_millis(self.jitter_ms),
@@ -142,6 +164,10 @@ impl SimArgs {
         if let Some(text) = &config.seed_csv {
             let path = self.seed.as_ref().expect("seed path").display();
             super::seed::parse_seed(text).map_err(|e| format!("{path}: {e}"))?;
+        }
+        if let Some(text) = &config.seed_json {
+            let path = self.seed.as_ref().expect("seed path").display();
+            super::seed::parse_json_seed(text).map_err(|e| format!("{path}: {e}"))?;
         }
         Ok(config)
     }
@@ -172,6 +198,9 @@ fn summary(h: &super::SimHandle) -> String {
     }
     if c.allow_list {
         knobs.push("listing allowed".into());
+    }
+    for f in &c.faults {
+        knobs.push(format!("fault {f}"));
     }
     if c.allow_delete {
         knobs.push("DELETE allowed".into());
@@ -268,6 +297,52 @@ mod tests {
         assert!(c.retry_after);
         assert_eq!(c.rate_limit, None);
         assert_eq!(c.addr.port(), 7643);
+    }
+
+    #[test]
+    fn faults_and_a_json_seed() {
+        let dir = std::env::temp_dir().join(format!("navscim-sim-{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seed = dir.join("users.json");
+        std::fs::write(
+            &seed,
+            r#"[{"id":"u-1","userName":"a@x.example","active":"False"}]"#,
+        )
+        .unwrap();
+        let a = parse(&[
+            "--fault",
+            "filter-ignored,numeric-id",
+            "--fault",
+            "404-after-read",
+            "--page-size",
+            "10",
+            "--seed",
+            seed.to_str().unwrap(),
+        ])
+        .unwrap();
+        let c = a.to_config().unwrap();
+        assert_eq!(
+            c.faults,
+            vec![
+                super::super::Fault::FilterIgnored,
+                super::super::Fault::NumericId,
+                super::super::Fault::NotFoundAfterRead
+            ]
+        );
+        assert_eq!(c.page_size, Some(10));
+        assert!(c.seed_csv.is_none() && c.seed_json.is_some());
+        assert!(parse(&["--fault", "nonsense"]).is_err());
+        std::fs::write(
+            &seed,
+            r#"[{"id":"u-1","userName":"a@x.example","active":"maybe"}]"#,
+        )
+        .unwrap();
+        let err = parse(&["--seed", seed.to_str().unwrap()])
+            .unwrap()
+            .to_config()
+            .unwrap_err();
+        assert!(err.contains("user #1") && err.contains("active"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

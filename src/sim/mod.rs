@@ -98,6 +98,7 @@
 //! creation counter (seed users first, then generated users, then POSTs).
 
 pub mod cli;
+pub mod fault;
 pub mod filter;
 pub mod seed;
 mod server;
@@ -108,6 +109,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::scim::model::ScimUser;
+pub use fault::{Fault, ALL_FAULTS};
 
 /// The schema URN of the simulator's read-only licence extension (see module docs).
 pub const SIM_EXTENSION_SCHEMA: &str =
@@ -121,6 +123,14 @@ pub struct SimConfig {
     pub token: String,
     /// Seed users as the text of a Sales Navigator user export CSV.
     pub seed_csv: Option<String>,
+    /// Seed users as SCIM core User resources: the text of a JSON array (as the
+    /// field cases' `users.json`). Their ids are kept; added before `seed_csv`.
+    pub seed_json: Option<String>,
+    /// Non-standard server behaviours to reproduce (see [`Fault`]).
+    pub faults: Vec<Fault>,
+    /// The page size of answers to an ignored filter ([`Fault::FilterIgnored`]);
+    /// `None`: the server's maximum (200).
+    pub page_size: Option<usize>,
     /// Deterministic synthetic users added after the seed.
     pub generate: usize,
     pub latency: Duration,
@@ -150,6 +160,9 @@ impl Default for SimConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: "navscim-demo".into(),
             seed_csv: None,
+            seed_json: None,
+            faults: Vec::new(),
+            page_size: None,
             generate: 0,
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
@@ -261,6 +274,22 @@ impl SimHandle {
         self.shared.read().len()
     }
 
+    /// Whether a fault mode is on.
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.shared.config.faults.contains(&fault)
+    }
+
+    /// Changes a user's identifiers behind navscim's back (as another admin or the
+    /// IdP would), for tests of "identity changed": `None` leaves a value alone.
+    pub fn rename_user(
+        &self,
+        id: &str,
+        user_name: Option<&str>,
+        external_id: Option<Option<&str>>,
+    ) -> bool {
+        self.shared.rename(id, user_name, external_id)
+    }
+
     /// Free seats left; `None` = unlimited.
     pub fn seats_free(&self) -> Option<usize> {
         self.shared.read().seats_free()
@@ -300,6 +329,11 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         .expect("constant is RFC 3339");
     let mut store = store::Store::new(config.seats);
     store.reserve(config.generate);
+    if let Some(text) = &config.seed_json {
+        for u in seed::parse_json_seed(text).map_err(|e| Error::new(ErrorKind::InvalidData, e))? {
+            store.add_scim(&u, now);
+        }
+    }
     if let Some(text) = &config.seed_csv {
         let users = seed::parse_seed(text).map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
         store.reserve(users.len());

@@ -395,6 +395,38 @@ pub fn generate(n: usize) -> Vec<SeedUser> {
         .collect()
 }
 
+/// Reads seed users given as SCIM core User resources (a JSON array, or one object),
+/// as the field cases' `users.json`. Read leniently (member names in any case,
+/// `"active"` strings, numeric ids); the error names the user and the attribute.
+pub fn parse_json_seed(text: &str) -> Result<Vec<crate::scim::ScimUser>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("not a JSON array of SCIM users (line {}: {e})", e.line()))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        obj @ serde_json::Value::Object(_) => vec![obj],
+        _ => return Err("expected a JSON array of SCIM User objects".into()),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            crate::scim::ScimUser::from_json(v).map_err(|e| format!("user #{}: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// Whether a seed file's text is JSON (SCIM users) rather than a CSV export.
+pub fn looks_like_json(text: &str) -> bool {
+    matches!(
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .chars()
+            .next(),
+        Some('[') | Some('{')
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

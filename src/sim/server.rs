@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::filter::{self, Attr, Expr, Op, Value as FValue};
 use super::store::{validate_filter, Store, StoreError, UserInput};
-use super::{SimConfig, SimStats};
+use super::{Fault, SimConfig, SimStats};
 use crate::scim::model::{ERROR_SCHEMA, LIST_SCHEMA};
 
 /// `filter.maxResults` in `/ServiceProviderConfig`, and the default page size.
@@ -238,6 +238,19 @@ impl Shared {
                 .map(|(k, v)| (k.clone(), *v))
                 .collect(),
         }
+    }
+
+    pub fn rename(
+        &self,
+        id: &str,
+        user_name: Option<&str>,
+        external_id: Option<Option<&str>>,
+    ) -> bool {
+        self.write().rename(id, user_name, external_id)
+    }
+
+    fn fault(&self, f: Fault) -> bool {
+        self.config.faults.contains(&f)
     }
 
     fn changed(&self, id: &str) {
@@ -484,6 +497,18 @@ pub(crate) async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Respon
     };
     let segs: Vec<&str> = rest.split('/').skip(1).collect();
     let query = parts.uri.query().unwrap_or("");
+    if s.fault(Fault::HtmlAnswers)
+        && segs
+            .first()
+            .is_some_and(|u| u.eq_ignore_ascii_case("Users"))
+    {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>",
+        )
+            .into_response();
+    }
     match segs.as_slice() {
         [u] if u.eq_ignore_ascii_case("Users") => match parts.method {
             Method::GET => list_users(&s, query),
@@ -529,8 +554,35 @@ fn parse_json(bytes: &Bytes) -> Result<Value, Box<Response>> {
     })
 }
 
+/// A user in wire form, with the value-level faults applied
+/// ([`Fault::ActiveAsString`], [`Fault::NumericId`]).
+fn wire_user(s: &Shared, rec: &super::store::UserRecord) -> Value {
+    let mut v = serde_json::to_value(rec.to_scim(&s.base_url)).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        if s.fault(Fault::ActiveAsString) {
+            if let Some(Value::Bool(b)) = m.get("active").cloned() {
+                m.insert(
+                    "active".into(),
+                    Value::String(if b { "True" } else { "False" }.into()),
+                );
+            }
+        }
+        if s.fault(Fault::NumericId) {
+            if let Some(n) = m
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|i| i.parse::<u64>().ok())
+            {
+                m.insert("id".into(), json!(n));
+            }
+        }
+    }
+    v
+}
+
 fn user_response(s: &Shared, status: StatusCode, rec: &super::store::UserRecord) -> Response {
-    let user = rec.to_scim(&s.base_url);
+    let user = wire_user(s, rec);
     let mut r = scim_json(status, &user);
     if let Ok(loc) = HeaderValue::from_str(&format!("{}/Users/{}", s.base_url, rec.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
@@ -581,7 +633,12 @@ fn list_users(s: &Shared, query: &str) -> Response {
             }
         }
     }
+    let ignore_filter = s.fault(Fault::FilterIgnored);
+    if ignore_filter {
+        count = count.min(s.config.page_size.unwrap_or(MAX_RESULTS));
+    }
     let expr = match filter_text.as_deref().map(str::trim) {
+        _ if ignore_filter => None,
         None | Some("") => {
             if !s.config.allow_list {
                 return scim_error(
@@ -620,7 +677,22 @@ fn list_users(s: &Shared, query: &str) -> Response {
     let total;
     {
         let store = s.read();
-        let hits = store.matching(expr.as_ref());
+        let mut hits = store.matching(expr.as_ref());
+        if s.fault(Fault::CaseSensitiveFilter) {
+            if let Some(Expr::Cmp {
+                attr: attr @ (Attr::UserName | Attr::EmailsValue),
+                op: Op::Eq,
+                value: FValue::Str(want),
+            }) = expr.as_ref()
+            {
+                hits.retain(|&i| {
+                    store.at(i).is_some_and(|u| match attr {
+                        Attr::UserName => u.user_name == *want,
+                        _ => u.emails.iter().any(|e| e.value == *want),
+                    })
+                });
+            }
+        }
         total = hits.len();
         resources = hits
             .iter()
@@ -629,20 +701,35 @@ fn list_users(s: &Shared, query: &str) -> Response {
             .filter_map(|&i| store.at(i).cloned())
             .collect();
     }
-    let users: Vec<_> = resources.iter().map(|r| r.to_scim(&s.base_url)).collect();
-    let body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": users.len(),
-        "Resources": users,
-    });
-    scim_json(StatusCode::OK, &body)
+    let users: Vec<Value> = resources.iter().map(|r| wire_user(s, r)).collect();
+    let names: [&str; 4] = if s.fault(Fault::ResourcesLowercase) {
+        ["totalresults", "startindex", "itemsperpage", "resources"]
+    } else if s.fault(Fault::ResourcesUppercase) {
+        ["TOTALRESULTS", "STARTINDEX", "ITEMSPERPAGE", "RESOURCES"]
+    } else {
+        ["totalResults", "startIndex", "itemsPerPage", "Resources"]
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("schemas".into(), json!([LIST_SCHEMA]));
+    body.insert(names[0].into(), json!(total));
+    body.insert(names[1].into(), json!(start_index));
+    body.insert(names[2].into(), json!(users.len()));
+    if !s.fault(Fault::TotalWithoutResources) {
+        body.insert(names[3].into(), Value::Array(users));
+    }
+    scim_json(StatusCode::OK, &Value::Object(body))
 }
 
 fn get_user(s: &Shared, id: &str) -> Response {
     let rec = s.read().get(id).cloned();
     match rec {
+        Some(r) if s.fault(Fault::IdMissing) => {
+            let mut user = wire_user(s, &r);
+            if let Value::Object(m) = &mut user {
+                m.remove("id");
+            }
+            scim_json(StatusCode::OK, &user)
+        }
         Some(r) => user_response(s, StatusCode::OK, &r),
         None => store_error(StoreError::NotFound(id.to_string())),
     }
@@ -668,6 +755,12 @@ fn create_user(s: &Shared, bytes: &Bytes) -> Response {
 }
 
 fn patch_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
+    if s.fault(Fault::NoOpPatch) && s.read().get(id).is_some() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if s.fault(Fault::NotFoundAfterRead) {
+        return store_error(StoreError::NotFound(id.to_string()));
+    }
     let v = match parse_json(bytes) {
         Ok(v) => v,
         Err(r) => return *r,

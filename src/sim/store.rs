@@ -492,6 +492,69 @@ impl Store {
         id
     }
 
+    /// Adds a SCIM User resource as-is, keeping its id (one is made when it has
+    /// none). Active users hold a licence.
+    pub fn add_scim(&mut self, u: &ScimUser, now: DateTime<Utc>) -> String {
+        let id = match u.id.as_deref().filter(|i| !i.trim().is_empty()) {
+            Some(i) => i.to_string(),
+            None => self.next_id(),
+        };
+        let active = u.is_active();
+        let mut extra = u.extra.clone();
+        extra.remove("meta");
+        let rec = UserRecord {
+            id: id.clone(),
+            external_id: u.external_id.clone(),
+            user_name: u.user_name.clone(),
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            emails: u.emails.clone(),
+            active,
+            license: License {
+                assigned: active,
+                status: if active { "ACTIVE" } else { "INACTIVE" }.into(),
+            },
+            seat_id: None,
+            teamlink_status: None,
+            admin_permission: None,
+            groups: None,
+            extra,
+            created: now,
+            last_modified: now,
+            version: 1,
+        };
+        self.insert(rec);
+        id
+    }
+
+    /// Changes a user's userName and/or externalId in place (for tests: "the
+    /// identity changed between plan and apply"). `false` when there is no such user.
+    pub fn rename(
+        &mut self,
+        id: &str,
+        user_name: Option<&str>,
+        external_id: Option<Option<&str>>,
+    ) -> bool {
+        let Some(&idx) = self.by_id.get(id) else {
+            return false;
+        };
+        self.unindex(idx);
+        if let Some(rec) = self.slots[idx].as_mut() {
+            if let Some(un) = user_name {
+                rec.user_name = un.to_string();
+                if let Some(e) = rec.emails.first_mut() {
+                    e.value = un.to_string();
+                }
+            }
+            if let Some(ext) = external_id {
+                rec.external_id = ext.map(str::to_string);
+            }
+            rec.version += 1;
+        }
+        self.index(idx);
+        true
+    }
+
     pub fn get(&self, id: &str) -> Option<&UserRecord> {
         self.by_id.get(id).and_then(|&i| self.slots[i].as_ref())
     }

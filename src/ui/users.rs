@@ -44,8 +44,116 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         render_mapping(frame, area, dialog, theme);
     }
     if let Some(prompt) = &users.prompt {
+        if let crate::app::users::PromptKind::ConfirmLink { index, user, why } = &prompt.kind {
+            render_confirm_link(frame, area, users, *index, user, why, theme);
+        }
         super::overlay::render_prompt(frame, area, &prompt.title(), &prompt.input, theme);
     }
+}
+
+/// The source user and a SCIM user side by side, with why they disagree: the
+/// details of a `conflict` and the confirmation of a doubtful hand link.
+fn identity_lines(
+    user: &crate::matching::DirUser,
+    scim: &crate::scim::ScimUser,
+    why: &[String],
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let row = |name: &str, ours: String, theirs: String, style: ratatui::style::Style| {
+        Line::from(vec![
+            Span::styled(format!("{name:<12}"), theme.label()),
+            Span::styled(format!("{ours:<40} "), style),
+            Span::styled(theirs, style),
+        ])
+    };
+    lines.push(row(
+        "",
+        "In the exports".into(),
+        format!("SCIM user {}", scim.id.as_deref().unwrap_or("(no id)")),
+        theme.title(),
+    ));
+    let differs = |a: &str, b: &str| {
+        if !a.is_empty() && !b.is_empty() && a.trim().to_lowercase() != b.trim().to_lowercase() {
+            theme.level(Level::Error)
+        } else {
+            ratatui::style::Style::default()
+        }
+    };
+    let email = user.email.clone().unwrap_or_default();
+    let scim_email = scim.primary_email().unwrap_or_default().to_string();
+    lines.push(row(
+        "Email",
+        email.clone(),
+        scim_email.clone(),
+        differs(&email, &scim_email),
+    ));
+    let un = user.user_name.clone().unwrap_or_default();
+    lines.push(row(
+        "userName",
+        un.clone(),
+        scim.user_name.clone(),
+        differs(&un, &scim.user_name),
+    ));
+    let ext = user.external_id().unwrap_or_default().to_string();
+    let scim_ext = scim.external_id.clone().unwrap_or_default();
+    lines.push(row(
+        "externalId",
+        ext.clone(),
+        scim_ext.clone(),
+        differs(&ext, &scim_ext),
+    ));
+    let name = user.name();
+    let scim_name = scim
+        .display_name
+        .clone()
+        .or_else(|| {
+            scim.name.as_ref().map(|n| {
+                [n.given_name.as_deref(), n.family_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        })
+        .unwrap_or_default();
+    lines.push(row(
+        "Name",
+        name,
+        scim_name,
+        ratatui::style::Style::default(),
+    ));
+    for w in why {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<12}", "Why"), theme.label()),
+            Span::styled(w.clone(), theme.level(Level::Error)),
+        ]));
+    }
+    lines
+}
+
+/// The confirmation of a hand link whose SCIM user disagrees with the row.
+fn render_confirm_link(
+    frame: &mut Frame,
+    area: Rect,
+    users: &UsersState,
+    index: usize,
+    scim: &crate::scim::ScimUser,
+    why: &[String],
+    theme: &Theme,
+) {
+    let Some(user) = users.directory.users.get(index) else {
+        return;
+    };
+    let lines = identity_lines(user, scim, why, theme);
+    super::overlay::render_scrolled(
+        frame,
+        area,
+        "This link contradicts what the exports say",
+        lines,
+        0,
+        theme,
+    );
 }
 
 fn title(users: &UsersState) -> String {
@@ -188,7 +296,7 @@ fn status_style(status: MatchStatus, theme: &Theme) -> Style {
         MatchStatus::Matched { active: true } => theme.ok(),
         MatchStatus::Matched { active: false } => theme.dim(),
         MatchStatus::NotFound | MatchStatus::Ambiguous => theme.level(Level::Warn),
-        MatchStatus::Error => theme.level(Level::Error),
+        MatchStatus::Error | MatchStatus::Conflict => theme.level(Level::Error),
         MatchStatus::Ignored | MatchStatus::Pending => theme.dim(),
         MatchStatus::LookingUp => theme.level(Level::Info),
     }
@@ -299,6 +407,22 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ])
     };
     lines.push(field("Status", row.status().label().to_string()));
+    if row.status() == MatchStatus::Conflict {
+        if let Some(o) = row.outcome.as_deref() {
+            let why: Vec<String> = o
+                .error
+                .as_deref()
+                .map(|e| e.split("; ").map(str::to_string).collect())
+                .unwrap_or_default();
+            if let Some(scim) = o.user.as_ref() {
+                lines.extend(identity_lines(user, scim, &why, theme));
+            }
+            for other in &o.candidates {
+                lines.extend(identity_lines(user, other, &[], theme));
+            }
+            lines.push(Line::raw(""));
+        }
+    }
     lines.push(field("Name", user.name()));
     lines.push(field("Email", user.email.clone().unwrap_or_default()));
     lines.push(field(

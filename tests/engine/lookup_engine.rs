@@ -545,6 +545,7 @@ async fn only_the_first_request_of_a_kind_goes_alone() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: WORKERS,
+        ..LookupOptions::default()
     };
     let (summary, events) = tokio::time::timeout(
         Duration::from_secs(20),
@@ -680,6 +681,7 @@ async fn storms_of_429_without_retry_after_lose_nothing() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: 16,
+        ..LookupOptions::default()
     };
     let (summary, events) = batch(&client, jobs.clone(), options, &Unsupported::default()).await;
     assert_eq!(summary.finished, 150);
@@ -712,6 +714,7 @@ async fn no_429_no_adaptive_pacing() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: 8,
+        ..LookupOptions::default()
     };
     let (summary, events) = batch(&client, jobs.clone(), options, &Unsupported::default()).await;
     assert_eq!(summary.finished, 40);
@@ -740,6 +743,7 @@ async fn storms_of_429_with_retry_after_lose_nothing() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: 16,
+        ..LookupOptions::default()
     };
     let (summary, events) = batch(&client, jobs.clone(), options, &Unsupported::default()).await;
     assert_eq!(summary.finished, 150);
@@ -770,6 +774,7 @@ async fn server_errors_and_dropped_connections_are_retried() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: 8,
+        ..LookupOptions::default()
     };
     let (summary, events) = batch(&client, jobs.clone(), options, &Unsupported::default()).await;
     assert_eq!(summary.finished, 200);
@@ -808,6 +813,7 @@ async fn cancel_mid_run_stops_new_lookups_and_finishes_those_in_flight() {
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: WORKERS,
+        ..LookupOptions::default()
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let summary = run_batch(client, jobs, options, Unsupported::default(), cancel, tx).await;

@@ -5,10 +5,13 @@
 
 #[path = "../apply_support/mod.rs"]
 mod apply_support;
+#[path = "../field_support/mod.rs"]
+mod field_support;
 #[path = "../plan_support/mod.rs"]
 mod plan_support;
 
 mod apply_engine;
+mod identity;
 mod import_common;
 mod import_demo;
 mod import_errors;
@@ -22,4 +25,5 @@ mod plan_select;
 mod scim_client;
 mod scim_http;
 mod scim_tls;
+mod server_answers;
 mod sim_contract;

@@ -285,6 +285,7 @@ fn cand(email: &str, status: MatchStatus) -> PlanCandidate {
         license_status: Some("ACTIVE".into()),
         provisioned_on: None,
         sources: vec![],
+        scim: None,
     }
 }
 

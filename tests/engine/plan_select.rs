@@ -43,6 +43,7 @@ fn cand(email: &str, status: MatchStatus) -> PlanCandidate {
         license_status: None,
         provisioned_on: None,
         sources: vec![],
+        scim: None,
     }
 }
 

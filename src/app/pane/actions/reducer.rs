@@ -183,6 +183,17 @@ pub fn gates(state: &State, plan: &Plan) -> Gates {
         .map(|e| crate::matching::identity_key(e, aliases))
         .collect();
     for (user, row) in users.directory.users.iter().zip(&users.rows) {
+        // Protection follows the SCIM user: a listed user's rows protect the SCIM
+        // user they resolved to, like an admin's.
+        let listed = [user.email.as_deref(), user.user_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|n| keys.contains(&crate::matching::identity_key(n, aliases)));
+        if listed {
+            if let Some(id) = row.outcome.as_ref().and_then(|o| o.scim_id()) {
+                protected.add_scim_id(id);
+            }
+        }
         if !user.is_admin() {
             continue;
         }

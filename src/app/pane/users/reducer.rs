@@ -28,12 +28,13 @@ pub fn table_height(size: (u16, u16)) -> usize {
 fn start_lookups(
     state: &mut State,
     jobs: Vec<LookupJob>,
-    options: LookupOptions,
+    mut options: LookupOptions,
     out: &mut Outbox,
 ) {
     if jobs.is_empty() {
         return;
     }
+    options.aliases = state.users.aliases.clone();
     if state.connection.base_url.value.trim().is_empty() {
         state.notice = Some(error(
             "Set the base URL on the Connection pane first".into(),
@@ -412,6 +413,18 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                         true,
                     ));
                 }
+                PromptKind::ConfirmLink { index, user, .. } => {
+                    let id = user.id.clone().unwrap_or_default();
+                    if value.eq_ignore_ascii_case("yes") {
+                        link_confirmed(state, index, id, Ok(Some(user)), out);
+                        mark_cross_conflicts(&mut state.users);
+                        state.users.refresh_view();
+                    } else {
+                        state.notice = Some(info(format!(
+                            "Not linked to SCIM id {id} (type yes to link anyway)"
+                        )));
+                    }
+                }
                 PromptKind::Export => {
                     if value.is_empty() {
                         return true;
@@ -595,6 +608,31 @@ pub fn lookup_finished(
     if index >= users.rows.len() {
         return;
     }
+    // The lookup compared the hit with the job's identity; a value typed for `R`
+    // replaced one identifier there, so the hit is checked again against the user as
+    // the exports describe them: a contradiction is a conflict, not a match.
+    let mut outcome = outcome;
+    if let (MatchStatus::Matched { .. }, Some(scim), Some(user)) = (
+        outcome.status,
+        outcome.user.as_ref(),
+        users.directory.users.get(index),
+    ) {
+        let why = crate::matching::contradictions(user, scim, &users.aliases);
+        if !why.is_empty() {
+            // Found by a value typed for `R`: the admin may confirm it as a link.
+            if users.prompt.is_none() {
+                users.prompt = Some(Prompt {
+                    kind: PromptKind::ConfirmLink {
+                        index,
+                        user: Box::new(scim.clone()),
+                        why: why.clone(),
+                    },
+                    input: TextField::default(),
+                });
+            }
+            outcome.mark_conflict(&why.join("; "), false);
+        }
+    }
     users.update_row(index, |row| {
         row.queued = false;
         row.looking_up = false;
@@ -646,6 +684,7 @@ pub fn batch_done(
     if users.running_batches.is_empty() {
         users.progress.running = false;
         users.progress.cancelling = false;
+        mark_cross_conflicts(users);
     }
     users.refresh_view();
     if users.quiet_batches.remove(&batch) && failure.is_none() && cancelled == 0 {
@@ -673,7 +712,98 @@ pub fn summary(users: &UsersState) -> String {
         .join(" · ")
 }
 
+/// Marks the users whose identity conflicts only across users (two users on one SCIM
+/// user, one seat id naming different people; see
+/// [`crate::matching::cross_conflicts`]). Users linked by hand keep their link (the
+/// admin decided); the others sharing it become conflicts.
+fn mark_cross_conflicts(users: &mut UsersState) {
+    let marks = {
+        let rows = &users.rows;
+        crate::matching::cross_conflicts(&users.directory, |i| {
+            rows.get(i)
+                .filter(|r| !r.ignored)
+                .and_then(|r| r.outcome.as_deref())
+        })
+    };
+    for (i, why, not_found_too) in marks {
+        if users.rows.get(i).is_some_and(|r| r.linked) {
+            continue;
+        }
+        users.update_row(i, |row| {
+            if let Some(o) = row.outcome.as_mut() {
+                o.mark_conflict(&why, not_found_too);
+            }
+        });
+    }
+}
+
+/// Why a hand link of `index` to `user` needs the admin's confirmation: the SCIM
+/// user's identity contradicts the row's, or another user already holds it.
+fn link_doubts(state: &State, index: usize, user: &ScimUser) -> Vec<String> {
+    let users = &state.users;
+    let Some(dir_user) = users.directory.users.get(index) else {
+        return Vec::new();
+    };
+    let mut why = crate::matching::contradictions(dir_user, user, &users.aliases);
+    if let Some(id) = user.id.as_deref() {
+        for (j, row) in users.rows.iter().enumerate() {
+            if j != index
+                && matches!(
+                    row.status(),
+                    MatchStatus::Matched { .. } | MatchStatus::Conflict
+                )
+                && row.scim_id() == Some(id)
+            {
+                let other = &users.directory.users[j];
+                why.push(format!(
+                    "SCIM user {id} is already held by {}",
+                    other.email.as_deref().unwrap_or(&other.key)
+                ));
+            }
+        }
+    }
+    why
+}
+
 pub fn link_verified(
+    state: &mut State,
+    index: usize,
+    scim_id: String,
+    result: Result<Option<Box<ScimUser>>, String>,
+    out: &mut Outbox,
+) {
+    if state.users.rows.get(index).is_none() {
+        return;
+    }
+    let result = match result {
+        Ok(Some(user)) if user.id.as_deref() != Some(scim_id.as_str()) => Err(format!(
+            "the answer to GET /Users/{scim_id} carries {} (it does not prove who holds the id)",
+            match user.id.as_deref() {
+                Some(other) => format!("the id {other:?}"),
+                None => "no id".to_string(),
+            }
+        )),
+        Ok(Some(user)) => {
+            let why = link_doubts(state, index, &user);
+            if !why.is_empty() {
+                state.users.prompt = Some(Prompt {
+                    kind: PromptKind::ConfirmLink { index, user, why },
+                    input: TextField::default(),
+                });
+                state.notice = Some(warn(format!(
+                    "SCIM user {scim_id} does not agree with this user: type yes to link anyway"
+                )));
+                return;
+            }
+            Ok(Some(user))
+        }
+        other => other,
+    };
+    link_confirmed(state, index, scim_id, result, out);
+}
+
+/// Makes a verified (or confirmed) hand link.
+fn link_confirmed(
     state: &mut State,
     index: usize,
     scim_id: String,

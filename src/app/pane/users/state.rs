@@ -26,19 +26,22 @@ pub enum StatusFilter {
     Inactive,
     NotFound,
     Ambiguous,
+    /// Found, but an identifier contradicts it, or shared with another source user.
+    Conflict,
     Error,
     Orphan,
     Ignored,
 }
 
 impl StatusFilter {
-    pub const CYCLE: [StatusFilter; 9] = [
+    pub const CYCLE: [StatusFilter; 10] = [
         StatusFilter::All,
         StatusFilter::Unmatched,
         StatusFilter::Matched,
         StatusFilter::Inactive,
         StatusFilter::NotFound,
         StatusFilter::Ambiguous,
+        StatusFilter::Conflict,
         StatusFilter::Error,
         StatusFilter::Orphan,
         StatusFilter::Ignored,
@@ -52,6 +55,7 @@ impl StatusFilter {
             StatusFilter::Inactive => "inactive",
             StatusFilter::NotFound => "not found",
             StatusFilter::Ambiguous => "ambiguous",
+            StatusFilter::Conflict => "conflict",
             StatusFilter::Error => "error",
             StatusFilter::Orphan => "orphan seats",
             StatusFilter::Ignored => "ignored",
@@ -68,12 +72,16 @@ impl StatusFilter {
             StatusFilter::All => true,
             StatusFilter::Unmatched => matches!(
                 status,
-                MatchStatus::NotFound | MatchStatus::Ambiguous | MatchStatus::Error
+                MatchStatus::NotFound
+                    | MatchStatus::Ambiguous
+                    | MatchStatus::Conflict
+                    | MatchStatus::Error
             ),
             StatusFilter::Matched => matches!(status, MatchStatus::Matched { .. }),
             StatusFilter::Inactive => status == MatchStatus::Matched { active: false },
             StatusFilter::NotFound => status == MatchStatus::NotFound,
             StatusFilter::Ambiguous => status == MatchStatus::Ambiguous,
+            StatusFilter::Conflict => status == MatchStatus::Conflict,
             StatusFilter::Error => status == MatchStatus::Error,
             StatusFilter::Orphan => presence == Presence::OrphanSeat,
             StatusFilter::Ignored => status == MatchStatus::Ignored,
@@ -208,6 +216,14 @@ pub enum PromptKind {
     LoadFile,
     /// Export the current view to this path (.csv or .json).
     Export,
+    /// A hand link to a SCIM user whose identity contradicts the cursor user's, or
+    /// that another user already holds: shown side by side with why; typing `yes`
+    /// links anyway (the admin's explicit decision), anything else cancels.
+    ConfirmLink {
+        index: usize,
+        user: Box<ScimUser>,
+        why: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +242,10 @@ impl Prompt {
             PromptKind::Link => "Link to SCIM id (verified with GET /Users/{id})".into(),
             PromptKind::LoadFile => "Load CSV file".into(),
             PromptKind::Export => "Export the view to (.csv or .json)".into(),
+            PromptKind::ConfirmLink { user, .. } => format!(
+                "Link anyway to SCIM id {}? Type yes and Enter (Esc cancels)",
+                user.id.as_deref().unwrap_or("?")
+            ),
         }
     }
 }
@@ -335,6 +355,7 @@ impl UsersState {
             MatchStatus::Matched { active: false },
             MatchStatus::NotFound,
             MatchStatus::Ambiguous,
+            MatchStatus::Conflict,
             MatchStatus::Error,
             MatchStatus::Ignored,
             MatchStatus::LookingUp,
@@ -421,7 +442,11 @@ impl UsersState {
         let Some(outcome) = &row.outcome else {
             return String::new();
         };
-        if let Some(w) = outcome.warnings.first() {
+        if let Some(w) = outcome
+            .warnings
+            .first()
+            .filter(|_| outcome.status != MatchStatus::Conflict)
+        {
             return w.clone();
         }
         match outcome.status {
@@ -431,6 +456,10 @@ impl UsersState {
                 .unwrap_or_default(),
             MatchStatus::Ambiguous => format!("{} candidates", outcome.candidates.len()),
             MatchStatus::Error => outcome.error.clone().unwrap_or_default(),
+            MatchStatus::Conflict => format!(
+                "conflict: {}",
+                outcome.error.as_deref().unwrap_or("identities disagree")
+            ),
             MatchStatus::NotFound => {
                 let tried: Vec<&str> = outcome
                     .attempts
@@ -466,7 +495,7 @@ fn haystack(user: &DirUser) -> String {
 /// Problems first when sorting by status.
 fn status_rank(status: MatchStatus) -> u8 {
     match status {
-        MatchStatus::Error => 0,
+        MatchStatus::Error | MatchStatus::Conflict => 0,
         MatchStatus::Ambiguous => 1,
         MatchStatus::NotFound => 2,
         MatchStatus::Matched { active: false } => 3,
