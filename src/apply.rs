@@ -33,6 +33,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
+use crate::batch_lock::{LockError, TargetLock};
 use crate::journal::{
     self, BatchHeader, BatchKind, BatchLog, End, EndStatus, Entry, FailureKind, GatesRecord,
     Intent, JournalError, Observed, OpResult, OpState, Outcome, Writer,
@@ -41,7 +42,9 @@ use crate::plan::{
     check_gates, ExclusionReason, OpKind, Operation, Permissions, Plan, PlanInput, ProtectedUsers,
     Refusal, Thresholds, PLAN_VERSION,
 };
-use crate::scim::{ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError};
+use crate::scim::{
+    Breaker, ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError,
+};
 
 /// Everything an apply must pass before a request leaves navscim.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -210,6 +213,9 @@ pub enum ApplyError {
     Refused(Vec<Refusal>),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Another batch runs against the same server (see [`crate::batch_lock`]).
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("batch {batch} was run against {recorded}, not {given}: resume it with --base-url {recorded}")]
     WrongServer {
         batch: String,
@@ -230,6 +236,8 @@ pub struct BatchMeta {
 /// A batch ready to run: its journal is open (and locked) and its state replayed.
 #[derive(Debug)]
 pub struct Batch {
+    /// One batch per server at a time: held until the run ends.
+    lock: TargetLock,
     writer: Writer,
     header: BatchHeader,
     states: Vec<OpState>,
@@ -245,6 +253,8 @@ impl Batch {
         meta: BatchMeta,
     ) -> Result<Batch, ApplyError> {
         gates.check(&plan).map_err(ApplyError::Refused)?;
+        // Before the journal file exists: a refused batch leaves no file behind.
+        let mut lock = TargetLock::acquire(dir, &meta.base_url)?;
         let mut header = BatchHeader {
             v: journal::JOURNAL_VERSION,
             batch: String::new(),
@@ -259,8 +269,10 @@ impl Batch {
             plan,
         };
         let writer = Writer::create(dir, &mut header)?;
+        lock.set_holder(&header.batch);
         let states = vec![OpState::NotStarted; header.plan.operations.len()];
         Ok(Batch {
+            lock,
             writer,
             header,
             states,
@@ -284,8 +296,12 @@ impl Batch {
             }
         }
         gates.check(&log.header.plan).map_err(ApplyError::Refused)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut lock = TargetLock::acquire(dir, &log.header.base_url)?;
+        lock.set_holder(&log.header.batch);
         let states = log.op_states();
         Ok(Batch {
+            lock,
             writer,
             header: log.header,
             states,
@@ -480,11 +496,21 @@ pub async fn run(
 ) -> BatchSummary {
     let started = Instant::now();
     let Batch {
+        lock,
         writer,
         header,
         mut states,
         resumed,
     } = batch;
+    // Held until the end line is written (dropped when this function returns).
+    let _lock = lock;
+    // Cancelling interrupts the client's waits (rate, Retry-After, retries: no retry
+    // starts after it); requests already sent finish and are journaled. A Retry-After
+    // longer than the client waits trips the breaker: the batch stops.
+    let stop_requests = tokio_util::sync::CancellationToken::new();
+    let _cancel_on_exit = stop_requests.clone().drop_guard();
+    let breaker = Breaker::new(None);
+    let client = &client.guarded(stop_requests.clone(), Some(breaker.clone()));
     let writer = Arc::new(writer);
     let ops: Arc<Vec<Operation>> = Arc::new(header.plan.operations.clone());
     let total = ops.len();
@@ -534,6 +560,7 @@ pub async fn run(
         }
         Control::Cancel => {
             stop.get_or_insert((EndStatus::Cancelled, "cancelled by the admin".into()));
+            stop_requests.cancel();
         }
     }
 
@@ -581,8 +608,16 @@ pub async fn run(
                     }
                 };
                 let seq = id;
-                if report.request_sent {
+                // A re-read that confirmed an earlier run's request sent nothing now.
+                if report.request_sent && !report.detail.contains(LANDED) {
                     requests_sent += 1;
+                }
+                if let Some(why) = breaker.tripped() {
+                    if stop.is_none() {
+                        emit(ApplyEvent::Stopping { status: EndStatus::CircuitBreaker, reason: why.clone() });
+                        let _ = append(&writer, Entry::Note(note(why.clone()))).await;
+                        stop = Some((EndStatus::CircuitBreaker, why));
+                    }
                 }
                 let failed = report.outcome == Outcome::Failed;
                 let failure = report.failure;
@@ -641,6 +676,7 @@ pub async fn run(
                         }
                     }
                     Control::Cancel => {
+                        stop_requests.cancel();
                         if stop.is_none() {
                             let reason = "cancelled by the admin".to_string();
                             emit(ApplyEvent::Stopping { status: EndStatus::Cancelled, reason: reason.clone() });
@@ -816,6 +852,11 @@ struct Exec<'a> {
     intent: Option<Intent>,
 }
 
+/// In the detail of an operation whose request was sent by an earlier, interrupted run
+/// and found landed by the re-read: no request is sent now, and the run's
+/// `requests_sent` does not count it.
+const LANDED: &str = "the interrupted request had landed";
+
 fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpReport {
     OpReport {
         outcome,
@@ -924,7 +965,7 @@ impl Exec<'_> {
                 self.intent = None;
                 return Ok(done(
                     Outcome::Applied,
-                    format!("{word} (the interrupted request had landed; confirmed by re-reading)"),
+                    format!("{word} ({LANDED}; confirmed by re-reading)"),
                     true,
                 ));
             }
@@ -994,7 +1035,7 @@ impl Exec<'_> {
             if prior.is_some_and(|b| b.exists) {
                 return Ok(done(
                     Outcome::Applied,
-                    "deleted (the interrupted request had landed; confirmed by re-reading)",
+                    format!("deleted ({LANDED}; confirmed by re-reading)"),
                     true,
                 ));
             }
@@ -1069,7 +1110,11 @@ impl Exec<'_> {
             [u] if u.is_active() => {
                 let mut r = if prior.is_some_and(|b| !b.exists) {
                     self.intent = None;
-                    done(Outcome::Applied, "created (the interrupted request had landed; confirmed by looking up the userName)", true)
+                    done(
+                        Outcome::Applied,
+                        format!("created ({LANDED}; confirmed by looking up the userName)"),
+                        true,
+                    )
                 } else {
                     done(
                         Outcome::Already,

@@ -686,10 +686,13 @@ impl Writer {
 
     /// Writes one entry as one line with a single write, then fsyncs. Blocking.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(entry).map_err(|e| JournalError::Invalid {
+        let line = serde_json::to_string(entry).map_err(|e| JournalError::Invalid {
             path: self.path.display().to_string(),
             detail: format!("cannot encode an entry: {e}"),
         })?;
+        // The journal is kept for audit: no secret navscim holds is ever written to it
+        // (a server's error text quoted in a result, a note), in any encoding.
+        let mut line = crate::secret::scrub(&line).into_bytes();
         line.push(b'\n');
         let mine = {
             let mut n = self.written.lock().unwrap_or_else(|p| p.into_inner());

@@ -612,6 +612,7 @@ async fn persistent_429_becomes_rate_limited() {
         ScimError::RateLimited {
             attempts,
             retry_after,
+            ..
         } => {
             assert_eq!(attempts, 4);
             assert_eq!(retry_after, Some(Duration::ZERO));

@@ -572,7 +572,13 @@ pub(super) fn files_imported(
         .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))
         .collect();
     state.notice = Some(match (failures.first(), problems, usage_notice) {
-        (Some(first), _, _) => error(first.clone()),
+        // Every file that could not be loaded is named, not only the first.
+        (Some(first), _, _) if failures.len() == 1 => error(first.clone()),
+        (Some(_), _, _) => error(format!(
+            "{} files could not be loaded: {}",
+            failures.len(),
+            failures.join(" · ")
+        )),
         (None, _, Some(usage)) if loaded.is_empty() => usage,
         (None, 0, Some(usage)) => Notice {
             level: usage.level,

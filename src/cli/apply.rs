@@ -121,7 +121,7 @@ fn fail(as_json: bool, code: i32, message: &str) -> i32 {
             json!({ "ok": false, "error": message, "exit_code": code })
         );
     } else {
-        eprintln!("navscim: {message}");
+        eprintln!("navscim: {}", crate::sanitize::for_terminal(message));
     }
     code
 }
@@ -159,7 +159,7 @@ fn refused(run: &RunArgs, refusals: &[Refusal]) -> i32 {
     } else {
         eprintln!("navscim: refused, nothing was sent:");
         for r in refusals {
-            eprintln!("  - {r}");
+            eprintln!("  - {}", crate::sanitize::for_terminal(&r.to_string()));
         }
     }
     REFUSED
@@ -194,7 +194,7 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Source::New { plan, notes, .. } => {
             if !run.json {
                 for n in notes {
-                    eprintln!("note: {n}");
+                    eprintln!("note: {}", crate::sanitize::for_terminal(n));
                 }
             }
             (
@@ -340,6 +340,8 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Err(e @ ApplyError::WrongServer { .. }) => {
             return fail(run.json, exit::USAGE, &e.to_string())
         }
+        // Another batch runs against this server: refused, nothing sent.
+        Err(e @ ApplyError::Locked(_)) => return fail(run.json, REFUSED, &e.to_string()),
         Err(e) => return fail(run.json, exit::FAILURE, &e.to_string()),
     };
     if !run.json {
@@ -353,10 +355,21 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     let (control_tx, control_rx) = watch::channel(Control::Run);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let progress = tokio::spawn(show_progress(events_rx, batch.plan().clone()));
+    // Ctrl-C or SIGTERM: cancel (no new request, no retry; requests in flight finish
+    // and are journaled). A second one exits at once: every request sent has its
+    // intent fsync'd, so `journal resume` re-reads those targets and finishes safely.
+    let mut interrupts = super::signals::Interrupts::new();
+    let batch_id = batch.id().to_string();
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nnavscim: cancelling — requests in flight finish, nothing new starts");
+        if interrupts.recv().await >= 1 {
+            eprintln!("\nnavscim: cancelling — requests in flight finish, nothing new starts (interrupt again to exit at once)");
             let _ = control_tx.send(Control::Cancel);
+        }
+        if interrupts.recv().await >= 2 {
+            eprintln!(
+                "navscim: exiting at once; the journal has every request sent: finish with navscim journal resume {batch_id}"
+            );
+            std::process::exit(exit::FAILURE);
         }
         // Keep the sender alive until the run ends (the task is aborted then).
         std::future::pending::<()>().await;
@@ -408,7 +421,14 @@ fn dry_run(
     println!("Base URL: {base_url}");
     for r in &requests {
         let op = &plan.operations[r.seq];
-        println!("{r}    # {} — {}", apply::target_label(op), op.reason);
+        println!(
+            "{}",
+            crate::sanitize::for_terminal(&format!(
+                "{r}    # {} — {}",
+                apply::target_label(op),
+                op.reason
+            ))
+        );
     }
     println!(
         "{} requests at most ({}).",
@@ -420,7 +440,7 @@ fn dry_run(
         Err(refusals) => {
             println!("Gates: this apply would be refused:");
             for r in refusals {
-                println!("  - {r}");
+                println!("  - {}", crate::sanitize::for_terminal(&r.to_string()));
             }
         }
     }
@@ -457,19 +477,23 @@ async fn show_progress(mut events: mpsc::UnboundedReceiver<ApplyEvent>, plan: Pl
                 if report.outcome == Outcome::Failed {
                     failed += 1;
                     let op = &plan.operations[seq];
-                    b.println(format!(
+                    b.println(crate::sanitize::for_terminal(&format!(
                         "failed: {} {}: {}",
                         apply::op_name(op.op),
                         apply::target_label(op),
                         report.detail
-                    ));
+                    )));
                 } else {
                     ok += 1;
                 }
                 b.set_message(format!("{ok} done, {failed} failed"));
             }
-            ApplyEvent::Paused { reason } => b.set_message(format!("paused: {reason}")),
-            ApplyEvent::Stopping { reason, .. } => b.set_message(format!("stopping: {reason}")),
+            ApplyEvent::Paused { reason } => {
+                b.set_message(crate::sanitize::for_terminal(&format!("paused: {reason}")))
+            }
+            ApplyEvent::Stopping { reason, .. } => b.set_message(crate::sanitize::for_terminal(
+                &format!("stopping: {reason}"),
+            )),
             ApplyEvent::Finished(_) => b.finish_and_clear(),
             _ => {}
         }
@@ -517,15 +541,15 @@ fn report(run: &RunArgs, s: &BatchSummary) -> i32 {
         s.requests_sent
     );
     if let Some(r) = &s.reason {
-        println!("Stopped: {r}");
+        println!("Stopped: {}", crate::sanitize::for_terminal(r));
     }
     for f in s.failures.iter().take(20) {
         println!(
             "  failed #{} {} {}: {}",
             f.seq,
             apply::op_name(f.op),
-            f.target,
-            f.detail
+            crate::sanitize::for_terminal(&f.target),
+            crate::sanitize::for_terminal(&f.detail)
         );
     }
     if s.failures.len() > 20 {

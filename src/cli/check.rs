@@ -18,7 +18,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
             });
             println!("{out:#}");
         } else {
-            eprintln!("navscim: {}: {}", failure.headline, failure.detail);
+            eprintln!(
+                "navscim: {}",
+                crate::sanitize::for_terminal(&format!("{}: {}", failure.headline, failure.detail))
+            );
         }
         code
     };

@@ -10,6 +10,7 @@ mod check;
 pub mod journal;
 mod lookup;
 mod plan;
+pub mod signals;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -227,7 +228,8 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NAVSCIM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_writer(writer)
+        // No secret reaches the log file, whatever a line quotes.
+        .with_writer(crate::secret::ScrubbingMakeWriter(writer))
         .with_ansi(false)
         .with_env_filter(filter)
         .try_init()

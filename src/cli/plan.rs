@@ -164,7 +164,10 @@ pub struct ProvisionArgs {
 }
 
 fn bad_input(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("navscim plan: {msg}");
+    eprintln!(
+        "navscim plan: {}",
+        crate::sanitize::for_terminal(&msg.to_string())
+    );
     exit::USAGE
 }
 
@@ -444,7 +447,10 @@ fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: Naiv
         Ok(e) => e,
         Err(errors) => {
             for e in &errors {
-                eprintln!("navscim plan: {e}");
+                eprintln!(
+                    "navscim plan: {}",
+                    crate::sanitize::for_terminal(&e.to_string())
+                );
             }
             return exit::USAGE;
         }

@@ -367,7 +367,7 @@ async fn lookup_batch(
     Action::LookupBatchDone {
         batch,
         cancelled: summary.cancelled,
-        error: None,
+        error: summary.stopped.map(|why| format!("Lookups stopped: {why}")),
     }
 }
 
