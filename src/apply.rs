@@ -254,7 +254,7 @@ impl Batch {
     ) -> Result<Batch, ApplyError> {
         gates.check(&plan).map_err(ApplyError::Refused)?;
         // Before the journal file exists: a refused batch leaves no file behind.
-        let mut lock = TargetLock::acquire(dir, &meta.base_url)?;
+        let lock = TargetLock::acquire(dir)?;
         let mut header = BatchHeader {
             v: journal::JOURNAL_VERSION,
             batch: String::new(),
@@ -269,7 +269,6 @@ impl Batch {
             plan,
         };
         let writer = Writer::create(dir, &mut header)?;
-        lock.set_holder(&header.batch);
         let states = vec![OpState::NotStarted; header.plan.operations.len()];
         Ok(Batch {
             lock,
@@ -284,6 +283,10 @@ impl Batch {
     /// against its plan as given now, and refuses another server than the one it ran
     /// against (`base_url` `None`: no check).
     pub fn resume(path: &Path, gates: &Gates, base_url: Option<&str>) -> Result<Batch, ApplyError> {
+        // One batch per journal at a time (before the batch's own lock, so that a
+        // refusal names whichever batch runs).
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let lock = TargetLock::acquire(dir)?;
         let (writer, log) = Writer::open(path)?;
         if let Some(given) = base_url {
             let norm = |s: &str| s.trim_end_matches('/').to_string();
@@ -296,9 +299,6 @@ impl Batch {
             }
         }
         gates.check(&log.header.plan).map_err(ApplyError::Refused)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut lock = TargetLock::acquire(dir, &log.header.base_url)?;
-        lock.set_holder(&log.header.batch);
         let states = log.op_states();
         Ok(Batch {
             lock,
@@ -819,6 +819,10 @@ async fn execute(
             );
         }
     };
+    if report.detail == CANCELLED_DETAIL {
+        // Not done: no result line (an intent, if written, makes it "in doubt").
+        return (report, None);
+    }
     let result = OpResult {
         seq,
         at: Utc::now(),
@@ -867,7 +871,22 @@ fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpRe
     }
 }
 
+/// The detail of an operation the admin's cancellation interrupted before (or
+/// between) its requests: it is not done, and no result line is written, so a resume
+/// re-reads its target first.
+pub const CANCELLED_DETAIL: &str =
+    "cancelled before its request was sent (or retried): not done; a resume re-reads the user first";
+
 fn failed(e: &ScimError, context: &str, request_sent: bool) -> OpReport {
+    if matches!(e, ScimError::Cancelled) {
+        return OpReport {
+            outcome: Outcome::Failed,
+            detail: CANCELLED_DETAIL.into(),
+            request_sent: false,
+            failure: None,
+            scim_id: None,
+        };
+    }
     OpReport {
         outcome: Outcome::Failed,
         detail: format!("{context}: {e}"),

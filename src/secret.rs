@@ -55,9 +55,12 @@ impl fmt::Debug for Token {
 /// to search for without destroying ordinary words (and no real token is that short).
 pub const MIN_SECRET: usize = 4;
 /// A run of at least this many characters that equals the start of a registered secret
-/// is scrubbed too (a body cut in the middle of the secret). Shorter secrets are only
-/// scrubbed whole.
-pub const MIN_PREFIX: usize = 6;
+/// of at least [`MIN_PREFIX_SECRET`] characters is scrubbed too (a body cut in the
+/// middle of the secret). Shorter secrets (a demo token such as `navscim-demo`, whose
+/// start is an ordinary word) are only scrubbed whole.
+pub const MIN_PREFIX: usize = 8;
+/// See [`MIN_PREFIX`].
+pub const MIN_PREFIX_SECRET: usize = 16;
 /// The registry keeps at most this many secrets (the oldest go first).
 const MAX_SECRETS: usize = 256;
 /// What a scrubbed secret is replaced with.
@@ -117,7 +120,8 @@ fn scrub_with(text: &str, secrets: &[Vec<char>]) -> String {
         let mut best = 0;
         for s in secrets {
             let (matched, consumed) = match_at(&chars[i..], s);
-            let enough = matched == s.len() || (matched >= MIN_PREFIX && s.len() >= MIN_PREFIX);
+            let enough =
+                matched == s.len() || (matched >= MIN_PREFIX && s.len() >= MIN_PREFIX_SECRET);
             if enough && consumed > best {
                 best = consumed;
             }
@@ -257,20 +261,20 @@ mod tests {
 
     #[test]
     fn every_form_is_scrubbed() {
-        let secret = [s("ab/cd+ef gh=ij")];
+        let secret = [s("ab/cd+ef gh=ij-0123")];
         for (text, want) in [
-            ("x ab/cd+ef gh=ij y", "x *** y"),
-            (r#"{"h":"ab\/cd+ef gh=ij"}"#, r#"{"h":"***"}"#),
-            (r#"ab\u002fcd\u002Bef gh\u003dij!"#, "***!"),
-            ("q=ab%2Fcd%2Bef%20gh%3Dij&", "q=***&"),
-            ("q=ab%2fcd%2bef+gh%3dij", "q=***"),
-            ("q=ab%252Fcd%252Bef%2520gh%253Dij", "q=***"),
-            ("ab&#47;cd&#x2B;ef gh=ij", "***"),
+            ("x ab/cd+ef gh=ij-0123 y", "x *** y"),
+            (r#"{"h":"ab\/cd+ef gh=ij-0123"}"#, r#"{"h":"***"}"#),
+            (r#"ab\u002fcd\u002Bef gh\u003dij-0123!"#, "***!"),
+            ("q=ab%2Fcd%2Bef%20gh%3Dij-0123&", "q=***&"),
+            ("q=ab%2fcd%2bef+gh%3dij-0123", "q=***"),
+            ("q=ab%252Fcd%252Bef%2520gh%253Dij-0123", "q=***"),
+            ("ab&#47;cd&#x2B;ef gh=ij-0123", "***"),
             // A prefix cut short (a snippet, a header cut by a proxy).
-            ("Bearer ab/cd+…", "Bearer ***…"),
-            ("Bearer ab%2Fcd%2B", "Bearer ***"),
+            ("Bearer ab/cd+ef…", "Bearer ***…"),
+            ("Bearer ab%2Fcd%2Bef%20", "Bearer ***"),
             // Too short a prefix to be the secret.
-            ("ab/cd", "ab/cd"),
+            ("ab/cd+e", "ab/cd+e"),
         ] {
             assert_eq!(scrub_with(text, &secret), want, "{text}");
         }

@@ -74,7 +74,7 @@ pub struct LookupArgs {
           value_parser = clap::value_parser!(u32).range(1..=512))]
     pub concurrency: u32,
     /// Requests started per second at most (default: unlimited; 429s are retried).
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = super::parse_rate_limit)]
     pub rate_limit: Option<f64>,
     /// Lookups to try, in order. A SCIM id known from --ids is always tried first.
     #[arg(
