@@ -261,14 +261,27 @@ impl<'a> Cells<'a> {
             .map_or("", String::as_str)
     }
 
-    /// Trimmed text; blank → None.
-    fn text(&self, f: Field) -> Option<String> {
+    /// Trimmed text; blank → None. A value longer than [`MAX_VALUE_CHARS`] is an
+    /// error at its file:line:column ("too long"), not a value.
+    fn text(&mut self, f: Field) -> Option<String> {
         let v = self.raw(f)?.trim();
         if is_blank(v) {
-            None
-        } else {
-            Some(v.to_string())
+            return None;
         }
+        let n = v.chars().count();
+        let max = if f == Field::Email {
+            MAX_EMAIL_CHARS
+        } else {
+            MAX_VALUE_CHARS
+        };
+        if n > max {
+            self.error(
+                f,
+                format!("{} is too long ({n} characters; at most {max})", show(v)),
+            );
+            return None;
+        }
+        Some(v.to_string())
     }
 
     fn error(&mut self, f: Field, msg: String) {
@@ -320,6 +333,13 @@ impl<'a> Cells<'a> {
         }
     }
 }
+
+/// The longest email address (RFC 5321: a path of at most 256 octets, so an address of
+/// at most 254 characters).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest value of any other field: no name or id comes near it, and a longer one
+/// would only make a request URL no server accepts.
+pub const MAX_VALUE_CHARS: usize = 1024;
 
 /// A cell value quoted for messages (long values shortened).
 fn show(v: &str) -> String {
@@ -824,12 +844,40 @@ fn preamble_period(
     }
     let mut start = None;
     let mut end = None;
-    for (_, line) in preamble {
+    for (n, line) in preamble {
+        // A date-shaped token that is no date (`9999-99-99`) is said, not ignored.
+        for t in line.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+            let t = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let shaped = t.len() >= 8
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '/' || c == '.')
+                && t.chars().filter(|c| !c.is_ascii_digit()).count() == 2;
+            let no_date = [DateOrder::DayFirst, DateOrder::MonthFirst]
+                .into_iter()
+                .all(|o| dates::dates_in_text(t, Some(o)).is_empty());
+            if shaped && no_date {
+                warnings.push(Diagnostic::at_line(
+                    file,
+                    *n,
+                    format!(
+                        "report period: \"{}\" is not a date; that date of the period is not used",
+                        crate::sanitize::escape_value(t)
+                    ),
+                ));
+            }
+        }
         let found = dates::dates_in_text(line, order);
         let lower = line.to_lowercase();
         match found.as_slice() {
             [] => {}
             [a, b, ..] => {
+                if a > b {
+                    warnings.push(Diagnostic::at_line(
+                        file,
+                        *n,
+                        format!("report period is reversed ({a} to {b}); read as {b} to {a}"),
+                    ));
+                }
                 start = start.or(Some(*a.min(b)));
                 end = end.or(Some(*a.max(b)));
             }
