@@ -401,6 +401,8 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Err(e @ ApplyError::Locked(_)) => return fail(run.json, REFUSED, &e.to_string()),
         Err(e) => return fail(run.json, exit::FAILURE, &e.to_string()),
     };
+    // Listening before the batch is announced: a signal from then on cancels it.
+    let mut interrupts = super::signals::Interrupts::new();
     if !run.json {
         eprintln!(
             "batch {} — journal {}",
@@ -415,7 +417,6 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     // Ctrl-C or SIGTERM: cancel (no new request, no retry; requests in flight finish
     // and are journaled). A second one exits at once: every request sent has its
     // intent fsync'd, so `journal resume` re-reads those targets and finishes safely.
-    let mut interrupts = super::signals::Interrupts::new();
     let batch_id = batch.id().to_string();
     let ctrl_c = tokio::spawn(async move {
         if interrupts.recv().await >= 1 {

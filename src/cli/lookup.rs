@@ -120,6 +120,9 @@ fn usage(msg: impl std::fmt::Display) -> i32 {
 }
 
 pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
+    // SIGINT (Ctrl-C) and SIGTERM, from the start: the first stops the batch, the
+    // second stops waiting for the lookups in flight; both write the results file.
+    let mut interrupts = Interrupts::new();
     let plan = match plan(args) {
         Ok(p) => p,
         Err(e) => return usage(e),
@@ -201,9 +204,6 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         }
     };
 
-    // SIGINT (Ctrl-C) and SIGTERM: the first stops the batch, the second exits at once
-    // (both write the results file).
-    let mut interrupts = Interrupts::new();
     let cancel = CancellationToken::new();
 
     // One harmless request first: an unreachable server or a refused token ends the
