@@ -103,6 +103,63 @@ impl Gates {
     }
 }
 
+/// The matched users of the lookup results a plan names (its `lookup_results`
+/// input, read from the path as recorded, else beside the plan file): `Ok(None)` when
+/// the plan names none (a plan built in the TUI). An input that cannot be read or
+/// parsed is an error: the share gate must not fall back to the plan's own word.
+pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize, String)>, String> {
+    let mut found: Option<(usize, String)> = None;
+    for input in plan.inputs.iter().filter(|i| i.kind == "lookup_results") {
+        let recorded = std::path::PathBuf::from(&input.path);
+        let beside = plan_path
+            .parent()
+            .map(|d| d.join(recorded.file_name().unwrap_or_default()));
+        let path = std::iter::once(recorded.clone())
+            .chain(beside)
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                format!(
+                    "refused, nothing was sent: the plan's share of matched users cannot be checked: its lookup results {} cannot be read (the share gate uses that data, not the plan's matched_users); run from the directory the plan was made in, or put the results beside the plan",
+                    input.path
+                )
+            })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "refused, nothing was sent: cannot read the plan's lookup results {}: {e}",
+                path.display()
+            )
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let candidates = crate::plan::read_lookup_results(&path.display().to_string(), text)
+            .map_err(|e| format!("refused, nothing was sent: the plan's lookup results: {e}"))?;
+        let matched = candidates
+            .iter()
+            .filter(|c| matches!(c.status, crate::matching::MatchStatus::Matched { .. }))
+            .count();
+        let total = found.as_ref().map_or(0, |f| f.0) + matched;
+        found = Some((total, path.display().to_string()));
+    }
+    Ok(found)
+}
+
+/// Sets `plan.matched_users` (the share gate's base) from the lookup results the plan
+/// names ([`matched_from_data`]) when they disagree, and says so (`Ok(Some(note))`).
+/// Used by `navscim apply` and by the TUI when it opens a plan file: an edited
+/// `matched_users` never widens the gate. `Err`: the data cannot be read (refuse).
+pub fn base_from_data(plan: &mut Plan, plan_path: &Path) -> Result<Option<String>, String> {
+    match matched_from_data(plan, plan_path)? {
+        Some((counted, file)) if counted != plan.matched_users => {
+            let note = format!(
+                "the plan says {} matched users, but its lookup results {file} hold {counted}: the share gate uses {counted}",
+                plan.matched_users
+            );
+            plan.matched_users = counted;
+            Ok(Some(note))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// One request a dry run shows (exactly what would be sent, if the re-read finds the
 /// user not yet in the target state).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -93,20 +93,13 @@ pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
         Err(e) => return usage(&args.run, e),
     };
     // The share gate's base comes from the data the plan names, not its word.
-    match matched_from_data(&plan, &args.plan) {
-        Ok(Some((counted, file))) if counted != plan.matched_users => {
+    match apply::base_from_data(&mut plan, &args.plan) {
+        Ok(Some(note)) => {
             if !args.run.json {
-                eprintln!(
-                    "note: {}",
-                    crate::sanitize::for_terminal(&format!(
-                        "the plan says {} matched users, but its lookup results {file} hold {counted}: the share gate uses {counted}",
-                        plan.matched_users
-                    ))
-                );
+                eprintln!("note: {}", crate::sanitize::for_terminal(&note));
             }
-            plan.matched_users = counted;
         }
-        Ok(_) => {}
+        Ok(None) => {}
         Err(e) => return fail(args.run.json, REFUSED, &e),
     }
     execute(
@@ -126,45 +119,6 @@ pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
 
 pub fn load_plan(path: &Path) -> Result<Plan, String> {
     Plan::load(path)
-}
-
-/// The matched users of the lookup results a plan names (its `lookup_results`
-/// input, read from the path as recorded, else beside the plan file): `Ok(None)` when
-/// the plan names none (a plan built in the TUI). An input that cannot be read or
-/// parsed is an error: the share gate must not fall back to the plan's own word.
-pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize, String)>, String> {
-    let mut found: Option<(usize, String)> = None;
-    for input in plan.inputs.iter().filter(|i| i.kind == "lookup_results") {
-        let recorded = PathBuf::from(&input.path);
-        let beside = plan_path
-            .parent()
-            .map(|d| d.join(recorded.file_name().unwrap_or_default()));
-        let path = std::iter::once(recorded.clone())
-            .chain(beside)
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                format!(
-                    "refused, nothing was sent: the plan's share of matched users cannot be checked: its lookup results {} cannot be read (the share gate uses that data, not the plan's matched_users); run from the directory the plan was made in, or put the results beside the plan",
-                    input.path
-                )
-            })?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "refused, nothing was sent: cannot read the plan's lookup results {}: {e}",
-                path.display()
-            )
-        })?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let candidates = crate::plan::read_lookup_results(&path.display().to_string(), text)
-            .map_err(|e| format!("refused, nothing was sent: the plan's lookup results: {e}"))?;
-        let matched = candidates
-            .iter()
-            .filter(|c| matches!(c.status, crate::matching::MatchStatus::Matched { .. }))
-            .count();
-        let total = found.as_ref().map_or(0, |f| f.0) + matched;
-        found = Some((total, path.display().to_string()));
-    }
-    Ok(found)
 }
 
 pub(super) fn usage(run: &RunArgs, message: String) -> i32 {

@@ -249,10 +249,15 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         Effect::LoadPlan { path } => {
             let result = tokio::task::spawn_blocking(move || {
-                Plan::load(&path).map(|plan| LoadedPlan {
+                let mut plan = Plan::load(&path)?;
+                // The share gate's base from the data the plan names, not its word.
+                let notes = apply::base_from_data(&mut plan, &path)?
+                    .into_iter()
+                    .collect();
+                Ok(LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
-                    notes: Vec::new(),
+                    notes,
                 })
             })
             .await
