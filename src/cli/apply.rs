@@ -5,7 +5,11 @@
 //! would pass) · 1 some operations failed, or the batch was cancelled or stopped by
 //! the circuit breaker · 2 usage error or bad plan/journal · 3 authentication failure
 //! · 4 network/TLS failure · 6 refused before anything was sent (a gate: read-only,
-//! threshold, protected user, DELETE; or the confirmation was not given).
+//! threshold, protected user, DELETE; the confirmation was not given; or another
+//! batch runs on the same journal).
+//!
+//! Ctrl-C or SIGTERM cancels: no new request and no retry starts, requests in flight
+//! finish and are journaled; a second one exits at once (`journal resume` finishes).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -29,8 +29,12 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  every user reached a final status (matched, not found, ambiguous or ignored) and
      no lookup failed
-  1  some users ended in `error` (the server failed, or the run was interrupted);
-     the results are still written
+  1  some users ended in `error` (the server failed, or the run was interrupted:
+     Ctrl-C or SIGTERM once stops the lookups, twice stops waiting for those in
+     flight), or the run stopped early: after repeated consecutive server failures
+     (a spent daily quota, a failure storm) or a Retry-After longer than navscim
+     waits, with the server's own message; the results are still written, users not
+     looked up as `error`
   2  usage or input problem: bad option, unreadable or unmappable CSV, no token
   3  authentication failure: the server refused the token (the batch stops at the
      first 401/403; users not looked up are written as `error`)
