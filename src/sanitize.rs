@@ -54,6 +54,78 @@ pub fn for_terminal(text: &str) -> String {
     escape_controls(&crate::secret::scrub(text)).into_owned()
 }
 
+/// JSON text with every [`is_unsafe`] character written as a `\uXXXX` escape: the same
+/// JSON value (they only occur inside strings), safe to print on a terminal. (serde_json
+/// escapes C0 controls itself, but not C1 controls or bidi overrides.)
+pub fn json_for_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A writer that passes UTF-8 text through [`json_for_terminal`] (for results written
+/// to stdout, which may be a terminal). Bytes that are not UTF-8 pass unchanged; a
+/// character split between two writes is kept until it is whole.
+pub struct TerminalSafeWriter<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> TerminalSafeWriter<W> {
+    pub fn new(inner: W) -> Self {
+        TerminalSafeWriter {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalSafeWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let mut start = 0;
+        loop {
+            match std::str::from_utf8(&self.pending[start..]) {
+                Ok(text) => {
+                    self.inner.write_all(json_for_terminal(text).as_bytes())?;
+                    self.pending.clear();
+                    return Ok(buf.len());
+                }
+                Err(e) => {
+                    let good = start + e.valid_up_to();
+                    let text = std::str::from_utf8(&self.pending[start..good]).unwrap_or("");
+                    self.inner.write_all(json_for_terminal(text).as_bytes())?;
+                    match e.error_len() {
+                        // An incomplete character at the end: keep it for the next write.
+                        None => {
+                            self.pending.drain(..good);
+                            return Ok(buf.len());
+                        }
+                        Some(n) => {
+                            self.inner.write_all(&self.pending[good..good + n])?;
+                            start = good + n;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.inner.write_all(&rest)?;
+        }
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +145,22 @@ mod tests {
         let once = escape_controls("\u{1b}x").into_owned();
         assert_eq!(escape_controls(&once), once);
         assert!(matches!(escape_controls("plain ü"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_stays_the_same_value_and_safe() {
+        let v = serde_json::json!({"email": "moc.\u{202e}x\u{9b}31m@a.io"});
+        let safe = json_for_terminal(&v.to_string());
+        assert!(!safe.chars().any(is_unsafe), "{safe}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), v);
+        // Split across writes, in the middle of a character.
+        use std::io::Write;
+        let bytes = v.to_string().into_bytes();
+        let mut w = TerminalSafeWriter::new(Vec::new());
+        for chunk in bytes.chunks(3) {
+            w.write_all(chunk).unwrap();
+        }
+        w.flush().unwrap();
+        assert_eq!(String::from_utf8(w.inner).unwrap(), safe);
     }
 }

@@ -72,8 +72,14 @@ async fn escape_sequences_in_a_csv_are_shown_not_obeyed() {
     );
     assert!(stderr.contains("\\x1b[31m"), "shown escaped: {stderr}");
     assert_no_raw_controls(&stderr, "lookup stderr");
-    // The JSON on stdout escapes them as JSON does.
-    assert!(!stdout.contains('\u{1b}'), "{stdout}");
+    // The JSON on stdout escapes them (C1 and bidi too), and is still the same JSON.
+    assert_no_raw_controls(&stdout, "lookup stdout");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        rows.iter().any(|r| r.to_string().contains("\\u202e")
+            || r["email"].as_str().is_some_and(|e| e.contains('\u{202e}'))),
+        "{stdout}"
+    );
     for o in &out[1..] {
         let (stdout, stderr) = text(o);
         assert_no_raw_controls(&stdout, "plan stdout");

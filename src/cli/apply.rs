@@ -132,8 +132,11 @@ pub(super) fn usage(run: &RunArgs, message: String) -> i32 {
 fn fail(as_json: bool, code: i32, message: &str) -> i32 {
     if as_json {
         println!(
-            "{:#}",
-            json!({ "ok": false, "error": message, "exit_code": code })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "ok": false, "error": message, "exit_code": code })
+            ))
         );
     } else {
         eprintln!("navscim: {}", crate::sanitize::for_terminal(message));
@@ -168,8 +171,11 @@ fn gates(conn: &ConnectionArgs, run: &RunArgs) -> Result<Gates, String> {
 fn refused(run: &RunArgs, refusals: &[Refusal]) -> i32 {
     if run.json {
         println!(
-            "{:#}",
-            json!({ "ok": false, "refused": refusals, "sent": 0, "exit_code": REFUSED })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "ok": false, "refused": refusals, "sent": 0, "exit_code": REFUSED })
+            ))
         );
     } else {
         eprintln!("navscim: refused, nothing was sent:");
@@ -262,8 +268,11 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         };
         if run.json {
             println!(
-                "{:#}",
-                json!({ "ok": true, "message": msg, "exit_code": 0 })
+                "{}",
+                crate::sanitize::json_for_terminal(&format!(
+                    "{:#}",
+                    json!({ "ok": true, "message": msg, "exit_code": 0 })
+                ))
             );
         } else {
             println!("{msg}");
@@ -419,15 +428,18 @@ fn dry_run(
     };
     if run.json {
         println!(
-            "{:#}",
-            json!({
-                "dry_run": true,
-                "base_url": base_url,
-                "requests": requests,
-                "gates_pass": verdict.is_ok(),
-                "refused": verdict.as_ref().err(),
-                "exit_code": code,
-            })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({
+                    "dry_run": true,
+                    "base_url": base_url,
+                    "requests": requests,
+                    "gates_pass": verdict.is_ok(),
+                    "refused": verdict.as_ref().err(),
+                    "exit_code": code,
+                })
+            ))
         );
         return code;
     }
@@ -541,7 +553,7 @@ fn report(run: &RunArgs, s: &BatchSummary) -> i32 {
             o.insert("ok".into(), json!(code == exit::SUCCESS));
             o.insert("exit_code".into(), json!(code));
         }
-        println!("{v:#}");
+        println!("{}", crate::sanitize::json_for_terminal(&format!("{v:#}")));
         return code;
     }
     let secs = s.elapsed_ms as f64 / 1000.0;

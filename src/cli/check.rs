@@ -16,7 +16,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                 "base_url": base_url,
                 "error": { "headline": failure.headline, "detail": failure.detail, "exit_code": code },
             });
-            println!("{out:#}");
+            println!(
+                "{}",
+                crate::sanitize::json_for_terminal(&format!("{out:#}"))
+            );
         } else {
             eprintln!(
                 "navscim: {}",
@@ -77,7 +80,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     "probe": s.probe,
                     "supports": { "filter": s.filter, "patch": s.patch, "delete": s.delete, "bulk": s.bulk },
                 });
-                println!("{out:#}");
+                println!(
+                    "{}",
+                    crate::sanitize::json_for_terminal(&format!("{out:#}"))
+                );
             } else {
                 let yn = |b: bool| if b { "yes" } else { "no" };
                 println!(

@@ -91,8 +91,11 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
                         0 => {
                             if run.json {
                                 println!(
-                                    "{:#}",
-                                    json!({"ok": true, "message": "no interrupted batch", "exit_code": 0})
+                                    "{}",
+                                    crate::sanitize::json_for_terminal(&format!(
+                                        "{:#}",
+                                        json!({"ok": true, "message": "no interrupted batch", "exit_code": 0})
+                                    ))
                                 );
                             } else {
                                 println!("No interrupted batch to resume.");
@@ -188,8 +191,11 @@ fn fail_with(run: &RunArgs, code: i32, message: String) -> i32 {
     let message = crate::sanitize::for_terminal(&message);
     if run.json {
         println!(
-            "{:#}",
-            json!({ "ok": false, "error": message, "exit_code": code })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "ok": false, "error": message, "exit_code": code })
+            ))
         );
     } else {
         eprintln!("navscim: {message}");
@@ -245,8 +251,11 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
             .collect();
         let errs: Vec<_> = errors.iter().map(|e| e.to_string()).collect();
         println!(
-            "{:#}",
-            json!({ "journal": dir, "batches": rows, "errors": errs })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "journal": dir, "batches": rows, "errors": errs })
+            ))
         );
     } else if logs.is_empty() && errors.is_empty() {
         println!("No batches in {}.", dir.display());
@@ -314,21 +323,24 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
             })
             .collect();
         println!(
-            "{:#}",
-            json!({
-                "batch": h.batch,
-                "kind": kind_word(h.kind),
-                "undo_of": h.undo_of,
-                "started_at": h.at,
-                "operator": h.operator,
-                "base_url": h.base_url,
-                "plan_file": h.plan_file,
-                "gates": h.gates,
-                "status": status_of(log),
-                "counts": log.counts(),
-                "notes": log.notes,
-                "operations": ops,
-            })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({
+                    "batch": h.batch,
+                    "kind": kind_word(h.kind),
+                    "undo_of": h.undo_of,
+                    "started_at": h.at,
+                    "operator": h.operator,
+                    "base_url": h.base_url,
+                    "plan_file": h.plan_file,
+                    "gates": h.gates,
+                    "status": status_of(log),
+                    "counts": log.counts(),
+                    "notes": log.notes,
+                    "operations": ops,
+                })
+            ))
         );
         return exit::SUCCESS;
     }

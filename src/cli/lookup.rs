@@ -775,7 +775,12 @@ impl Output {
                     .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
                 (Box::new(f), Some((tmp, path.to_path_buf())))
             }
-            None => (Box::new(std::io::stdout()), None),
+            // Stdout may be a terminal: C1 controls and bidi overrides from a file are
+            // written as \u escapes (the same JSON value).
+            None => (
+                Box::new(crate::sanitize::TerminalSafeWriter::new(std::io::stdout())),
+                None,
+            ),
         };
         let mut output = Output {
             writer: None,
