@@ -33,6 +33,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
+use crate::batch_lock::{LockError, TargetLock};
 use crate::journal::{
     self, BatchHeader, BatchKind, BatchLog, End, EndStatus, Entry, FailureKind, GatesRecord,
     Intent, JournalError, Observed, OpResult, OpState, Outcome, Writer,
@@ -42,7 +43,7 @@ use crate::plan::{
     Refusal, Thresholds, PLAN_VERSION,
 };
 use crate::scim::{
-    ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError, ScimUser,
+    Breaker, ErrorCategory, Filter, FilterAttr, NewUser, PatchOp, ScimClient, ScimError, ScimUser,
 };
 
 /// Everything an apply must pass before a request leaves navscim.
@@ -99,6 +100,63 @@ impl Gates {
             delete_allowed: self.delete_allowed,
             protected_users: p.emails.len() + p.scim_ids.len(),
         }
+    }
+}
+
+/// The matched users of the lookup results a plan names (its `lookup_results`
+/// input, read from the path as recorded, else beside the plan file): `Ok(None)` when
+/// the plan names none (a plan built in the TUI). An input that cannot be read or
+/// parsed is an error: the share gate must not fall back to the plan's own word.
+pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize, String)>, String> {
+    let mut found: Option<(usize, String)> = None;
+    for input in plan.inputs.iter().filter(|i| i.kind == "lookup_results") {
+        let recorded = std::path::PathBuf::from(&input.path);
+        let beside = plan_path
+            .parent()
+            .map(|d| d.join(recorded.file_name().unwrap_or_default()));
+        let path = std::iter::once(recorded.clone())
+            .chain(beside)
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                format!(
+                    "refused, nothing was sent: the plan's share of matched users cannot be checked: its lookup results {} cannot be read (the share gate uses that data, not the plan's matched_users); run from the directory the plan was made in, or put the results beside the plan",
+                    input.path
+                )
+            })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "refused, nothing was sent: cannot read the plan's lookup results {}: {e}",
+                path.display()
+            )
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let candidates = crate::plan::read_lookup_results(&path.display().to_string(), text)
+            .map_err(|e| format!("refused, nothing was sent: the plan's lookup results: {e}"))?;
+        let matched = candidates
+            .iter()
+            .filter(|c| matches!(c.status, crate::matching::MatchStatus::Matched { .. }))
+            .count();
+        let total = found.as_ref().map_or(0, |f| f.0) + matched;
+        found = Some((total, path.display().to_string()));
+    }
+    Ok(found)
+}
+
+/// Sets `plan.matched_users` (the share gate's base) from the lookup results the plan
+/// names ([`matched_from_data`]) when they disagree, and says so (`Ok(Some(note))`).
+/// Used by `navscim apply` and by the TUI when it opens a plan file: an edited
+/// `matched_users` never widens the gate. `Err`: the data cannot be read (refuse).
+pub fn base_from_data(plan: &mut Plan, plan_path: &Path) -> Result<Option<String>, String> {
+    match matched_from_data(plan, plan_path)? {
+        Some((counted, file)) if counted != plan.matched_users => {
+            let note = format!(
+                "the plan says {} matched users, but its lookup results {file} hold {counted}: the share gate uses {counted}",
+                plan.matched_users
+            );
+            plan.matched_users = counted;
+            Ok(Some(note))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -212,6 +270,9 @@ pub enum ApplyError {
     Refused(Vec<Refusal>),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Another batch runs against the same server (see [`crate::batch_lock`]).
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("batch {batch} was run against {recorded}, not {given}: resume it with --base-url {recorded}")]
     WrongServer {
         batch: String,
@@ -232,6 +293,8 @@ pub struct BatchMeta {
 /// A batch ready to run: its journal is open (and locked) and its state replayed.
 #[derive(Debug)]
 pub struct Batch {
+    /// One batch per server at a time: held until the run ends.
+    lock: TargetLock,
     writer: Writer,
     header: BatchHeader,
     states: Vec<OpState>,
@@ -251,6 +314,8 @@ impl Batch {
         meta: BatchMeta,
     ) -> Result<Batch, ApplyError> {
         gates.check(&plan).map_err(ApplyError::Refused)?;
+        // Before the journal file exists: a refused batch leaves no file behind.
+        let lock = TargetLock::acquire(dir)?;
         let mut header = BatchHeader {
             v: journal::JOURNAL_VERSION,
             batch: String::new(),
@@ -268,6 +333,7 @@ impl Batch {
         let writer = Writer::create(dir, &mut header)?;
         let states = vec![OpState::NotStarted; header.plan.operations.len()];
         Ok(Batch {
+            lock,
             writer,
             header,
             states,
@@ -280,6 +346,10 @@ impl Batch {
     /// against its plan as given now, and refuses another server than the one it ran
     /// against (`base_url` `None`: no check).
     pub fn resume(path: &Path, gates: &Gates, base_url: Option<&str>) -> Result<Batch, ApplyError> {
+        // One batch per journal at a time (before the batch's own lock, so that a
+        // refusal names whichever batch runs).
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let lock = TargetLock::acquire(dir)?;
         let (writer, log) = Writer::open(path)?;
         if let Some(given) = base_url {
             let norm = |s: &str| s.trim_end_matches('/').to_string();
@@ -295,6 +365,7 @@ impl Batch {
         let states = log.op_states();
         let protected = gates.protected_for(&log.header.plan);
         Ok(Batch {
+            lock,
             writer,
             header: log.header,
             states,
@@ -490,6 +561,7 @@ pub async fn run(
 ) -> BatchSummary {
     let started = Instant::now();
     let Batch {
+        lock,
         writer,
         header,
         mut states,
@@ -497,6 +569,15 @@ pub async fn run(
         protected,
     } = batch;
     let protected = Arc::new(protected);
+    // Held until the end line is written (dropped when this function returns).
+    let _lock = lock;
+    // Cancelling interrupts the client's waits (rate, Retry-After, retries: no retry
+    // starts after it); requests already sent finish and are journaled. A Retry-After
+    // longer than the client waits trips the breaker: the batch stops.
+    let stop_requests = tokio_util::sync::CancellationToken::new();
+    let _cancel_on_exit = stop_requests.clone().drop_guard();
+    let breaker = Breaker::new(None);
+    let client = &client.guarded(stop_requests.clone(), Some(breaker.clone()));
     let writer = Arc::new(writer);
     let ops: Arc<Vec<Operation>> = Arc::new(header.plan.operations.clone());
     let total = ops.len();
@@ -546,6 +627,7 @@ pub async fn run(
         }
         Control::Cancel => {
             stop.get_or_insert((EndStatus::Cancelled, "cancelled by the admin".into()));
+            stop_requests.cancel();
         }
     }
 
@@ -594,8 +676,16 @@ pub async fn run(
                     }
                 };
                 let seq = id;
-                if report.request_sent {
+                // A re-read that confirmed an earlier run's request sent nothing now.
+                if report.request_sent && !report.detail.contains(LANDED) {
                     requests_sent += 1;
+                }
+                if let Some(why) = breaker.tripped() {
+                    if stop.is_none() {
+                        emit(ApplyEvent::Stopping { status: EndStatus::CircuitBreaker, reason: why.clone() });
+                        let _ = append(&writer, Entry::Note(note(why.clone()))).await;
+                        stop = Some((EndStatus::CircuitBreaker, why));
+                    }
                 }
                 let failed = report.outcome == Outcome::Failed;
                 let failure = report.failure;
@@ -654,6 +744,7 @@ pub async fn run(
                         }
                     }
                     Control::Cancel => {
+                        stop_requests.cancel();
                         if stop.is_none() {
                             let reason = "cancelled by the admin".to_string();
                             emit(ApplyEvent::Stopping { status: EndStatus::Cancelled, reason: reason.clone() });
@@ -798,6 +889,10 @@ async fn execute(
             );
         }
     };
+    if report.detail == CANCELLED_DETAIL {
+        // Not done: no result line (an intent, if written, makes it "in doubt").
+        return (report, None);
+    }
     let result = OpResult {
         seq,
         at: Utc::now(),
@@ -904,6 +999,11 @@ fn identity_check(op: &Operation, id: &str, user: &ScimUser) -> Result<(), Strin
     }
 }
 
+/// In the detail of an operation whose request was sent by an earlier, interrupted run
+/// and found landed by the re-read: no request is sent now, and the run's
+/// `requests_sent` does not count it.
+const LANDED: &str = "the interrupted request had landed";
+
 fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpReport {
     OpReport {
         outcome,
@@ -914,7 +1014,22 @@ fn done(outcome: Outcome, detail: impl Into<String>, request_sent: bool) -> OpRe
     }
 }
 
+/// The detail of an operation the admin's cancellation interrupted before (or
+/// between) its requests: it is not done, and no result line is written, so a resume
+/// re-reads its target first.
+pub const CANCELLED_DETAIL: &str =
+    "cancelled before its request was sent (or retried): not done; a resume re-reads the user first";
+
 fn failed(e: &ScimError, context: &str, request_sent: bool) -> OpReport {
+    if matches!(e, ScimError::Cancelled) {
+        return OpReport {
+            outcome: Outcome::Failed,
+            detail: CANCELLED_DETAIL.into(),
+            request_sent: false,
+            failure: None,
+            scim_id: None,
+        };
+    }
     OpReport {
         outcome: Outcome::Failed,
         detail: format!("{context}: {e}"),
@@ -1023,7 +1138,7 @@ impl Exec<'_> {
                 self.intent = None;
                 return Ok(done(
                     Outcome::Applied,
-                    format!("{word} (the interrupted request had landed; confirmed by re-reading)"),
+                    format!("{word} ({LANDED}; confirmed by re-reading)"),
                     true,
                 ));
             }
@@ -1128,7 +1243,7 @@ impl Exec<'_> {
             if prior.is_some_and(|b| b.exists) {
                 return Ok(done(
                     Outcome::Applied,
-                    "deleted (the interrupted request had landed; confirmed by re-reading)",
+                    format!("deleted ({LANDED}; confirmed by re-reading)"),
                     true,
                 ));
             }
@@ -1213,7 +1328,11 @@ impl Exec<'_> {
             [u] if u.is_active() => {
                 let mut r = if prior.is_some_and(|b| !b.exists) {
                     self.intent = None;
-                    done(Outcome::Applied, "created (the interrupted request had landed; confirmed by looking up the userName)", true)
+                    done(
+                        Outcome::Applied,
+                        format!("created ({LANDED}; confirmed by looking up the userName)"),
+                        true,
+                    )
                 } else {
                     done(
                         Outcome::Already,

@@ -64,9 +64,11 @@ pub enum TokenError {
     FileTooOpen { path: String, mode: u32 },
     #[error("token file {0} is empty")]
     FileEmpty(String),
-    #[error("token command `{command}` failed: {reason}")]
+    /// The command line is not quoted (it may hold the secret, e.g. `echo …`), nor is
+    /// anything the command printed.
+    #[error("the --token-command {reason}")]
     CommandFailed { command: String, reason: String },
-    #[error("token command `{0}` printed nothing")]
+    #[error("the --token-command printed nothing")]
     CommandEmpty(String),
     #[error("no token pasted")]
     PastedEmpty,
@@ -139,7 +141,7 @@ fn run_token_command(command: &str) -> Result<Token, TokenError> {
         reason,
     };
     if command.trim().is_empty() {
-        return Err(failed("no command given".into()));
+        return Err(failed("is empty: no command given".into()));
     }
     let mut child = Command::new("sh")
         .arg("-c")
@@ -148,7 +150,7 @@ fn run_token_command(command: &str) -> Result<Token, TokenError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(format!("could not be started: {e}")))?;
     // Read output on threads so a chatty command cannot block on a full pipe.
     let mut stdout = child.stdout.take().expect("stdout was piped");
     let mut stderr = child.stderr.take().expect("stderr was piped");
@@ -163,13 +165,16 @@ fn run_token_command(command: &str) -> Result<Token, TokenError> {
     });
     let started = std::time::Instant::now();
     let status = loop {
-        match child.try_wait().map_err(|e| failed(e.to_string()))? {
+        match child
+            .try_wait()
+            .map_err(|e| failed(format!("could not be watched: {e}")))?
+        {
             Some(status) => break status,
             None if started.elapsed() > TOKEN_COMMAND_TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(failed(format!(
-                    "still running after {}s",
+                    "was still running after {}s",
                     TOKEN_COMMAND_TIMEOUT.as_secs()
                 )));
             }
@@ -178,15 +183,18 @@ fn run_token_command(command: &str) -> Result<Token, TokenError> {
     };
     let stdout = out
         .join()
-        .map_err(|_| failed("reading output failed".into()))?
-        .map_err(|e| failed(format!("output is not UTF-8 text: {e}")))?;
-    let stderr = err.join().unwrap_or_default();
+        .map_err(|_| failed("could not be read".into()))?
+        .map_err(|_| failed("printed something that is not UTF-8 text".into()))?;
+    // Never quoted: a failing secret source may print the secret (or part of it) on
+    // either stream.
+    let _ = err.join();
     if !status.success() {
-        // stderr of a password manager is an error message, not the secret; keep it short.
-        let first_line = stderr.lines().next().unwrap_or("").trim();
-        let reason = match first_line {
-            "" => format!("exit status {status}"),
-            line => format!("exit status {status}: {}", truncate(line, 160)),
+        let reason = match status.code() {
+            Some(code) => format!(
+                "exited with code {code} (its output is not shown: it may hold the secret; run the command yourself to see it)"
+            ),
+            None => "was killed by a signal (its output is not shown: it may hold the secret)"
+                .to_string(),
         };
         return Err(failed(reason));
     }
@@ -195,15 +203,6 @@ fn run_token_command(command: &str) -> Result<Token, TokenError> {
         return Err(TokenError::CommandEmpty(command.to_string()));
     }
     Ok(Token::new(value))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
-    }
 }
 
 /// A saved connection. The pasted token is never part of it (see [`TokenSource::Stored`]).
@@ -387,8 +386,18 @@ mod tests {
         assert_eq!(ok.unwrap().expose(), "tok-1");
         let err =
             resolve_token(&TokenSource::Command("echo nope >&2; exit 3".into()), "p").unwrap_err();
-        assert!(err.to_string().contains("exit status"), "{err}");
-        assert!(err.to_string().contains("nope"), "{err}");
+        // Issue 14: a failing secret source's output is never quoted (it may hold the
+        // secret); the exit code is, once ("exit status exit status: 1" no more).
+        assert!(err.to_string().contains("exited with code 3"), "{err}");
+        let err = resolve_token(
+            &TokenSource::Command(
+                "echo tok-on-stderr-1234 >&2; echo tok-on-stdout-5678; exit 1".into(),
+            ),
+            "p",
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("tok-on"), "{err}");
+        assert!(!err.to_string().contains("exit status"), "{err}");
         let empty = resolve_token(&TokenSource::Command("true".into()), "p").unwrap_err();
         assert!(matches!(empty, TokenError::CommandEmpty(_)));
     }

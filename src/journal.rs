@@ -53,6 +53,21 @@ use crate::plan::{OpKind, Permissions, Plan, Thresholds};
 
 pub const JOURNAL_VERSION: u32 = 1;
 
+/// Scrubs every string in `value` (see [`crate::secret::scrub`]).
+fn scrub_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            let clean = crate::secret::scrub(s);
+            if clean != *s {
+                *s = clean;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(scrub_strings),
+        _ => {}
+    }
+}
+
 /// Test hook: `NAVSCIM_TEST_CRASH_AFTER=N` aborts the process (like `kill -9`) at the
 /// N-th crash point — after each fsync'd journal line and after each state-changing
 /// request returns, before its result is written. Used by the crash tests; it can only
@@ -686,10 +701,16 @@ impl Writer {
 
     /// Writes one entry as one line with a single write, then fsyncs. Blocking.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(entry).map_err(|e| JournalError::Invalid {
+        let encode_err = |e: serde_json::Error| JournalError::Invalid {
             path: self.path.display().to_string(),
             detail: format!("cannot encode an entry: {e}"),
-        })?;
+        };
+        // The journal is kept for audit: no secret navscim holds is ever written to it
+        // (a server's error text quoted in a result, a note), in any encoding. Each
+        // string value is scrubbed, so the line stays valid JSON.
+        let mut value = serde_json::to_value(entry).map_err(encode_err)?;
+        scrub_strings(&mut value);
+        let mut line = serde_json::to_vec(&value).map_err(encode_err)?;
         line.push(b'\n');
         let mine = {
             let mut n = self.written.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod apply;
+pub mod batch_lock;
 pub mod cli;
 pub mod config;
 pub mod import;
@@ -17,6 +18,7 @@ pub mod matching;
 pub mod plan;
 pub mod report;
 pub mod runtime;
+pub mod sanitize;
 pub mod scim;
 pub mod secret;
 pub mod sim;

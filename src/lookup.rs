@@ -20,7 +20,19 @@
 //! - any other error (after the client's own retries): recorded, the next kind is tried.
 //!   When no kind matched and any errored the status is [`MatchStatus::Error`] with the
 //!   last error: an error is never reported as "not found";
-//! - a 401/403 stops at once (every further request would be refused the same way).
+//! - a 401/403 stops at once (every further request would be refused the same way);
+//! - so do the batch's circuit breaker ([`ScimError::Stopped`]), a `Retry-After` longer
+//!   than the client waits ([`ScimError::WaitTooLong`]) and a cancellation: the user is
+//!   `error` and no further kind is tried.
+//!
+//! # Breaker
+//!
+//! [`run_batch`] guards its client with a [`Breaker`] that trips after
+//! [`BREAKER_AFTER`] consecutive server failures (429, 5xx, timeouts, dropped
+//! connections; requests go one at a time while failures last): no more requests, the
+//! remaining users are not looked up, and [`BatchSummary::stopped`] says why with the
+//! server's own message. A spent daily quota (every request 429, no `Retry-After`)
+//! therefore costs [`BREAKER_AFTER`] requests, not retries × kinds × users.
 //!
 //! The first request of each filtered kind on a connection is sent alone: users who
 //! need that kind wait until the server has answered it once, so a kind the server
@@ -46,7 +58,10 @@ use crate::matching::{
     contradictions, external_id_warning, Attempt, AttemptResult, DirUser, Directory, DomainAliases,
     LookupKind, LookupOutcome, MatchStatus, Seat,
 };
-use crate::scim::{Filter, ScimClient, ScimError, ScimUser};
+use crate::scim::{Breaker, Filter, ScimClient, ScimError, ScimUser};
+
+/// Consecutive server failures (see [`Breaker`]) after which a lookup batch stops.
+pub const BREAKER_AFTER: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupOptions {
@@ -169,6 +184,9 @@ pub struct BatchSummary {
     /// The batch stopped starting lookups after the server refused the token
     /// (401/403): the error, as shown to the admin.
     pub auth_failure: Option<String>,
+    /// The batch stopped starting lookups: its circuit breaker tripped, or the server
+    /// asked to wait longer than the client waits. The reason, quoting the server.
+    pub stopped: Option<String>,
 }
 
 /// What one lookup found, plus what the batch needs to know beyond the outcome.
@@ -176,6 +194,8 @@ struct Looked {
     outcome: LookupOutcome,
     /// Set when the server refused the token.
     auth_failure: Option<String>,
+    /// Set when the batch must stop (breaker, far `Retry-After`).
+    stop: Option<String>,
 }
 
 /// Looks one user up.
@@ -247,7 +267,10 @@ fn requests_for(e: &ScimError) -> u32 {
     match e {
         ScimError::RateLimited { attempts, .. } => *attempts,
         // Refused before anything was sent.
-        ScimError::Config(_) | ScimError::EmptyFilterValue { .. } => 0,
+        ScimError::Config(_)
+        | ScimError::EmptyFilterValue { .. }
+        | ScimError::Stopped { .. }
+        | ScimError::Cancelled => 0,
         _ => 1,
     }
 }
@@ -470,6 +493,7 @@ async fn lookup_inner(
                 return Looked {
                     outcome: out,
                     auth_failure: None,
+                    stop: None,
                 };
             }
             Ok(hits) => {
@@ -481,6 +505,7 @@ async fn lookup_inner(
                 return Looked {
                     outcome: out,
                     auth_failure: None,
+                    stop: None,
                 };
             }
             Err(ScimError::InvalidFilter { detail }) => {
@@ -497,6 +522,29 @@ async fn lookup_inner(
                 return Looked {
                     outcome: out,
                     auth_failure: Some(text),
+                    stop: None,
+                };
+            }
+            Err(
+                e @ (ScimError::Stopped { .. }
+                | ScimError::WaitTooLong { .. }
+                | ScimError::Cancelled),
+            ) => {
+                let text = e.to_string();
+                attempt.requests = requests_for(&e);
+                attempt.result = AttemptResult::Error(text.clone());
+                attempts.push(attempt);
+                let mut out = outcome(MatchStatus::Error, attempts);
+                out.error = Some(text.clone());
+                let stop = match e {
+                    ScimError::Stopped { reason } => Some(reason),
+                    ScimError::WaitTooLong { .. } => Some(text),
+                    _ => None,
+                };
+                return Looked {
+                    outcome: out,
+                    auth_failure: None,
+                    stop,
                 };
             }
             Err(e) => {
@@ -539,6 +587,7 @@ async fn lookup_inner(
         return Looked {
             outcome: out,
             auth_failure: None,
+            stop: None,
         };
     }
     if let Some(e) = last_error {
@@ -564,6 +613,7 @@ async fn lookup_inner(
     Looked {
         outcome: out,
         auth_failure: None,
+        stop: None,
     }
 }
 
@@ -591,14 +641,19 @@ where
     let jobs = jobs.into_iter();
     let most = jobs.size_hint().1.unwrap_or(usize::MAX);
     let workers = options.concurrency.max(1).min(most.max(1));
+    let stop = cancel.child_token();
+    // Cancelling interrupts the client's waits (rate, Retry-After, retries); the
+    // breaker stops every request after a failure streak.
+    let client = client.guarded(stop.clone(), Some(Breaker::new(Some(BREAKER_AFTER))));
     let shared = Arc::new(Batch {
         client,
         options,
         unsupported,
         queue: Mutex::new(Box::new(jobs)),
-        stop: cancel.child_token(),
+        stop,
         events,
         auth_failure: Mutex::new(None),
+        stopped: Mutex::new(None),
     });
     // Worker 0 times its first lookup; the others start spread over that time (see
     // `stagger`), so answers do not come back in waves of `concurrency` at once.
@@ -631,10 +686,12 @@ where
         }
     };
     let auth_failure = lock(&shared.auth_failure).clone();
+    let stopped = lock(&shared.stopped).clone();
     BatchSummary {
         finished,
         cancelled,
         auth_failure,
+        stopped,
     }
 }
 
@@ -646,6 +703,7 @@ struct Batch {
     stop: CancellationToken,
     events: UnboundedSender<LookupEvent>,
     auth_failure: Mutex<Option<String>>,
+    stopped: Mutex<Option<String>>,
 }
 
 /// How a worker begins.
@@ -728,10 +786,15 @@ async fn worker(b: Arc<Batch>, start: Start) -> usize {
             Looked {
                 outcome: out,
                 auth_failure: None,
+                stop: None,
             }
         });
         if let Some(e) = looked.auth_failure {
             lock(&b.auth_failure).get_or_insert(e);
+            b.stop.cancel();
+        }
+        if let Some(why) = looked.stop.or_else(|| b.client.stopped()) {
+            lock(&b.stopped).get_or_insert(why);
             b.stop.cancel();
         }
         let _ = b

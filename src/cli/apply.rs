@@ -5,7 +5,11 @@
 //! would pass) · 1 some operations failed, or the batch was cancelled or stopped by
 //! the circuit breaker · 2 usage error or bad plan/journal · 3 authentication failure
 //! · 4 network/TLS failure · 6 refused before anything was sent (a gate: read-only,
-//! threshold, protected user, DELETE; or the confirmation was not given).
+//! threshold, protected user, DELETE; the confirmation was not given; or another
+//! batch runs on the same journal).
+//!
+//! Ctrl-C or SIGTERM cancels: no new request and no retry starts, requests in flight
+//! finish and are journaled; a second one exits at once (`journal resume` finishes).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -42,10 +46,11 @@ pub struct ApplyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Most operations this run may make (default 50).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
     pub max_count: Option<usize>,
     /// Most operations as a share of the plan's matched users, in percent (default 20).
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, value_name = "PERCENT", value_parser = super::parse_percent)]
     pub max_percent: Option<f64>,
     /// More protected users (one email or SCIM id a line, `#` comments), never
     /// deprovisioned; `protected.txt` in the config directory is always read.
@@ -88,10 +93,20 @@ pub(super) enum Source {
 }
 
 pub async fn run(conn: &ConnectionArgs, args: &ApplyArgs) -> i32 {
-    let plan = match load_plan(&args.plan) {
+    let mut plan = match load_plan(&args.plan) {
         Ok(p) => p,
         Err(e) => return usage(&args.run, e),
     };
+    // The share gate's base comes from the data the plan names, not its word.
+    match apply::base_from_data(&mut plan, &args.plan) {
+        Ok(Some(note)) => {
+            if !args.run.json {
+                eprintln!("note: {}", crate::sanitize::for_terminal(&note));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return fail(args.run.json, REFUSED, &e),
+    }
     execute(
         conn,
         &args.run,
@@ -146,13 +161,16 @@ fn gates(conn: &ConnectionArgs, run: &RunArgs) -> Result<Gates, String> {
 fn refused(run: &RunArgs, refusals: &[Refusal]) -> i32 {
     if run.json {
         println!(
-            "{:#}",
-            json!({ "ok": false, "refused": refusals, "sent": 0, "exit_code": REFUSED })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "ok": false, "refused": refusals, "sent": 0, "exit_code": REFUSED })
+            ))
         );
     } else {
         eprintln!("navscim: refused, nothing was sent:");
         for r in refusals {
-            eprintln!("  - {r}");
+            eprintln!("  - {}", crate::sanitize::for_terminal(&r.to_string()));
         }
     }
     REFUSED
@@ -187,7 +205,7 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Source::New { plan, notes, .. } => {
             if !run.json {
                 for n in notes {
-                    eprintln!("note: {n}");
+                    eprintln!("note: {}", crate::sanitize::for_terminal(n));
                 }
             }
             (
@@ -240,8 +258,11 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         };
         if run.json {
             println!(
-                "{:#}",
-                json!({ "ok": true, "message": msg, "exit_code": 0 })
+                "{}",
+                crate::sanitize::json_for_terminal(&format!(
+                    "{:#}",
+                    json!({ "ok": true, "message": msg, "exit_code": 0 })
+                ))
             );
         } else {
             println!("{msg}");
@@ -323,8 +344,12 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Err(e @ ApplyError::WrongServer { .. }) => {
             return fail(run.json, exit::USAGE, &e.to_string())
         }
+        // Another batch runs against this server: refused, nothing sent.
+        Err(e @ ApplyError::Locked(_)) => return fail(run.json, REFUSED, &e.to_string()),
         Err(e) => return fail(run.json, exit::FAILURE, &e.to_string()),
     };
+    // Listening before the batch is announced: a signal from then on cancels it.
+    let mut interrupts = super::signals::Interrupts::new();
     if !run.json {
         eprintln!(
             "batch {} — journal {}",
@@ -336,10 +361,20 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     let (control_tx, control_rx) = watch::channel(Control::Run);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let progress = tokio::spawn(show_progress(events_rx, batch.plan().clone()));
+    // Ctrl-C or SIGTERM: cancel (no new request, no retry; requests in flight finish
+    // and are journaled). A second one exits at once: every request sent has its
+    // intent fsync'd, so `journal resume` re-reads those targets and finishes safely.
+    let batch_id = batch.id().to_string();
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nnavscim: cancelling — requests in flight finish, nothing new starts");
+        if interrupts.recv().await >= 1 {
+            eprintln!("\nnavscim: cancelling — requests in flight finish, nothing new starts (interrupt again to exit at once)");
             let _ = control_tx.send(Control::Cancel);
+        }
+        if interrupts.recv().await >= 2 {
+            eprintln!(
+                "navscim: exiting at once; the journal has every request sent: finish with navscim journal resume {batch_id}"
+            );
+            std::process::exit(exit::FAILURE);
         }
         // Keep the sender alive until the run ends (the task is aborted then).
         std::future::pending::<()>().await;
@@ -373,15 +408,18 @@ fn dry_run(
     };
     if run.json {
         println!(
-            "{:#}",
-            json!({
-                "dry_run": true,
-                "base_url": base_url,
-                "requests": requests,
-                "gates_pass": verdict.is_ok(),
-                "refused": verdict.as_ref().err(),
-                "exit_code": code,
-            })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({
+                    "dry_run": true,
+                    "base_url": base_url,
+                    "requests": requests,
+                    "gates_pass": verdict.is_ok(),
+                    "refused": verdict.as_ref().err(),
+                    "exit_code": code,
+                })
+            ))
         );
         return code;
     }
@@ -391,7 +429,14 @@ fn dry_run(
     println!("Base URL: {base_url}");
     for r in &requests {
         let op = &plan.operations[r.seq];
-        println!("{r}    # {} — {}", apply::target_label(op), op.reason);
+        println!(
+            "{}",
+            crate::sanitize::for_terminal(&format!(
+                "{r}    # {} — {}",
+                apply::target_label(op),
+                op.reason
+            ))
+        );
     }
     println!(
         "{} requests at most ({}).",
@@ -403,7 +448,7 @@ fn dry_run(
         Err(refusals) => {
             println!("Gates: this apply would be refused:");
             for r in refusals {
-                println!("  - {r}");
+                println!("  - {}", crate::sanitize::for_terminal(&r.to_string()));
             }
         }
     }
@@ -440,19 +485,23 @@ async fn show_progress(mut events: mpsc::UnboundedReceiver<ApplyEvent>, plan: Pl
                 if report.outcome == Outcome::Failed {
                     failed += 1;
                     let op = &plan.operations[seq];
-                    b.println(format!(
+                    b.println(crate::sanitize::for_terminal(&format!(
                         "failed: {} {}: {}",
                         apply::op_name(op.op),
                         apply::target_label(op),
                         report.detail
-                    ));
+                    )));
                 } else {
                     ok += 1;
                 }
                 b.set_message(format!("{ok} done, {failed} failed"));
             }
-            ApplyEvent::Paused { reason } => b.set_message(format!("paused: {reason}")),
-            ApplyEvent::Stopping { reason, .. } => b.set_message(format!("stopping: {reason}")),
+            ApplyEvent::Paused { reason } => {
+                b.set_message(crate::sanitize::for_terminal(&format!("paused: {reason}")))
+            }
+            ApplyEvent::Stopping { reason, .. } => b.set_message(crate::sanitize::for_terminal(
+                &format!("stopping: {reason}"),
+            )),
             ApplyEvent::Finished(_) => b.finish_and_clear(),
             _ => {}
         }
@@ -484,7 +533,7 @@ fn report(run: &RunArgs, s: &BatchSummary) -> i32 {
             o.insert("ok".into(), json!(code == exit::SUCCESS));
             o.insert("exit_code".into(), json!(code));
         }
-        println!("{v:#}");
+        println!("{}", crate::sanitize::json_for_terminal(&format!("{v:#}")));
         return code;
     }
     let secs = s.elapsed_ms as f64 / 1000.0;
@@ -500,15 +549,15 @@ fn report(run: &RunArgs, s: &BatchSummary) -> i32 {
         s.requests_sent
     );
     if let Some(r) = &s.reason {
-        println!("Stopped: {r}");
+        println!("Stopped: {}", crate::sanitize::for_terminal(r));
     }
     for f in s.failures.iter().take(20) {
         println!(
             "  failed #{} {} {}: {}",
             f.seq,
             apply::op_name(f.op),
-            f.target,
-            f.detail
+            crate::sanitize::for_terminal(&f.target),
+            crate::sanitize::for_terminal(&f.detail)
         );
     }
     if s.failures.len() > 20 {

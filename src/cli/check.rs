@@ -16,7 +16,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                 "base_url": base_url,
                 "error": { "headline": failure.headline, "detail": failure.detail, "exit_code": code },
             });
-            println!("{out:#}");
+            println!(
+                "{}",
+                crate::sanitize::json_for_terminal(&format!("{out:#}"))
+            );
             code
         } else {
             let message = format!("{}: {}", failure.headline, failure.detail);
@@ -60,7 +63,10 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
                     // (a server that answered users fails the check instead).
                     "filters_honoured": s.filter,
                 });
-                println!("{out:#}");
+                println!(
+                    "{}",
+                    crate::sanitize::json_for_terminal(&format!("{out:#}"))
+                );
             } else {
                 let yn = |b: bool| if b { "yes" } else { "no" };
                 println!(

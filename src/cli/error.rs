@@ -76,15 +76,18 @@ impl Report {
     /// Prints `err` and returns its exit code; the error is logged too.
     pub fn fail(self, err: CliError) -> i32 {
         tracing::warn!(exit_code = err.code, "{}", err.message);
+        // Messages quote files and server answers: no secret, no raw control character.
+        let message = crate::sanitize::for_terminal(&crate::secret::scrub(&err.message));
         if self.json {
+            let out = json!({ "ok": false, "error": message, "exit_code": err.code });
             println!(
-                "{:#}",
-                json!({ "ok": false, "error": err.message, "exit_code": err.code })
+                "{}",
+                crate::sanitize::json_for_terminal(&format!("{out:#}"))
             );
         } else {
             match self.command {
-                Some(command) => eprintln!("navscim {command}: {}", err.message),
-                None => eprintln!("navscim: {}", err.message),
+                Some(command) => eprintln!("navscim {command}: {message}"),
+                None => eprintln!("navscim: {message}"),
             }
         }
         err.code

@@ -74,13 +74,29 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
                     Err(e) => return usage(run, e.to_string()),
                 },
                 None => {
-                    let mut unfinished = journal::unfinished(&dir);
+                    // "Nothing to resume" only when every batch file could be read: an
+                    // unreadable one (no header, empty, the directory is a file…) may
+                    // be the interrupted batch.
+                    let (logs, errors) = journal::list(&dir);
+                    if let Some(unreadable) = unreadable_journal(&dir, &errors) {
+                        return super::error::Report::plain(run.json)
+                            .fail(super::error::CliError::new(exit::FAILURE, unreadable));
+                    }
+                    let mut unfinished: Vec<BatchLog> = logs
+                        .into_iter()
+                        .filter(|l| {
+                            l.status() == BatchStatus::Interrupted && !journal::is_locked(&l.path)
+                        })
+                        .collect();
                     match unfinished.len() {
                         0 => {
                             if run.json {
                                 println!(
-                                    "{:#}",
-                                    json!({"ok": true, "message": "no interrupted batch", "exit_code": 0})
+                                    "{}",
+                                    crate::sanitize::json_for_terminal(&format!(
+                                        "{:#}",
+                                        json!({"ok": true, "message": "no interrupted batch", "exit_code": 0})
+                                    ))
                                 );
                             } else {
                                 println!("No interrupted batch to resume.");
@@ -115,6 +131,22 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
                 Ok(l) => l,
                 Err(e) => return usage(run, e),
             };
+            // An undo goes to the server the batch ran against, as a resume does.
+            if let Some(given) = &conn.base_url {
+                let norm = |s: &str| s.trim().trim_end_matches('/').to_string();
+                if norm(given) != norm(&log.header.base_url) {
+                    return usage(
+                        run,
+                        format!(
+                            "batch {} was run against {}, not {}: undo it with --base-url {} (or without --base-url)",
+                            log.id(),
+                            log.header.base_url,
+                            given,
+                            log.header.base_url
+                        ),
+                    );
+                }
+            }
             if matches!(log.status(), BatchStatus::Interrupted) && !run.dry_run {
                 return usage(
                     run,
@@ -141,6 +173,19 @@ pub async fn run(conn: &ConnectionArgs, args: &JournalArgs) -> i32 {
             .await
         }
     }
+}
+
+/// The message for a journal that cannot be fully read, naming each unreadable file.
+fn unreadable_journal(dir: &std::path::Path, errors: &[journal::JournalError]) -> Option<String> {
+    if errors.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    Some(format!(
+        "cannot tell whether a batch is unfinished: the journal in {} cannot be read: {}. Fix or move the file(s) named, or name the batch to resume",
+        dir.display(),
+        names.join("; ")
+    ))
 }
 
 fn err(message: String) -> i32 {
@@ -190,8 +235,11 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
             .collect();
         let errs: Vec<_> = errors.iter().map(|e| e.to_string()).collect();
         println!(
-            "{:#}",
-            json!({ "journal": dir, "batches": rows, "errors": errs })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({ "journal": dir, "batches": rows, "errors": errs })
+            ))
         );
     } else if logs.is_empty() && errors.is_empty() {
         println!("No batches in {}.", dir.display());
@@ -224,7 +272,7 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
             );
         }
         for e in &errors {
-            eprintln!("navscim: {e}");
+            eprintln!("navscim: {}", crate::sanitize::for_terminal(&e.to_string()));
         }
     }
     if errors.is_empty() {
@@ -259,21 +307,24 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
             })
             .collect();
         println!(
-            "{:#}",
-            json!({
-                "batch": h.batch,
-                "kind": kind_word(h.kind),
-                "undo_of": h.undo_of,
-                "started_at": h.at,
-                "operator": h.operator,
-                "base_url": h.base_url,
-                "plan_file": h.plan_file,
-                "gates": h.gates,
-                "status": status_of(log),
-                "counts": log.counts(),
-                "notes": log.notes,
-                "operations": ops,
-            })
+            "{}",
+            crate::sanitize::json_for_terminal(&format!(
+                "{:#}",
+                json!({
+                    "batch": h.batch,
+                    "kind": kind_word(h.kind),
+                    "undo_of": h.undo_of,
+                    "started_at": h.at,
+                    "operator": h.operator,
+                    "base_url": h.base_url,
+                    "plan_file": h.plan_file,
+                    "gates": h.gates,
+                    "status": status_of(log),
+                    "counts": log.counts(),
+                    "notes": log.notes,
+                    "operations": ops,
+                })
+            ))
         );
         return exit::SUCCESS;
     }
@@ -284,7 +335,7 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
     println!("Started: {} by {}", h.at.to_rfc3339(), h.operator);
     println!("Server:  {}", h.base_url);
     if let Some(p) = &h.plan_file {
-        println!("Plan:    {p}");
+        println!("Plan:    {}", crate::sanitize::for_terminal(p));
     }
     println!(
         "Gates:   {} · max {} operations / {}% of {} matched · {} protected · DELETE {}",
@@ -310,20 +361,25 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
         c.not_started
     );
     for n in &log.notes {
-        println!("Note:    {n}");
+        println!("Note:    {}", crate::sanitize::for_terminal(n));
     }
     for e in &log.entries {
         if let journal::Entry::Note(n) = e {
-            println!("Log:     {} {}", n.at.format("%H:%M:%S"), n.text);
+            println!(
+                "Log:     {} {}",
+                n.at.format("%H:%M:%S"),
+                crate::sanitize::for_terminal(&n.text)
+            );
         }
     }
     for (i, op) in h.plan.operations.iter().enumerate() {
         let (state, detail) = state_word(&states[i]);
         println!(
-            "#{i:<4} {:<10} {:<40} {:<11} {detail}",
+            "#{i:<4} {:<10} {:<40} {:<11} {}",
             apply::op_name(op.op),
-            apply::target_label(op),
-            state
+            crate::sanitize::for_terminal(&apply::target_label(op)),
+            state,
+            crate::sanitize::for_terminal(&detail)
         );
     }
     exit::SUCCESS

@@ -12,26 +12,32 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{CliError, Report};
+use super::signals::Interrupts;
 use super::{exit, ConnectionArgs};
 use crate::app::connection::ConnectionFailure;
 use crate::import::{
     import_path, parse_map_override, FileKind, Import, ImportError, ImportOptions, MappingOverride,
     NeedsMapping, ProblemKind,
 };
-use crate::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported};
+use crate::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported, BREAKER_AFTER};
 use crate::matching::{identity_key, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome};
 use crate::report::{ReportFormat, ReportWriter, UserReport};
 use crate::runtime::connect::{connect, ClientSetup};
-use crate::scim::ErrorCategory;
+use crate::sanitize::for_terminal;
+use crate::scim::{Breaker, ErrorCategory, ScimError};
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every user reached a final status (matched, not found, ambiguous or ignored) and
      no lookup failed
   1  some users ended in `error` (the server failed or answered in a way that cannot
-     be believed, or the run was interrupted) or in `conflict` (a SCIM user found by one
-     identifier that another contradicts, two users on one SCIM user, one seat id for
-     different people: resolve them before planning); the results are still written
+     be believed, or the run was interrupted: Ctrl-C or SIGTERM once stops the
+     lookups, twice stops waiting for those in flight) or in `conflict` (a SCIM user
+     found by one identifier that another contradicts, two users on one SCIM user, one
+     seat id for different people: resolve them before planning), or the run stopped
+     early: after repeated consecutive server failures (a spent daily quota, a failure
+     storm) or a Retry-After longer than navscim waits, with the server's own message;
+     the results are still written, users not looked up as `error`
   2  usage or input problem: bad option, unreadable or unmappable CSV, no token
   3  authentication failure: the server refused the token (the batch stops at the
      first 401/403; users not looked up are written as `error`)
@@ -75,7 +81,7 @@ pub struct LookupArgs {
           value_parser = clap::value_parser!(u32).range(1..=512))]
     pub concurrency: u32,
     /// Requests started per second at most (default: unlimited; 429s are retried).
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = super::parse_rate_limit)]
     pub rate_limit: Option<f64>,
     /// Lookups to try, in order. A SCIM id known from --ids is always tried first.
     #[arg(
@@ -120,6 +126,9 @@ fn usage(msg: impl std::fmt::Display) -> i32 {
 }
 
 pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
+    // SIGINT (Ctrl-C) and SIGTERM, from the start: the first stops the batch, the
+    // second stops waiting for the lookups in flight; both write the results file.
+    let mut interrupts = Interrupts::new();
     let plan = match plan(args) {
         Ok(p) => p,
         Err(e) => return usage(e),
@@ -145,7 +154,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
                 imports.push(import);
             }
             Err(ImportError::NeedsMapping(nm)) => {
-                eprintln!("{}", needs_mapping_message(&nm, path));
+                eprintln!("{}", for_terminal(&needs_mapping_message(&nm, path)));
                 return exit::USAGE;
             }
             Err(e) => return usage(e),
@@ -186,20 +195,42 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Err(e) => return usage(CliError::from(e).message),
     };
 
+    let cancel = CancellationToken::new();
+
     // One harmless request first: an unreachable server or a refused token ends the
-    // run before any user is looked up. (It touches no user and no filter.)
+    // run before any user is looked up. (It touches no user and no filter.) A server
+    // that is out of quota (429 after every retry, or a far Retry-After) stops the run
+    // here too: every user is written as `error` with the server's own words.
     let started = Instant::now();
-    if let Err(e) = client.service_provider_config().await {
-        let code = match e.category() {
-            ErrorCategory::Auth => Some(exit::AUTH),
-            ErrorCategory::Network => Some(exit::NETWORK),
-            _ => None, // a server without it, or odd about it: the lookups will tell
-        };
-        if let Some(code) = code {
-            let f = ConnectionFailure::from_scim(&e);
-            let message = format!("{}: {}", f.headline, f.detail);
-            return Report::named("lookup").fail(CliError::new(code, message));
+    let mut preflight_stop: Option<String> = None;
+    let probe = client.guarded(cancel.clone(), Some(Breaker::new(Some(BREAKER_AFTER))));
+    let preflight = tokio::select! {
+        r = probe.service_provider_config() => Some(r),
+        _ = interrupts.recv() => None,
+    };
+    match preflight {
+        None => preflight_stop = Some("the run was interrupted".into()),
+        Some(Err(e)) => {
+            let code = match e.category() {
+                ErrorCategory::Auth => Some(exit::AUTH),
+                ErrorCategory::Network => Some(exit::NETWORK),
+                _ => None, // a server without it, or odd about it: the lookups will tell
+            };
+            if let Some(code) = code {
+                let f = ConnectionFailure::from_scim(&e);
+                let message = format!("{}: {}", f.headline, f.detail);
+                return Report::named("lookup").fail(CliError::new(code, message));
+            }
+            if matches!(
+                e,
+                ScimError::RateLimited { .. }
+                    | ScimError::WaitTooLong { .. }
+                    | ScimError::Stopped { .. }
+            ) {
+                preflight_stop = Some(e.to_string());
+            }
         }
+        Some(Ok(_)) => {}
     }
 
     // ---- look everyone up
@@ -216,7 +247,11 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
     };
     let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
-    let to_look_up: Vec<usize> = (0..directory.len()).filter(|&i| !ignored[i]).collect();
+    let to_look_up: Vec<usize> = if preflight_stop.is_some() {
+        Vec::new()
+    } else {
+        (0..directory.len()).filter(|&i| !ignored[i]).collect()
+    };
     let progress = progress_bar(to_look_up.len() as u64);
 
     // Results are written while the lookups run, in the directory's order: an outcome
@@ -234,7 +269,6 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             .into_iter()
             .map(move |i| LookupJob::new(i, &directory.users[i]))
     };
-    let cancel = CancellationToken::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let options = LookupOptions {
         precedence: plan.precedence.clone(),
@@ -256,9 +290,8 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         next: 0,
         counts: Counts::default(),
     };
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupted = preflight_stop.as_deref() == Some("the run was interrupted");
+    let mut abandoned = false;
     loop {
         tokio::select! {
             event = rx.recv() => match event {
@@ -271,42 +304,61 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
                 Some(LookupEvent::Started(_)) => {}
                 None => break,
             },
-            _ = &mut ctrl_c, if !interrupted => {
+            n = interrupts.recv() => {
                 interrupted = true;
                 cancel.cancel();
+                if n >= 2 {
+                    // Second interrupt: stop waiting for the lookups in flight; the
+                    // results file is still written, with them as `error`.
+                    abandoned = true;
+                    break;
+                }
                 if let Some(p) = &progress {
-                    p.set_message("interrupted: finishing the lookups in flight");
+                    p.set_message("interrupted: finishing the lookups in flight (again to stop at once)");
+                } else {
+                    eprintln!("navscim lookup: interrupted: finishing the lookups in flight (interrupt again to stop at once)");
                 }
             }
         }
     }
-    let summary = match batch.await {
-        Ok(s) => s,
-        Err(e) => {
-            output.abandon();
-            let message = format!("internal error: {e}");
-            return Report::named("lookup").fail(CliError::new(exit::FAILURE, message));
+    let summary = if abandoned {
+        batch.abort();
+        crate::lookup::BatchSummary::default()
+    } else {
+        match batch.await {
+            Ok(s) => s,
+            Err(e) => {
+                output.abandon();
+                let message = format!("internal error: {e}");
+                return Report::named("lookup").fail(CliError::new(exit::FAILURE, message));
+            }
         }
     };
+    let stopped = summary
+        .stopped
+        .clone()
+        .or(preflight_stop.filter(|_| !interrupted));
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
     let elapsed = started.elapsed();
 
-    // ---- conflicts across users, then every result
+    // ---- conflicts across users, then the rest of the results
     results.apply_conflicts();
-    let why_missing = match (&summary.auth_failure, interrupted) {
-        (Some(e), _) => format!("not looked up: the server refused the token ({e})"),
-        (None, true) => "not looked up: the run was interrupted".to_string(),
-        (None, false) => "not looked up".to_string(),
+    let why_missing = match (&summary.auth_failure, &stopped, interrupted) {
+        (Some(e), _, _) => format!("not looked up: the server refused the token ({e})"),
+        (None, _, true) => "interrupted: not looked up".to_string(),
+        (None, Some(why), false) => format!("not looked up: stopped: {why}"),
+        (None, None, false) => "not looked up".to_string(),
     };
     let written = results
         .write_rest(&mut output, &why_missing)
         .map_err(|e| output.fail(e))
-        .and_then(|_| output.finish());
-    if let Err(e) = written {
-        return Report::named("lookup").fail(CliError::new(exit::FAILURE, e.to_string()));
-    }
+        .and_then(|missing| output.finish().map(|()| missing));
+    let missing = match written {
+        Ok(missing) => missing,
+        Err(e) => return Report::named("lookup").fail(CliError::new(exit::FAILURE, e.to_string())),
+    };
     let stats = client.stats();
     let counts = results.counts;
     let line = counts.line(stats.requests, stats.retries, stats.throttled, elapsed);
@@ -318,9 +370,15 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         return Report::named("lookup").fail(CliError::new(exit::AUTH, message));
     }
     if interrupted {
+        eprintln!("navscim lookup: interrupted; {missing} users were not looked up");
+        return exit::FAILURE;
+    }
+    if let Some(why) = &stopped {
         eprintln!(
-            "navscim lookup: interrupted; {} users were not looked up",
-            summary.cancelled
+            "navscim lookup: {}",
+            for_terminal(&format!(
+                "stopped early: {why}; {missing} users were not looked up (written as `error`)"
+            ))
         );
         return exit::FAILURE;
     }
@@ -495,7 +553,7 @@ fn report_import(import: &Import) {
             import.duplicates_merged()
         ));
     }
-    eprintln!("{line}");
+    eprintln!("{}", for_terminal(&line));
     let all: Vec<String> = import
         .errors
         .iter()
@@ -503,7 +561,7 @@ fn report_import(import: &Import) {
         .chain(import.warnings.iter().map(|d| format!("{d} (warning)")))
         .collect();
     for d in all.iter().take(MAX_DIAGNOSTICS) {
-        eprintln!("  {d}");
+        eprintln!("  {}", for_terminal(d));
     }
     if all.len() > MAX_DIAGNOSTICS {
         eprintln!(
@@ -672,14 +730,17 @@ impl Results<'_> {
     }
 
     /// After the batch: every user left, the ones never looked up with `why`.
-    fn write_rest(&mut self, output: &mut Output, why: &str) -> Result<(), String> {
+    /// Returns how many were never looked up.
+    fn write_rest(&mut self, output: &mut Output, why: &str) -> Result<usize, String> {
+        let mut missing = 0;
         self.write_ready(output)?;
         while let Some(u) = self.dir.users.get(self.next) {
             let row = UserReport::not_looked_up(u, self.dir.presence(u), why);
             self.write(output, row)?;
+            missing += 1;
             self.write_ready(output)?;
         }
-        Ok(())
+        Ok(missing)
     }
 }
 
@@ -713,7 +774,12 @@ impl Output {
                     .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
                 (Box::new(f), Some((tmp, path.to_path_buf())))
             }
-            None => (Box::new(std::io::stdout()), None),
+            // Stdout may be a terminal: C1 controls and bidi overrides from a file are
+            // written as \u escapes (the same JSON value).
+            None => (
+                Box::new(crate::sanitize::TerminalSafeWriter::new(std::io::stdout())),
+                None,
+            ),
         };
         let mut output = Output {
             writer: None,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod journal;
 mod lookup;
 mod plan;
+pub mod signals;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -30,6 +31,37 @@ pub mod exit {
     /// A safety gate refused the change (read-only, threshold, protected user,
     /// DELETE) or it was not confirmed: nothing was sent.
     pub const REFUSED: i32 = 6;
+}
+
+/// `--rate-limit`: requests a second, a finite number from 0.01 (one request every
+/// 100 s) to 100,000.
+pub fn parse_rate_limit(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of requests per second"))?;
+    if v.is_finite() && (0.01..=100_000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{s} is out of range: give requests per second from 0.01 (one every 100 s) to 100000"
+        ))
+    }
+}
+
+/// `--max-percent`: a share in percent, 0 to 100.
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of percent"))?;
+    if v.is_finite() && (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{s} is out of range: give a percentage from 0 to 100"
+        ))
+    }
 }
 
 /// The exit code for a SCIM error's category.
@@ -160,7 +192,7 @@ impl ConnectionArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Simulated latency of every SCIM request, in milliseconds.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
 }
 
@@ -253,7 +285,8 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NAVSCIM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_writer(writer)
+        // No secret reaches the log file, whatever a line quotes.
+        .with_writer(crate::secret::ScrubbingMakeWriter(writer))
         .with_ansi(false)
         .with_env_filter(filter)
         .try_init()

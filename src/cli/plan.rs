@@ -105,10 +105,12 @@ pub struct DeprovisionArgs {
     #[arg(long, value_name = "usage.csv")]
     pub usage: Option<PathBuf>,
     /// Idle for more than N days (presets 30, 60, 90; any number works).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_IDLE_DAYS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_IDLE_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub idle_days: u32,
     /// Leave alone users provisioned less than N days before the as-of date.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_GRACE_DAYS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_GRACE_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub grace_days: u32,
     /// Also deactivate users who never activated their licence.
     #[arg(long)]
@@ -443,7 +445,10 @@ fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: Naiv
         Ok(e) => e,
         Err(errors) => {
             for e in &errors {
-                eprintln!("navscim plan: {e}");
+                eprintln!(
+                    "navscim plan: {}",
+                    crate::sanitize::for_terminal(&e.to_string())
+                );
             }
             return exit::USAGE;
         }

@@ -109,14 +109,16 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        // Everything here may come from the file: shown, never obeyed by the terminal.
+        let shown = crate::sanitize::escape_value;
+        write!(f, "{}", shown(&self.file))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
         if let Some(col) = &self.column {
-            write!(f, ": column \"{col}\"")?;
+            write!(f, ": column \"{}\"", shown(col))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", shown(&self.message))
     }
 }
 

@@ -81,12 +81,51 @@ pub fn decode(bytes: &[u8]) -> (String, Encoding, Option<u64>) {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
         return (utf16(rest, u16::from_be_bytes), Encoding::Utf16Be, None);
     }
+    // UTF-16 whose BOM a tool stripped (Excel "Unicode text" passed through a script):
+    // mostly-ASCII text has a zero byte in every other position.
+    match utf16_without_bom(bytes) {
+        Some(Encoding::Utf16Le) => {
+            return (utf16(bytes, u16::from_le_bytes), Encoding::Utf16Le, None)
+        }
+        Some(Encoding::Utf16Be) => {
+            return (utf16(bytes, u16::from_be_bytes), Encoding::Utf16Be, None)
+        }
+        _ => {}
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.to_string(), Encoding::Utf8, None),
         Err(e) => {
             let line = line_of_offset(bytes, e.valid_up_to());
             (windows_1252(bytes), Encoding::Windows1252, Some(line))
         }
+    }
+}
+
+/// UTF-16 LE or BE without a BOM, told from where the zero bytes are in the first
+/// 4 KiB: at least a third of the code units have a zero high byte on one side and
+/// (almost) none on the other. Text in UTF-8 or Windows-1252 has no zero bytes.
+fn utf16_without_bom(bytes: &[u8]) -> Option<Encoding> {
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    let pairs = sample.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let zero_odd = sample
+        .chunks_exact(2)
+        .filter(|c| c[1] == 0 && c[0] != 0)
+        .count();
+    let zero_even = sample
+        .chunks_exact(2)
+        .filter(|c| c[0] == 0 && c[1] != 0)
+        .count();
+    let most = pairs / 3;
+    let few = pairs / 50;
+    if zero_odd >= most.max(1) && zero_even <= few {
+        Some(Encoding::Utf16Le)
+    } else if zero_even >= most.max(1) && zero_odd <= few {
+        Some(Encoding::Utf16Be)
+    } else {
+        None
     }
 }
 
@@ -395,6 +434,17 @@ mod tests {
         }
         let t = read_table("x.txt", &b).unwrap();
         assert_eq!(t.encoding, Encoding::Utf16Le);
+        // The same without its BOM (LE and BE) is still recognised.
+        for (encode, want) in [
+            (u16::to_le_bytes as fn(u16) -> [u8; 2], Encoding::Utf16Le),
+            (u16::to_be_bytes as fn(u16) -> [u8; 2], Encoding::Utf16Be),
+        ] {
+            let text = "Email,Name\nada@x.io,Ada\n";
+            let bytes: Vec<u8> = text.encode_utf16().flat_map(encode).collect();
+            let (decoded, enc, _) = decode(&bytes);
+            assert_eq!(enc, want);
+            assert_eq!(decoded, text);
+        }
         assert_eq!(t.delimiter, b'\t');
         assert_eq!(t.rows[0].fields, vec!["1", "2"]);
     }

@@ -271,7 +271,9 @@ impl<'a> Cells<'a> {
 
     /// Trimmed text without invisible characters (see [`super::invisible`]; each
     /// removal is a warning naming file, line, column and character); blank → None.
-    fn text(&self, f: Field) -> Option<String> {
+    /// A value longer than [`MAX_VALUE_CHARS`] is an error at its file:line:column
+    /// ("too long"), not a value.
+    fn text(&mut self, f: Field) -> Option<String> {
         let raw = self.raw(f)?;
         let identifier = matches!(
             f,
@@ -285,31 +287,44 @@ impl<'a> Cells<'a> {
         let (cleaned, removed) = super::invisible::clean(raw, identifier);
         if !removed.is_empty() {
             let field = self.mapping.get(f).map(|c| c + 1).unwrap_or(0);
-            let mut seen = std::collections::HashSet::new();
-            let mut cleaned_log = self.cleaned.borrow_mut();
-            if seen.insert(field) {
-                let what: Vec<String> = removed
-                    .iter()
-                    .map(|(at, c)| format!("{} at character {at}", super::invisible::describe(*c)))
-                    .collect();
-                cleaned_log.push(Diagnostic::at_cell(
-                    self.file,
-                    self.row.line,
-                    self.header(f),
-                    format!(
-                        "removed {} of {raw:?} (field {field}): now {:?}",
-                        what.join(", "),
-                        cleaned.trim()
-                    ),
-                ));
+            let what: Vec<String> = removed
+                .iter()
+                .map(|(at, c)| format!("{} at character {at}", super::invisible::describe(*c)))
+                .collect();
+            // Debug form, cut like `show`: the removed characters stay visible as escapes.
+            let mut before = format!("{:?}", raw.chars().take(60).collect::<String>());
+            if raw.chars().count() > 60 {
+                before.push('…');
             }
+            self.cleaned.borrow_mut().push(Diagnostic::at_cell(
+                self.file,
+                self.row.line,
+                self.header(f),
+                format!(
+                    "removed {} of {before} (field {field}): now {}",
+                    what.join(", "),
+                    show(cleaned.trim())
+                ),
+            ));
         }
         let v = cleaned.trim();
         if is_blank(v) {
-            None
-        } else {
-            Some(v.to_string())
+            return None;
         }
+        let n = v.chars().count();
+        let max = if f == Field::Email {
+            MAX_EMAIL_CHARS
+        } else {
+            MAX_VALUE_CHARS
+        };
+        if n > max {
+            self.error(
+                f,
+                format!("{} is too long ({n} characters; at most {max})", show(v)),
+            );
+            return None;
+        }
+        Some(v.to_string())
     }
 
     fn error(&mut self, f: Field, msg: String) {
@@ -361,6 +376,13 @@ impl<'a> Cells<'a> {
         }
     }
 }
+
+/// The longest email address (RFC 5321: a path of at most 256 octets, so an address of
+/// at most 254 characters).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest value of any other field: no name or id comes near it, and a longer one
+/// would only make a request URL no server accepts.
+pub const MAX_VALUE_CHARS: usize = 1024;
 
 /// A cell value quoted for messages (long values shortened).
 fn show(v: &str) -> String {
@@ -896,12 +918,40 @@ fn preamble_period(
     }
     let mut start = None;
     let mut end = None;
-    for (_, line) in preamble {
+    for (n, line) in preamble {
+        // A date-shaped token that is no date (`9999-99-99`) is said, not ignored.
+        for t in line.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
+            let t = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let shaped = t.len() >= 8
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '/' || c == '.')
+                && t.chars().filter(|c| !c.is_ascii_digit()).count() == 2;
+            let no_date = [DateOrder::DayFirst, DateOrder::MonthFirst]
+                .into_iter()
+                .all(|o| dates::dates_in_text(t, Some(o)).is_empty());
+            if shaped && no_date {
+                warnings.push(Diagnostic::at_line(
+                    file,
+                    *n,
+                    format!(
+                        "report period: \"{}\" is not a date; that date of the period is not used",
+                        crate::sanitize::escape_value(t)
+                    ),
+                ));
+            }
+        }
         let found = dates::dates_in_text(line, order);
         let lower = line.to_lowercase();
         match found.as_slice() {
             [] => {}
             [a, b, ..] => {
+                if a > b {
+                    warnings.push(Diagnostic::at_line(
+                        file,
+                        *n,
+                        format!("report period is reversed ({a} to {b}); read as {b} to {a}"),
+                    ));
+                }
                 start = start.or(Some(*a.min(b)));
                 end = end.or(Some(*a.max(b)));
             }

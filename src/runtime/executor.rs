@@ -288,10 +288,15 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         Effect::LoadPlan { path } => {
             let result = blocking(move || {
-                Plan::load(&path).map(|plan| LoadedPlan {
+                let mut plan = Plan::load(&path)?;
+                // The share gate's base from the data the plan names, not its word.
+                let notes = apply::base_from_data(&mut plan, &path)?
+                    .into_iter()
+                    .collect();
+                Ok(LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
-                    notes: Vec::new(),
+                    notes,
                 })
             })
             .await
@@ -407,7 +412,7 @@ async fn lookup_batch(
     Action::LookupBatchDone {
         batch,
         cancelled: summary.cancelled,
-        error: None,
+        error: summary.stopped.map(|why| format!("Lookups stopped: {why}")),
     }
 }
 

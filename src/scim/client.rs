@@ -12,11 +12,14 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use tokio_util::sync::CancellationToken;
+
+use super::breaker::Breaker;
 use super::limiter::{AdaptiveRate, Hold, RateLimiter};
 use super::model::{ErrorBody, PatchOp, UserList};
 use super::retry::{full_jitter, parse_retry_after};
 use super::{Filter, FilterAttr, NewUser, ScimError, ScimUser, ServiceProviderConfig};
-use crate::secret::Token;
+use crate::secret::{self, Token};
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -34,6 +37,10 @@ pub struct ClientConfig {
     pub max_retries: u32,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// The longest `Retry-After` (seconds or an HTTP date) this client waits for: a
+    /// longer one ends the request with [`ScimError::WaitTooLong`] ("the server asks to
+    /// wait …") instead of retrying every `backoff_max`.
+    pub max_retry_after: Duration,
     /// Extra PEM CA file (corporate TLS inspection). `HTTPS_PROXY` is read from the environment.
     pub ca_file: Option<PathBuf>,
 }
@@ -50,6 +57,7 @@ impl ClientConfig {
             max_retries: 5,
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
             ca_file: None,
         }
     }
@@ -91,6 +99,15 @@ pub struct ClientStats {
 #[derive(Clone)]
 pub struct ScimClient {
     inner: Arc<Inner>,
+    /// What stops this clone's requests early (see [`ScimClient::guarded`]).
+    guard: Guard,
+}
+
+/// A batch's cancellation and circuit breaker, carried by the clones it uses.
+#[derive(Clone, Default)]
+struct Guard {
+    cancel: Option<CancellationToken>,
+    breaker: Option<Arc<Breaker>>,
 }
 
 struct Inner {
@@ -105,6 +122,7 @@ struct Inner {
     max_retries: u32,
     backoff_base: Duration,
     backoff_max: Duration,
+    max_retry_after: Duration,
     permits: Semaphore,
     limiter: Option<RateLimiter>,
     hold: Hold,
@@ -225,6 +243,7 @@ impl ScimClient {
                 max_retries: config.max_retries,
                 backoff_base: config.backoff_base,
                 backoff_max: config.backoff_max,
+                max_retry_after: config.max_retry_after,
                 permits: Semaphore::new(config.concurrency),
                 limiter,
                 hold: Hold::new(),
@@ -234,7 +253,46 @@ impl ScimClient {
                 throttled: AtomicU64::new(0),
                 filter_ignored: std::sync::Mutex::new(None),
             }),
+            guard: Guard::default(),
         })
+    }
+
+    /// A clone whose requests stop when `cancel` is cancelled or `breaker` trips
+    /// (sharing the pool, limits and counters):
+    ///
+    /// - a request waiting for its turn (concurrency, rate, `Retry-After` hold) or for a
+    ///   retry returns [`ScimError::Cancelled`] at once when `cancel` fires; no retry
+    ///   starts after it; a request already sent is let finish (its answer is returned);
+    /// - once `breaker` has tripped nothing more is sent: [`ScimError::Stopped`].
+    pub fn guarded(&self, cancel: CancellationToken, breaker: Option<Arc<Breaker>>) -> ScimClient {
+        ScimClient {
+            inner: self.inner.clone(),
+            guard: Guard {
+                cancel: Some(cancel),
+                breaker,
+            },
+        }
+    }
+
+    /// Why this clone's breaker tripped, if it has one and it has.
+    pub fn stopped(&self) -> Option<String> {
+        self.guard.breaker.as_ref().and_then(|b| b.tripped())
+    }
+
+    fn cancelled(&self) -> bool {
+        self.guard.cancel.as_ref().is_some_and(|c| c.is_cancelled())
+    }
+
+    /// Runs `fut` unless (or until) the guard's cancellation fires.
+    async fn or_cancel<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
+        match &self.guard.cancel {
+            None => Some(fut.await),
+            Some(c) => tokio::select! {
+                biased;
+                _ = c.cancelled() => None,
+                v = fut => Some(v),
+            },
+        }
     }
 
     /// The base URL as used: validated, without a trailing `/`.
@@ -597,15 +655,32 @@ impl ScimClient {
         loop {
             let outcome = self.attempt(&method, &url, body.as_deref()).await;
             let last = attempt >= inner.max_retries;
+            if let Ok(reply) = &outcome {
+                if matches!(reply.status.as_u16(), 429 | 503) {
+                    if let Some(e) = self.wait_too_long(reply) {
+                        if let Some(b) = &self.guard.breaker {
+                            b.trip(e.to_string());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             let delay = match outcome {
                 Ok(reply) => match reply.status.as_u16() {
                     429 => {
                         // Counted, and the shared hold set, in `attempt`.
                         let retry_after = retry_after(&reply.headers);
                         if last {
+                            let detail = match self.error(&reply, false) {
+                                ScimError::Http { detail, .. } => {
+                                    Some(detail).filter(|d| d != "Too Many Requests")
+                                }
+                                _ => None,
+                            };
                             return Err(ScimError::RateLimited {
                                 attempts: attempt + 1,
                                 retry_after,
+                                detail,
                             });
                         }
                         self.delay_after(attempt, retry_after)
@@ -634,10 +709,45 @@ impl ScimClient {
                 delay_ms = delay.as_millis() as u64,
                 "retrying SCIM request"
             );
+            // Cancelled, or stopped by the breaker: no retry starts.
+            if self.cancelled() {
+                return Err(ScimError::Cancelled);
+            }
+            if let Some(reason) = self.stopped() {
+                return Err(ScimError::Stopped { reason });
+            }
             inner.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
-            tokio::time::sleep(delay).await;
+            if self.or_cancel(tokio::time::sleep(delay)).await.is_none() {
+                return Err(ScimError::Cancelled);
+            }
         }
+    }
+
+    /// [`ScimError::WaitTooLong`] when a 429/503 asks for a longer wait than
+    /// `max_retry_after`.
+    fn wait_too_long(&self, reply: &Reply) -> Option<ScimError> {
+        let raw = reply
+            .headers
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim()
+            .to_string();
+        let wait = parse_retry_after(&raw, SystemTime::now())?;
+        if wait <= self.inner.max_retry_after {
+            return None;
+        }
+        let text = self.scrub(&String::from_utf8_lossy(&reply.body));
+        let detail = ErrorBody::parse(text.as_bytes()).and_then(|b| b.text());
+        Some(ScimError::WaitTooLong {
+            status: reply.status.as_u16(),
+            wait,
+            until: httpdate::parse_http_date(&raw)
+                .is_ok()
+                .then(|| self.scrub(&snippet(raw.as_bytes()))),
+            detail: detail.map(|d| snippet(d.as_bytes())),
+        })
     }
 
     /// Retry-After when the server gave one (capped at `backoff_max`), else backoff.
@@ -660,18 +770,70 @@ impl ScimClient {
         body: Option<&[u8]>,
     ) -> Result<Reply, Failure> {
         let inner = &*self.inner;
-        // The semaphore is never closed, so acquire cannot fail.
-        let _permit = inner.permits.acquire().await.map_err(|_| Failure {
+        let cancelled = || Failure {
             kind: FailureKind::Fatal,
             error: ScimError::Cancelled,
-        })?;
-        inner.hold.wait().await;
-        if let Some(limiter) = &inner.limiter {
-            limiter.acquire().await;
+        };
+        let stopped = |reason: String| Failure {
+            kind: FailureKind::Fatal,
+            error: ScimError::Stopped { reason },
+        };
+        if self.cancelled() {
+            return Err(cancelled());
         }
-        inner.adaptive.acquire().await;
-        // A 429 may have set a hold while this request waited for its slot.
-        inner.hold.wait().await;
+        // A breaker in a failure streak lets one request through at a time.
+        let ticket = match &self.guard.breaker {
+            None => None,
+            Some(b) => match self.or_cancel(b.turn()).await {
+                None => return Err(cancelled()),
+                Some(Err(reason)) => return Err(stopped(reason)),
+                Some(Ok(t)) => Some(t),
+            },
+        };
+        let waits = async {
+            // The semaphore is never closed, so acquire cannot fail.
+            let permit = inner.permits.acquire().await.ok();
+            inner.hold.wait().await;
+            if let Some(limiter) = &inner.limiter {
+                limiter.acquire().await;
+            }
+            inner.adaptive.acquire().await;
+            // A 429 may have set a hold while this request waited for its slot.
+            inner.hold.wait().await;
+            permit
+        };
+        let Some(_permit) = self.or_cancel(waits).await else {
+            return Err(cancelled());
+        };
+        if let Some(reason) = self.stopped() {
+            return Err(stopped(reason));
+        }
+        let base = inner.backoff_base;
+        let result = self.exchange(method, url, body).await;
+        if let (Some(b), Some(ticket)) = (&self.guard.breaker, ticket) {
+            let failure = match &result {
+                Ok(reply) if reply.status.as_u16() == 429 || reply.status.is_server_error() => {
+                    Some(self.error(reply, false).to_string())
+                }
+                Ok(_) => None,
+                Err(f) => match f.error {
+                    ScimError::Timeout(_) | ScimError::Network(_) => Some(f.error.to_string()),
+                    _ => None,
+                },
+            };
+            b.answered(ticket, failure, base);
+        }
+        result
+    }
+
+    /// The HTTP exchange itself (after the waits of [`Self::attempt`]).
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Reply, Failure> {
+        let inner = &*self.inner;
 
         let mut request = inner
             .http
@@ -815,7 +977,10 @@ impl ScimClient {
     }
 
     fn malformed(&self, reply: &Reply, why: &str) -> ScimError {
-        let snippet = snippet(&reply.body);
+        // The whole body is scrubbed before it is cut: a secret straddling the cut
+        // would otherwise leave its first characters in the snippet.
+        let body = self.scrub(&String::from_utf8_lossy(&reply.body));
+        let snippet = snippet(body.as_bytes());
         let detail = if snippet.is_empty() {
             why.to_string()
         } else {
@@ -831,7 +996,9 @@ impl ScimClient {
     /// a 501, or a 400 that talks about the filter, means "filter not supported".
     fn error(&self, reply: &Reply, filtered: bool) -> ScimError {
         let status = reply.status.as_u16();
-        let body = ErrorBody::parse(&reply.body);
+        // Scrubbed whole before anything is parsed or cut (see `malformed`).
+        let text = self.scrub(&String::from_utf8_lossy(&reply.body));
+        let body = ErrorBody::parse(text.as_bytes());
         let scim_type = body
             .as_ref()
             .and_then(|b| b.scim_type.clone())
@@ -839,9 +1006,10 @@ impl ScimClient {
         let detail = body
             .as_ref()
             .and_then(ErrorBody::text)
+            .map(|d| snippet(d.as_bytes()))
             .or_else(|| {
-                let s = snippet(&reply.body);
-                (!s.is_empty() && !looks_like_html(&reply.body)).then_some(s)
+                let s = snippet(text.as_bytes());
+                (!s.is_empty() && !looks_like_html(text.as_bytes())).then_some(s)
             })
             .map(|d| self.scrub(&d));
         let reason = || {
@@ -856,7 +1024,12 @@ impl ScimClient {
                 location: reply
                     .headers
                     .get(LOCATION)
-                    .map(|l| self.scrub(&snippet(l.as_bytes())))
+                    .map(|l| {
+                        snippet(
+                            self.scrub(&String::from_utf8_lossy(l.as_bytes()))
+                                .as_bytes(),
+                        )
+                    })
                     .unwrap_or_else(|| "(no Location header)".into()),
             },
             401 => ScimError::Unauthorized {
@@ -920,14 +1093,10 @@ fn satisfies(filter: &Filter, user: &ScimUser) -> bool {
     }
 }
 
+/// Every secret navscim holds (the registry of [`crate::secret`]) and this client's
+/// token, in every encoding, removed from `text`.
 fn scrub_token(text: &str, token: &Token) -> String {
-    let secret = token.expose().trim();
-    if secret.len() < 4 {
-        // Too short to search for meaningfully (and refused nowhere else); still never
-        // echo the header line itself.
-        return text.to_string();
-    }
-    text.replace(secret, "***")
+    secret::scrub_also(text, token.expose())
 }
 
 enum FailureKind {
@@ -998,7 +1167,7 @@ fn snippet(body: &[u8]) -> String {
             out.push('…');
             return out;
         }
-        let c = if c.is_control() || c.is_whitespace() {
+        let c = if c.is_control() || c.is_whitespace() || crate::sanitize::is_unsafe(c) {
             ' '
         } else {
             c

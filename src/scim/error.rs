@@ -39,10 +39,13 @@ pub enum ScimError {
         scim_type: Option<String>,
         detail: String,
     },
-    #[error("rate limited: still HTTP 429 after {attempts} attempts")]
+    #[error("rate limited: still HTTP 429 after {attempts} attempts{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     RateLimited {
         attempts: u32,
         retry_after: Option<Duration>,
+        /// The server's own words (`detail`, or LinkedIn's `message` and
+        /// `serviceErrorCode`), scrubbed.
+        detail: Option<String>,
     },
     #[error("timed out after {0:?}")]
     Timeout(Duration),
@@ -52,12 +55,25 @@ pub enum ScimError {
     Network(String),
     #[error("malformed response (HTTP {status}): {detail}")]
     Malformed { status: u16, detail: String },
-    #[error(
-        "refused to follow a redirect to {location} (the token is never sent to another address)"
-    )]
+    #[error("refused to follow a redirect to {location}")]
     Redirect { location: String },
     #[error("cancelled")]
     Cancelled,
+    /// The server's `Retry-After` is longer than the client waits (see
+    /// `ClientConfig::max_retry_after`): the batch stops instead of retrying.
+    #[error("the server asks to wait {} (HTTP {status} with Retry-After{}){}", human_wait(*wait), until.as_deref().map(|u| format!(": {u}")).unwrap_or_default(), detail.as_deref().map(|d| format!("; it says: {d}")).unwrap_or_default())]
+    WaitTooLong {
+        status: u16,
+        wait: Duration,
+        /// The HTTP date the server named, if it gave one.
+        until: Option<String>,
+        /// The server's own message, scrubbed.
+        detail: Option<String>,
+    },
+    /// No request was sent: the batch's circuit breaker tripped (see
+    /// [`crate::scim::Breaker`]); the reason quotes the server's last answer.
+    #[error("stopped: {reason}")]
+    Stopped { reason: String },
 }
 
 impl ScimError {
@@ -77,7 +93,23 @@ impl ScimError {
             | ScimError::Http { .. }
             | ScimError::RateLimited { .. }
             | ScimError::Malformed { .. }
-            | ScimError::Redirect { .. } => ErrorCategory::Server,
+            | ScimError::Redirect { .. }
+            | ScimError::WaitTooLong { .. }
+            | ScimError::Stopped { .. } => ErrorCategory::Server,
         }
+    }
+}
+
+/// `90 s`, `12 min`, `3 h 20 min`, `2 days`: for "the server asks to wait …".
+pub fn human_wait(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => match (s / 3600, (s % 3600) / 60) {
+            (h, 0) => format!("{h} h"),
+            (h, m) => format!("{h} h {m} min"),
+        },
+        _ => format!("{} days", s / 86_400),
     }
 }

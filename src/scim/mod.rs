@@ -2,6 +2,7 @@
 //!
 //! One client is shared by the TUI and every headless command.
 
+pub mod breaker;
 pub mod client;
 pub mod error;
 pub mod filter;
@@ -9,6 +10,7 @@ mod limiter;
 pub mod model;
 mod retry;
 
+pub use breaker::Breaker;
 pub use client::{ClientConfig, ClientStats, ConnectionReport, ProbeMethod, ScimClient};
 pub use error::{ErrorCategory, ScimError};
 pub use filter::{Filter, FilterAttr};

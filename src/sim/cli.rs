@@ -29,11 +29,11 @@ fn parse_rps(s: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number"))?;
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && (0.01..=1_000_000.0).contains(&v) {
         Ok(v)
     } else {
         Err(format!(
-            "{v} is not a positive number of requests per second"
+            "{v} is not a number of requests per second between 0.01 and 1000000"
         ))
     }
 }
@@ -61,13 +61,16 @@ pub struct SimArgs {
     #[arg(long, value_name = "N")]
     pub page_size: Option<usize>,
     /// Add N deterministic synthetic users after the seed.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub generate: usize,
     /// Delay every answer by this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
     /// Add a random 0..=MS milliseconds to the latency.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub jitter_ms: u64,
     /// Requests per second; excess answered 429.
     #[arg(long, value_name = "RPS", value_parser = parse_rps)]
@@ -91,11 +94,15 @@ pub struct SimArgs {
     #[arg(long)]
     pub allow_list: bool,
     /// Free licences for new users (default unlimited).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
     pub seats: Option<usize>,
     /// Seed of every random choice, so runs are repeatable.
     #[arg(long, value_name = "N", default_value_t = 7643)]
     pub random_seed: u64,
+    /// Quota, Retry-After, failure-storm and header-echo fault modes.
+    #[command(flatten)]
+    pub failsafe: super::failsafe::FailsafeArgs,
 }
 
 impl Default for SimArgs {
@@ -118,6 +125,7 @@ impl Default for SimArgs {
             allow_list: false,
             seats: None,
             random_seed: 7643,
+            failsafe: Default::default(),
         }
     }
 }
@@ -159,8 +167,10 @@ impl SimArgs {
             allow_list: self.allow_list,
             seats: self.seats,
             random_seed: self.random_seed,
+            failsafe: self.failsafe.to_faults(),
         };
         config.validate()?;
+        config.failsafe.validate()?;
         if let Some(text) = &config.seed_csv {
             let path = self.seed.as_ref().expect("seed path").display();
             super::seed::parse_seed(text).map_err(|e| format!("{path}: {e}"))?;
@@ -196,6 +206,7 @@ fn summary(h: &super::SimHandle) -> String {
             knobs.push(format!("{name} rate {v}"));
         }
     }
+    knobs.extend(c.failsafe.describe());
     if c.allow_list {
         knobs.push("listing allowed".into());
     }

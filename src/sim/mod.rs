@@ -98,6 +98,7 @@
 //! creation counter (seed users first, then generated users, then POSTs).
 
 pub mod cli;
+pub mod failsafe;
 pub mod fault;
 pub mod filter;
 pub mod seed;
@@ -152,6 +153,8 @@ pub struct SimConfig {
     pub seats: Option<usize>,
     /// Seed for every random choice (jitter, failures), so runs are repeatable.
     pub random_seed: u64,
+    /// Quota, far Retry-After, failure storm and header-echo modes (see [`failsafe`]).
+    pub failsafe: failsafe::FailsafeFaults,
 }
 
 impl Default for SimConfig {
@@ -175,6 +178,7 @@ impl Default for SimConfig {
             allow_list: false,
             seats: None,
             random_seed: 7643,
+            failsafe: failsafe::FailsafeFaults::default(),
         }
     }
 }

@@ -473,6 +473,20 @@ pub(crate) async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Respon
     if !token_ok(&parts.headers, &s.config.token) {
         return unauthorized();
     }
+    // Quota, Retry-After, storm and echo modes: every /Users request, no effect.
+    if s.config.failsafe.any()
+        && rest
+            .split('/')
+            .nth(1)
+            .is_some_and(|seg| seg.eq_ignore_ascii_case("Users"))
+    {
+        if let Some(r) = super::failsafe::answer(&s.config.failsafe, &parts.headers) {
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                s.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            return r;
+        }
+    }
     // Injected faults are decided before the request is handled: a failed, dropped
     // or malformed answer means the request had no effect.
     if d.drop < s.config.drop_rate {

@@ -870,7 +870,8 @@ async fn cancelled_before_start_sends_nothing() {
         BatchSummary {
             finished: 0,
             cancelled: 10,
-            auth_failure: None
+            auth_failure: None,
+            stopped: None,
         }
     );
     assert!(rx.recv().await.is_none());

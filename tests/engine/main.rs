@@ -5,12 +5,19 @@
 
 #[path = "../apply_support/mod.rs"]
 mod apply_support;
+#[path = "../failsafe_support/mod.rs"]
+mod failsafe_support;
 #[path = "../field_support/mod.rs"]
 mod field_support;
 #[path = "../plan_support/mod.rs"]
 mod plan_support;
 
 mod apply_engine;
+mod failsafe_breakers;
+mod failsafe_cancel;
+mod failsafe_inputs;
+mod failsafe_lock;
+mod failsafe_secrets;
 mod identity;
 mod import_common;
 mod import_demo;

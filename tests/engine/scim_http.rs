@@ -612,6 +612,7 @@ async fn persistent_429_becomes_rate_limited() {
         ScimError::RateLimited {
             attempts,
             retry_after,
+            ..
         } => {
             assert_eq!(attempts, 4);
             assert_eq!(retry_after, Some(Duration::ZERO));
@@ -660,8 +661,9 @@ async fn retry_after_http_date_is_honoured_and_capped() {
                 let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
                 (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", at)]).into_response()
             }
-            // Far in the future: capped at backoff_max.
-            1 => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "86400")]).into_response(),
+            // Longer than backoff_max but within max_retry_after: capped at backoff_max.
+            // (A far Retry-After now stops the request: issue 14, tests/failsafe_*.rs.)
+            1 => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")]).into_response(),
             _ => scim_json(200, user("u", "a@x", true)),
         }
     })

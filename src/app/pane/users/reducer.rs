@@ -558,7 +558,7 @@ pub fn files_imported(
     }
     let files = &state.users.files[files_before..];
     let loaded = LoadSummary {
-        first_failure: failures.into_iter().next(),
+        failures,
         files: files
             .iter()
             .map(|f| format!("{} ({}, {} rows)", f.name, f.format, f.rows))

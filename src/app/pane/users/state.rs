@@ -510,8 +510,8 @@ fn status_rank(status: MatchStatus) -> u8 {
 /// load brought usage reports, the Usage pane completes the notice with its part.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadSummary {
-    /// Why the first file that could not be loaded failed.
-    pub first_failure: Option<String>,
+    /// Why each file that could not be loaded failed.
+    pub failures: Vec<String>,
     /// `name (format, N rows)` of each file loaded into the directory.
     pub files: Vec<String>,
     /// Row problems in those files (`p` lists them).
@@ -525,8 +525,14 @@ impl LoadSummary {
     pub fn notice(&self, usage: Option<Notice>) -> Notice {
         let names = self.files.join(", ");
         let new_users = self.new_users;
-        match (self.first_failure.as_ref(), self.problems, usage) {
-            (Some(first), _, _) => error(first.clone()),
+        match (self.failures.first(), self.problems, usage) {
+            (Some(first), _, _) if self.failures.len() == 1 => error(first.clone()),
+            // Every file that could not be loaded is named, not only the first.
+            (Some(_), _, _) => error(format!(
+                "{} files could not be loaded: {}",
+                self.failures.len(),
+                self.failures.join(" · ")
+            )),
             (None, _, Some(usage)) if self.files.is_empty() => usage,
             (None, 0, Some(usage)) => Notice {
                 level: usage.level,
