@@ -865,6 +865,7 @@ mod tests {
                     })
                     .collect(),
                 excluded: vec![],
+                target: None,
             },
         }
     }
