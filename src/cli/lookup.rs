@@ -145,6 +145,16 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Ok(d) => d,
         Err(e) => return usage(e),
     };
+    // The domain aliases in force are the workspace's settings too.
+    if !args.domain_alias.is_empty() {
+        let stored = ws.settings().and_then(|mut s| {
+            s.domain_aliases = args.domain_alias.clone();
+            ws.set_settings(&s)
+        });
+        if let Err(e) = stored {
+            return usage(e);
+        }
+    }
 
     // ---- read and merge the files (or, with --refresh-stale, the stale users)
     let mut imports: Vec<Import> = Vec::new();

@@ -62,6 +62,18 @@ pub fn plan_target(conn: &ConnectionArgs) -> Result<PlanTarget, String> {
     })
 }
 
+/// `navscim demo`'s workspace: `--workspace PATH` when given, else a new one in a
+/// directory of this process under the temporary directory (returned, to remove at
+/// exit), so the demo never touches the admin's workspaces.
+pub fn demo_workspace(conn: &ConnectionArgs) -> Result<(Workspace, Option<PathBuf>), String> {
+    if let Some(path) = &conn.workspace {
+        return Ok((Workspace::open(path).map_err(|e| e.to_string())?, None));
+    }
+    let dir = std::env::temp_dir().join(format!("navscim-demo-workspace-{}", std::process::id()));
+    let ws = Workspace::open(&dir.join("demo.sqlite")).map_err(|e| e.to_string())?;
+    Ok((ws, Some(dir)))
+}
+
 /// `navscim report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
