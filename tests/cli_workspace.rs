@@ -637,3 +637,84 @@ async fn kill_9_during_a_lookup_run_loses_at_most_the_outcomes_in_flight() {
     let ws = Workspace::open_read_only(&env.workspace()).unwrap();
     assert_eq!(ws.outcomes().unwrap().len(), N);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_is_a_batch_of_its_own_that_gives_the_seats_back() {
+    let sim = start_sim(10, 0).await;
+    let env = Env::new();
+    let users = env.0.write("salesnav.csv", &salesnav_csv(10));
+    let o = env
+        .run(&[
+            "lookup",
+            p(&users),
+            "--base-url",
+            sim.base_url(),
+            "--out",
+            p(&env.0.path("r.json")),
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let select = env.0.write("sel.txt", "user2@corp.example\n");
+    let plan = env.0.path("plan.json");
+    let o = env
+        .run(&[
+            "plan",
+            "deactivate",
+            "--from-workspace",
+            "--select",
+            p(&select),
+            "--out",
+            p(&plan),
+            "--base-url",
+            sim.base_url(),
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = env
+        .run(&[
+            "apply",
+            p(&plan),
+            "--base-url",
+            sim.base_url(),
+            "--yes",
+            "--allow-deprovision",
+            "--json",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let summary: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let batch = summary["batch"].as_str().unwrap().to_string();
+    let o = env
+        .run(&[
+            "journal",
+            "undo",
+            &batch,
+            "--yes",
+            "--allow-provision",
+            "--max-percent",
+            "100",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = env
+        .run(&["report", "--format", "json", "--seat-cost", "500"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let history = r["history"].as_array().unwrap();
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["lookup", "batch", "batch"]);
+    assert_eq!(history[1]["batch"], batch.as_str());
+    assert_eq!(history[1]["seats_reclaimed"], 1);
+    assert_eq!(history[1]["inactive"], 1);
+    assert_eq!(history[2]["seats_restored"], 1);
+    assert_eq!(
+        history[2]["inactive"], 0,
+        "the undo marked the user active again"
+    );
+    assert_eq!(r["current"]["active"], 10);
+    assert_eq!(r["estimated_yearly_saving"], 0.0);
+}
