@@ -190,7 +190,27 @@ pub fn parse_age(s: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_age;
+    use super::{demo_workspace, parse_age, ConnectionArgs};
+
+    #[test]
+    fn the_demo_uses_a_temporary_workspace_unless_one_is_named() {
+        let (ws, temp) = demo_workspace(&ConnectionArgs::default()).unwrap();
+        let temp = temp.expect("a temporary directory to remove at exit");
+        assert!(ws.path().starts_with(&temp));
+        assert!(temp.starts_with(std::env::temp_dir()));
+        assert_eq!(ws.read_only(), None);
+        drop(ws);
+        std::fs::remove_dir_all(&temp).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("mine.sqlite");
+        let conn = ConnectionArgs {
+            workspace: Some(named.clone()),
+            ..ConnectionArgs::default()
+        };
+        let (ws, temp) = demo_workspace(&conn).unwrap();
+        assert_eq!((ws.path(), temp), (named.as_path(), None));
+    }
 
     #[test]
     fn ages() {
