@@ -258,9 +258,10 @@ fn bench_load() {
         t.elapsed().as_secs_f64(),
         size as f64 / 1e6
     );
-    for _ in 0..3 {
+    for mode in ["summaries", "summaries", "summaries", "full", "parts"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .env("NAVSCIM_BENCH_LOAD", &path)
+            .env("NAVSCIM_BENCH_MODE", mode)
             .output()
             .unwrap();
         print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -273,16 +274,52 @@ fn bench_load() {
 }
 
 fn child_load(path: &str) {
+    let mode = std::env::var("NAVSCIM_BENCH_MODE").unwrap_or_default();
+    if mode == "parts" {
+        // The parts one by one: where the time and memory go.
+        let ws = Workspace::open(std::path::Path::new(path)).unwrap();
+        let t = Instant::now();
+        let users = ws.users().unwrap();
+        println!(
+            "  users: {:.0} ms, RSS {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0
+        );
+        let t = Instant::now();
+        let outcomes = ws.outcomes().unwrap();
+        println!(
+            "  outcomes: {:.0} ms, RSS {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0
+        );
+        let t = Instant::now();
+        let usage = ws.load().unwrap().usage_reports;
+        println!(
+            "  everything again: {:.0} ms, RSS {:.0} MB, peak {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0,
+            status_kb("VmHWM:") as f64 / 1024.0
+        );
+        drop((users, outcomes, usage));
+        return;
+    }
     let base = status_kb("VmRSS:");
     let t = Instant::now();
     let ws = Workspace::open(std::path::Path::new(path)).unwrap();
-    let loaded = ws.load().unwrap();
+    let full = mode == "full";
+    let loaded = if full {
+        ws.load().unwrap()
+    } else {
+        ws.load_summaries().unwrap()
+    };
     let elapsed = t.elapsed();
     assert_eq!(loaded.users.len(), USERS);
-    assert_eq!(loaded.outcomes.len(), USERS);
+    assert_eq!(loaded.summaries.len(), USERS);
+    assert_eq!(loaded.outcomes.len(), if full { USERS } else { 0 });
     assert_eq!(loaded.usage_reports[0].rows.len(), USERS);
     println!(
-        "load: open + Workspace::load of {USERS} users, outcomes and usage rows: {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
+        "load ({mode}): open + Workspace::{} of {USERS} users, outcomes and usage rows: {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
+        if full { "load" } else { "load_summaries" },
         elapsed.as_secs_f64() * 1e3,
         status_kb("VmHWM:") as f64 / 1024.0,
         base as f64 / 1024.0,

@@ -62,6 +62,19 @@ impl StoredOutcome {
     }
 }
 
+/// A user's latest outcome as a table row shows it: status, when and how checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeSummary {
+    pub checked_at: DateTime<Utc>,
+    /// [`MatchStatus::name`], e.g. `matched`.
+    pub status: String,
+    /// Active on the server (matched users only).
+    pub active: Option<bool>,
+    pub scim_id: Option<String>,
+    /// How the user was found.
+    pub lookup_kind: Option<LookupKind>,
+}
+
 /// A note the admin wrote about a user.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
@@ -141,7 +154,9 @@ pub struct Loaded {
     pub sources: Vec<SourceRecord>,
     /// The merged users, in their order.
     pub users: Vec<StoredUser>,
-    /// Latest outcome by identity key.
+    /// What a table row shows of each latest outcome, by identity key.
+    pub summaries: HashMap<String, OutcomeSummary>,
+    /// Latest full outcome by identity key (empty from [`Workspace::load_summaries`]).
     pub outcomes: HashMap<String, StoredOutcome>,
     /// Hand links: identity key → SCIM id.
     pub links: BTreeMap<String, String>,
@@ -256,11 +271,27 @@ fn presence_name(p: Presence) -> String {
 impl Workspace {
     /// Everything in the workspace, in one read transaction.
     pub fn load(&self) -> Result<Loaded, WorkspaceError> {
+        self.load_with(true)
+    }
+
+    /// Everything but the full outcomes (`outcomes` is empty; `summaries` has what a
+    /// table row shows): the quick start for a large workspace. A full outcome is then
+    /// read when needed with [`Workspace::outcome`].
+    pub fn load_summaries(&self) -> Result<Loaded, WorkspaceError> {
+        self.load_with(false)
+    }
+
+    fn load_with(&self, full: bool) -> Result<Loaded, WorkspaceError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let loaded = Loaded {
             sources: self.sources()?,
             users: self.users()?,
-            outcomes: self.outcomes()?,
+            summaries: self.summaries()?,
+            outcomes: if full {
+                self.outcomes()?
+            } else {
+                HashMap::new()
+            },
             links: self.pairs("SELECT key, scim_id FROM links")?,
             ignores: self.pairs("SELECT key, reason FROM ignores")?,
             notes: self.notes()?,
@@ -334,6 +365,61 @@ impl Workspace {
             });
         }
         Ok(out)
+    }
+
+    /// What a table row shows of each user's latest outcome, by identity key (read from
+    /// plain columns: no JSON is parsed).
+    pub fn summaries(&self) -> Result<HashMap<String, OutcomeSummary>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, checked_at, status, active, scim_id, lookup_kind FROM outcomes")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<bool>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, at, status, active, scim_id, kind) = row.map_err(|e| self.err(e))?;
+            let s = OutcomeSummary {
+                checked_at: time(self, "outcomes.checked_at", &at)?,
+                status,
+                active,
+                scim_id,
+                lookup_kind: kind.as_deref().and_then(LookupKind::from_name),
+            };
+            out.insert(key, s);
+        }
+        Ok(out)
+    }
+
+    /// One user's full latest outcome.
+    pub fn outcome(&self, key: &str) -> Result<Option<StoredOutcome>, WorkspaceError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT checked_at, outcome FROM outcomes WHERE key = ?1",
+                [key],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => Ok(None),
+            Some((at, outcome)) => Ok(Some(StoredOutcome {
+                key: key.to_string(),
+                checked_at: time(self, "outcomes.checked_at", &at)?,
+                outcome: from_json(self, "outcomes.outcome", &outcome)?,
+            })),
+        }
     }
 
     /// Latest outcome by identity key.
