@@ -211,6 +211,30 @@ fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan() {
     assert_eq!(snap.counts.by_status["ignored"], 1);
     assert_eq!(snap.counts.active, 1);
 
+    // The quick start: summaries from plain columns, a full outcome read when needed.
+    let quick = ws.load_summaries().unwrap();
+    assert!(quick.outcomes.is_empty());
+    assert_eq!(quick.users.len(), 3);
+    assert_eq!(quick.summaries, l.summaries);
+    let s = &quick.summaries["ann@corp.example"];
+    assert_eq!(
+        (
+            s.status.as_str(),
+            s.active,
+            s.scim_id.as_deref(),
+            s.lookup_kind
+        ),
+        (
+            "matched",
+            Some(true),
+            Some("id-ann"),
+            Some(LookupKind::Email)
+        )
+    );
+    assert_eq!(quick.summaries["bob@corp.example"].status, "not_found");
+    assert_eq!(ws.outcome("ann@corp.example").unwrap().as_ref(), Some(ann));
+    assert_eq!(ws.outcome("nobody@corp.example").unwrap(), None);
+
     // The reports the CLI plans from: outcome and ignore applied.
     let reports = l.reports();
     let status: Vec<&str> = reports.iter().map(|r| r.status.as_str()).collect();
