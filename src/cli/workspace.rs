@@ -83,7 +83,8 @@ pub enum FormatArg {
 }
 
 const REPORT_HELP: &str = "\
-Reads the workspace only: no token, no network. JSON: {workspace, tenant, generated_at,
+Reads the workspace: no token, no network (--save-seat-cost also stores the seat
+cost in it; another navscim holding it makes this a read-only view). JSON: {workspace, tenant, generated_at,
 oldest_check, current: {users, by_status, active, inactive, orphan_seats, idle},
 seats_reclaimed, seats_restored, seat_cost, estimated_yearly_saving, history: [one
 snapshot per lookup run and per batch: at, kind (lookup | refresh | batch), batch,
