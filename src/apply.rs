@@ -1495,6 +1495,7 @@ pub fn undo_plan(log: &BatchLog) -> (Plan, Vec<String>) {
         matched_users: log.header.plan.matched_users,
         operations,
         excluded: log.header.plan.excluded.clone(),
+        target: log.header.plan.target.clone(),
     };
     (plan, notes)
 }

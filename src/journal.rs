@@ -886,6 +886,7 @@ mod tests {
                     })
                     .collect(),
                 excluded: vec![],
+                target: None,
             },
         }
     }

@@ -24,3 +24,4 @@ pub mod secret;
 pub mod sim;
 pub mod ui;
 pub mod usage;
+pub mod workspace;

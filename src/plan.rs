@@ -286,6 +286,64 @@ pub struct Plan {
     pub matched_users: usize,
     pub operations: Vec<Operation>,
     pub excluded: Vec<Exclusion>,
+    /// The server and profile the plan was built for (absent in plans made before
+    /// navscim recorded it). Applying it elsewhere is refused: see [`Plan::check_target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Box<PlanTarget>>,
+}
+
+/// Which tenant a plan is for: a base URL is the same for every LinkedIn tenant, so the
+/// profile (and its tenant label) tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTarget {
+    /// The SCIM base URL.
+    pub server: String,
+    /// The profile's name.
+    pub profile: String,
+    /// The profile's tenant label, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl PlanTarget {
+    fn describe(&self) -> String {
+        match &self.tenant {
+            Some(t) => format!(
+                "profile {:?} (tenant {t:?}) at {}",
+                self.profile, self.server
+            ),
+            None => format!("profile {:?} at {}", self.profile, self.server),
+        }
+    }
+}
+
+/// A plan built for another server or profile than the one it is applied with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("this plan was built for {}, but this run uses {}: refusing to apply it here (nothing was sent); build the plan again with this profile", .built_for.describe(), .used.describe())]
+pub struct WrongTenant {
+    pub built_for: PlanTarget,
+    pub used: PlanTarget,
+}
+
+/// A base URL compared without a trailing `/` and with the scheme and host in lower case.
+fn same_server(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.trim().trim_end_matches('/');
+        match s.find("://") {
+            Some(i) => {
+                let rest = &s[i + 3..];
+                let host_end = rest.find('/').unwrap_or(rest.len());
+                format!(
+                    "{}://{}{}",
+                    s[..i].to_ascii_lowercase(),
+                    rest[..host_end].to_ascii_lowercase(),
+                    &rest[host_end..]
+                )
+            }
+            None => s.to_string(),
+        }
+    };
+    norm(a) == norm(b)
 }
 
 impl Plan {
@@ -296,6 +354,26 @@ impl Plan {
             *counts.entry(op.op.name()).or_default() += 1;
         }
         counts
+    }
+
+    /// Refuses a plan built for another server or profile than `used` (plans without
+    /// a recorded target pass). The TUI and `navscim apply` both call it before a batch.
+    pub fn check_target(&self, used: &PlanTarget) -> Result<(), Box<WrongTenant>> {
+        let Some(built_for) = &self.target else {
+            return Ok(());
+        };
+        let tenant_differs =
+            matches!((&built_for.tenant, &used.tenant), (Some(a), Some(b)) if a != b);
+        if !same_server(&built_for.server, &used.server)
+            || built_for.profile != used.profile
+            || tenant_differs
+        {
+            return Err(Box::new(WrongTenant {
+                built_for: (**built_for).clone(),
+                used: used.clone(),
+            }));
+        }
+        Ok(())
     }
 
     /// Reads a plan file; the error names the file and what is wrong with it.
@@ -586,6 +664,7 @@ mod tests {
             matched_users: matched,
             operations: ops,
             excluded: vec![],
+            target: None,
         }
     }
 

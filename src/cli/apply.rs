@@ -243,6 +243,15 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         (Some(url), None) => url,
         _ => profile.base_url.clone(),
     };
+    // A plan built for another server or profile is refused before anything else.
+    let mut used = match super::workspace::plan_target(conn) {
+        Ok(t) => t,
+        Err(e) => return usage(run, e),
+    };
+    used.server = base_url.clone();
+    if let Err(e) = plan.check_target(&used) {
+        return fail(run.json, REFUSED, &e.to_string());
+    }
     let verdict = gates.check(&plan);
 
     if run.dry_run {
@@ -387,7 +396,28 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     let summary = apply::run(&client, batch, &options, control_rx, events_tx).await;
     ctrl_c.abort();
     let _ = progress.await;
+    record_in_workspace(conn, &summary, run.json);
     report(run, &summary)
+}
+
+/// Records the batch in the workspace: a snapshot with the seats it reclaimed, and the
+/// changed users' stored outcomes. The journal stays the record of changes, so a
+/// workspace that cannot be written only earns a note.
+fn record_in_workspace(conn: &ConnectionArgs, summary: &BatchSummary, quiet: bool) {
+    let recorded = journal::read_batch(Path::new(&summary.journal))
+        .map_err(|e| e.to_string())
+        .and_then(|log| {
+            let mut ws = super::workspace::open_for_writing(conn)?;
+            ws.record_batch(&log).map_err(|e| e.to_string())
+        });
+    match recorded {
+        Ok(s) if !quiet => eprintln!(
+            "workspace: batch recorded ({} seats reclaimed, {} restored)",
+            s.seats_reclaimed, s.seats_restored
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("navscim: note: the batch is not recorded in the workspace: {e}"),
+    }
 }
 
 fn dry_run(

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -20,11 +22,14 @@ use crate::import::{
     NeedsMapping, ProblemKind,
 };
 use crate::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported, BREAKER_AFTER};
-use crate::matching::{identity_key, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome};
+use crate::matching::{
+    identity_key, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome, Presence,
+};
 use crate::report::{ReportFormat, ReportWriter, UserReport};
 use crate::runtime::connect::{connect, ClientSetup};
 use crate::sanitize::for_terminal;
 use crate::scim::{Breaker, ErrorCategory, ScimError};
+use crate::workspace::{OutcomeRow, SnapshotKind, SourceChanges, Workspace};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -74,7 +79,7 @@ pub enum OutFormat {
 pub struct LookupArgs {
     /// CSV exports to read: identity-provider assignments and/or the Sales Navigator
     /// user export.
-    #[arg(required = true, value_name = "FILE.csv")]
+    #[arg(required_unless_present = "refresh_stale", value_name = "FILE.csv")]
     pub files: Vec<PathBuf>,
     /// Users looked up at once (also the client's limit of requests in flight).
     #[arg(long, default_value_t = 8, value_name = "N",
@@ -110,6 +115,14 @@ pub struct LookupArgs {
     /// SCIM id (GET /Users/{id}), falling back to the precedence if the id is gone.
     #[arg(long, value_name = "RESULTS.json")]
     pub ids: Option<PathBuf>,
+    /// Look up again only the workspace's users checked longer ago than --stale-after
+    /// (or never), by their stored SCIM id first (one GET /Users/{id} each); no files.
+    #[arg(long, conflicts_with_all = ["files", "ids"])]
+    pub refresh_stale: bool,
+    /// How old a result may be before --refresh-stale looks it up again, e.g. 24h,
+    /// 90m, 3d (default: the workspace's setting, 24h).
+    #[arg(long, value_name = "AGE", requires = "refresh_stale")]
+    pub stale_after: Option<String>,
 }
 
 /// Everything settled from the arguments before any file is read.
@@ -134,8 +147,29 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Err(e) => return usage(e),
     };
 
-    // ---- read and merge the files
+    // ---- the workspace: outcomes are written into it as they arrive
+    let mut ws = match super::workspace::open_for_writing(conn) {
+        Ok(ws) => ws,
+        Err(e) => return usage(e),
+    };
+    let decisions = match ws.load_decisions() {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
+    // The domain aliases in force are the workspace's settings too.
+    if !args.domain_alias.is_empty() {
+        let stored = ws.settings().and_then(|mut s| {
+            s.domain_aliases = args.domain_alias.clone();
+            ws.set_settings(&s)
+        });
+        if let Err(e) = stored {
+            return usage(e);
+        }
+    }
+
+    // ---- read and merge the files (or, with --refresh-stale, the stale users)
     let mut imports: Vec<Import> = Vec::new();
+    let mut source_changes = Vec::new();
     for path in &args.files {
         let options = ImportOptions {
             mapping: mapping_for(&plan, path),
@@ -144,9 +178,14 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         match import_path(path, &options) {
             Ok(import) => {
                 report_import(&import);
+                match remember_source(&mut ws, path, &import, &plan.aliases) {
+                    Ok(Some(changes)) => source_changes.push(changes),
+                    Ok(None) => {}
+                    Err(e) => return usage(e),
+                }
                 if import.detection.format.kind() == FileKind::Usage {
                     eprintln!(
-                        "{}: a usage report adds no users; it is not used by lookup",
+                        "{}: a usage report adds no users; it is not used by lookup (kept in the workspace)",
                         import.file
                     );
                     continue;
@@ -160,8 +199,18 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             Err(e) => return usage(e),
         }
     }
-    let mut directory = Directory::build(&imports, &plan.aliases);
-    if directory.is_empty() {
+    for c in &source_changes {
+        eprintln!("{}", c.summary());
+    }
+    let mut directory = if args.refresh_stale {
+        match stale_directory(&ws, args) {
+            Ok(d) => d,
+            Err(e) => return usage(e),
+        }
+    } else {
+        Directory::build(&imports, &plan.aliases)
+    };
+    if directory.is_empty() && !args.refresh_stale {
         return usage("the files hold no users to look up");
     }
     if let Some(path) = &args.ids {
@@ -174,6 +223,21 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
                 }
             }
             Err(e) => return usage(e),
+        }
+    }
+    // Hand links made in the workspace: the linked SCIM id is checked first.
+    let mut precedence = plan.precedence.clone();
+    for u in &mut directory.users {
+        if let Some(id) = decisions.links.get(&u.key) {
+            u.stored_scim_id = Some(id.clone());
+            if !precedence.contains(&LookupKind::StoredId) {
+                precedence.insert(0, LookupKind::StoredId);
+            }
+        }
+    }
+    if !args.refresh_stale {
+        if let Err(e) = ws.replace_users(&directory) {
+            return usage(e);
         }
     }
     // Everything needed is in the directory now: free the records before the lookups.
@@ -243,6 +307,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         .collect();
     let is_ignored = |u: &DirUser| {
         ignore.contains(&u.key)
+            || decisions.ignores.contains_key(&u.key)
             || u.external_id().is_some_and(|e| ignore.contains(e))
             || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
     };
@@ -271,7 +336,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let options = LookupOptions {
-        precedence: plan.precedence.clone(),
+        precedence,
         concurrency: args.concurrency as usize,
         aliases: plan.aliases.clone(),
     };
@@ -292,17 +357,24 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     };
     let mut interrupted = preflight_stop.as_deref() == Some("the run was interrupted");
     let mut abandoned = false;
+    let mut saved = Saved::default();
     loop {
         tokio::select! {
-            event = rx.recv() => match event {
-                Some(LookupEvent::Finished(i, outcome)) => {
-                    // Held until the batch ends: a conflict (two users on one SCIM
-                    // user) shows only across users, and must reach every row.
-                    results.waiting.insert(i, outcome);
-                    if let Some(p) = &progress { p.inc(1); }
+            event = rx.recv() => {
+                let Some(event) = event else { break };
+                let mut next = Some(event);
+                // Everything that has arrived goes into one workspace transaction.
+                while let Some(event) = next {
+                    if let LookupEvent::Finished(i, outcome) = event {
+                        saved.add(&directory.users[i].key, &outcome);
+                        // Held until the batch ends: a conflict (two users on one SCIM
+                        // user) shows only across users, and must reach every row.
+                        results.waiting.insert(i, outcome);
+                        if let Some(p) = &progress { p.inc(1); }
+                    }
+                    next = rx.try_recv().ok();
                 }
-                Some(LookupEvent::Started(_)) => {}
-                None => break,
+                saved.flush(&mut ws);
             },
             n = interrupts.recv() => {
                 interrupted = true;
@@ -343,8 +415,15 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
     let elapsed = started.elapsed();
 
-    // ---- conflicts across users, then the rest of the results
-    results.apply_conflicts();
+    // ---- conflicts across users (into the workspace too), then the rest of the results
+    let conflicts = results.apply_conflicts();
+    for &i in &conflicts {
+        if let Some(o) = results.waiting.get(&i) {
+            saved.add(&directory.users[i].key, o);
+        }
+    }
+    saved.flush(&mut ws);
+    saved.written = saved.written.saturating_sub(conflicts.len());
     let why_missing = match (&summary.auth_failure, &stopped, interrupted) {
         (Some(e), _, _) => format!("not looked up: the server refused the token ({e})"),
         (None, _, true) => "interrupted: not looked up".to_string(),
@@ -364,6 +443,29 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     let line = counts.line(stats.requests, stats.retries, stats.throttled, elapsed);
     tracing::info!("lookup: {line}");
     eprintln!("navscim lookup: {line}");
+    saved.flush(&mut ws);
+    let kind = if args.refresh_stale {
+        SnapshotKind::Refresh
+    } else {
+        SnapshotKind::Lookup
+    };
+    let recorded = match &saved.failed {
+        Some(e) => Err(e.clone()),
+        None => ws
+            .record_run(kind, Some(client.base_url()))
+            .map_err(|e| e.to_string()),
+    };
+    match recorded {
+        Ok(_) => eprintln!(
+            "navscim lookup: workspace {}: {} results saved",
+            ws.path().display(),
+            saved.written
+        ),
+        Err(e) => {
+            eprintln!("navscim lookup: the workspace was not fully written: {e}");
+            return exit::FAILURE;
+        }
+    }
 
     if let Some(e) = &summary.auth_failure {
         let message = format!("stopped: the server refused the token: {e}");
@@ -397,10 +499,100 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
 }
 
+/// Outcomes waiting to be written into the workspace, and what was written.
+#[derive(Default)]
+struct Saved {
+    rows: Vec<OutcomeRow>,
+    written: usize,
+    /// The first write error; nothing more is written into the workspace after it.
+    failed: Option<String>,
+}
+
+impl Saved {
+    fn add(&mut self, key: &str, outcome: &LookupOutcome) {
+        if self.failed.is_none() {
+            self.rows.push(OutcomeRow::new(key, Utc::now(), outcome));
+        }
+    }
+
+    /// Writes what is waiting, in one transaction.
+    fn flush(&mut self, ws: &mut Workspace) {
+        if self.rows.is_empty() || self.failed.is_some() {
+            return;
+        }
+        match ws.write_outcome_rows(&self.rows) {
+            Ok(()) => self.written += self.rows.len(),
+            Err(e) => {
+                eprintln!("navscim lookup: cannot write into the workspace: {e}");
+                self.failed = Some(e.to_string());
+            }
+        }
+        self.rows.clear();
+    }
+}
+
+/// Records a file in the workspace; returns what changed since it was last loaded.
+fn remember_source(
+    ws: &mut Workspace,
+    path: &Path,
+    import: &Import,
+    aliases: &DomainAliases,
+) -> Result<Option<SourceChanges>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string();
+    ws.record_source(&shown, &bytes, import, aliases, Utc::now())
+        .map_err(|e| e.to_string())
+}
+
+/// `--refresh-stale`: the workspace's users checked longer ago than the threshold.
+fn stale_directory(ws: &Workspace, args: &LookupArgs) -> Result<Directory, String> {
+    let settings = ws.settings().map_err(|e| e.to_string())?;
+    let age = match &args.stale_after {
+        Some(a) => super::workspace::parse_age(a).map_err(|e| format!("--stale-after: {e}"))?,
+        None => Duration::from_secs(settings.stale_after_hours * 3600),
+    };
+    let older_than = chrono::Duration::from_std(age).map_err(|e| format!("--stale-after: {e}"))?;
+    let stale = ws
+        .stale_users(older_than, Utc::now())
+        .map_err(|e| e.to_string())?;
+    let total = ws.users().map_err(|e| e.to_string())?.len();
+    if total == 0 {
+        return Err(format!(
+            "the workspace {} holds no users: run navscim lookup FILE.csv… first",
+            ws.path().display()
+        ));
+    }
+    eprintln!(
+        "navscim lookup: {} of {} users are stale (checked more than {} ago, or never)",
+        stale.len(),
+        total,
+        humantime(age)
+    );
+    let mut directory = Directory::new();
+    let known = stale.iter().any(|s| s.presence != Presence::Unknown);
+    directory.has_idp = known;
+    directory.has_salesnav = known;
+    directory.users = stale.into_iter().map(|s| s.user).collect();
+    Ok(directory)
+}
+
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s.is_multiple_of(86_400) && s > 0 => format!("{} d", s / 86_400),
+        _ if s.is_multiple_of(3600) && s > 0 => format!("{} h", s / 3600),
+        _ if s.is_multiple_of(60) && s > 0 => format!("{} min", s / 60),
+        _ => format!("{s} s"),
+    }
+}
+
 fn plan(args: &LookupArgs) -> Result<Plan, String> {
     // A stored SCIM id exists only with --ids; then it is tried first.
     let mut precedence = Vec::new();
-    if args.ids.is_some() {
+    if args.ids.is_some() || args.refresh_stale {
         precedence.push(LookupKind::StoredId);
     }
     for name in args
@@ -696,16 +888,20 @@ impl Results<'_> {
     /// Marks the users whose identity only conflicts across users (two users on one
     /// SCIM user, one seat id naming different people); see
     /// [`crate::matching::cross_conflicts`].
-    fn apply_conflicts(&mut self) {
+    /// Marks the users that conflict across users; returns their indices.
+    fn apply_conflicts(&mut self) -> Vec<usize> {
         let marks = {
             let waiting = &self.waiting;
             crate::matching::cross_conflicts(self.dir, |i| waiting.get(&i).map(|o| &**o))
         };
+        let mut marked = Vec::with_capacity(marks.len());
         for (i, why, not_found_too) in marks {
             if let Some(o) = self.waiting.get_mut(&i) {
                 o.mark_conflict(&why, not_found_too);
+                marked.push(i);
             }
         }
+        marked
     }
 
     fn write(&mut self, output: &mut Output, row: UserReport) -> Result<(), String> {

@@ -13,6 +13,7 @@ mod lookup;
 mod plan;
 pub mod signals;
 pub mod tui;
+pub mod workspace;
 
 use std::path::PathBuf;
 
@@ -117,6 +118,8 @@ enum Commands {
     Apply(apply::ApplyArgs),
     /// List, show, resume, undo or export the batches navscim applied.
     Journal(journal::JournalArgs),
+    /// Print the inventory and its trend from the workspace (no network).
+    Report(workspace::ReportArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -149,6 +152,12 @@ pub struct ConnectionArgs {
     /// Allow deactivating users (off: read-only).
     #[arg(long, global = true)]
     pub allow_deprovision: bool,
+    /// The workspace (SQLite file) to use; default: the profile's, in the data directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub workspace: Option<PathBuf>,
+    /// A label for the tenant (stored in the workspace; plans record it).
+    #[arg(long, global = true, value_name = "LABEL")]
+    pub tenant: Option<String>,
 }
 
 impl ConnectionArgs {
@@ -248,9 +257,10 @@ pub fn main() -> i32 {
             Some(Commands::Sim(args)) => crate::sim::cli::run(args).await,
             Some(Commands::Check(args)) => check::run(&cli.connection, &args).await,
             Some(Commands::Lookup(args)) => lookup::run(&cli.connection, &args).await,
-            Some(Commands::Plan(args)) => plan::run(&args),
+            Some(Commands::Plan(args)) => plan::run(&cli.connection, &args),
             Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
+            Some(Commands::Report(args)) => workspace::run_report(&cli.connection, &args),
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     });
@@ -270,6 +280,7 @@ impl Cli {
             Some(Commands::Plan(_)) => "plan",
             Some(Commands::Apply(_)) => "apply",
             Some(Commands::Journal(_)) => "journal",
+            Some(Commands::Report(_)) => "report",
             Some(Commands::Screenshots(_)) => "screenshots",
         }
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand};
 
-use super::exit;
+use super::{exit, ConnectionArgs};
 use crate::import::{import_path, parse_map_override, DateOrder, FileKind, Import, ImportOptions};
 use crate::matching::{Directory, DomainAliases};
 use crate::plan::{
@@ -87,8 +87,17 @@ selected emails not in the results are listed as not_matched.";
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Lookup results: the JSON written by `navscim lookup --out results.json`.
-    #[arg(long, value_name = "results.json")]
-    pub lookup: PathBuf,
+    #[arg(
+        long,
+        value_name = "results.json",
+        required_unless_present = "from_workspace",
+        conflicts_with = "from_workspace"
+    )]
+    pub lookup: Option<PathBuf>,
+    /// Read the users and their latest lookup outcomes from the workspace (see
+    /// --workspace) instead of a results file.
+    #[arg(long)]
+    pub from_workspace: bool,
     /// Write the plan to this file (JSON).
     #[arg(long, value_name = "plan.json")]
     pub out: PathBuf,
@@ -184,8 +193,13 @@ fn aliases(common: &CommonArgs) -> Result<DomainAliases, String> {
     DomainAliases::parse(&common.domain_alias.join(","))
 }
 
-fn load_lookup(common: &CommonArgs) -> Result<(Vec<PlanCandidate>, PlanInput), String> {
-    let path = &common.lookup;
+fn load_lookup(
+    conn: &ConnectionArgs,
+    common: &CommonArgs,
+) -> Result<(Vec<PlanCandidate>, PlanInput), String> {
+    let Some(path) = &common.lookup else {
+        return load_from_workspace(conn);
+    };
     if path
         .extension()
         .and_then(|e| e.to_str())
@@ -206,17 +220,23 @@ fn load_lookup(common: &CommonArgs) -> Result<(Vec<PlanCandidate>, PlanInput), S
     Ok((candidates, input))
 }
 
-pub fn run(args: &PlanArgs) -> i32 {
+pub fn run(conn: &ConnectionArgs, args: &PlanArgs) -> i32 {
     let today = Utc::now().date_naive();
     match &args.kind {
-        PlanKind::Deprovision(a) => deprovision(a, today),
-        PlanKind::Reactivate(a) => select_plan(&a.common, &a.select, Select::Reactivate, today),
+        PlanKind::Deprovision(a) => deprovision(conn, a, today),
+        PlanKind::Reactivate(a) => {
+            select_plan(conn, &a.common, &a.select, Select::Reactivate, today)
+        }
         PlanKind::Provision(a) => {
-            select_plan(&a.common, &a.select, Select::Provision(&a.idp), today)
+            select_plan(conn, &a.common, &a.select, Select::Provision(&a.idp), today)
         }
-        PlanKind::Deactivate(a) => {
-            select_plan(&a.common, &a.select, Select::Deactivate(&a.protect), today)
-        }
+        PlanKind::Deactivate(a) => select_plan(
+            conn,
+            &a.common,
+            &a.select,
+            Select::Deactivate(&a.protect),
+            today,
+        ),
     }
 }
 
@@ -249,12 +269,12 @@ fn import_usage(a: &DeprovisionArgs, path: &Path) -> Result<Import, String> {
     Ok(import)
 }
 
-fn deprovision(a: &DeprovisionArgs, today: NaiveDate) -> i32 {
+fn deprovision(conn: &ConnectionArgs, a: &DeprovisionArgs, today: NaiveDate) -> i32 {
     let aliases = match aliases(&a.common) {
         Ok(x) => x,
         Err(e) => return bad_input(format!("--domain-alias: {e}")),
     };
-    let (candidates, lookup_input) = match load_lookup(&a.common) {
+    let (candidates, lookup_input) = match load_lookup(conn, &a.common) {
         Ok(x) => x,
         Err(e) => return bad_input(e),
     };
@@ -320,7 +340,7 @@ fn deprovision(a: &DeprovisionArgs, today: NaiveDate) -> i32 {
             obj.insert("usage_row_errors".into(), errors.into());
         }
     }
-    if let Err(e) = write_plan(&a.common.out, &plan) {
+    if let Err(e) = write_plan(conn, &a.common.out, &plan) {
         eprintln!("navscim plan: {e}");
         return exit::FAILURE;
     }
@@ -400,7 +420,13 @@ enum Select<'a> {
     Deactivate(&'a [PathBuf]),
 }
 
-fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: NaiveDate) -> i32 {
+fn select_plan(
+    conn: &ConnectionArgs,
+    common: &CommonArgs,
+    select: &Path,
+    kind: Select<'_>,
+    today: NaiveDate,
+) -> i32 {
     let idp = match kind {
         Select::Provision(path) => Some(path),
         _ => None,
@@ -409,7 +435,7 @@ fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: Naiv
         Ok(x) => x,
         Err(e) => return bad_input(format!("--domain-alias: {e}")),
     };
-    let (mut candidates, lookup_input) = match load_lookup(common) {
+    let (mut candidates, lookup_input) = match load_lookup(conn, common) {
         Ok(x) => x,
         Err(e) => return bad_input(e),
     };
@@ -493,7 +519,7 @@ fn select_plan(common: &CommonArgs, select: &Path, kind: Select<'_>, today: Naiv
             )
         }
     };
-    if let Err(e) = write_plan(&common.out, &plan) {
+    if let Err(e) = write_plan(conn, &common.out, &plan) {
         eprintln!("navscim plan: {e}");
         return exit::FAILURE;
     }
@@ -596,9 +622,46 @@ fn gates_line(plan: &Plan, protected: &ProtectedUsers, candidates: &[PlanCandida
     s
 }
 
-fn write_plan(path: &Path, plan: &Plan) -> Result<(), String> {
+/// Users and outcomes from the workspace (`--from-workspace`), as lookup results.
+fn load_from_workspace(conn: &ConnectionArgs) -> Result<(Vec<PlanCandidate>, PlanInput), String> {
+    let path = conn.workspace_path()?;
+    if !path.exists() {
+        return Err(
+            crate::workspace::WorkspaceError::Missing(path.display().to_string()).to_string(),
+        );
+    }
+    let ws = crate::workspace::Workspace::open_shared(&path).map_err(|e| e.to_string())?;
+    let loaded = ws.load().map_err(|e| e.to_string())?;
+    let shown = path.display().to_string();
+    let mut candidates = Vec::with_capacity(loaded.users.len());
+    for (i, r) in loaded.reports().iter().enumerate() {
+        let c = PlanCandidate::from_report(r)
+            .map_err(|e| format!("{shown}: user {} ({}): {e}", i + 1, r.key))?;
+        candidates.push(c);
+    }
+    let input = PlanInput {
+        kind: "workspace".into(),
+        path: shown,
+        rows: candidates.len(),
+    };
+    Ok((candidates, input))
+}
+
+/// Writes the plan, stamped with the tenant it is for, and keeps it in the workspace
+/// as the plan under review (when the workspace is free; a note otherwise).
+fn write_plan(conn: &ConnectionArgs, path: &Path, plan: &Plan) -> Result<(), String> {
+    let mut plan = plan.clone();
+    plan.target = Some(Box::new(super::workspace::plan_target(conn)?));
+    match super::workspace::open_for_writing(conn) {
+        Ok(mut ws) => {
+            if let Err(e) = ws.save_plan(Some(&plan), Some(&path.display().to_string())) {
+                eprintln!("navscim plan: note: {e}");
+            }
+        }
+        Err(e) => eprintln!("navscim plan: note: the plan is not kept in the workspace: {e}"),
+    }
     let mut bytes =
-        serde_json::to_vec_pretty(plan).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::to_vec_pretty(&plan).map_err(|e| format!("{}: {e}", path.display()))?;
     bytes.push(b'\n');
     let mut file = std::fs::File::create(path)
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;

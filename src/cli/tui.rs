@@ -163,10 +163,25 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         journal_dir: Some(journal_dir.clone()),
         ..Settings::default()
     };
+    // The demo's workspace: a temporary one (removed at exit) unless --workspace names
+    // one. It is opened (and locked) here; the dashboard will read and write it.
+    let (workspace, temp_workspace) = match super::workspace::demo_workspace(conn) {
+        Ok(w) => w,
+        Err(e) => {
+            sim.shutdown().await;
+            let _ = std::fs::remove_dir_all(&journal_dir);
+            eprintln!("navscim: {e}");
+            return exit::USAGE;
+        }
+    };
     let initial = demo_actions();
     let result = runtime::run_tui(state, settings, initial).await;
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
+    drop(workspace);
+    if let Some(dir) = temp_workspace {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     finish(result)
 }
 

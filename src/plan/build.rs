@@ -774,6 +774,7 @@ fn deprovision_plan(
         matched_users,
         operations: ops.into_iter().map(|(_, o)| o).collect(),
         excluded,
+        target: None,
     }
 }
 
@@ -1042,6 +1043,7 @@ fn selection_plan(
         matched_users: matched_count(candidates),
         operations,
         excluded,
+        target: None,
     }
 }
 

@@ -169,6 +169,9 @@ async fn the_share_gate_uses_the_lookup_results_not_the_plans_word() {
                 select.to_str().unwrap(),
                 "--out",
                 "plan.json",
+                // The plan records the server it is for (issue 11): the same as apply's.
+                "--base-url",
+                &url,
             ],
             None,
         );

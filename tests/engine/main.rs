@@ -34,3 +34,4 @@ mod scim_http;
 mod scim_tls;
 mod server_answers;
 mod sim_contract;
+mod workspace;

@@ -167,6 +167,7 @@ pub fn plan(operations: Vec<Operation>, matched_users: usize) -> Plan {
         matched_users,
         operations,
         excluded: vec![],
+        target: None,
     }
 }
 

@@ -1,0 +1,350 @@
+//! Workspace benchmarks (issue 11). Plain timing, no harness:
+//!
+//!     cargo bench --bench workspace            # both
+//!     cargo bench --bench workspace -- write   # lookup run with / without the writes
+//!     cargo bench --bench workspace -- load    # reopening a 100,000-user workspace
+//!
+//! 1. write: 100,000 lookups against the simulator at zero latency, the events handled
+//!    as `navscim lookup` handles them (everything that has arrived goes into one
+//!    transaction), with and without writing the outcomes into a workspace; runs
+//!    alternate (without, with, without, with) and the overhead is with / without.
+//! 2. load: a workspace of 100,000 users with outcomes and a 100,000-row usage report is
+//!    made, then a child process (this binary, `NAVSCIM_BENCH_LOAD=PATH`) opens it and
+//!    reads everything with `Workspace::load`; it reports the time and its peak memory
+//!    (VmHWM), so nothing from making the workspace counts.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use navscim::import::{SourceRef, UsageRow};
+use navscim::lookup::{run_batch, LookupEvent, LookupJob, LookupOptions, Unsupported};
+use navscim::matching::{DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, Seat};
+use navscim::scim::{ClientConfig, ScimClient};
+use navscim::secret::Token;
+use navscim::sim::{self, SimConfig, SimHandle};
+use navscim::workspace::{OutcomeRow, StoredUsageReport, Workspace};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "bench-token";
+const USERS: usize = 100_000;
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load_avg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn user(i: usize, email: &str) -> DirUser {
+    DirUser {
+        key: email.to_lowercase(),
+        email: Some(email.to_string()),
+        user_name: Some(email.to_string()),
+        idp_id: Some(format!("E{i:07}")),
+        first_name: Some(format!("First{i}")),
+        last_name: Some(format!("Last{i}")),
+        display_name: None,
+        in_idp: true,
+        idp_enabled: Some(true),
+        seat: Some(Seat {
+            license_status: None,
+            is_admin: false,
+            seat_id: Some(format!("S{i}")),
+            unique_user_id: Some(format!("E{i:07}")),
+        }),
+        other_seats: vec![],
+        sources: vec![SourceRef {
+            file: "okta.csv".into(),
+            line: i as u64 + 2,
+        }],
+        duplicate_rows: 0,
+        stored_scim_id: None,
+    }
+}
+
+fn jobs(sim: &SimHandle) -> Vec<LookupJob> {
+    sim.users()
+        .into_iter()
+        .take(USERS)
+        .enumerate()
+        .map(|(index, u)| LookupJob {
+            index,
+            user: user(index, &u.user_name),
+        })
+        .collect()
+}
+
+/// One lookup run; with `ws`, the outcomes are written as `navscim lookup` writes them.
+async fn lookup_run(
+    client: &ScimClient,
+    jobs: Vec<LookupJob>,
+    mut ws: Option<&mut Workspace>,
+) -> (Duration, usize, usize) {
+    let keys: Vec<String> = jobs.iter().map(|j| j.user.key.clone()).collect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let options = LookupOptions {
+        precedence: vec![LookupKind::UserName],
+        concurrency: 8,
+    };
+    let t = Instant::now();
+    let batch = tokio::spawn(run_batch(
+        client.clone(),
+        jobs,
+        options,
+        Unsupported::default(),
+        CancellationToken::new(),
+        tx,
+    ));
+    let (mut matched, mut transactions) = (0usize, 0usize);
+    let mut rows: Vec<OutcomeRow> = Vec::new();
+    while let Some(event) = rx.recv().await {
+        let mut next = Some(event);
+        while let Some(event) = next {
+            if let LookupEvent::Finished(i, o) = event {
+                if matches!(o.status, MatchStatus::Matched { .. }) {
+                    matched += 1;
+                }
+                if ws.is_some() {
+                    rows.push(OutcomeRow::new(&keys[i], Utc::now(), &o));
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Some(ws) = ws.as_deref_mut() {
+            if !rows.is_empty() {
+                ws.write_outcome_rows(&rows).unwrap();
+                transactions += 1;
+                rows.clear();
+            }
+        }
+    }
+    batch.await.unwrap();
+    (t.elapsed(), matched, transactions)
+}
+
+async fn bench_write() {
+    let sim = sim::start(SimConfig {
+        token: TOKEN.into(),
+        generate: USERS,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut c = ClientConfig::new(sim.base_url(), Token::new(TOKEN));
+    c.concurrency = 8;
+    let client = ScimClient::new(c).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for round in 0..2 {
+        let (t, m, _) = lookup_run(&client, jobs(&sim), None).await;
+        assert_eq!(m, USERS);
+        println!(
+            "  round {round}: without the workspace {:.2} s ({:.0} lookups/s, load {})",
+            t.as_secs_f64(),
+            USERS as f64 / t.as_secs_f64(),
+            load_avg()
+        );
+        without.push(t);
+        let mut ws = Workspace::open(&dir.path().join(format!("w{round}.sqlite"))).unwrap();
+        let (t, m, tx) = lookup_run(&client, jobs(&sim), Some(&mut ws)).await;
+        assert_eq!(m, USERS);
+        assert_eq!(ws.outcomes().unwrap().len(), USERS);
+        println!(
+            "  round {round}: with the workspace    {:.2} s ({:.0} lookups/s, {tx} transactions, load {})",
+            t.as_secs_f64(),
+            USERS as f64 / t.as_secs_f64(),
+            load_avg()
+        );
+        with.push(t);
+    }
+    let a: f64 = without.iter().map(Duration::as_secs_f64).sum();
+    let b: f64 = with.iter().map(Duration::as_secs_f64).sum();
+    println!(
+        "write: {USERS} lookups at zero latency: {:.2} s without, {:.2} s with the workspace (mean of 2): {:+.1}%",
+        a / 2.0,
+        b / 2.0,
+        (b / a - 1.0) * 100.0
+    );
+    sim.shutdown().await;
+}
+
+fn make_workspace(path: &std::path::Path) {
+    let mut directory = Directory::new();
+    directory.users = (0..USERS)
+        .map(|i| user(i, &format!("user.{i}@corp.example")))
+        .collect();
+    let mut ws = Workspace::open(path).unwrap();
+    ws.replace_users(&directory).unwrap();
+    let now = Utc::now();
+    let rows: Vec<OutcomeRow> = (0..USERS)
+        .map(|i| {
+            let email = format!("user.{i}@corp.example");
+            let scim: navscim::scim::ScimUser = serde_json::from_value(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": format!("{i:032x}"),
+                "userName": email,
+                "externalId": format!("E{i:07}"),
+                "name": {"givenName": format!("First{i}"), "familyName": format!("Last{i}")},
+                "emails": [{"value": email, "primary": true, "type": "work"}],
+                "active": true,
+                "meta": {"resourceType": "User", "created": "2025-01-01T00:00:00Z"}
+            }))
+            .unwrap();
+            let o = LookupOutcome {
+                status: MatchStatus::Matched { active: true },
+                matched_by: Some(LookupKind::ExternalId),
+                user: Some(scim),
+                candidates: vec![],
+                attempts: vec![],
+                error: None,
+                warnings: vec![],
+            };
+            OutcomeRow::new(&email, now, &o)
+        })
+        .collect();
+    ws.write_outcome_rows(&rows).unwrap();
+    let usage: Vec<UsageRow> = (0..USERS)
+        .map(|i| UsageRow {
+            email: Some(format!("user.{i}@corp.example")),
+            name: Some(format!("First{i} Last{i}")),
+            license_type: Some("Core".into()),
+            last_active: chrono::NaiveDate::from_ymd_opt(2026, 10, 1),
+            days_since_active: None,
+            days_active: Some(12),
+            searches: Some(30),
+            profile_views: Some(50),
+            inmails_sent: Some(3),
+            leads_saved: Some(4),
+            accounts_saved: Some(1),
+            lists_created: Some(0),
+            ssi: Some(55.5),
+            source: SourceRef {
+                file: "usage.csv".into(),
+                line: i as u64 + 2,
+            },
+        })
+        .collect();
+    ws.save_usage_report(&StoredUsageReport {
+        path: "usage.csv".into(),
+        period: None,
+        content_hash: "0".repeat(64),
+        loaded_at: now,
+        rows: usage,
+    })
+    .unwrap();
+}
+
+fn bench_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.sqlite");
+    let t = Instant::now();
+    make_workspace(&path);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "  made a {USERS}-user workspace in {:.1} s ({:.0} MB on disk)",
+        t.elapsed().as_secs_f64(),
+        size as f64 / 1e6
+    );
+    for mode in ["summaries", "summaries", "summaries", "full", "parts"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("NAVSCIM_BENCH_LOAD", &path)
+            .env("NAVSCIM_BENCH_MODE", mode)
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn child_load(path: &str) {
+    let mode = std::env::var("NAVSCIM_BENCH_MODE").unwrap_or_default();
+    if mode == "parts" {
+        // The parts one by one: where the time and memory go.
+        let ws = Workspace::open(std::path::Path::new(path)).unwrap();
+        let t = Instant::now();
+        let users = ws.users().unwrap();
+        println!(
+            "  users: {:.0} ms, RSS {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0
+        );
+        let t = Instant::now();
+        let outcomes = ws.outcomes().unwrap();
+        println!(
+            "  outcomes: {:.0} ms, RSS {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0
+        );
+        let t = Instant::now();
+        let usage = ws.load().unwrap().usage_reports;
+        println!(
+            "  everything again: {:.0} ms, RSS {:.0} MB, peak {:.0} MB",
+            t.elapsed().as_secs_f64() * 1e3,
+            status_kb("VmRSS:") as f64 / 1024.0,
+            status_kb("VmHWM:") as f64 / 1024.0
+        );
+        drop((users, outcomes, usage));
+        return;
+    }
+    let base = status_kb("VmRSS:");
+    let t = Instant::now();
+    let ws = Workspace::open(std::path::Path::new(path)).unwrap();
+    let full = mode == "full";
+    let loaded = if full {
+        ws.load().unwrap()
+    } else {
+        ws.load_summaries().unwrap()
+    };
+    let elapsed = t.elapsed();
+    assert_eq!(loaded.users.len(), USERS);
+    assert_eq!(loaded.summaries.len(), USERS);
+    assert_eq!(loaded.outcomes.len(), if full { USERS } else { 0 });
+    assert_eq!(loaded.usage_reports[0].rows.len(), USERS);
+    println!(
+        "load ({mode}): open + Workspace::{} of {USERS} users, outcomes and usage rows: {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
+        if full { "load" } else { "load_summaries" },
+        elapsed.as_secs_f64() * 1e3,
+        status_kb("VmHWM:") as f64 / 1024.0,
+        base as f64 / 1024.0,
+        load_avg()
+    );
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("NAVSCIM_BENCH_LOAD") {
+        child_load(&path);
+        return;
+    }
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |name: &str| filters.is_empty() || filters.iter().any(|f| f == name);
+    if wants("load") {
+        bench_load();
+    }
+    if wants("write") {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(bench_write());
+    }
+}

@@ -1,0 +1,923 @@
+//! Reading and writing the workspace's tables. Every write is one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{parse_ts, ts, Snapshot, SourceIdentity, Workspace, WorkspaceError};
+use crate::import::{ColumnMapping, ReportPeriod, UsageRow};
+use crate::matching::{DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, Presence};
+use crate::plan::{Plan, ProtectedUsers};
+use crate::report::UserReport;
+
+/// A file loaded into the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// The path as loaded (absolute when it could be resolved).
+    pub path: String,
+    /// `idp`, `salesnav_users` or `usage`.
+    pub kind: String,
+    /// The detected format's label, e.g. `Okta assignments`.
+    pub format: String,
+    /// SHA-256 of the file's bytes, hex ([`super::content_hash`]).
+    pub content_hash: String,
+    /// The column mapping used.
+    pub mapping: ColumnMapping,
+    pub headers: Vec<String>,
+    /// Users (or usage rows) loaded from it.
+    pub rows_loaded: usize,
+    pub loaded_at: DateTime<Utc>,
+    /// Who the file held, by identity key: what the next load is compared with.
+    pub identities: Vec<SourceIdentity>,
+}
+
+/// A merged user and where they stand between the files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    pub user: DirUser,
+    pub presence: Presence,
+}
+
+/// A user's latest lookup outcome: when it was checked and what the server said (the
+/// lookup kind that matched, the SCIM id and identity are in `outcome`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOutcome {
+    /// The user's identity key.
+    pub key: String,
+    pub checked_at: DateTime<Utc>,
+    pub outcome: LookupOutcome,
+}
+
+impl StoredOutcome {
+    /// How the user was found (`None` unless matched).
+    pub fn lookup_kind(&self) -> Option<LookupKind> {
+        self.outcome.matched_by
+    }
+
+    /// The matched SCIM resource's id.
+    pub fn scim_id(&self) -> Option<&str> {
+        self.outcome.user.as_ref().and_then(|u| u.id.as_deref())
+    }
+}
+
+/// A user's latest outcome as a table row shows it: status, when and how checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeSummary {
+    pub checked_at: DateTime<Utc>,
+    /// [`MatchStatus::name`], e.g. `matched`.
+    pub status: String,
+    /// Active on the server (matched users only).
+    pub active: Option<bool>,
+    pub scim_id: Option<String>,
+    /// How the user was found.
+    pub lookup_kind: Option<LookupKind>,
+}
+
+/// A note the admin wrote about a user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub key: String,
+    pub text: String,
+    pub written_at: DateTime<Utc>,
+}
+
+/// A conflict the admin resolved (e.g. which of two SCIM users is the person).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    pub key: String,
+    /// In words or a short code, e.g. `link`, `keep`, `ignore`.
+    pub resolution: String,
+    pub scim_id: Option<String>,
+    pub resolved_at: DateTime<Utc>,
+}
+
+/// A usage report loaded into the workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUsageReport {
+    pub path: String,
+    pub period: Option<ReportPeriod>,
+    pub content_hash: String,
+    pub loaded_at: DateTime<Utc>,
+    pub rows: Vec<UsageRow>,
+}
+
+/// The settings in force. Each field is one row of the `settings` table (its JSON
+/// value); a missing row is the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Idle for more than this many days counts as idle (default 90).
+    pub idle_days: u32,
+    /// Users provisioned less than this many days ago are left alone (default 30).
+    pub grace_days: u32,
+    /// `ALIAS=CANONICAL` email domain pairs.
+    pub domain_aliases: Vec<String>,
+    /// Users never deprovisioned.
+    pub protected: ProtectedUsers,
+    /// Results older than this many hours are stale (default 24).
+    pub stale_after_hours: u64,
+    /// What one seat costs a year (any currency), for the estimated saving.
+    pub seat_cost: Option<f64>,
+    /// The tenant's label (a base URL is the same for every LinkedIn tenant).
+    pub tenant: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idle_days: crate::usage::DEFAULT_IDLE_DAYS,
+            grace_days: crate::usage::DEFAULT_GRACE_DAYS,
+            domain_aliases: Vec::new(),
+            protected: ProtectedUsers::default(),
+            stale_after_hours: super::DEFAULT_STALE_HOURS,
+            seat_cost: None,
+            tenant: None,
+        }
+    }
+}
+
+/// The plan under review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPlan {
+    pub plan: Plan,
+    /// Where it came from (a file, `navscim plan`, the Actions pane).
+    pub origin: Option<String>,
+    pub saved_at: DateTime<Utc>,
+}
+
+/// Everything in the workspace, read in one call ([`Workspace::load`]).
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub sources: Vec<SourceRecord>,
+    /// The merged users, in their order.
+    pub users: Vec<StoredUser>,
+    /// What a table row shows of each latest outcome, by identity key.
+    pub summaries: HashMap<String, OutcomeSummary>,
+    /// Latest full outcome by identity key (empty from [`Workspace::load_summaries`]).
+    pub outcomes: HashMap<String, StoredOutcome>,
+    /// Hand links: identity key → SCIM id.
+    pub links: BTreeMap<String, String>,
+    /// Ignored users: identity key → reason.
+    pub ignores: BTreeMap<String, String>,
+    pub notes: Vec<Note>,
+    pub conflicts: Vec<Conflict>,
+    pub usage_reports: Vec<StoredUsageReport>,
+    pub settings: Settings,
+    pub plan: Option<StoredPlan>,
+    /// Snapshots, oldest first.
+    pub history: Vec<Snapshot>,
+}
+
+impl Loaded {
+    /// One [`UserReport`] per user, in order: the stored outcome (if any), ignores
+    /// applied. The shape `navscim lookup --out` writes and `navscim plan` reads.
+    pub fn reports(&self) -> Vec<UserReport> {
+        self.users
+            .iter()
+            .map(|u| {
+                let outcome = self.outcomes.get(&u.user.key).map(|o| &o.outcome);
+                let ignored = self.ignores.contains_key(&u.user.key);
+                UserReport::new(&u.user, u.presence, outcome, ignored)
+            })
+            .collect()
+    }
+}
+
+/// The admin's per-user decisions that a lookup honours.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decisions {
+    /// Hand links: identity key → SCIM id.
+    pub links: BTreeMap<String, String>,
+    /// Ignored users: identity key → reason.
+    pub ignores: BTreeMap<String, String>,
+}
+
+/// A user whose result is older than the stale threshold (or who was never checked),
+/// with the SCIM id to try first (a hand link, else the last match) in
+/// `user.stored_scim_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleUser {
+    pub user: DirUser,
+    pub presence: Presence,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// One outcome, serialised and ready to write ([`Workspace::write_outcome_rows`]).
+#[derive(Debug, Clone)]
+pub struct OutcomeRow {
+    key: String,
+    checked_at: String,
+    lookup_kind: Option<&'static str>,
+    scim_id: Option<String>,
+    status: &'static str,
+    active: Option<bool>,
+    json: String,
+}
+
+impl OutcomeRow {
+    /// Serialises `outcome` for the user `key`, checked at `checked_at`.
+    pub fn new(key: &str, checked_at: DateTime<Utc>, outcome: &LookupOutcome) -> OutcomeRow {
+        let active = match outcome.status {
+            MatchStatus::Matched { active } => Some(active),
+            _ => None,
+        };
+        OutcomeRow {
+            key: key.to_string(),
+            checked_at: ts(checked_at),
+            lookup_kind: outcome.matched_by.map(LookupKind::name),
+            scim_id: outcome.user.as_ref().and_then(|u| u.id.clone()),
+            status: outcome.status.name(),
+            active,
+            // A LookupOutcome is plain data: serialising it cannot fail.
+            json: serde_json::to_string(outcome).unwrap_or_default(),
+        }
+    }
+}
+
+fn data_err(ws: &Workspace, what: &str, e: impl std::fmt::Display) -> WorkspaceError {
+    WorkspaceError::Data {
+        path: ws.path().display().to_string(),
+        what: what.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    ws: &Workspace,
+    what: &str,
+    text: &str,
+) -> Result<T, WorkspaceError> {
+    serde_json::from_str(text).map_err(|e| data_err(ws, what, e))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn time(ws: &Workspace, what: &str, s: &str) -> Result<DateTime<Utc>, WorkspaceError> {
+    parse_ts(s).ok_or_else(|| data_err(ws, what, format!("not a time: {s:?}")))
+}
+
+fn presence_name(p: Presence) -> String {
+    match serde_json::to_value(p) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "unknown".into(),
+    }
+}
+
+impl Workspace {
+    /// Everything in the workspace, in one read transaction.
+    pub fn load(&self) -> Result<Loaded, WorkspaceError> {
+        self.load_with(true)
+    }
+
+    /// Everything but the full outcomes (`outcomes` is empty; `summaries` has what a
+    /// table row shows): the quick start for a large workspace. A full outcome is then
+    /// read when needed with [`Workspace::outcome`].
+    pub fn load_summaries(&self) -> Result<Loaded, WorkspaceError> {
+        self.load_with(false)
+    }
+
+    fn load_with(&self, full: bool) -> Result<Loaded, WorkspaceError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let loaded = Loaded {
+            sources: self.sources()?,
+            users: self.users()?,
+            summaries: self.summaries()?,
+            outcomes: if full {
+                self.outcomes()?
+            } else {
+                HashMap::new()
+            },
+            links: self.pairs("SELECT key, scim_id FROM links")?,
+            ignores: self.pairs("SELECT key, reason FROM ignores")?,
+            notes: self.notes()?,
+            conflicts: self.conflicts()?,
+            usage_reports: self.usage_reports()?,
+            settings: self.settings()?,
+            plan: self.plan()?,
+            history: self.history()?,
+        };
+        tx.finish().map_err(|e| self.err(e))?;
+        Ok(loaded)
+    }
+
+    pub(crate) fn sources(&self) -> Result<Vec<SourceRecord>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, kind, format, content_hash, mapping, headers, rows_loaded, \
+                 loaded_at, identities FROM sources ORDER BY loaded_at, path",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, kind, format, hash, mapping, headers, n, at, ids) =
+                row.map_err(|e| self.err(e))?;
+            out.push(SourceRecord {
+                mapping: from_json(self, "sources.mapping", &mapping)?,
+                headers: from_json(self, "sources.headers", &headers)?,
+                identities: from_json(self, "sources.identities", &ids)?,
+                loaded_at: time(self, "sources.loaded_at", &at)?,
+                rows_loaded: n.max(0) as usize,
+                path,
+                kind,
+                format,
+                content_hash: hash,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The merged users, in order.
+    pub fn users(&self) -> Result<Vec<StoredUser>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT presence, user FROM users ORDER BY position")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (presence, user) = row.map_err(|e| self.err(e))?;
+            out.push(StoredUser {
+                user: from_json(self, "users.user", &user)?,
+                presence: from_json(self, "users.presence", &format!("\"{presence}\""))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// What a table row shows of each user's latest outcome, by identity key (read from
+    /// plain columns: no JSON is parsed).
+    pub fn summaries(&self) -> Result<HashMap<String, OutcomeSummary>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, checked_at, status, active, scim_id, lookup_kind FROM outcomes")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<bool>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, at, status, active, scim_id, kind) = row.map_err(|e| self.err(e))?;
+            let s = OutcomeSummary {
+                checked_at: time(self, "outcomes.checked_at", &at)?,
+                status,
+                active,
+                scim_id,
+                lookup_kind: kind.as_deref().and_then(LookupKind::from_name),
+            };
+            out.insert(key, s);
+        }
+        Ok(out)
+    }
+
+    /// One user's full latest outcome.
+    pub fn outcome(&self, key: &str) -> Result<Option<StoredOutcome>, WorkspaceError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT checked_at, outcome FROM outcomes WHERE key = ?1",
+                [key],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => Ok(None),
+            Some((at, outcome)) => Ok(Some(StoredOutcome {
+                key: key.to_string(),
+                checked_at: time(self, "outcomes.checked_at", &at)?,
+                outcome: from_json(self, "outcomes.outcome", &outcome)?,
+            })),
+        }
+    }
+
+    /// Latest outcome by identity key.
+    pub fn outcomes(&self) -> Result<HashMap<String, StoredOutcome>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, checked_at, outcome FROM outcomes")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (key, at, outcome) = row.map_err(|e| self.err(e))?;
+            let o = StoredOutcome {
+                checked_at: time(self, "outcomes.checked_at", &at)?,
+                outcome: from_json(self, "outcomes.outcome", &outcome)?,
+                key: key.clone(),
+            };
+            out.insert(key, o);
+        }
+        Ok(out)
+    }
+
+    fn pairs(&self, sql: &str) -> Result<BTreeMap<String, String>, WorkspaceError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn notes(&self) -> Result<Vec<Note>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, key, text, written_at FROM notes ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, key, text, at) = row.map_err(|e| self.err(e))?;
+            out.push(Note {
+                id,
+                key,
+                text,
+                written_at: time(self, "notes.written_at", &at)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn conflicts(&self) -> Result<Vec<Conflict>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, resolution, scim_id, resolved_at FROM conflicts ORDER BY key")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, resolution, scim_id, at) = row.map_err(|e| self.err(e))?;
+            out.push(Conflict {
+                key,
+                resolution,
+                scim_id,
+                resolved_at: time(self, "conflicts.resolved_at", &at)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn usage_reports(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, period_start, period_end, content_hash, loaded_at, rows \
+                 FROM usage_reports ORDER BY loaded_at, path",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, start, end, hash, at, data) = row.map_err(|e| self.err(e))?;
+            let date = |s: Option<String>| s.and_then(|s| s.parse().ok());
+            let (start, end) = (date(start), date(end));
+            out.push(StoredUsageReport {
+                period: (start.is_some() || end.is_some()).then_some(ReportPeriod { start, end }),
+                rows: from_json(self, "usage_reports.rows", &data)?,
+                loaded_at: time(self, "usage_reports.loaded_at", &at)?,
+                path,
+                content_hash: hash,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The settings in force (defaults for what was never set).
+    pub fn settings(&self) -> Result<Settings, WorkspaceError> {
+        let map = self.pairs("SELECT name, value FROM settings")?;
+        let mut obj = serde_json::Map::new();
+        for (name, value) in map {
+            let v: serde_json::Value = from_json(self, &format!("settings.{name}"), &value)?;
+            obj.insert(name, v);
+        }
+        serde_json::from_value(serde_json::Value::Object(obj))
+            .map_err(|e| data_err(self, "settings", e))
+    }
+
+    fn plan(&self) -> Result<Option<StoredPlan>, WorkspaceError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT plan, origin, saved_at FROM plan WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => Ok(None),
+            Some((plan, origin, at)) => Ok(Some(StoredPlan {
+                plan: from_json(self, "plan.plan", &plan)?,
+                origin,
+                saved_at: time(self, "plan.saved_at", &at)?,
+            })),
+        }
+    }
+
+    /// The history, oldest first.
+    pub fn history(&self) -> Result<Vec<Snapshot>, WorkspaceError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT snapshot FROM snapshots ORDER BY at, id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row.map_err(|e| self.err(e))?;
+            out.push(from_json(self, "snapshots.snapshot", &text)?);
+        }
+        Ok(out)
+    }
+
+    // ---- writes ------------------------------------------------------------------------
+
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, WorkspaceError> {
+        self.writable()?;
+        let path = self.path().to_path_buf();
+        let err = |e: rusqlite::Error| super::storage(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let out = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
+    /// Replaces the merged user list (one transaction). Outcomes, links and the other
+    /// decisions are kept by identity key.
+    pub fn replace_users(&mut self, directory: &Directory) -> Result<(), WorkspaceError> {
+        let rows: Vec<(String, String, String)> = directory
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.key.clone(),
+                    presence_name(directory.presence(u)),
+                    to_json(u),
+                )
+            })
+            .collect();
+        self.write(|tx| {
+            tx.execute("DELETE FROM users", [])?;
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO users (key, position, presence, user) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (i, (key, presence, user)) in rows.iter().enumerate() {
+                stmt.execute(params![key, i as i64, presence, user])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes outcomes (one transaction for all of them).
+    pub fn write_outcomes(&mut self, outcomes: &[StoredOutcome]) -> Result<(), WorkspaceError> {
+        let rows: Vec<OutcomeRow> = outcomes
+            .iter()
+            .map(|o| OutcomeRow::new(&o.key, o.checked_at, &o.outcome))
+            .collect();
+        self.write_outcome_rows(&rows)
+    }
+
+    /// Writes prepared outcome rows (one transaction for all of them).
+    pub fn write_outcome_rows(&mut self, rows: &[OutcomeRow]) -> Result<(), WorkspaceError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO outcomes \
+                 (key, checked_at, lookup_kind, scim_id, status, active, outcome) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in rows {
+                stmt.execute(params![
+                    r.key,
+                    r.checked_at,
+                    r.lookup_kind,
+                    r.scim_id,
+                    r.status,
+                    r.active,
+                    r.json
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Links a user to a SCIM id by hand (`None`: removes the link).
+    pub fn set_link(&mut self, key: &str, scim_id: Option<&str>) -> Result<(), WorkspaceError> {
+        let now = ts(Utc::now());
+        self.write(|tx| {
+            match scim_id {
+                Some(id) => tx.execute(
+                    "INSERT OR REPLACE INTO links (key, scim_id, linked_at) VALUES (?1, ?2, ?3)",
+                    params![key, id, now],
+                )?,
+                None => tx.execute("DELETE FROM links WHERE key = ?1", [key])?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Ignores a user, with the reason (`None`: no longer ignored).
+    pub fn set_ignored(&mut self, key: &str, reason: Option<&str>) -> Result<(), WorkspaceError> {
+        let now = ts(Utc::now());
+        self.write(|tx| {
+            match reason {
+                Some(r) => tx.execute(
+                    "INSERT OR REPLACE INTO ignores (key, reason, ignored_at) VALUES (?1, ?2, ?3)",
+                    params![key, r, now],
+                )?,
+                None => tx.execute("DELETE FROM ignores WHERE key = ?1", [key])?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Adds a note to a user; returns its id.
+    pub fn add_note(&mut self, key: &str, text: &str) -> Result<i64, WorkspaceError> {
+        let now = ts(Utc::now());
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO notes (key, text, written_at) VALUES (?1, ?2, ?3)",
+                params![key, text, now],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    /// Deletes a note.
+    pub fn delete_note(&mut self, id: i64) -> Result<(), WorkspaceError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM notes WHERE id = ?1", [id])
+                .map(|_| ())
+        })
+    }
+
+    /// Records how a conflict was resolved (replacing an earlier resolution).
+    pub fn resolve_conflict(
+        &mut self,
+        key: &str,
+        resolution: &str,
+        scim_id: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        let now = ts(Utc::now());
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO conflicts (key, resolution, scim_id, resolved_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![key, resolution, scim_id, now],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Stores every setting (one transaction).
+    pub fn set_settings(&mut self, settings: &Settings) -> Result<(), WorkspaceError> {
+        let obj = match serde_json::to_value(settings) {
+            Ok(serde_json::Value::Object(o)) => o,
+            _ => serde_json::Map::new(),
+        };
+        self.write(|tx| {
+            let mut stmt =
+                tx.prepare("INSERT OR REPLACE INTO settings (name, value) VALUES (?1, ?2)")?;
+            for (name, value) in &obj {
+                stmt.execute(params![name, value.to_string()])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores the plan under review (`None`: there is none).
+    pub fn save_plan(
+        &mut self,
+        plan: Option<&Plan>,
+        origin: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        let json = plan.map(to_json);
+        let now = ts(Utc::now());
+        self.write(|tx| {
+            match &json {
+                Some(p) => tx.execute(
+                    "INSERT OR REPLACE INTO plan (id, plan, origin, saved_at) VALUES (1, ?1, ?2, ?3)",
+                    params![p, origin, now],
+                )?,
+                None => tx.execute("DELETE FROM plan", [])?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Stores a usage report (replacing one loaded from the same path).
+    pub fn save_usage_report(&mut self, report: &StoredUsageReport) -> Result<(), WorkspaceError> {
+        let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+        let (start, end) = match report.period {
+            Some(p) => (date(p.start), date(p.end)),
+            None => (None, None),
+        };
+        let rows = to_json(&report.rows);
+        let at = ts(report.loaded_at);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO usage_reports \
+                 (path, period_start, period_end, content_hash, loaded_at, rows) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![report.path, start, end, report.content_hash, at, rows],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub(crate) fn put_source(&mut self, s: &SourceRecord) -> Result<(), WorkspaceError> {
+        let (mapping, headers, ids) = (
+            to_json(&s.mapping),
+            to_json(&s.headers),
+            to_json(&s.identities),
+        );
+        let at = ts(s.loaded_at);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO sources (path, kind, format, content_hash, mapping, \
+                 headers, rows_loaded, loaded_at, identities) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    s.path,
+                    s.kind,
+                    s.format,
+                    s.content_hash,
+                    mapping,
+                    headers,
+                    s.rows_loaded as i64,
+                    at,
+                    ids
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub(crate) fn put_snapshot(&mut self, s: &Snapshot) -> Result<(), WorkspaceError> {
+        let json = to_json(s);
+        let at = ts(s.at);
+        let kind = s.kind.name();
+        self.write(|tx| {
+            match &s.batch {
+                Some(b) => tx.execute(
+                    "INSERT INTO snapshots (at, kind, batch_id, snapshot) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT(batch_id) DO UPDATE SET at = excluded.at, snapshot = excluded.snapshot",
+                    params![at, kind, b, json],
+                )?,
+                None => tx.execute(
+                    "INSERT INTO snapshots (at, kind, snapshot) VALUES (?1, ?2, ?3)",
+                    params![at, kind, json],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Marks the stored outcomes of these SCIM ids active or inactive (after a batch
+    /// changed them): the status column and the outcome's `status` are updated.
+    pub(crate) fn set_active(&mut self, changes: &[(String, bool)]) -> Result<(), WorkspaceError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare(
+                "UPDATE outcomes SET active = ?2, \
+                 outcome = json_set(outcome, '$.status', json_object('matched', json_object('active', json(?3))), \
+                 '$.user.active', json(?3)) \
+                 WHERE scim_id = ?1 AND status = 'matched'",
+            )?;
+            for (id, active) in changes {
+                let flag = if *active { "true" } else { "false" };
+                stmt.execute(params![id, active, flag])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The hand links and ignores (what a headless lookup honours).
+    pub fn load_decisions(&self) -> Result<Decisions, WorkspaceError> {
+        Ok(Decisions {
+            links: self.pairs("SELECT key, scim_id FROM links")?,
+            ignores: self.pairs("SELECT key, reason FROM ignores")?,
+        })
+    }
+
+    /// Users whose result is older than `older_than` at `now`, or who were never
+    /// checked, in the users' order; ignored users are left out. The SCIM id to try
+    /// first (hand link, else the last match) is in `user.stored_scim_id`.
+    pub fn stale_users(
+        &self,
+        older_than: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StaleUser>, WorkspaceError> {
+        let users = self.users()?;
+        let outcomes = self.outcomes()?;
+        let links = self.pairs("SELECT key, scim_id FROM links")?;
+        let ignores = self.pairs("SELECT key, reason FROM ignores")?;
+        let cutoff = now - older_than;
+        Ok(users
+            .into_iter()
+            .filter(|u| !ignores.contains_key(&u.user.key))
+            .filter_map(|u| {
+                let o = outcomes.get(&u.user.key);
+                let checked_at = o.map(|o| o.checked_at);
+                if checked_at.is_some_and(|t| t > cutoff) {
+                    return None;
+                }
+                let mut user = u.user;
+                let id = links
+                    .get(&user.key)
+                    .cloned()
+                    .or_else(|| o.and_then(|o| o.scim_id().map(str::to_string)));
+                if id.is_some() {
+                    user.stored_scim_id = id;
+                }
+                Some(StaleUser {
+                    user,
+                    presence: u.presence,
+                    checked_at,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,570 @@
+//! The workspace engine (src/workspace): a restart keeps everything, a file loaded again
+//! shows what changed, stale users are selected by age, damaged and newer databases are
+//! kept aside, a second opener is refused (or gets a read-only view), the schema-v1
+//! fixture opens, and a plan for another tenant is refused.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Utc};
+use navscim::import::{import_path, ImportOptions};
+use navscim::matching::{
+    Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus, Presence,
+};
+use navscim::plan::{Plan, PlanTarget, ProtectedUsers};
+use navscim::scim::ScimUser;
+use navscim::workspace::{
+    self, schema, Settings, SnapshotKind, StoredOutcome, StoredUsageReport, Workspace,
+    WorkspaceError,
+};
+
+const IDP_HEADER: &str =
+    "Username,Email,First Name,Last Name,Display Name,Status,Employee Number,Department\n";
+
+fn idp_row(name: &str, emp: &str) -> String {
+    format!(
+        "{name}@corp.example,{name}@corp.example,{name},Smith,{name} Smith,ACTIVE,{emp},Sales\n"
+    )
+}
+
+fn write_idp(path: &Path, rows: &[(&str, &str)]) {
+    let mut text = IDP_HEADER.to_string();
+    for (n, e) in rows {
+        text.push_str(&idp_row(n, e));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn scim_user(id: &str, user_name: &str, active: bool) -> ScimUser {
+    serde_json::from_value(serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": id,
+        "userName": user_name,
+        "active": active,
+    }))
+    .unwrap()
+}
+
+fn matched(id: &str, user_name: &str, active: bool) -> LookupOutcome {
+    LookupOutcome {
+        status: MatchStatus::Matched { active },
+        matched_by: Some(LookupKind::Email),
+        user: Some(scim_user(id, user_name, active)),
+        candidates: vec![],
+        attempts: vec![],
+        error: None,
+        warnings: vec![],
+    }
+}
+
+fn not_found() -> LookupOutcome {
+    LookupOutcome {
+        status: MatchStatus::NotFound,
+        matched_by: None,
+        user: None,
+        candidates: vec![],
+        attempts: vec![],
+        error: None,
+        warnings: vec![],
+    }
+}
+
+fn directory_of(path: &Path) -> (navscim::import::Import, Directory) {
+    let import = import_path(path, &ImportOptions::default()).unwrap();
+    let dir = Directory::build(std::slice::from_ref(&import), &DomainAliases::default());
+    (import, dir)
+}
+
+fn plan_for(server: &str, profile: &str) -> Plan {
+    let mut plan: Plan = serde_json::from_value(serde_json::json!({
+        "version": 1,
+        "created_at": "2026-11-01T00:00:00Z",
+        "inputs": [],
+        "matched_users": 3,
+        "operations": [],
+        "excluded": [],
+    }))
+    .unwrap();
+    plan.target = Some(Box::new(PlanTarget {
+        server: server.into(),
+        profile: profile.into(),
+        tenant: Some("Northwind EMEA".into()),
+    }));
+    plan
+}
+
+#[test]
+fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("okta.csv");
+    write_idp(&csv, &[("ann", "E1"), ("bob", "E2"), ("cat", "E3")]);
+    let db = dir.path().join("ws.sqlite");
+    let (import, directory) = directory_of(&csv);
+    let checked = Utc::now() - Duration::hours(3);
+    let plan = plan_for("https://api.linkedin.com/scim", "default");
+    let settings = Settings {
+        idle_days: 60,
+        grace_days: 14,
+        domain_aliases: vec!["corp-example.co.uk=corp.example".into()],
+        protected: ProtectedUsers::parse_list("ceo@corp.example\n"),
+        stale_after_hours: 12,
+        seat_cost: Some(960.0),
+        tenant: Some("Northwind EMEA".into()),
+    };
+    {
+        let mut ws = Workspace::open(&db).unwrap();
+        let bytes = std::fs::read(&csv).unwrap();
+        let changes = ws
+            .record_source(
+                "okta.csv",
+                &bytes,
+                &import,
+                &DomainAliases::default(),
+                checked,
+            )
+            .unwrap();
+        assert_eq!(changes, None, "a first load has nothing to compare with");
+        ws.replace_users(&directory).unwrap();
+        ws.write_outcomes(&[
+            StoredOutcome {
+                key: "ann@corp.example".into(),
+                checked_at: checked,
+                outcome: matched("id-ann", "ann@corp.example", true),
+            },
+            StoredOutcome {
+                key: "bob@corp.example".into(),
+                checked_at: checked,
+                outcome: not_found(),
+            },
+        ])
+        .unwrap();
+        ws.set_link("bob@corp.example", Some("id-bob-by-hand"))
+            .unwrap();
+        ws.set_ignored("cat@corp.example", Some("contractor"))
+            .unwrap();
+        ws.add_note("ann@corp.example", "asked to keep her seat until March")
+            .unwrap();
+        let gone = ws.add_note("ann@corp.example", "draft").unwrap();
+        ws.delete_note(gone).unwrap();
+        ws.resolve_conflict("bob@corp.example", "link", Some("id-bob-by-hand"))
+            .unwrap();
+        ws.set_settings(&settings).unwrap();
+        ws.save_plan(Some(&plan), Some("plan.json")).unwrap();
+        ws.save_usage_report(&StoredUsageReport {
+            path: "usage.csv".into(),
+            period: None,
+            content_hash: workspace::content_hash(b"x"),
+            loaded_at: checked,
+            rows: vec![],
+        })
+        .unwrap();
+        ws.record_run(SnapshotKind::Lookup, Some("https://api.linkedin.com/scim"))
+            .unwrap();
+    }
+
+    // A new process (here: a new open) finds everything as it was.
+    let ws = Workspace::open(&db).unwrap();
+    assert_eq!(ws.read_only(), None);
+    let l = ws.load().unwrap();
+    assert_eq!(l.sources.len(), 1);
+    assert_eq!(l.sources[0].path, "okta.csv");
+    assert_eq!(l.sources[0].kind, "idp");
+    assert_eq!(l.sources[0].rows_loaded, 3);
+    assert_eq!(
+        l.sources[0].content_hash,
+        workspace::content_hash(&std::fs::read(&csv).unwrap())
+    );
+    assert_eq!(l.sources[0].mapping, import.mapping);
+    let users: Vec<_> = l.users.iter().map(|u| u.user.clone()).collect();
+    assert_eq!(
+        users, directory.users,
+        "users in their order, field for field"
+    );
+    assert!(l.users.iter().all(|u| u.presence == Presence::Unknown));
+    assert_eq!(l.outcomes.len(), 2);
+    let ann = &l.outcomes["ann@corp.example"];
+    assert_eq!(ann.outcome, matched("id-ann", "ann@corp.example", true));
+    assert_eq!(ann.scim_id(), Some("id-ann"));
+    assert_eq!(ann.lookup_kind(), Some(LookupKind::Email));
+    assert_eq!(
+        ann.checked_at.timestamp_millis(),
+        checked.timestamp_millis()
+    );
+    assert_eq!(l.links["bob@corp.example"], "id-bob-by-hand");
+    assert_eq!(l.ignores["cat@corp.example"], "contractor");
+    assert_eq!(l.notes.len(), 1);
+    assert_eq!(l.notes[0].text, "asked to keep her seat until March");
+    assert_eq!(l.conflicts.len(), 1);
+    assert_eq!(l.conflicts[0].scim_id.as_deref(), Some("id-bob-by-hand"));
+    assert_eq!(l.settings, settings);
+    assert_eq!(l.plan.as_ref().unwrap().plan, plan);
+    assert_eq!(
+        l.plan.as_ref().unwrap().origin.as_deref(),
+        Some("plan.json")
+    );
+    assert_eq!(l.usage_reports.len(), 1);
+    assert_eq!(l.history.len(), 1);
+    let snap = &l.history[0];
+    assert_eq!(snap.kind, SnapshotKind::Lookup);
+    assert_eq!(snap.counts.users, 3);
+    assert_eq!(snap.counts.by_status["matched"], 1);
+    assert_eq!(snap.counts.by_status["not_found"], 1);
+    assert_eq!(snap.counts.by_status["ignored"], 1);
+    assert_eq!(snap.counts.active, 1);
+
+    // The quick start: summaries from plain columns, a full outcome read when needed.
+    let quick = ws.load_summaries().unwrap();
+    assert!(quick.outcomes.is_empty());
+    assert_eq!(quick.users.len(), 3);
+    assert_eq!(quick.summaries, l.summaries);
+    let s = &quick.summaries["ann@corp.example"];
+    assert_eq!(
+        (
+            s.status.as_str(),
+            s.active,
+            s.scim_id.as_deref(),
+            s.lookup_kind
+        ),
+        (
+            "matched",
+            Some(true),
+            Some("id-ann"),
+            Some(LookupKind::Email)
+        )
+    );
+    assert_eq!(quick.summaries["bob@corp.example"].status, "not_found");
+    assert_eq!(ws.outcome("ann@corp.example").unwrap().as_ref(), Some(ann));
+    assert_eq!(ws.outcome("nobody@corp.example").unwrap(), None);
+
+    // The reports the CLI plans from: outcome and ignore applied.
+    let reports = l.reports();
+    let status: Vec<&str> = reports.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(status, ["matched", "not_found", "ignored"]);
+    assert_eq!(reports[0].scim_id.as_deref(), Some("id-ann"));
+}
+
+#[test]
+fn loading_a_changed_source_shows_users_added_gone_and_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("okta.csv");
+    let db = dir.path().join("ws.sqlite");
+    let mut ws = Workspace::open(&db).unwrap();
+    let aliases = DomainAliases::default();
+    let load = |ws: &mut Workspace| {
+        let import = import_path(&csv, &ImportOptions::default()).unwrap();
+        let bytes = std::fs::read(&csv).unwrap();
+        ws.record_source("okta.csv", &bytes, &import, &aliases, Utc::now())
+            .unwrap()
+    };
+    write_idp(&csv, &[("ann", "E1"), ("bob", "E2"), ("cat", "E3")]);
+    assert_eq!(load(&mut ws), None);
+    // The same content again: nothing to report.
+    assert_eq!(load(&mut ws), None);
+    // Bob left, Dan joined, Cat's employee number changed.
+    write_idp(&csv, &[("ann", "E1"), ("cat", "E9"), ("dan", "E4")]);
+    let changes = load(&mut ws).expect("the content changed");
+    assert_eq!(changes.added, ["dan@corp.example"]);
+    assert_eq!(changes.gone, ["bob@corp.example"]);
+    assert_eq!(changes.changed.len(), 1);
+    let c = &changes.changed[0];
+    assert_eq!(
+        (
+            c.key.as_str(),
+            c.field,
+            c.before.as_deref(),
+            c.after.as_deref()
+        ),
+        ("cat@corp.example", "idp_id", Some("E3"), Some("E9"))
+    );
+    assert!(changes.previous_load.is_some());
+    assert!(
+        changes
+            .summary()
+            .contains("1 users added, 1 gone, 1 with changed identifiers"),
+        "{}",
+        changes.summary()
+    );
+    // The comparison is with the last load, not the first.
+    write_idp(&csv, &[("ann", "E1"), ("cat", "E9")]);
+    let changes = load(&mut ws).unwrap();
+    assert!(changes.added.is_empty());
+    assert_eq!(changes.gone, ["dan@corp.example"]);
+    assert!(changes.changed.is_empty());
+}
+
+#[test]
+fn stale_users_are_those_checked_before_the_threshold_or_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("okta.csv");
+    write_idp(
+        &csv,
+        &[("ann", "E1"), ("bob", "E2"), ("cat", "E3"), ("dan", "E4")],
+    );
+    let (_, directory) = directory_of(&csv);
+    let mut ws = Workspace::open(&dir.path().join("ws.sqlite")).unwrap();
+    ws.replace_users(&directory).unwrap();
+    let now = Utc::now();
+    ws.write_outcomes(&[
+        StoredOutcome {
+            key: "ann@corp.example".into(),
+            checked_at: now - Duration::hours(30),
+            outcome: matched("id-ann", "ann@corp.example", true),
+        },
+        StoredOutcome {
+            key: "bob@corp.example".into(),
+            checked_at: now - Duration::hours(2),
+            outcome: matched("id-bob", "bob@corp.example", true),
+        },
+        StoredOutcome {
+            key: "cat@corp.example".into(),
+            checked_at: now - Duration::hours(48),
+            outcome: not_found(),
+        },
+    ])
+    .unwrap();
+    ws.set_link("cat@corp.example", Some("id-cat-linked"))
+        .unwrap();
+    ws.set_ignored("dan@corp.example", Some("leaver")).unwrap();
+    let stale = ws.stale_users(Duration::hours(24), now).unwrap();
+    let got: Vec<(&str, Option<&str>)> = stale
+        .iter()
+        .map(|s| (s.user.key.as_str(), s.user.stored_scim_id.as_deref()))
+        .collect();
+    // Bob is fresh, Dan is ignored; Ann by her last match, Cat by the hand link.
+    assert_eq!(
+        got,
+        [
+            ("ann@corp.example", Some("id-ann")),
+            ("cat@corp.example", Some("id-cat-linked"))
+        ]
+    );
+    ws.set_ignored("dan@corp.example", None).unwrap();
+    let stale = ws.stale_users(Duration::hours(1), now).unwrap();
+    assert_eq!(stale.len(), 4, "a never-checked user is stale too");
+    assert_eq!(stale[3].checked_at, None);
+}
+
+#[test]
+fn a_damaged_workspace_is_kept_aside_and_a_new_one_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    let junk =
+        b"this is not an SQLite database, just some bytes that happen to be here".repeat(100);
+    std::fs::write(&db, &junk).unwrap();
+    let err = Workspace::open(&db).unwrap_err();
+    let WorkspaceError::Corrupt { kept_as, .. } = &err else {
+        panic!("expected Corrupt, got {err:?}");
+    };
+    let msg = err.to_string();
+    assert!(msg.contains("damaged") && msg.contains(kept_as), "{msg}");
+    assert_eq!(std::fs::read(kept_as).unwrap(), junk, "kept byte for byte");
+    assert!(!db.exists(), "moved, not copied");
+    // The next start makes a new workspace and leaves the damaged one alone.
+    let ws = Workspace::open(&db).unwrap();
+    assert_eq!(ws.schema_version().unwrap(), schema::latest_version());
+    assert_eq!(std::fs::read(kept_as).unwrap(), junk);
+}
+
+#[test]
+fn a_workspace_from_a_newer_navscim_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    {
+        let mut ws = Workspace::open(&db).unwrap();
+        ws.add_note("x@corp.example", "written by the future")
+            .unwrap();
+    }
+    let newer = schema::latest_version() + 1;
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", newer).unwrap();
+    }
+    // Read-only: refused, the file is left where it is.
+    let err = Workspace::open_read_only(&db).unwrap_err();
+    assert!(
+        matches!(err, WorkspaceError::Newer { found, kept_as: None, .. } if found == newer),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer navscim"), "{err}");
+    assert!(db.exists());
+    // For writing: refused and moved aside, never migrated down or overwritten.
+    let err = Workspace::open(&db).unwrap_err();
+    let WorkspaceError::Newer {
+        kept_as: Some(kept),
+        found,
+        supported,
+        ..
+    } = &err
+    else {
+        panic!("expected Newer, got {err:?}");
+    };
+    assert_eq!((*found, *supported), (newer, schema::latest_version()));
+    assert!(!db.exists());
+    let conn = rusqlite::Connection::open(kept).unwrap();
+    let v: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, newer);
+    let text: String = conn
+        .query_row("SELECT text FROM notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(text, "written by the future");
+}
+
+#[test]
+fn a_second_opener_is_refused_or_gets_a_read_only_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    let mut first = Workspace::open(&db).unwrap();
+    first.add_note("ann@corp.example", "hello").unwrap();
+
+    let err = Workspace::open(&db).unwrap_err();
+    assert!(matches!(err, WorkspaceError::Locked { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("in use by another navscim"), "{msg}");
+    assert!(
+        msg.contains(&format!("process {}", std::process::id())),
+        "names the holder: {msg}"
+    );
+
+    let mut second = Workspace::open_shared(&db).unwrap();
+    let why = second.read_only().expect("read-only").to_string();
+    assert!(why.contains("in use by another navscim"), "{why}");
+    assert_eq!(second.load().unwrap().notes.len(), 1, "it can read");
+    let err = second.add_note("ann@corp.example", "no").unwrap_err();
+    assert!(matches!(err, WorkspaceError::ReadOnly { .. }), "{err:?}");
+    // The first one writes on; the view sees it.
+    first.add_note("bob@corp.example", "second").unwrap();
+    assert_eq!(second.load().unwrap().notes.len(), 2);
+
+    drop(second);
+    drop(first);
+    let again = Workspace::open(&db).unwrap();
+    assert_eq!(again.read_only(), None, "the lock goes with its holder");
+}
+
+fn fixture_v1() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workspace/v1.sqlite")
+}
+
+/// Fills a workspace the way `fixtures/workspace/v1.sqlite` was made (see
+/// `regenerate_the_v1_fixture`).
+fn fill_fixture(ws: &mut Workspace, csv: &Path) {
+    let (import, directory) = directory_of(csv);
+    let bytes = std::fs::read(csv).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    ws.record_source("okta.csv", &bytes, &import, &DomainAliases::default(), at)
+        .unwrap();
+    ws.replace_users(&directory).unwrap();
+    ws.write_outcomes(&[StoredOutcome {
+        key: "ann@corp.example".into(),
+        checked_at: at,
+        outcome: matched("id-ann", "ann@corp.example", true),
+    }])
+    .unwrap();
+    ws.set_link("bob@corp.example", Some("id-bob")).unwrap();
+    ws.add_note("ann@corp.example", "fixture note").unwrap();
+    ws.set_settings(&Settings {
+        tenant: Some("Fixture Corp".into()),
+        ..Settings::default()
+    })
+    .unwrap();
+    ws.record_run(SnapshotKind::Lookup, Some("http://127.0.0.1:1/scim"))
+        .unwrap();
+}
+
+/// Run by hand (`cargo test --test workspace -- --ignored`) only to make the fixture
+/// anew; a released schema's fixture is never remade.
+#[test]
+#[ignore]
+fn regenerate_the_v1_fixture() {
+    assert_eq!(schema::latest_version(), 1, "the fixture is of schema v1");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("okta.csv");
+    write_idp(&csv, &[("ann", "E1"), ("bob", "E2")]);
+    let db = dir.path().join("v1.sqlite");
+    {
+        let mut ws = Workspace::open(&db).unwrap();
+        fill_fixture(&mut ws, &csv);
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    conn.execute("VACUUM", []).unwrap();
+    drop(conn);
+    std::fs::create_dir_all(fixture_v1().parent().unwrap()).unwrap();
+    std::fs::copy(&db, fixture_v1()).unwrap();
+}
+
+#[test]
+fn the_schema_v1_fixture_opens_with_everything_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    std::fs::copy(fixture_v1(), &db).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let v: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 1, "the fixture is a schema-v1 database");
+    drop(conn);
+
+    // Opened for writing, it is migrated to the latest schema and keeps its content.
+    let mut ws = Workspace::open(&db).unwrap();
+    assert_eq!(ws.schema_version().unwrap(), schema::latest_version());
+    let l = ws.load().unwrap();
+    assert_eq!(l.sources.len(), 1);
+    assert_eq!(l.users.len(), 2);
+    assert_eq!(l.outcomes["ann@corp.example"].scim_id(), Some("id-ann"));
+    assert_eq!(l.links["bob@corp.example"], "id-bob");
+    assert_eq!(l.notes[0].text, "fixture note");
+    assert_eq!(l.settings.tenant.as_deref(), Some("Fixture Corp"));
+    assert_eq!(l.settings.stale_after_hours, 24);
+    assert_eq!(l.history.len(), 1);
+    assert_eq!(l.history[0].counts.by_status["matched"], 1);
+    // And it takes new writes.
+    ws.add_note("bob@corp.example", "after the upgrade")
+        .unwrap();
+    assert_eq!(ws.load().unwrap().notes.len(), 2);
+}
+
+#[test]
+fn a_plan_for_another_server_or_profile_is_refused_with_both_named() {
+    let plan = plan_for("https://api.linkedin.com/scim", "northwind");
+    let used = |server: &str, profile: &str| PlanTarget {
+        server: server.into(),
+        profile: profile.into(),
+        tenant: None,
+    };
+    // The same tenant (a trailing slash and the host's case do not matter).
+    plan.check_target(&used("https://API.linkedin.com/scim/", "northwind"))
+        .unwrap();
+    let err = plan
+        .check_target(&used("https://api.linkedin.com/scim", "contoso"))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("\"northwind\"") && msg.contains("\"contoso\""),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("Northwind EMEA"),
+        "the tenant label is named: {msg}"
+    );
+    assert!(msg.contains("nothing was sent"), "{msg}");
+    let err = plan
+        .check_target(&used("http://127.0.0.1:9/scim", "northwind"))
+        .unwrap_err();
+    assert!(err.to_string().contains("http://127.0.0.1:9/scim"), "{err}");
+    // Another tenant label under the same profile name.
+    let mut other = used("https://api.linkedin.com/scim", "northwind");
+    other.tenant = Some("Contoso".into());
+    assert!(plan.check_target(&other).is_err());
+    // A plan without a recorded target (made before navscim recorded it) passes.
+    let mut old = plan.clone();
+    old.target = None;
+    old.check_target(&used("http://x", "y")).unwrap();
+    // The target survives the plan file.
+    let text = serde_json::to_string(&plan).unwrap();
+    let back: Plan = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.target, plan.target);
+}
