@@ -98,6 +98,7 @@ async fn lookup_run(
     let options = LookupOptions {
         precedence: vec![LookupKind::UserName],
         concurrency: 8,
+        ..LookupOptions::default()
     };
     let t = Instant::now();
     let batch = tokio::spawn(run_batch(
