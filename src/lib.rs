@@ -10,6 +10,7 @@ pub mod app;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod idp;
 pub mod import;
 pub mod journal;
 pub mod lookup;

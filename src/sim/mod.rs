@@ -100,6 +100,7 @@
 pub mod cli;
 pub mod fault;
 pub mod filter;
+pub mod idp;
 pub mod seed;
 mod server;
 pub mod store;
