@@ -63,12 +63,18 @@ pub enum OutFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = format!("{AFTER_HELP}\n{EXIT_CODES}"))]
+#[command(after_help = format!("{AFTER_HELP}\n{}\n\n{EXIT_CODES}", crate::idp::cli::IDP_HELP))]
 pub struct LookupArgs {
     /// CSV exports to read: identity-provider assignments and/or the Sales Navigator
     /// user export.
-    #[arg(required = true, value_name = "FILE.csv")]
+    #[arg(value_name = "FILE.csv", required_unless_present = "sources")]
     pub files: Vec<PathBuf>,
+    /// A source of users: okta:APP or entra:APP (the app's id or label: its assigned
+    /// users are read from the identity provider), or a CSV file (repeatable).
+    #[arg(long = "source", value_name = "okta:APP|entra:APP|FILE.csv")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub idp: crate::idp::cli::IdpArgs,
     /// Users looked up at once (also the client's limit of requests in flight).
     #[arg(long, default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=512))]
@@ -125,9 +131,13 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         Err(e) => return usage(e),
     };
 
-    // ---- read and merge the files
+    // ---- read and merge the files and the identity-provider sources
+    let (csv_sources, idp_sources) = match crate::idp::cli::split_sources(&args.sources) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
     let mut imports: Vec<Import> = Vec::new();
-    for path in &args.files {
+    for path in args.files.iter().chain(&csv_sources) {
         let options = ImportOptions {
             mapping: mapping_for(&plan, path),
             ..ImportOptions::default()
@@ -149,6 +159,28 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
                 return exit::USAGE;
             }
             Err(e) => return usage(e),
+        }
+    }
+    if !idp_sources.is_empty() {
+        let profile = match conn.resolve() {
+            Ok((p, _)) => p.name,
+            Err(e) => return usage(format!("configuration problem: {e}")),
+        };
+        let settings = match crate::idp::cli::load_settings(&profile) {
+            Ok(saved) => args.idp.settings(&saved),
+            Err(e) => return usage(e),
+        };
+        for source in &idp_sources {
+            match crate::idp::cli::read_source(source, &settings, &profile).await {
+                Ok(listing) => {
+                    eprintln!("{}", crate::idp::cli::describe(&listing));
+                    imports.push(listing.to_import());
+                }
+                Err(e) => {
+                    eprintln!("navscim lookup: {e}");
+                    return e.exit_code();
+                }
+            }
         }
     }
     let mut directory = Directory::build(&imports, &plan.aliases);

@@ -84,6 +84,8 @@ enum Commands {
     Apply(apply::ApplyArgs),
     /// List, show, resume, undo or export the batches navscim applied.
     Journal(journal::JournalArgs),
+    /// Identity-provider sources (Okta, Entra ID): test the connection, the app, the count.
+    Sources(crate::idp::cli::SourcesArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -212,6 +214,13 @@ pub fn main() -> i32 {
             Some(Commands::Plan(args)) => plan::run(&args),
             Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
+            Some(Commands::Sources(args)) => match cli.connection.resolve() {
+                Ok((profile, _)) => crate::idp::cli::run_sources(&profile.name, &args).await,
+                Err(e) => {
+                    eprintln!("navscim sources: configuration problem: {e}");
+                    exit::USAGE
+                }
+            },
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     })

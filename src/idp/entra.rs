@@ -187,7 +187,8 @@ impl EntraClient {
                             .to_string(),
                     )
                 })
-                .unwrap_or_default();
+                .unwrap_or_else(|_| (String::new(), http::short(&body)));
+            let desc = http::short(&desc);
             let detail = format!("token request: {status} {code} {desc}")
                 .trim()
                 .to_string();
@@ -422,7 +423,10 @@ impl EntraClient {
         let mut assignments = 0usize;
         let top = self.config.page_size.to_string();
         let first = self.url(
-            &format!("servicePrincipals/{}/appRoleAssignedTo", seg(&found.id)),
+            &format!(
+                "servicePrincipals/{}/appRoleAssignedTo",
+                http::seg(&found.id)
+            ),
             &[("$top", &top)],
         );
         {
@@ -442,7 +446,7 @@ impl EntraClient {
                     }
                     _ => others += 1,
                 }
-                if assignments % 1000 == 0 {
+                if assignments.is_multiple_of(1000) {
                     on_event(IdpEvent::Page { assignments });
                 }
                 Ok(())
@@ -484,7 +488,10 @@ impl EntraClient {
         let group_assignments = groups.len();
         for (gid, name) in &groups {
             let url = self.url(
-                &format!("groups/{}/transitiveMembers/microsoft.graph.user", seg(gid)),
+                &format!(
+                    "groups/{}/transitiveMembers/microsoft.graph.user",
+                    http::seg(gid)
+                ),
                 &[("$select", USER_SELECT), ("$top", &top)],
             );
             let via = Via::Group {
@@ -523,10 +530,6 @@ impl EntraClient {
     }
 }
 
-fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
@@ -545,7 +548,7 @@ fn graph_error(body: &str) -> String {
             let msg = e.get("message").and_then(Value::as_str).unwrap_or("");
             Some(format!("{code} {msg}").trim().to_string())
         })
-        .unwrap_or_else(|| body.to_string())
+        .unwrap_or_else(|| http::short(body))
 }
 
 fn sp_info(v: &Value) -> Option<AppInfo> {

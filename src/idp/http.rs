@@ -188,11 +188,31 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The first 200 characters of an error body.
+/// The first 8,000 characters of an error body (enough for a JSON error object; shown
+/// only through [`short`]).
 pub(crate) async fn body_excerpt(resp: Response) -> String {
     let text = resp.text().await.unwrap_or_default();
-    let t: String = text.chars().take(200).collect();
+    let t: String = text.chars().take(8000).collect();
     t.trim().to_string()
+}
+
+/// At most 300 characters of `text`, for a message.
+pub(crate) fn short(text: &str) -> String {
+    if text.chars().count() <= 300 {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(300).collect::<String>())
+    }
+}
+
+/// Percent-encodes one path segment (ids: letters, digits, `-._~` stay as they are).
+pub(crate) fn seg(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
 #[cfg(test)]

@@ -190,10 +190,7 @@ impl OktaClient {
             && !app.contains(char::is_whitespace)
             && app.chars().all(|c| c.is_ascii_alphanumeric());
         if looks_like_id {
-            let url = self.url(&format!(
-                "api/v1/apps/{}",
-                percent_encoding::utf8_percent_encode(app, percent_encoding::NON_ALPHANUMERIC)
-            ));
+            let url = self.url(&format!("api/v1/apps/{}", http::seg(app)));
             let resp = self.get(&url, "GET /api/v1/apps/{appId}", on_event).await?;
             if resp.status().is_success() {
                 let v: Value = http::json(P, "GET /api/v1/apps/{appId}", resp).await?;
@@ -252,10 +249,7 @@ impl OktaClient {
         let found = self.find_app(app, on_event).await?;
         on_event(IdpEvent::Authenticated);
         on_event(IdpEvent::AppFound(found.clone()));
-        let mut url = self.url(&format!(
-            "api/v1/apps/{}/users",
-            percent_encoding::utf8_percent_encode(&found.id, percent_encoding::NON_ALPHANUMERIC)
-        ));
+        let mut url = self.url(&format!("api/v1/apps/{}/users", http::seg(&found.id)));
         url.query_pairs_mut()
             .append_pair("limit", &self.config.page_size.to_string());
         let mut merger = Merger::default();
@@ -315,7 +309,7 @@ fn okta_error_summary(body: &str) -> String {
             let summary = v.get("errorSummary").and_then(Value::as_str)?;
             Some(format!("{code} {summary}").trim().to_string())
         })
-        .unwrap_or_else(|| body.to_string())
+        .unwrap_or_else(|| http::short(body))
 }
 
 fn app_info(v: &Value) -> Option<AppInfo> {

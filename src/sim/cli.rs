@@ -96,6 +96,9 @@ pub struct SimArgs {
     /// Seed of every random choice, so runs are repeatable.
     #[arg(long, value_name = "N", default_value_t = 7643)]
     pub random_seed: u64,
+    /// The identity-provider simulators (--okta, --entra and their knobs).
+    #[command(flatten)]
+    pub idp: super::idp::IdpSimArgs,
 }
 
 impl Default for SimArgs {
@@ -118,6 +121,7 @@ impl Default for SimArgs {
             allow_list: false,
             seats: None,
             random_seed: 7643,
+            idp: Default::default(),
         }
     }
 }
@@ -259,6 +263,14 @@ pub async fn run(args: SimArgs) -> i32 {
         let _ = out.flush();
     }
     eprintln!("{}", summary(&handle));
+    let idp_sims = match args.idp.start().await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("navscim sim: identity-provider simulator: {e}");
+            handle.shutdown().await;
+            return 1;
+        }
+    };
     let code = match tokio::signal::ctrl_c().await {
         Ok(()) => 0,
         Err(e) => {
@@ -267,6 +279,9 @@ pub async fn run(args: SimArgs) -> i32 {
         }
     };
     eprintln!("navscim sim: stopping");
+    for h in idp_sims {
+        h.shutdown().await;
+    }
     handle.shutdown().await;
     code
 }

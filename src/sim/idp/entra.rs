@@ -91,16 +91,19 @@ impl Default for EntraSimConfig {
     }
 }
 
+/// Assignment rows: (principalType, principalId, principalDisplayName).
+type Assignments = Vec<(&'static str, String, String)>;
+/// group id -> direct person members, and nested group ids.
+type Members = HashMap<&'static str, (Vec<usize>, Vec<&'static str>)>;
+
 struct Shared {
     config: EntraSimConfig,
     base_url: std::sync::OnceLock<String>,
     limiter: Arc<Limiter>,
     /// token -> uses so far
     tokens: Mutex<HashMap<String, u64>>,
-    /// Assignment rows: (principalType, principalId, principalDisplayName).
-    assignments: Vec<(&'static str, String, String)>,
-    /// group id -> direct person members, and nested group ids.
-    members: HashMap<&'static str, (Vec<usize>, Vec<&'static str>)>,
+    assignments: Assignments,
+    members: Members,
     by_id: HashMap<String, usize>,
 }
 
@@ -109,14 +112,9 @@ pub fn user_id(i: usize) -> String {
     format!("a0000000-0000-4000-8000-{:012x}", i + 1)
 }
 
-fn directory(
-    people: &[SimPerson],
-) -> (
-    Vec<(&'static str, String, String)>,
-    HashMap<&'static str, (Vec<usize>, Vec<&'static str>)>,
-) {
+fn directory(people: &[SimPerson]) -> (Assignments, Members) {
     let mut assignments = Vec::new();
-    let mut members: HashMap<&'static str, (Vec<usize>, Vec<&'static str>)> = HashMap::new();
+    let mut members: Members = HashMap::new();
     for g in [GROUP_EMEA, GROUP_DACH, GROUP_NA, GROUP_ALL] {
         members.insert(g.0, (Vec::new(), Vec::new()));
     }
@@ -217,7 +215,7 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     if !s.config.common.latency.is_zero() {
         tokio::time::sleep(s.config.common.latency).await;
     }
-    let path = req.uri().path().trim_end_matches('/').to_string();
+    let path = super::decoded_path(req.uri());
     if req.method() == Method::POST && path.ends_with("/oauth2/v2.0/token") {
         let tenant = path
             .trim_start_matches('/')

@@ -11,8 +11,11 @@
 //! 429s on the first N API requests, wrong credentials (any other token or secret),
 //! and for Entra ID access tokens that expire after N Graph requests.
 
+pub mod cli;
 pub mod entra;
 pub mod okta;
+
+pub use cli::IdpSimArgs;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -304,6 +307,43 @@ pub(crate) async fn serve(
     ))
 }
 
+/// Starts the demo Okta and Entra ID simulators (`navscim demo`) and logs where they
+/// are and the ready-made `--source` flags; a simulator that cannot start is logged
+/// and left out (the demo runs without it).
+pub async fn start_demo() -> Vec<IdpSimHandle> {
+    let mut out = Vec::new();
+    match okta::start(okta::OktaSimConfig::default()).await {
+        Ok(h) => {
+            tracing::info!(
+                url = h.base_url(),
+                app = okta::SALESNAV_APP_LABEL,
+                "demo Okta simulator: --source okta:{:?} --okta-url {}",
+                okta::SALESNAV_APP_LABEL,
+                h.base_url()
+            );
+            out.push(h);
+        }
+        Err(e) => tracing::warn!("demo Okta simulator did not start: {e}"),
+    }
+    match entra::start(entra::EntraSimConfig::default()).await {
+        Ok(h) => {
+            tracing::info!(
+                url = h.base_url(),
+                app = entra::SALESNAV_DISPLAY_NAME,
+                "demo Entra ID simulator: --source entra:{:?} --entra-tenant {} --entra-client-id {} --entra-login-url {} --entra-graph-url {}/v1.0",
+                entra::SALESNAV_DISPLAY_NAME,
+                entra::DEMO_TENANT,
+                entra::DEMO_CLIENT_ID,
+                h.base_url(),
+                h.base_url()
+            );
+            out.push(h);
+        }
+        Err(e) => tracing::warn!("demo Entra ID simulator did not start: {e}"),
+    }
+    out
+}
+
 /// Constant-time comparison of a presented secret.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -311,6 +351,13 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The request path, percent-decoded, without a trailing slash.
+pub(crate) fn decoded_path(uri: &axum::http::Uri) -> String {
+    percent_encoding::percent_decode_str(uri.path().trim_end_matches('/'))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Query parameters of a request, decoded.

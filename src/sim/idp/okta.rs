@@ -108,7 +108,7 @@ fn app_json(id: &str, label: &str) -> Value {
 }
 
 fn app_user_json(i: usize, p: &SimPerson) -> Value {
-    let scope = if i % 3 == 0 { "GROUP" } else { "USER" };
+    let scope = if i.is_multiple_of(3) { "GROUP" } else { "USER" };
     json!({
         "id": user_id(i),
         "externalId": p.employee_id,
@@ -186,7 +186,8 @@ fn route(s: &Shared, req: &Request) -> Response {
             "The endpoint does not support the provided HTTP method",
         );
     }
-    let path = req.uri().path().trim_end_matches('/');
+    let path = super::decoded_path(req.uri());
+    let path = path.as_str();
     let pairs = query_pairs(req.uri());
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let all_apps =
