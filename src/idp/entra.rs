@@ -369,7 +369,7 @@ impl EntraClient {
         what: &str,
         needed: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
-        each: &mut dyn FnMut(&Value) -> Result<(), String>,
+        each: &mut (dyn FnMut(&Value) -> Result<(), String> + Send),
     ) -> Result<(), IdpError> {
         let mut url = first;
         loop {
