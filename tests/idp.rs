@@ -86,23 +86,40 @@ async fn okta_many_pages_follow_the_link_header() {
     .unwrap();
     assert_eq!(listing.app.id, okta_sim::SALESNAV_APP_ID);
     assert_eq!(listing.users.len(), people.len());
-    assert_eq!(listing.stats.pages as usize, people.len().div_ceil(7));
+    // App users, the app's groups (one page), then each group's members.
+    let emea = (0..people.len()).filter(|i| i % 6 == 0).count();
+    let na = (0..people.len())
+        .filter(|i| i % 6 == 1 || i % 6 == 3)
+        .count();
+    assert_eq!(
+        listing.stats.pages as usize,
+        people.len().div_ceil(7) + 1 + emea.div_ceil(7) + na.div_ceil(7)
+    );
     // Every person once, in order, with the export's fields.
     for (p, u) in people.iter().zip(&listing.users) {
         assert_eq!(u.record.email, p.email);
         assert_eq!(u.record.user_name.as_deref(), Some(p.user_name.as_str()));
         assert_eq!(u.record.employee_id, p.employee_id);
     }
-    // scope GROUP (every third app user) is a group assignment.
+    // scope GROUP (every third app user) is a group assignment; the groups are named
+    // from the app's group assignments, and a user assigned directly and through a
+    // group is one user with both.
     assert_eq!(listing.group_assignments, people.len().div_ceil(3));
+    let email = |i: usize| people[i].email.clone().unwrap();
     assert_eq!(
-        provenance_of(&listing, people[0].email.as_deref().unwrap()),
-        ["Okta, via a group"]
+        provenance_of(&listing, &email(0)),
+        ["Okta, via group Sales EMEA"]
     );
     assert_eq!(
-        provenance_of(&listing, people[1].email.as_deref().unwrap()),
-        ["Okta app assignment"]
+        provenance_of(&listing, &email(1)),
+        ["Okta app assignment", "Okta, via group Sales NA"]
     );
+    assert_eq!(provenance_of(&listing, &email(2)), ["Okta app assignment"]);
+    assert_eq!(
+        provenance_of(&listing, &email(3)),
+        ["Okta, via group Sales NA"]
+    );
+    assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
     sim.shutdown().await;
 }
 

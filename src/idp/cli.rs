@@ -30,7 +30,7 @@ Identity-provider sources (--source okta:APP, --source entra:APP; APP = the app'
   Okta: --okta-url https://ORG.okta.com and an API token (SSWS) from --okta-token-env
     (default NAVSCIM_OKTA_TOKEN), --okta-token-file or --okta-token-command; with
     --okta-bearer the token is an OAuth 2.0 access token (scopes okta.apps.read,
-    okta.users.read). The token's admin needs the Read-only Administrator role.
+    okta.users.read, okta.groups.read). The token's admin needs the Read-only Administrator role.
   Entra ID: --entra-tenant, --entra-client-id and the client secret from
     --entra-secret-env (default NAVSCIM_ENTRA_SECRET), --entra-secret-file or
     --entra-secret-command. Microsoft Graph application permissions needed (least
@@ -326,8 +326,16 @@ pub async fn read_source(
     fetch(&connection, &shown, app, &on_event).await
 }
 
-/// One line about a listing, for stderr.
+/// One line about a listing (and one per warning), for stderr.
 pub fn describe(listing: &Listing) -> String {
+    let mut text = summary(listing);
+    for w in &listing.warnings {
+        text.push_str(&format!("\n{}: warning: {w}", listing.source));
+    }
+    text
+}
+
+fn summary(listing: &Listing) -> String {
     let disabled = listing
         .users
         .iter()
@@ -443,6 +451,9 @@ pub async fn run_sources(profile: &str, args: &SourcesArgs) -> i32 {
                     s.requests,
                     s.throttled
                 );
+                for w in &listing.warnings {
+                    println!("{source}: warning: {w}");
+                }
             }
             Err(e) => {
                 println!("{source}: FAILED: {e}");

@@ -526,6 +526,7 @@ impl EntraClient {
             group_assignments,
             users: merger.into_users(),
             stats: self.stats,
+            warnings: Vec::new(),
         })
     }
 }

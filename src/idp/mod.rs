@@ -202,6 +202,10 @@ pub struct Listing {
     /// The merged users, in the order first found.
     pub users: Vec<AssignedUser>,
     pub stats: IdpStats,
+    /// What did not stop the listing but is worth telling (e.g. Okta groups that could
+    /// not be named).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl Listing {

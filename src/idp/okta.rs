@@ -2,7 +2,7 @@
 //!
 //! - Authentication: an API token (`Authorization: SSWS <token>`) or an OAuth 2.0
 //!   access token of a service app (`Authorization: Bearer <token>`, scopes
-//!   `okta.apps.read` and `okta.users.read`). The token's admin needs at least the
+//!   `okta.apps.read`, `okta.users.read`, `okta.groups.read`). The token's admin needs at least the
 //!   Read-only Administrator role.
 //! - The app: by id (`GET /api/v1/apps/{appId}`), else by label
 //!   (`GET /api/v1/apps?q=LABEL`, exact label match, case-insensitive).
@@ -12,11 +12,18 @@
 //!   `status`, `credentials.userName`, `profile.email`, `profile.given_name` /
 //!   `firstName`, `profile.family_name` / `lastName`, `profile.displayName` / `name`,
 //!   `profile.employeeNumber` / `employeeId`.
+//! - Groups: the app-user listing says only `scope: GROUP`. When some users have it,
+//!   the app's group assignments (`GET /api/v1/apps/{appId}/groups?expand=group`) and
+//!   their members (`GET /api/v1/groups/{groupId}/users`) name the groups ("Okta, via
+//!   group Sales EMEA"); a user assigned directly and through groups gets both. If the
+//!   groups cannot be read (an OAuth token also needs `okta.groups.read`), the users
+//!   still load "via a group" and the listing carries a warning.
 //! - Rate limits: after every answer the `X-Rate-Limit-Limit` / `-Remaining` /
 //!   `-Reset` headers are read; when nothing remains the client waits for the reset
 //!   before the next request (pacing before a 429). A 429 (or 503) is waited out
 //!   (`Retry-After`, else `X-Rate-Limit-Reset`) and retried, up to 8 times a request.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -167,8 +174,8 @@ impl OktaClient {
                     provider: P,
                     detail: format!("{what}: 403 {summary}"),
                     needed: "an admin role that can read apps and users (Read-only \
-                             Administrator); an OAuth token also needs the okta.apps.read \
-                             and okta.users.read scopes"
+                             Administrator); an OAuth token also needs the okta.apps.read, \
+                             okta.users.read and okta.groups.read scopes"
                         .into(),
                 },
                 _ => IdpError::Server {
@@ -289,15 +296,131 @@ impl OktaClient {
                 _ => break,
             }
         }
+        let mut users = merger.into_users();
+        let mut warnings = Vec::new();
+        if group_assignments > 0 {
+            // The app-user listing says only "scope GROUP": name the groups from the
+            // app's group assignments and their members. Without the right to read
+            // groups the users still load, "via a group".
+            match self.group_memberships(&found.id, on_event).await {
+                Ok(memberships) => name_groups(&mut users, &memberships),
+                Err(e) => warnings.push(format!("the assigned groups were not named: {e}")),
+            }
+        }
         Ok(Listing {
             provider: Provider::Okta,
             source: source.to_string(),
             app: found,
             assignments,
             group_assignments,
-            users: merger.into_users(),
+            users,
             stats: self.stats,
+            warnings,
         })
+    }
+
+    /// Follows `Link: rel="next"` from `url`, returning every item.
+    async fn all_pages(
+        &mut self,
+        mut url: Url,
+        what: &str,
+        on_event: &(dyn Fn(IdpEvent) + Send + Sync),
+    ) -> Result<Vec<Value>, IdpError> {
+        let mut out = Vec::new();
+        loop {
+            let resp = self.get(&url, what, on_event).await?;
+            if !resp.status().is_success() {
+                return Err(IdpError::Server {
+                    provider: P,
+                    detail: format!("{what}: {}", resp.status()),
+                });
+            }
+            let next = http::link_next(resp.headers());
+            let page: Vec<Value> = http::json(P, what, resp).await?;
+            self.stats.pages += 1;
+            let empty = page.is_empty();
+            out.extend(page);
+            match next {
+                Some(next) if !empty => url = http::checked_next(P, &self.base, &next)?,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// user id -> the assigned groups (id, name) holding the user, in assignment order:
+    /// `GET /api/v1/apps/{appId}/groups?expand=group`, then
+    /// `GET /api/v1/groups/{groupId}/users` of each.
+    async fn group_memberships(
+        &mut self,
+        app_id: &str,
+        on_event: &(dyn Fn(IdpEvent) + Send + Sync),
+    ) -> Result<HashMap<String, Vec<(String, String)>>, IdpError> {
+        let limit = self.config.page_size.to_string();
+        let mut url = self.url(&format!("api/v1/apps/{}/groups", http::seg(app_id)));
+        url.query_pairs_mut()
+            .append_pair("limit", &limit)
+            .append_pair("expand", "group");
+        let groups = self
+            .all_pages(url, "GET /api/v1/apps/{appId}/groups", on_event)
+            .await?;
+        let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for g in &groups {
+            let Some(gid) = text(g, &["id"]) else {
+                continue;
+            };
+            let name = text(g, &["_embedded", "group", "profile", "name"]).unwrap_or(gid.clone());
+            let mut url = self.url(&format!("api/v1/groups/{}/users", http::seg(&gid)));
+            url.query_pairs_mut().append_pair("limit", &limit);
+            let members = self
+                .all_pages(url, "GET /api/v1/groups/{groupId}/users", on_event)
+                .await?;
+            on_event(IdpEvent::GroupExpanded {
+                group: name.clone(),
+                users: members.len(),
+            });
+            for m in &members {
+                if let Some(uid) = text(m, &["id"]) {
+                    out.entry(uid)
+                        .or_default()
+                        .push((gid.clone(), name.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Replaces "via a group" with the named groups holding each user, and adds them after
+/// a direct assignment (a user assigned directly and through groups is one user).
+fn name_groups(users: &mut [AssignedUser], memberships: &HashMap<String, Vec<(String, String)>>) {
+    for u in users {
+        let Some(groups) = memberships.get(&u.idp_id) else {
+            continue;
+        };
+        u.provenance.retain(|p| {
+            !matches!(
+                p.via,
+                Via::Group {
+                    id: None,
+                    name: None
+                }
+            )
+        });
+        for (id, name) in groups {
+            let p = Provenance {
+                provider: Provider::Okta,
+                via: Via::Group {
+                    id: Some(id.clone()),
+                    name: Some(name.clone()),
+                },
+            };
+            if !u.provenance.contains(&p) {
+                u.provenance.push(p);
+            }
+        }
+        if let Some(first) = u.provenance.first() {
+            u.record.source.file = first.to_string();
+        }
     }
 }
 

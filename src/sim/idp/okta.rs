@@ -16,6 +16,10 @@
 //! (`scope: GROUP`), the others directly (`scope: USER`). A person's app-user
 //! `status` is their export status (`ACTIVE`, `PROVISIONED`, `SUSPENDED`,
 //! `DEPROVISIONED`).
+//!
+//! Groups: `GET /api/v1/apps/{appId}/groups?expand=group` lists the app's group
+//! assignments ([`GROUPS`]), `GET /api/v1/groups/{groupId}/users?limit=&after=` their
+//! members (same paging).
 
 use std::sync::Arc;
 
@@ -33,6 +37,22 @@ pub const SALESNAV_APP_ID: &str = "0oa1salesnav2demo3";
 pub const SALESNAV_APP_LABEL: &str = "LinkedIn Sales Navigator";
 /// The demo API token.
 pub const DEMO_TOKEN: &str = "okta-demo-token";
+
+/// The groups assigned the Sales Navigator app: person `i` with `i % 6 == 0` is in
+/// Sales EMEA, `i % 6 == 3` in Sales NA (both `scope: GROUP`), and `i % 6 == 1` is
+/// assigned directly **and** in Sales NA (`scope: USER`).
+pub const GROUPS: &[(&str, &str)] = &[
+    ("00g1salesemea2demo", "Sales EMEA"),
+    ("00g1salesna2demo3x", "Sales NA"),
+];
+
+fn in_group(i: usize, gid: &str) -> bool {
+    match i % 6 {
+        0 => gid == GROUPS[0].0,
+        1 | 3 => gid == GROUPS[1].0,
+        _ => false,
+    }
+}
 
 /// Other apps of the org (so a search finds more than one thing).
 const OTHER_APPS: &[(&str, &str)] = &[
@@ -244,12 +264,95 @@ fn route(s: &Shared, req: &Request) -> Response {
             }
             resp
         }
+        ["api", "v1", "apps", id, "groups"] => {
+            if !all_apps().any(|(a, _)| a == *id) {
+                return not_found(id);
+            }
+            let expand = param(&pairs, "expand") == Some("group");
+            let groups: Vec<Value> = if *id == SALESNAV_APP_ID {
+                GROUPS
+                    .iter()
+                    .enumerate()
+                    .map(|(n, (gid, name))| {
+                        let mut g = json!({"id": gid, "priority": n, "profile": {}});
+                        if expand {
+                            g["_embedded"] = json!({"group": {"id": gid, "type": "OKTA_GROUP",
+                                "profile": {"name": name, "description": format!("{name} sellers")}}});
+                        }
+                        g
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            ok_json(&Value::Array(groups))
+        }
+        ["api", "v1", "groups", gid, "users"] => {
+            if !GROUPS.iter().any(|(g, _)| g == gid) {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "E0000007",
+                    &format!("Not found: Resource not found: {gid} (UserGroup)"),
+                );
+            }
+            let members: Vec<usize> = (0..s.config.common.people.len())
+                .filter(|&i| in_group(i, gid))
+                .collect();
+            let people = &s.config.common.people;
+            page(
+                s,
+                &pairs,
+                &format!("api/v1/groups/{gid}/users"),
+                members.len(),
+                |n| {
+                    let i = members[n];
+                    let p = &people[i];
+                    json!({"id": user_id(i), "status": p.status,
+                       "profile": {"login": p.user_name, "email": p.email,
+                                   "firstName": p.first_name, "lastName": p.last_name}})
+                },
+            )
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             "E0000022",
             "The endpoint does not support the provided HTTP method",
         ),
     }
+}
+
+/// A page of `total` items (`limit`, `after` = offset) with `Link` headers.
+fn page(
+    s: &Shared,
+    pairs: &[(String, String)],
+    path: &str,
+    total: usize,
+    item: impl Fn(usize) -> Value,
+) -> Response {
+    let limit = param(pairs, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, s.config.common.max_page.max(1));
+    let after = param(pairs, "after")
+        .and_then(|a| a.parse::<usize>().ok())
+        .unwrap_or(0);
+    let end = (after + limit).min(total);
+    let items: Vec<Value> = (after.min(end)..end).map(item).collect();
+    let mut resp = ok_json(&Value::Array(items));
+    let base = s.base_url.get().cloned().unwrap_or_default();
+    let me = format!("{base}/{path}");
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("<{me}?limit={limit}>; rel=\"self\"")) {
+        h.append("link", v);
+    }
+    if end < total {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("<{me}?after={end}&limit={limit}>; rel=\"next\""))
+        {
+            h.append("link", v);
+        }
+    }
+    resp
 }
 
 fn not_found(id: &str) -> Response {
