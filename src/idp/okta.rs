@@ -319,14 +319,15 @@ impl OktaClient {
         })
     }
 
-    /// Follows `Link: rel="next"` from `url`, returning every item.
+    /// Follows `Link: rel="next"` from `url`, calling `each` on every item (a page at a
+    /// time is held, not the whole list).
     async fn all_pages(
         &mut self,
         mut url: Url,
         what: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
-    ) -> Result<Vec<Value>, IdpError> {
-        let mut out = Vec::new();
+        each: &mut (dyn FnMut(&Value) + Send),
+    ) -> Result<(), IdpError> {
         loop {
             let resp = self.get(&url, what, on_event).await?;
             if !resp.status().is_success() {
@@ -338,11 +339,10 @@ impl OktaClient {
             let next = http::link_next(resp.headers());
             let page: Vec<Value> = http::json(P, what, resp).await?;
             self.stats.pages += 1;
-            let empty = page.is_empty();
-            out.extend(page);
+            page.iter().for_each(&mut *each);
             match next {
-                Some(next) if !empty => url = http::checked_next(P, &self.base, &next)?,
-                _ => return Ok(out),
+                Some(next) if !page.is_empty() => url = http::checked_next(P, &self.base, &next)?,
+                _ => return Ok(()),
             }
         }
     }
@@ -360,31 +360,40 @@ impl OktaClient {
         url.query_pairs_mut()
             .append_pair("limit", &limit)
             .append_pair("expand", "group");
-        let groups = self
-            .all_pages(url, "GET /api/v1/apps/{appId}/groups", on_event)
+        let mut groups: Vec<(String, String)> = Vec::new();
+        let mut each = |g: &Value| {
+            if let Some(gid) = text(g, &["id"]) {
+                let name =
+                    text(g, &["_embedded", "group", "profile", "name"]).unwrap_or(gid.clone());
+                groups.push((gid, name));
+            }
+        };
+        self.all_pages(url, "GET /api/v1/apps/{appId}/groups", on_event, &mut each)
             .await?;
         let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for g in &groups {
-            let Some(gid) = text(g, &["id"]) else {
-                continue;
-            };
-            let name = text(g, &["_embedded", "group", "profile", "name"]).unwrap_or(gid.clone());
-            let mut url = self.url(&format!("api/v1/groups/{}/users", http::seg(&gid)));
+        for (gid, name) in &groups {
+            let mut url = self.url(&format!("api/v1/groups/{}/users", http::seg(gid)));
             url.query_pairs_mut().append_pair("limit", &limit);
-            let members = self
-                .all_pages(url, "GET /api/v1/groups/{groupId}/users", on_event)
-                .await?;
-            on_event(IdpEvent::GroupExpanded {
-                group: name.clone(),
-                users: members.len(),
-            });
-            for m in &members {
+            let mut count = 0usize;
+            let mut each = |m: &Value| {
                 if let Some(uid) = text(m, &["id"]) {
+                    count += 1;
                     out.entry(uid)
                         .or_default()
                         .push((gid.clone(), name.clone()));
                 }
-            }
+            };
+            self.all_pages(
+                url,
+                "GET /api/v1/groups/{groupId}/users",
+                on_event,
+                &mut each,
+            )
+            .await?;
+            on_event(IdpEvent::GroupExpanded {
+                group: name.clone(),
+                users: count,
+            });
         }
         Ok(out)
     }
