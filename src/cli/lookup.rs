@@ -75,12 +75,18 @@ pub enum OutFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = format!("{AFTER_HELP}\n{EXIT_CODES}"))]
+#[command(after_help = format!("{AFTER_HELP}\n{}\n\n{EXIT_CODES}", crate::idp::cli::IDP_HELP))]
 pub struct LookupArgs {
     /// CSV exports to read: identity-provider assignments and/or the Sales Navigator
     /// user export.
-    #[arg(required_unless_present = "refresh_stale", value_name = "FILE.csv")]
+    #[arg(value_name = "FILE.csv", required_unless_present_any = ["refresh_stale", "sources"])]
     pub files: Vec<PathBuf>,
+    /// A source of users: okta:APP or entra:APP (the app's id or label: its assigned
+    /// users are read from the identity provider), or a CSV file (repeatable).
+    #[arg(long = "source", value_name = "okta:APP|entra:APP|FILE.csv")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub idp: crate::idp::cli::IdpArgs,
     /// Users looked up at once (also the client's limit of requests in flight).
     #[arg(long, default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=512))]
@@ -167,10 +173,15 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         }
     }
 
-    // ---- read and merge the files (or, with --refresh-stale, the stale users)
+    // ---- read and merge the files and the identity-provider sources (or, with
+    // --refresh-stale, the stale users)
+    let (csv_sources, idp_sources) = match crate::idp::cli::split_sources(&args.sources) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
     let mut imports: Vec<Import> = Vec::new();
     let mut source_changes = Vec::new();
-    for path in &args.files {
+    for path in args.files.iter().chain(&csv_sources) {
         let options = ImportOptions {
             mapping: mapping_for(&plan, path),
             ..ImportOptions::default()
@@ -201,6 +212,28 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
     for c in &source_changes {
         eprintln!("{}", c.summary());
+    }
+    if !idp_sources.is_empty() {
+        let profile = match conn.resolve() {
+            Ok((p, _)) => p.name,
+            Err(e) => return usage(format!("configuration problem: {e}")),
+        };
+        let settings = match crate::idp::cli::load_settings(&profile) {
+            Ok(saved) => args.idp.settings(&saved),
+            Err(e) => return usage(e),
+        };
+        for source in &idp_sources {
+            match crate::idp::cli::read_source(source, &settings, &profile).await {
+                Ok(listing) => {
+                    eprintln!("{}", crate::idp::cli::describe(&listing));
+                    imports.push(listing.to_import());
+                }
+                Err(e) => {
+                    return Report::named("lookup")
+                        .fail(CliError::new(e.exit_code(), e.to_string()))
+                }
+            }
+        }
     }
     let mut directory = if args.refresh_stale {
         match stale_directory(&ws, args) {

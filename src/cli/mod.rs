@@ -120,6 +120,8 @@ enum Commands {
     Journal(journal::JournalArgs),
     /// Print the inventory and its trend from the workspace (no network).
     Report(workspace::ReportArgs),
+    /// Identity-provider sources (Okta, Entra ID): test the connection, the app, the count.
+    Sources(crate::idp::cli::SourcesArgs),
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -261,6 +263,12 @@ pub fn main() -> i32 {
             Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Report(args)) => workspace::run_report(&cli.connection, &args),
+            Some(Commands::Sources(args)) => match cli.connection.resolve() {
+                Ok((profile, _)) => crate::idp::cli::run_sources(&profile.name, &args).await,
+                Err(e) => error::Report::named("sources").fail(error::CliError::usage(format!(
+                    "configuration problem: {e}"
+                ))),
+            },
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
         }
     });
@@ -281,6 +289,7 @@ impl Cli {
             Some(Commands::Apply(_)) => "apply",
             Some(Commands::Journal(_)) => "journal",
             Some(Commands::Report(_)) => "report",
+            Some(Commands::Sources(_)) => "sources",
             Some(Commands::Screenshots(_)) => "screenshots",
         }
     }

@@ -154,6 +154,9 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
             return exit::FAILURE;
         }
     };
+    // The identity-provider simulators (issue 12): only started and logged here; the
+    // Users pane's sources list comes later.
+    let idp_sims = crate::sim::idp::start_demo().await;
     let state = demo_state(sim.base_url(), conn);
     // The demo's batches change only the embedded simulator, which is gone at exit:
     // journal them apart from the admin's real journal, and clean up after.
@@ -176,6 +179,9 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     };
     let initial = demo_actions();
     let result = runtime::run_tui(state, settings, initial).await;
+    for h in idp_sims {
+        h.shutdown().await;
+    }
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
     drop(workspace);

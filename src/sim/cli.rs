@@ -103,6 +103,9 @@ pub struct SimArgs {
     /// Quota, Retry-After, failure-storm and header-echo fault modes.
     #[command(flatten)]
     pub failsafe: super::failsafe::FailsafeArgs,
+    /// The identity-provider simulators (--okta, --entra and their knobs).
+    #[command(flatten)]
+    pub idp: super::idp::IdpSimArgs,
 }
 
 impl Default for SimArgs {
@@ -126,6 +129,7 @@ impl Default for SimArgs {
             seats: None,
             random_seed: 7643,
             failsafe: Default::default(),
+            idp: Default::default(),
         }
     }
 }
@@ -270,6 +274,14 @@ pub async fn run(args: SimArgs) -> i32 {
         let _ = out.flush();
     }
     eprintln!("{}", summary(&handle));
+    let idp_sims = match args.idp.start().await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("navscim sim: identity-provider simulator: {e}");
+            handle.shutdown().await;
+            return 1;
+        }
+    };
     let code = match tokio::signal::ctrl_c().await {
         Ok(()) => 0,
         Err(e) => {
@@ -278,6 +290,9 @@ pub async fn run(args: SimArgs) -> i32 {
         }
     };
     eprintln!("navscim sim: stopping");
+    for h in idp_sims {
+        h.shutdown().await;
+    }
     handle.shutdown().await;
     code
 }

@@ -101,6 +101,7 @@ pub mod cli;
 pub mod failsafe;
 pub mod fault;
 pub mod filter;
+pub mod idp;
 pub mod seed;
 mod server;
 pub mod store;

@@ -10,6 +10,7 @@ mod support;
 
 mod apply;
 mod check;
+mod idp;
 mod log;
 mod lookup;
 mod plan;
