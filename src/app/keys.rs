@@ -379,8 +379,8 @@ pub static BINDINGS: &[Binding] = &[
     b(C::TextEdit, &[Key::Enter], Some("done"), "Keep the new value", Command::EditCommit),
     b(C::TextEdit, &[Key::Esc], Some("cancel"), "Abandon the change", Command::EditCancel),
     b(C::TextEdit, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
-    // Typing into any field (printable keys insert; the pasted token takes only
-    // typing and Backspace).
+    // Typing into any field (printable keys insert; a value there when the field
+    // opens is selected, so the first key replaces it; the pasted token is blind).
     b(C::Typing, &[Key::Left], None, "Cursor left", Command::Edit(TextEdit::Left)),
     b(C::Typing, &[Key::Right], None, "Cursor right", Command::Edit(TextEdit::Right)),
     b(C::Typing, &[Key::Home], None, "Cursor to the start", Command::Edit(TextEdit::Home)),

@@ -392,6 +392,8 @@ mod tests {
         focus(&mut s, ConnField::BaseUrl);
         reduce(&mut s, key(KeyCode::Enter));
         assert!(s.connection.editing);
+        // The value opens selected (issue 13): End keeps it to append.
+        reduce(&mut s, key(KeyCode::End));
         // 'q' and '2' are text while editing, not quit / tab switch.
         for c in "/q2".chars() {
             reduce(&mut s, ch(c));
@@ -401,6 +403,7 @@ mod tests {
         reduce(&mut s, key(KeyCode::Esc));
         assert_eq!(s.connection.base_url.value, "https://scim.example");
         reduce(&mut s, key(KeyCode::Enter));
+        reduce(&mut s, key(KeyCode::End));
         reduce(&mut s, key(KeyCode::Backspace));
         reduce(&mut s, key(KeyCode::Enter));
         assert_eq!(s.connection.base_url.value, "https://scim.exampl");

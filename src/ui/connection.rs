@@ -49,11 +49,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 }
             }
         }
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(marker, label_style),
             Span::styled(format!("{label:<LABEL_WIDTH$}"), label_style),
             Span::styled(value, value_style),
-        ]));
+        ];
+        if editing {
+            let selected =
+                if field == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
+                    conn.secret_selected
+                } else {
+                    conn.focused_field().is_some_and(|f| f.selected)
+                };
+            let hint = if selected {
+                format!("  typing replaces · {}", crate::app::text_field::FIELD_HINT)
+            } else {
+                format!("  {}", crate::app::text_field::FIELD_HINT)
+            };
+            spans.push(Span::styled(hint, theme.dim()));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
     lines.extend(test_lines(state, theme));

@@ -13,12 +13,23 @@ use crate::app::text_field::TextField;
 /// A one-line prompt centred over `area`, with the terminal cursor in the field.
 pub fn render_prompt(frame: &mut Frame, area: Rect, title: &str, input: &TextField, theme: &Theme) {
     let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
+    let hint = if input.selected {
+        format!(" typing replaces · {} ", crate::app::text_field::FIELD_HINT)
+    } else {
+        format!(" {} ", crate::app::text_field::FIELD_HINT)
+    };
     let block = Block::bordered()
         .title(format!(" {title} "))
+        .title_bottom(Line::from(hint).right_aligned())
         .border_style(theme.overlay_border());
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(input.value.as_str()).block(block), rect);
+    let value = if input.selected {
+        Span::styled(input.value.as_str(), theme.editing())
+    } else {
+        Span::raw(input.value.as_str())
+    };
+    frame.render_widget(Paragraph::new(Line::from(value)).block(block), rect);
     let x = inner.x + (input.cursor as u16).min(inner.width.saturating_sub(1));
     frame.set_cursor_position((x, inner.y));
 }

@@ -307,7 +307,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::Export => {
             users.prompt = Some(Prompt {
                 kind: PromptKind::Export,
-                input: TextField::new("navscim-users.csv"),
+                input: TextField::selected("navscim-users.csv"),
             })
         }
         Command::Ignore => {
