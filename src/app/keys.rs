@@ -324,6 +324,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Connection, &[Key::Left, Key::Char('h')], None, "Previous token source", Command::Left),
     b(C::Connection, &[Key::Right, Key::Char('l')], None, "Next token source", Command::Right),
     b(C::Connection, &[Key::Char('t')], Some("test"), "Test the connection", Command::TestConnection),
+    b(C::Connection, &[Key::Esc], None, "Cancel the running connection test", Command::CancelWork),
     b(C::Connection, &[Key::Ctrl('s')], Some("save"), "Save the profile", Command::SaveProfile),
     // Users pane.
     b(C::Users, &[Key::Up, Key::Char('k')], None, "Previous user", Command::Up),

@@ -25,6 +25,7 @@ use super::text_field::TextEdit;
 /// Applies `action` at wall-clock time `now` and returns what the runtime should do.
 pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     let mut out = Outbox::new(now);
+    state.now = now;
     let mut changed = route(state, action, &mut out);
     while let Some(event) = out.next_event() {
         on_event(state, event, &mut out);
@@ -55,6 +56,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::Command(command) => on_command(state, command, out),
+        Action::Tick => state.work_running(),
         Action::LoadFiles {
             sources,
             lookup_after,

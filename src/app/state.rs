@@ -66,6 +66,9 @@ pub struct State {
     /// Bumped by the reducer whenever something visible changed; the runtime draws
     /// only when it differs from the revision it last drew (the dirty flag).
     pub revision: u64,
+    /// The time of the latest action reduced (its `now`): what render measures waits
+    /// against ("testing … 12 s"). The Unix epoch before the first action.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl State {
@@ -82,6 +85,7 @@ impl State {
             no_color,
             should_quit: false,
             revision: 1,
+            now: chrono::DateTime::UNIX_EPOCH,
         }
     }
 
@@ -90,6 +94,20 @@ impl State {
         matches!(self.connection.test, TestStatus::Running)
             || self.users.progress.running
             || self.actions.batch_running()
+    }
+
+    /// Seconds since `since`, as of the latest action (never negative).
+    pub fn waited(&self, since: chrono::DateTime<chrono::Utc>) -> u64 {
+        (self.now - since).num_seconds().max(0) as u64
+    }
+
+    /// While lookups run and nothing started or answered for 2 s or more: seconds
+    /// since the last sign of life (what the progress line says it waits for).
+    pub fn waited_on_lookups(&self) -> Option<u64> {
+        let p = &self.users.progress;
+        let since = p.last_event.filter(|_| p.running)?;
+        let secs = self.waited(since);
+        (secs >= 2).then_some(secs)
     }
 
     /// The key context that decides what a key press means right now.

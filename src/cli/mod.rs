@@ -117,6 +117,24 @@ pub struct ConnectionArgs {
     /// Allow deactivating users (off: read-only).
     #[arg(long, global = true)]
     pub allow_deprovision: bool,
+    /// Seconds to wait for a connection to the server (default 10).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: Option<u64>,
+    /// Seconds to wait for an answer to a request; a connection test gives up after
+    /// this long in all (default 30).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+}
+
+impl ConnectionArgs {
+    /// The client setup for a resolved profile, with the timeouts chosen here.
+    pub fn client_setup(&self, profile: &config::Profile) -> crate::runtime::connect::ClientSetup {
+        crate::runtime::connect::ClientSetup {
+            timeout: self.timeout.map(std::time::Duration::from_secs),
+            connect_timeout: self.connect_timeout.map(std::time::Duration::from_secs),
+            ..crate::runtime::connect::ClientSetup::from_profile(profile)
+        }
+    }
 }
 
 impl ConnectionArgs {

@@ -93,6 +93,8 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     let settings = Settings {
         ca_file: conn.ca_file.clone(),
         clipboard: true,
+        timeout: conn.timeout.map(Duration::from_secs),
+        connect_timeout: conn.connect_timeout.map(Duration::from_secs),
         ..Settings::default()
     };
     finish(runtime::run_tui(state, settings, initial).await)

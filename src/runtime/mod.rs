@@ -25,6 +25,9 @@ pub use executor::{Executor, Settings};
 /// At most ~30 frames a second while work runs; nothing at all while idle.
 const FRAME_BUDGET: Duration = Duration::from_millis(33);
 
+/// How often the elapsed times on screen move on while work runs.
+const TICK: Duration = Duration::from_secs(1);
+
 /// Where the reducer's `now` comes from: the system clock, or a fixed time (tests and
 /// screenshots, so that what they show does not depend on the day they run).
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,6 +112,10 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
                 dispatch(&mut state, action, &executor, Clock::System);
             }
             _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
+            // Elapsed times move on while work runs; nothing at all while idle.
+            _ = tokio::time::sleep(TICK), if state.work_running() => {
+                dispatch(&mut state, Action::Tick, &executor, Clock::System);
+            }
             _ = hangup.recv() => break,
         }
     }

@@ -216,7 +216,17 @@ fn test_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
             "Not tested yet: press t to test the connection.",
             theme.dim(),
         )],
-        TestStatus::Running => vec![Line::raw("Testing the connection…")],
+        TestStatus::Running => {
+            let waited = state
+                .connection
+                .test_started
+                .map(|t| state.waited(t))
+                .unwrap_or(0);
+            vec![Line::from(vec![
+                Span::raw(format!("Testing the connection… {waited} s ")),
+                Span::styled("· Esc cancels", theme.dim()),
+            ])]
+        }
         TestStatus::Passed(summary) => {
             let mut caps = vec![Span::raw("  Supports: ")];
             caps.extend(yes_no(theme, "filter", summary.filter));

@@ -15,3 +15,4 @@ mod shell;
 mod snapshots;
 mod usage;
 mod users;
+mod waits;

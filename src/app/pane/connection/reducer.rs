@@ -226,6 +226,19 @@ fn connection_command(state: &mut State, command: Command, out: &mut Outbox) -> 
             }
         },
         Command::TestConnection => start_test(state, out),
+        Command::CancelWork if conn.test == TestStatus::Running => {
+            // The answer, when it comes, belongs to an older test and is ignored.
+            conn.test_seq += 1;
+            conn.test = TestStatus::NotRun;
+            let waited = conn
+                .test_started
+                .take()
+                .map(|t| state.waited(t))
+                .unwrap_or(0);
+            state.notice = Some(info(format!(
+                "Connection test cancelled after {waited} s · t tests again"
+            )));
+        }
         Command::SaveProfile => save_profile(state, out),
         _ => return false,
     }
@@ -284,6 +297,7 @@ fn start_test(state: &mut State, out: &mut Outbox) {
     }
     conn.test_seq += 1;
     conn.test = TestStatus::Running;
+    conn.test_started = Some(out.now);
     state.notice = Some(info(format!("Testing {} …", spec.base_url)));
     out.push(Effect::TestConnection {
         seq: conn.test_seq,

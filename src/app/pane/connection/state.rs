@@ -170,6 +170,8 @@ pub struct ConnectionState {
     pub test: TestStatus,
     /// Bumped for every test so a late answer to an older one is ignored.
     pub test_seq: u64,
+    /// When the running test started (shown as the time waited so far).
+    pub test_started: Option<chrono::DateTime<chrono::Utc>>,
     /// Running against the embedded simulator: nothing is saved to the admin's profile.
     pub demo: bool,
 }
@@ -263,6 +265,7 @@ impl ConnectionState {
             secret_selected: false,
             test: TestStatus::NotRun,
             test_seq: 0,
+            test_started: None,
             demo: false,
         }
     }

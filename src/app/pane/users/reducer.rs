@@ -53,6 +53,7 @@ fn start_lookups(
         users.progress.started_at = None;
     }
     users.progress.batch += 1;
+    users.progress.last_event = Some(state.now);
     users.progress.total += jobs.len();
     users.progress.running = true;
     users.progress.cancelling = false;
@@ -578,6 +579,8 @@ pub fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration)
     let _ = batch;
     let progress = &mut state.users.progress;
     progress.started_at.get_or_insert(at);
+    progress.started += 1;
+    progress.last_event = Some(state.now);
     state.users.update_row(index, |row| {
         row.queued = false;
         row.looking_up = true;
@@ -603,6 +606,7 @@ pub fn lookup_finished(
     });
     let progress = &mut users.progress;
     progress.done += 1;
+    progress.last_event = Some(state.now);
     let start = *progress.started_at.get_or_insert(at);
     progress.elapsed = at.saturating_sub(start);
     progress.requests = stats.requests;

@@ -176,6 +176,11 @@ pub struct LookupProgress {
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
+    /// Lookups the engine started in this run (so `started - done` are in flight).
+    pub started: usize,
+    /// When the latest lookup started or answered (or the run began): how long the
+    /// run has been waiting on the server.
+    pub last_event: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl LookupProgress {
