@@ -143,6 +143,26 @@ fn progress_line(users: &UsersState, waited: Option<u64>, theme: &Theme) -> Line
     } else if spans.last().is_some() {
         spans.pop();
     }
+    if !p.running {
+        // Nothing is queued while no run is on: the pending and error counts are it
+        // (from the kept counts, not a pass over every row each frame).
+        let remaining: usize = users
+            .status_counts()
+            .into_iter()
+            .filter(|(s, _)| matches!(s, MatchStatus::Pending | MatchStatus::Error))
+            .map(|(_, n)| n)
+            .sum();
+        if remaining > 0 {
+            // Essential first: the key that finishes the job, before the counters.
+            spans.insert(
+                0,
+                Span::styled(
+                    format!("{} not done · e looks them up · ", thousands(remaining)),
+                    theme.level(Level::Warn),
+                ),
+            );
+        }
+    }
     Line::from(spans)
 }
 

@@ -13,6 +13,7 @@ mod input;
 mod keys;
 mod shell;
 mod snapshots;
+mod stranded;
 mod usage;
 mod users;
 mod waits;

@@ -325,16 +325,19 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 targets.len()
             )));
         }
-        Command::RetryErrors => {
-            let errored: Vec<usize> = (0..users.rows.len())
-                .filter(|&i| users.rows[i].status() == MatchStatus::Error)
-                .collect();
-            if errored.is_empty() {
-                state.notice = Some(info("No user is in error".into()));
+        Command::LookupRemaining => {
+            let remaining = users.remaining();
+            if remaining.is_empty() {
+                state.notice = Some(info(
+                    "Every user is looked up (none pending, none in error)".into(),
+                ));
                 return true;
             }
-            let jobs = jobs_for(users, &errored);
-            state.notice = Some(info(format!("Retrying {} users in error", jobs.len())));
+            let jobs = jobs_for(users, &remaining);
+            state.notice = Some(info(format!(
+                "Looking up {} users not done (pending, error)",
+                jobs.len()
+            )));
             start_lookups(state, jobs, LookupOptions::default(), out);
         }
         Command::Copy => {

@@ -333,6 +333,17 @@ impl UsersState {
     }
 
     /// Count of users per status label, for the progress line.
+    /// The users not done: never looked up and not queued in a running batch
+    /// (pending), or in error. Ignored users are left alone. Row indices.
+    pub fn remaining(&self) -> Vec<usize> {
+        (0..self.rows.len())
+            .filter(|&i| {
+                let row = &self.rows[i];
+                !row.queued && matches!(row.status(), MatchStatus::Pending | MatchStatus::Error)
+            })
+            .collect()
+    }
+
     pub fn status_counts(&self) -> Vec<(MatchStatus, usize)> {
         let counts = &self.counts;
         let order = [
