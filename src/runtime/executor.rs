@@ -39,6 +39,8 @@ pub struct Settings {
     pub timeout: Option<std::time::Duration>,
     /// Connect timeout (`--connect-timeout`; `None`: 10 s).
     pub connect_timeout: Option<std::time::Duration>,
+    /// What colours the terminal shows (decided once at start-up).
+    pub colors: super::colors::ColorSupport,
 }
 
 /// The session's SCIM client, kept while the connection settings stay the same, with

@@ -1,6 +1,7 @@
 //! The runtime: the terminal event loop, the effect executor, and a headless driver
 //! that runs the same loop without a terminal (tests, screenshots).
 
+pub mod colors;
 pub mod connect;
 pub mod executor;
 pub mod log;
@@ -70,7 +71,7 @@ pub fn action_from_event(event: Event) -> Option<Action> {
 /// Runs the dashboard until the admin quits. `initial` actions are dispatched first
 /// (e.g. the demo's automatic connection test).
 pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>) -> io::Result<()> {
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(settings.colors)?;
     let (tx, mut rx) = unbounded_channel();
     let executor = Executor::new(tx, settings);
     let mut events = EventStream::new();

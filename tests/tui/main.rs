@@ -9,6 +9,7 @@ mod harness;
 mod plan_support;
 
 mod actions;
+mod colors;
 mod input;
 mod keys;
 mod shell;
