@@ -11,6 +11,7 @@ pub mod error;
 pub mod journal;
 mod lookup;
 mod plan;
+pub mod shell;
 pub mod tui;
 
 use std::path::PathBuf;
@@ -85,6 +86,13 @@ enum Commands {
     Apply(apply::ApplyArgs),
     /// List, show, resume, undo or export the batches navscim applied.
     Journal(journal::JournalArgs),
+    /// Print a shell completion script (bash, zsh or fish), generated from the options.
+    Completions {
+        #[arg(value_enum)]
+        shell: shell::CompletionShell,
+    },
+    /// Print the man page, navscim(1), in roff (`navscim man > navscim.1`).
+    Man,
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -210,6 +218,11 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    match cli.command {
+        Some(Commands::Completions { shell }) => return shell::run(Some(shell)),
+        Some(Commands::Man) => return shell::run(None),
+        _ => {}
+    }
     let _log_guard = init_logging();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -238,6 +251,8 @@ pub fn main() -> i32 {
             Some(Commands::Apply(args)) => apply::run(&cli.connection, &args).await,
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
+            Some(Commands::Completions { shell }) => shell::run(Some(shell)),
+            Some(Commands::Man) => shell::run(None),
         }
     });
     tracing::info!(exit_code = code, "navscim finished");
@@ -257,6 +272,8 @@ impl Cli {
             Some(Commands::Apply(_)) => "apply",
             Some(Commands::Journal(_)) => "journal",
             Some(Commands::Screenshots(_)) => "screenshots",
+            Some(Commands::Completions { .. }) => "completions",
+            Some(Commands::Man) => "man",
         }
     }
 }

@@ -13,3 +13,4 @@ mod check;
 mod log;
 mod lookup;
 mod plan;
+mod shell;
