@@ -11,6 +11,8 @@ pub enum Command {
     Quit,
     ForceQuit,
     Help,
+    /// Open the message log: every notice of the session, newest last.
+    Messages,
     Close,
     NextTab,
     PrevTab,
@@ -308,6 +310,7 @@ use Context as C;
 pub static BINDINGS: &[Binding] = &[
     // Everywhere (panes).
     b(C::Global, &[Key::Char('?')], Some("help"), "Show this help", Command::Help),
+    b(C::Global, &[Key::Char('M')], None, "Message log: every notice of this session", Command::Messages),
     b(C::Global, &[Key::Char('q')], Some("quit"), "Quit (asks first while work runs)", Command::Quit),
     b(C::Global, &[Key::Ctrl('c')], None, "Quit (asks first while work runs)", Command::ForceQuit),
     b(C::Global, &[Key::Tab], Some("next pane"), "Next pane", Command::NextTab),
@@ -392,7 +395,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Typing, &[Key::Delete], None, "Delete the character under the cursor", Command::Edit(TextEdit::Delete)),
     b(C::Typing, &[Key::Ctrl('u')], None, "Clear the field", Command::Edit(TextEdit::Clear)),
     // Overlays.
-    b(C::Help, &[Key::Esc, Key::Char('?'), Key::Char('q')], Some("close"), "Close help", Command::Close),
+    b(C::Help, &[Key::Esc, Key::Char('?'), Key::Char('q'), Key::Char('M')], Some("close"), "Close help / the message log", Command::Close),
     b(C::Help, &[Key::Up, Key::Char('k')], None, "Scroll up", Command::Up),
     b(C::Help, &[Key::Down, Key::Char('j')], Some("scroll"), "Scroll down", Command::Down),
     b(C::QuitConfirm, &[Key::Char('y')], Some("quit"), "Quit and cancel running work", Command::Confirm),

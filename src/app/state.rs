@@ -45,7 +45,13 @@ impl Tab {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// The message log; `scroll` past the end shows the newest.
+    Messages {
+        scroll: u16,
+    },
     QuitConfirm,
 }
 
@@ -69,7 +75,13 @@ pub struct State {
     /// The time of the latest action reduced (its `now`): what render measures waits
     /// against ("testing … 12 s"). The Unix epoch before the first action.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Every notice shown this session, oldest first, with its time (at most
+    /// [`MESSAGE_LOG_LEN`]; the oldest are dropped first). `M` opens it.
+    pub messages: std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Notice)>,
 }
+
+/// How many notices the message log keeps.
+pub const MESSAGE_LOG_LEN: usize = 1000;
 
 impl State {
     pub fn new(connection: ConnectionState, no_color: bool) -> Self {
@@ -86,6 +98,7 @@ impl State {
             should_quit: false,
             revision: 1,
             now: chrono::DateTime::UNIX_EPOCH,
+            messages: Default::default(),
         }
     }
 
@@ -113,7 +126,7 @@ impl State {
     /// The key context that decides what a key press means right now.
     pub fn key_context(&self) -> Context {
         match self.overlay {
-            Overlay::Help { .. } => Context::Help,
+            Overlay::Help { .. } | Overlay::Messages { .. } => Context::Help,
             Overlay::QuitConfirm => Context::QuitConfirm,
             Overlay::None => self.pane_context(),
         }

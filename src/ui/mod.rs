@@ -42,6 +42,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     match state.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => overlay::render_help(frame, state, scroll, &theme),
+        Overlay::Messages { scroll } => overlay::render_messages(frame, state, scroll, &theme),
         Overlay::QuitConfirm => overlay::render_quit_confirm(frame, state, &theme),
     }
 }

@@ -118,6 +118,33 @@ pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme)
     );
 }
 
+/// The message log: every notice of the session, oldest first, with its time (UTC).
+pub fn render_messages(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme) {
+    let mut lines: Vec<Line> = state
+        .messages
+        .iter()
+        .map(|(at, notice)| {
+            Line::from(vec![
+                Span::styled(at.format("%H:%M:%S ").to_string(), theme.dim()),
+                Span::styled(notice.text.clone(), theme.level(notice.level)),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("No messages yet.", theme.dim()));
+    }
+    let title = format!("Messages ({}, newest last)", state.messages.len());
+    // Over the panes, below the tabs, above the status lines.
+    let full = frame.area();
+    let area = Rect::new(
+        full.x,
+        full.y + 1,
+        full.width,
+        full.height.saturating_sub(2),
+    );
+    render_scrolled(frame, area, &title, lines, scroll, theme);
+}
+
 pub fn render_quit_confirm(frame: &mut Frame, state: &State, theme: &Theme) {
     let batch = state.actions.batch_running();
     let area = centered(frame.area(), 60, if batch { 7 } else { 6 });

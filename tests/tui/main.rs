@@ -12,6 +12,7 @@ mod actions;
 mod colors;
 mod input;
 mod keys;
+mod messages;
 mod shell;
 mod snapshots;
 mod stranded;
