@@ -66,7 +66,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             } else {
                 format!("  {}", crate::app::text_field::FIELD_HINT)
             };
-            spans.push(Span::styled(hint, theme.dim()));
+            // Only where it fits on the row (the notice says it too).
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            if used + hint.chars().count() <= inner.width as usize {
+                spans.push(Span::styled(hint, theme.dim()));
+            }
         }
         lines.push(Line::from(spans));
     }

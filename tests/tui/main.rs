@@ -14,6 +14,7 @@ mod input;
 mod keys;
 mod messages;
 mod shell;
+mod small;
 mod snapshots;
 mod stranded;
 mod usage;
