@@ -23,6 +23,9 @@ pub enum Action {
     Resize(u16, u16),
     /// A command without a key (tests, scripted screenshots).
     Command(Command),
+    /// A second passed while work runs (sent by the runtime only then): the elapsed
+    /// times on screen move on.
+    Tick,
     /// The answer to `Effect::TestConnection { seq }`.
     ConnectionTested {
         seq: u64,

@@ -11,6 +11,8 @@ pub enum Command {
     Quit,
     ForceQuit,
     Help,
+    /// Open the message log: every notice of the session, newest last.
+    Messages,
     Close,
     NextTab,
     PrevTab,
@@ -50,7 +52,9 @@ pub enum Command {
     RelookupBy,
     Link,
     Ignore,
-    RetryErrors,
+    /// Look up every user not done: pending (never looked up, e.g. no token at
+    /// start) and in error.
+    LookupRemaining,
     Copy,
     LoadFile,
     Export,
@@ -306,6 +310,7 @@ use Context as C;
 pub static BINDINGS: &[Binding] = &[
     // Everywhere (panes).
     b(C::Global, &[Key::Char('?')], Some("help"), "Show this help", Command::Help),
+    b(C::Global, &[Key::Char('M')], None, "Message log: every notice of this session", Command::Messages),
     b(C::Global, &[Key::Char('q')], Some("quit"), "Quit (asks first while work runs)", Command::Quit),
     b(C::Global, &[Key::Ctrl('c')], None, "Quit (asks first while work runs)", Command::ForceQuit),
     b(C::Global, &[Key::Tab], Some("next pane"), "Next pane", Command::NextTab),
@@ -324,6 +329,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Connection, &[Key::Left, Key::Char('h')], None, "Previous token source", Command::Left),
     b(C::Connection, &[Key::Right, Key::Char('l')], None, "Next token source", Command::Right),
     b(C::Connection, &[Key::Char('t')], Some("test"), "Test the connection", Command::TestConnection),
+    b(C::Connection, &[Key::Esc], None, "Cancel the running connection test", Command::CancelWork),
     b(C::Connection, &[Key::Ctrl('s')], Some("save"), "Save the profile", Command::SaveProfile),
     // Users pane.
     b(C::Users, &[Key::Up, Key::Char('k')], None, "Previous user", Command::Up),
@@ -332,12 +338,13 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('G'), Key::End], None, "Last user", Command::Bottom),
     b(C::Users, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::Users, &[Key::PageDown], None, "Page down", Command::PageDown),
+    b(C::Users, &[Key::Char('e')], Some("look up rest"), "Look up every user not done (pending, error)", Command::LookupRemaining),
     b(C::Users, &[Key::Char('/')], Some("filter"), "Filter by text (name, email, ids)", Command::Filter),
     b(C::Users, &[Key::Char('f')], Some("status"), "Next status filter (unmatched, matched, orphan seats…)", Command::CycleStatusFilter),
     b(C::Users, &[Key::Char('F')], None, "Clear text and status filters", Command::ClearFilters),
     b(C::Users, &[Key::Char('s')], None, "Sort by the next column", Command::Sort),
     b(C::Users, &[Key::Char('S')], None, "Reverse the sort", Command::SortReverse),
-    b(C::Users, &[Key::Char(' ')], Some("mark"), "Mark / unmark the user", Command::Mark),
+    b(C::Users, &[Key::Char(' ')], Some("mark"), "Mark / unmark the user and move down", Command::Mark),
     b(C::Users, &[Key::Char('v')], None, "Mark the range from the last mark to here", Command::RangeMark),
     b(C::Users, &[Key::Char('a')], None, "Mark every user shown", Command::MarkAllShown),
     b(C::Users, &[Key::Char('A')], None, "Clear all marks", Command::ClearMarks),
@@ -346,7 +353,6 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('R')], None, "Look up by another identifier you type", Command::RelookupBy),
     b(C::Users, &[Key::Char('l')], None, "Link this user to a SCIM id by hand", Command::Link),
     b(C::Users, &[Key::Char('i')], None, "Ignore / un-ignore the marked users (or this one)", Command::Ignore),
-    b(C::Users, &[Key::Char('e')], None, "Retry every user in error", Command::RetryErrors),
     b(C::Users, &[Key::Char('D')], Some("plan deactivate"), "Plan: deactivate the marked users (or this one)", Command::PlanDeactivate),
     b(C::Users, &[Key::Char('E')], None, "Plan: reactivate (enable) the marked inactive users", Command::PlanReactivate),
     b(C::Users, &[Key::Char('C')], None, "Plan: create the marked users not found over SCIM", Command::PlanCreate),
@@ -379,8 +385,8 @@ pub static BINDINGS: &[Binding] = &[
     b(C::TextEdit, &[Key::Enter], Some("done"), "Keep the new value", Command::EditCommit),
     b(C::TextEdit, &[Key::Esc], Some("cancel"), "Abandon the change", Command::EditCancel),
     b(C::TextEdit, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
-    // Typing into any field (printable keys insert; the pasted token takes only
-    // typing and Backspace).
+    // Typing into any field (printable keys insert; a value there when the field
+    // opens is selected, so the first key replaces it; the pasted token is blind).
     b(C::Typing, &[Key::Left], None, "Cursor left", Command::Edit(TextEdit::Left)),
     b(C::Typing, &[Key::Right], None, "Cursor right", Command::Edit(TextEdit::Right)),
     b(C::Typing, &[Key::Home], None, "Cursor to the start", Command::Edit(TextEdit::Home)),
@@ -389,7 +395,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Typing, &[Key::Delete], None, "Delete the character under the cursor", Command::Edit(TextEdit::Delete)),
     b(C::Typing, &[Key::Ctrl('u')], None, "Clear the field", Command::Edit(TextEdit::Clear)),
     // Overlays.
-    b(C::Help, &[Key::Esc, Key::Char('?'), Key::Char('q')], Some("close"), "Close help", Command::Close),
+    b(C::Help, &[Key::Esc, Key::Char('?'), Key::Char('q'), Key::Char('M')], Some("close"), "Close help / the message log", Command::Close),
     b(C::Help, &[Key::Up, Key::Char('k')], None, "Scroll up", Command::Up),
     b(C::Help, &[Key::Down, Key::Char('j')], Some("scroll"), "Scroll down", Command::Down),
     b(C::QuitConfirm, &[Key::Char('y')], Some("quit"), "Quit and cancel running work", Command::Confirm),
@@ -412,7 +418,7 @@ pub static USAGE_BINDINGS: &[Binding] = &[
     b(C::Usage, &[Key::Char('F')], None, "Clear text and activity filters", Command::ClearFilters),
     b(C::Usage, &[Key::Char('s')], None, "Sort by the next column (idle days, name, email…)", Command::Sort),
     b(C::Usage, &[Key::Char('S')], None, "Reverse the sort", Command::SortReverse),
-    b(C::Usage, &[Key::Char(' ')], Some("mark"), "Mark / unmark the user", Command::Mark),
+    b(C::Usage, &[Key::Char(' ')], Some("mark"), "Mark / unmark the user and move down", Command::Mark),
     b(C::Usage, &[Key::Char('v')], None, "Mark the range from the last mark to here", Command::RangeMark),
     b(C::Usage, &[Key::Char('a')], None, "Mark every user shown", Command::MarkAllShown),
     b(C::Usage, &[Key::Char('A')], None, "Clear all marks", Command::ClearMarks),

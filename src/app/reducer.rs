@@ -25,10 +25,21 @@ use super::text_field::TextEdit;
 /// Applies `action` at wall-clock time `now` and returns what the runtime should do.
 pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     let mut out = Outbox::new(now);
+    state.now = now;
+    let notice_before = state.notice.clone();
     let mut changed = route(state, action, &mut out);
     while let Some(event) = out.next_event() {
         on_event(state, event, &mut out);
         changed = true;
+    }
+    if state.notice != notice_before {
+        if let Some(notice) = &state.notice {
+            // Every notice is kept: the status line shows one, the log all.
+            if state.messages.len() == super::state::MESSAGE_LOG_LEN {
+                state.messages.pop_front();
+            }
+            state.messages.push_back((now, notice.clone()));
+        }
     }
     if changed {
         state.revision += 1;
@@ -55,6 +66,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::Command(command) => on_command(state, command, out),
+        Action::Tick => state.work_running(),
         Action::LoadFiles {
             sources,
             lookup_after,
@@ -193,6 +205,7 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::Quit
             | Command::ForceQuit
             | Command::Help
+            | Command::Messages
             | Command::NextTab
             | Command::PrevTab
             | Command::GoTab(_)
@@ -235,6 +248,11 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             }
         }
         Command::Help => state.overlay = Overlay::Help { scroll: 0 },
+        Command::Messages => {
+            state.overlay = Overlay::Messages {
+                scroll: u16::try_from(state.messages.len()).unwrap_or(u16::MAX),
+            }
+        }
         Command::Close => state.overlay = Overlay::None,
         Command::NextTab | Command::PrevTab | Command::GoTab(_) => {
             let before = state.tab;
@@ -250,10 +268,23 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             }
         }
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
-            if matches!(state.overlay, Overlay::Help { .. }) =>
+            if matches!(
+                state.overlay,
+                Overlay::Help { .. } | Overlay::Messages { .. }
+            ) =>
         {
-            if let Overlay::Help { scroll } = &mut state.overlay {
-                super::table::scroll(scroll, command);
+            let visible = state.size.1.saturating_sub(3);
+            let lines = u16::try_from(state.messages.len()).unwrap_or(u16::MAX);
+            match &mut state.overlay {
+                Overlay::Help { scroll } => {
+                    super::table::scroll(scroll, command);
+                }
+                Overlay::Messages { scroll } => {
+                    // Opened past the end (the newest shown): scroll from what is shown.
+                    *scroll = (*scroll).min(lines.saturating_sub(visible));
+                    super::table::scroll(scroll, command);
+                }
+                _ => {}
             }
         }
         _ => return false,
@@ -392,6 +423,8 @@ mod tests {
         focus(&mut s, ConnField::BaseUrl);
         reduce(&mut s, key(KeyCode::Enter));
         assert!(s.connection.editing);
+        // The value opens selected (issue 13): End keeps it to append.
+        reduce(&mut s, key(KeyCode::End));
         // 'q' and '2' are text while editing, not quit / tab switch.
         for c in "/q2".chars() {
             reduce(&mut s, ch(c));
@@ -401,6 +434,7 @@ mod tests {
         reduce(&mut s, key(KeyCode::Esc));
         assert_eq!(s.connection.base_url.value, "https://scim.example");
         reduce(&mut s, key(KeyCode::Enter));
+        reduce(&mut s, key(KeyCode::End));
         reduce(&mut s, key(KeyCode::Backspace));
         reduce(&mut s, key(KeyCode::Enter));
         assert_eq!(s.connection.base_url.value, "https://scim.exampl");

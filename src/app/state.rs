@@ -45,7 +45,13 @@ impl Tab {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// The message log; `scroll` past the end shows the newest.
+    Messages {
+        scroll: u16,
+    },
     QuitConfirm,
 }
 
@@ -66,7 +72,16 @@ pub struct State {
     /// Bumped by the reducer whenever something visible changed; the runtime draws
     /// only when it differs from the revision it last drew (the dirty flag).
     pub revision: u64,
+    /// The time of the latest action reduced (its `now`): what render measures waits
+    /// against ("testing … 12 s"). The Unix epoch before the first action.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Every notice shown this session, oldest first, with its time (at most
+    /// [`MESSAGE_LOG_LEN`]; the oldest are dropped first). `M` opens it.
+    pub messages: std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Notice)>,
 }
+
+/// How many notices the message log keeps.
+pub const MESSAGE_LOG_LEN: usize = 1000;
 
 impl State {
     pub fn new(connection: ConnectionState, no_color: bool) -> Self {
@@ -82,6 +97,8 @@ impl State {
             no_color,
             should_quit: false,
             revision: 1,
+            now: chrono::DateTime::UNIX_EPOCH,
+            messages: Default::default(),
         }
     }
 
@@ -92,10 +109,24 @@ impl State {
             || self.actions.batch_running()
     }
 
+    /// Seconds since `since`, as of the latest action (never negative).
+    pub fn waited(&self, since: chrono::DateTime<chrono::Utc>) -> u64 {
+        (self.now - since).num_seconds().max(0) as u64
+    }
+
+    /// While lookups run and nothing started or answered for 2 s or more: seconds
+    /// since the last sign of life (what the progress line says it waits for).
+    pub fn waited_on_lookups(&self) -> Option<u64> {
+        let p = &self.users.progress;
+        let since = p.last_event.filter(|_| p.running)?;
+        let secs = self.waited(since);
+        (secs >= 2).then_some(secs)
+    }
+
     /// The key context that decides what a key press means right now.
     pub fn key_context(&self) -> Context {
         match self.overlay {
-            Overlay::Help { .. } => Context::Help,
+            Overlay::Help { .. } | Overlay::Messages { .. } => Context::Help,
             Overlay::QuitConfirm => Context::QuitConfirm,
             Overlay::None => self.pane_context(),
         }

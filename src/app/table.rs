@@ -211,6 +211,7 @@ pub fn pane_command<P: FilteredPane>(
     match command {
         Command::Filter => {
             table.filter_editing = true;
+            table.filter.select_all();
             return Some(true);
         }
         Command::Sort => table.cycle_sort(P::SORTS),

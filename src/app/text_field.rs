@@ -1,4 +1,10 @@
-//! A single-line text input, shared by every pane's text fields.
+//! A single-line text input, shared by every pane's text fields: one behaviour
+//! everywhere. A field opened with a value has it selected (the first typed
+//! character, Backspace, Delete or a paste replaces it; a cursor key keeps it);
+//! Ctrl-U empties it; a paste of several lines stays one value on one line.
+
+/// What the admin can do in any open text field, shown beside it.
+pub const FIELD_HINT: &str = "Enter ok · Esc cancel · Ctrl-U clear";
 
 /// A single-line text input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -6,28 +12,76 @@ pub struct TextField {
     pub value: String,
     /// Cursor position in characters.
     pub cursor: usize,
+    /// The whole value is selected: the next insertion or deletion replaces it.
+    pub selected: bool,
 }
 
 impl TextField {
+    /// A field holding `value`, cursor at the end, nothing selected.
     pub fn new(value: impl Into<String>) -> Self {
         let value = value.into();
         let cursor = value.chars().count();
-        TextField { value, cursor }
+        TextField {
+            value,
+            cursor,
+            selected: false,
+        }
+    }
+
+    /// A field opened with `value` selected, so typing replaces it (a pre-filled
+    /// prompt: `T` then `45` gives 45, not 9045).
+    pub fn selected(value: impl Into<String>) -> Self {
+        let mut field = TextField::new(value);
+        field.select_all();
+        field
+    }
+
+    /// Selects the whole value (nothing to select in an empty field).
+    pub fn select_all(&mut self) {
+        self.selected = !self.value.is_empty();
+        self.cursor = self.value.chars().count();
+    }
+
+    /// Drops a selection by replacing the value with nothing.
+    fn take_selection(&mut self) -> bool {
+        if self.selected {
+            self.selected = false;
+            self.value.clear();
+            self.cursor = 0;
+            true
+        } else {
+            false
+        }
     }
 
     pub fn insert(&mut self, c: char) {
+        self.take_selection();
         let at = self.byte_index(self.cursor);
         self.value.insert(at, c);
         self.cursor += 1;
     }
 
-    pub fn insert_str(&mut self, s: &str) {
-        for c in s.chars().filter(|c| !c.is_control()) {
-            self.insert(c);
+    /// Inserts pasted text as one value on one line: surrounding blank lines are
+    /// dropped, line breaks inside become one space each, other control characters
+    /// are dropped. Returns the number of lines joined (1 for a one-line paste).
+    pub fn insert_str(&mut self, s: &str) -> usize {
+        let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        self.take_selection();
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                self.insert(' ');
+            }
+            for c in line.chars().filter(|c| !c.is_control()) {
+                self.insert(c);
+            }
         }
+        lines.len()
     }
 
     pub fn backspace(&mut self) {
+        if self.take_selection() {
+            return;
+        }
         if self.cursor > 0 {
             let at = self.byte_index(self.cursor - 1);
             self.value.remove(at);
@@ -36,6 +90,9 @@ impl TextField {
     }
 
     pub fn delete(&mut self) {
+        if self.take_selection() {
+            return;
+        }
         if self.cursor < self.value.chars().count() {
             let at = self.byte_index(self.cursor);
             self.value.remove(at);
@@ -43,22 +100,27 @@ impl TextField {
     }
 
     pub fn left(&mut self) {
+        self.selected = false;
         self.cursor = self.cursor.saturating_sub(1);
     }
 
     pub fn right(&mut self) {
+        self.selected = false;
         self.cursor = (self.cursor + 1).min(self.value.chars().count());
     }
 
     pub fn home(&mut self) {
+        self.selected = false;
         self.cursor = 0;
     }
 
     pub fn end(&mut self) {
+        self.selected = false;
         self.cursor = self.value.chars().count();
     }
 
     pub fn clear(&mut self) {
+        self.selected = false;
         self.value.clear();
         self.cursor = 0;
     }
@@ -99,5 +161,33 @@ impl TextField {
             TextEdit::End => self.end(),
             TextEdit::Clear => self.clear(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_selected_value_is_replaced_by_the_first_key() {
+        let mut f = TextField::selected("90");
+        f.edit(TextEdit::Insert('4'));
+        f.edit(TextEdit::Insert('5'));
+        assert_eq!(f.value, "45");
+        let mut f = TextField::selected("30");
+        f.edit(TextEdit::End);
+        f.edit(TextEdit::Insert('7'));
+        assert_eq!(f.value, "307", "a cursor key keeps the value");
+        let mut f = TextField::selected("30");
+        f.edit(TextEdit::Backspace);
+        assert_eq!(f.value, "");
+    }
+
+    #[test]
+    fn a_multi_line_paste_stays_one_line() {
+        let mut f = TextField::selected("old");
+        assert_eq!(f.insert_str("\n a@x.com\r\nb@x.com\n\n"), 2);
+        assert_eq!(f.value, "a@x.com b@x.com");
+        assert_eq!(f.cursor, f.value.chars().count());
     }
 }

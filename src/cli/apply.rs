@@ -308,7 +308,7 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     let setup = ClientSetup {
         base_url: base_url.clone(),
         concurrency: Some(usize::from(run.concurrency)),
-        ..ClientSetup::from_profile(&profile)
+        ..conn.client_setup(&profile)
     };
     let client = match connect(setup).await {
         Ok(c) => c,

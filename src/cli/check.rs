@@ -5,8 +5,9 @@ use serde_json::json;
 use super::error::{CliError, Report};
 use super::{exit, exit_code_for, CheckArgs, ConnectionArgs};
 use crate::app::connection::ConnectionFailure;
-use crate::runtime::connect::{connect, ClientSetup};
+use crate::runtime::connect::{connect, test_within};
 use crate::runtime::executor::{filter_problem, summarize};
+use crate::scim::ScimError;
 
 pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
     let fail = |code: i32, failure: ConnectionFailure, base_url: &str| {
@@ -38,14 +39,17 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
         }
     };
     let base_url = profile.base_url.clone();
-    let client = match connect(ClientSetup::from_profile(&profile)).await {
+    let setup = conn.client_setup(&profile);
+    let budget = setup.timeout();
+    let client = match connect(setup).await {
         Ok(c) => c,
         Err(e) => {
             let failure = e.failure();
             return fail(CliError::from(e).code, failure, &base_url);
         }
     };
-    match client.test_connection().await {
+    let (result, waited) = test_within(&client, budget).await;
+    match result {
         Ok(report) if report.filter_problem.is_some() => {
             let failure = filter_problem(&report).expect("checked");
             fail(exit::SERVER, failure, &base_url)
@@ -90,10 +94,17 @@ pub async fn run(conn: &ConnectionArgs, args: &CheckArgs) -> i32 {
             }
             exit::SUCCESS
         }
-        Err(e) => fail(
-            exit_code_for(e.category()),
-            ConnectionFailure::from_scim(&e),
-            &base_url,
-        ),
+        Err(e) => {
+            let mut failure = ConnectionFailure::from_scim(&e);
+            if matches!(e, ScimError::Timeout(_)) {
+                failure.detail = format!(
+                    "no answer from {base_url} after waiting {:.1} s (--timeout {} s). {}",
+                    waited.as_secs_f64(),
+                    budget.as_secs(),
+                    "Check the base URL, the network and HTTPS_PROXY."
+                );
+            }
+            fail(exit_code_for(e.category()), failure, &base_url)
+        }
     }
 }

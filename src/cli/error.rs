@@ -127,6 +127,8 @@ mod tests {
             ca_file: None,
             concurrency: None,
             rate_limit: None,
+            timeout: None,
+            connect_timeout: None,
         };
         let Err(err) = connect(setup).await else {
             panic!("a client without a token");

@@ -284,7 +284,7 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     let setup = ClientSetup {
         concurrency: Some(args.concurrency as usize),
         rate_limit: args.rate_limit,
-        ..ClientSetup::from_profile(&profile)
+        ..conn.client_setup(&profile)
     };
     let client = match connect(setup).await {
         Ok(c) => c,

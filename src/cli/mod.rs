@@ -11,6 +11,7 @@ pub mod error;
 pub mod journal;
 mod lookup;
 mod plan;
+pub mod shell;
 pub mod signals;
 pub mod tui;
 pub mod workspace;
@@ -122,6 +123,13 @@ enum Commands {
     Report(workspace::ReportArgs),
     /// Identity-provider sources (Okta, Entra ID): test the connection, the app, the count.
     Sources(crate::idp::cli::SourcesArgs),
+    /// Print a shell completion script (bash, zsh or fish), generated from the options.
+    Completions {
+        #[arg(value_enum)]
+        shell: shell::CompletionShell,
+    },
+    /// Print the man page, navscim(1), in roff (`navscim man > navscim.1`).
+    Man,
     /// Render each pane of the real app into PNG files (for the README and reviews).
     #[command(hide = true)]
     Screenshots(ScreenshotArgs),
@@ -160,6 +168,24 @@ pub struct ConnectionArgs {
     /// A label for the tenant (stored in the workspace; plans record it).
     #[arg(long, global = true, value_name = "LABEL")]
     pub tenant: Option<String>,
+    /// Seconds to wait for a connection to the server (default 10).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connect_timeout: Option<u64>,
+    /// Seconds to wait for an answer to a request; a connection test gives up after
+    /// this long in all (default 30).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+}
+
+impl ConnectionArgs {
+    /// The client setup for a resolved profile, with the timeouts chosen here.
+    pub fn client_setup(&self, profile: &config::Profile) -> crate::runtime::connect::ClientSetup {
+        crate::runtime::connect::ClientSetup {
+            timeout: self.timeout.map(std::time::Duration::from_secs),
+            connect_timeout: self.connect_timeout.map(std::time::Duration::from_secs),
+            ..crate::runtime::connect::ClientSetup::from_profile(profile)
+        }
+    }
 }
 
 impl ConnectionArgs {
@@ -235,6 +261,11 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    match cli.command {
+        Some(Commands::Completions { shell }) => return shell::run(Some(shell)),
+        Some(Commands::Man) => return shell::run(None),
+        _ => {}
+    }
     let _log_guard = init_logging();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -270,6 +301,8 @@ pub fn main() -> i32 {
                 ))),
             },
             Some(Commands::Screenshots(args)) => tui::screenshots(&args).await,
+            Some(Commands::Completions { shell }) => shell::run(Some(shell)),
+            Some(Commands::Man) => shell::run(None),
         }
     });
     tracing::info!(exit_code = code, "navscim finished");
@@ -291,6 +324,8 @@ impl Cli {
             Some(Commands::Report(_)) => "report",
             Some(Commands::Sources(_)) => "sources",
             Some(Commands::Screenshots(_)) => "screenshots",
+            Some(Commands::Completions { .. }) => "completions",
+            Some(Commands::Man) => "man",
         }
     }
 }

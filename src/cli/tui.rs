@@ -10,6 +10,7 @@ use crate::app::state::State;
 use crate::app::text_field::TextField;
 use crate::app::{Action, ImportSource};
 use crate::config::TokenSource;
+use crate::runtime::colors::ColorSupport;
 use crate::runtime::{self, Driver, Settings};
 use crate::secret::Token;
 use crate::sim::{self, SimConfig};
@@ -17,8 +18,9 @@ use crate::sim::{self, SimConfig};
 /// The simulator's demo token: not a secret, it only opens the embedded simulator.
 const DEMO_TOKEN: &str = "navscim-demo";
 
+/// No colour at all: `NO_COLOR`, or a terminal that shows none (`TERM=dumb`).
 fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    !ColorSupport::from_env().has_color()
 }
 
 /// The state a fresh session starts from, with the command line's permissions.
@@ -93,6 +95,9 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     let settings = Settings {
         ca_file: conn.ca_file.clone(),
         clipboard: true,
+        colors: ColorSupport::from_env(),
+        timeout: conn.timeout.map(Duration::from_secs),
+        connect_timeout: conn.connect_timeout.map(Duration::from_secs),
         ..Settings::default()
     };
     finish(runtime::run_tui(state, settings, initial).await)
@@ -163,6 +168,7 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     let journal_dir = demo_journal_dir();
     let settings = Settings {
         clipboard: true,
+        colors: ColorSupport::from_env(),
         journal_dir: Some(journal_dir.clone()),
         ..Settings::default()
     };

@@ -3,6 +3,7 @@
 //! the dashboard's effects connect through [`connect`].
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::app::connection::ConnectionFailure;
 use crate::app::ConnectionSpec;
@@ -23,6 +24,21 @@ pub struct ClientSetup {
     pub concurrency: Option<usize>,
     /// Requests started per second at most; `None`: unlimited.
     pub rate_limit: Option<f64>,
+    /// How long to wait for an answer to one request, and for a whole connection
+    /// test; `None`: [`DEFAULT_TIMEOUT`].
+    pub timeout: Option<Duration>,
+    /// How long to wait for a connection; `None`: the client's default (10 s).
+    pub connect_timeout: Option<Duration>,
+}
+
+/// The request timeout when none is chosen (`--timeout`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl ClientSetup {
+    /// The request timeout in force.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
 }
 
 impl ClientSetup {
@@ -38,6 +54,8 @@ impl ClientSetup {
             ca_file: profile.ca_file.clone(),
             concurrency: None,
             rate_limit: None,
+            timeout: None,
+            connect_timeout: None,
         }
     }
 
@@ -50,6 +68,8 @@ impl ClientSetup {
             ca_file: None,
             concurrency: None,
             rate_limit: None,
+            timeout: None,
+            connect_timeout: None,
         }
     }
 }
@@ -89,11 +109,15 @@ pub async fn connect(setup: ClientSetup) -> Result<ScimClient, ConnectError> {
         .await
         .map_err(|e| ConnectError::TokenTask(e.to_string()))??;
     let mut config = ClientConfig::new(setup.base_url.clone(), token);
-    config.ca_file = setup.ca_file;
+    config.ca_file = setup.ca_file.clone();
     if let Some(n) = setup.concurrency {
         config.concurrency = n;
     }
     config.rate_limit = setup.rate_limit;
+    config.timeout = setup.timeout();
+    if let Some(t) = setup.connect_timeout {
+        config.connect_timeout = t;
+    }
     let client = ScimClient::new(config)?;
     tracing::info!(
         base_url = %setup.base_url,
@@ -101,6 +125,21 @@ pub async fn connect(setup: ClientSetup) -> Result<ScimClient, ConnectError> {
         "SCIM client ready"
     );
     Ok(client)
+}
+
+/// A connection test that gives up after `budget` in all (retries included), so a
+/// server that accepts connections and never answers cannot keep the admin waiting
+/// longer than the timeout they chose. Returns the test's result and how long it took.
+pub async fn test_within(
+    client: &ScimClient,
+    budget: Duration,
+) -> (Result<crate::scim::ConnectionReport, ScimError>, Duration) {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(budget, client.test_connection()).await {
+        Ok(result) => result,
+        Err(_) => Err(ScimError::Timeout(budget)),
+    };
+    (result, started.elapsed())
 }
 
 /// Where the token came from, for the log (the kind only).

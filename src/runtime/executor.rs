@@ -35,6 +35,12 @@ pub struct Settings {
     pub rate_limit: Option<f64>,
     /// Where batches are journaled (`None`: the platform's data directory).
     pub journal_dir: Option<PathBuf>,
+    /// Request timeout, and the whole connection test's (`--timeout`; `None`: 30 s).
+    pub timeout: Option<std::time::Duration>,
+    /// Connect timeout (`--connect-timeout`; `None`: 10 s).
+    pub connect_timeout: Option<std::time::Duration>,
+    /// What colours the terminal shows (decided once at start-up).
+    pub colors: super::colors::ColorSupport,
 }
 
 /// The session's SCIM client, kept while the connection settings stay the same, with
@@ -527,9 +533,10 @@ pub async fn test_connection(
     settings: &Settings,
 ) -> Result<ConnectionSummary, ConnectionFailure> {
     let client = connect(&spec, settings).await?;
-    let report = client
-        .test_connection()
+    let budget = settings.timeout.unwrap_or(super::connect::DEFAULT_TIMEOUT);
+    let report = super::connect::test_within(&client, budget)
         .await
+        .0
         .map_err(|e| ConnectionFailure::from_scim(&e))?;
     if let Some(problem) = filter_problem(&report) {
         return Err(problem);
@@ -559,6 +566,8 @@ pub async fn connect(
     let setup = super::connect::ClientSetup {
         ca_file: settings.ca_file.clone(),
         rate_limit: settings.rate_limit,
+        timeout: settings.timeout,
+        connect_timeout: settings.connect_timeout,
         ..super::connect::ClientSetup::from_spec(spec)
     };
     super::connect::connect(setup)

@@ -1,6 +1,7 @@
 //! The runtime: the terminal event loop, the effect executor, and a headless driver
 //! that runs the same loop without a terminal (tests, screenshots).
 
+pub mod colors;
 pub mod connect;
 pub mod executor;
 pub mod log;
@@ -24,6 +25,9 @@ pub use executor::{Executor, Settings};
 
 /// At most ~30 frames a second while work runs; nothing at all while idle.
 const FRAME_BUDGET: Duration = Duration::from_millis(33);
+
+/// How often the elapsed times on screen move on while work runs.
+const TICK: Duration = Duration::from_secs(1);
 
 /// Where the reducer's `now` comes from: the system clock, or a fixed time (tests and
 /// screenshots, so that what they show does not depend on the day they run).
@@ -67,7 +71,7 @@ pub fn action_from_event(event: Event) -> Option<Action> {
 /// Runs the dashboard until the admin quits. `initial` actions are dispatched first
 /// (e.g. the demo's automatic connection test).
 pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>) -> io::Result<()> {
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(settings.colors)?;
     let (tx, mut rx) = unbounded_channel();
     let executor = Executor::new(tx, settings);
     let mut events = EventStream::new();
@@ -109,6 +113,10 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
                 dispatch(&mut state, action, &executor, Clock::System);
             }
             _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
+            // Elapsed times move on while work runs; nothing at all while idle.
+            _ = tokio::time::sleep(TICK), if state.work_running() => {
+                dispatch(&mut state, Action::Tick, &executor, Clock::System);
+            }
             _ = hangup.recv() => break,
         }
     }

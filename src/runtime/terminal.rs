@@ -18,7 +18,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use ratatui::Terminal;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<super::colors::ColorWriter<Stdout>>>;
 
 /// Owns the terminal while the dashboard runs; restores it when dropped.
 pub struct TerminalGuard {
@@ -26,7 +26,8 @@ pub struct TerminalGuard {
 }
 
 impl TerminalGuard {
-    pub fn enter() -> io::Result<Self> {
+    /// Takes the terminal; colours are sent as `colors` allows.
+    pub fn enter(colors: super::colors::ColorSupport) -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
         let mut stdout = io::stdout();
@@ -34,7 +35,8 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = Terminal::new(CrosstermBackend::new(stdout)).inspect_err(|_| restore())?;
+        let writer = super::colors::ColorWriter::new(stdout, colors);
+        let terminal = Terminal::new(CrosstermBackend::new(writer)).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
 }

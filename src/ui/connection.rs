@@ -49,11 +49,30 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 }
             }
         }
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(marker, label_style),
             Span::styled(format!("{label:<LABEL_WIDTH$}"), label_style),
             Span::styled(value, value_style),
-        ]));
+        ];
+        if editing {
+            let selected =
+                if field == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
+                    conn.secret_selected
+                } else {
+                    conn.focused_field().is_some_and(|f| f.selected)
+                };
+            let hint = if selected {
+                format!("  typing replaces · {}", crate::app::text_field::FIELD_HINT)
+            } else {
+                format!("  {}", crate::app::text_field::FIELD_HINT)
+            };
+            // Only where it fits on the row (the notice says it too).
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            if used + hint.chars().count() <= inner.width as usize {
+                spans.push(Span::styled(hint, theme.dim()));
+            }
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
     lines.extend(test_lines(state, theme));
@@ -201,7 +220,17 @@ fn test_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
             "Not tested yet: press t to test the connection.",
             theme.dim(),
         )],
-        TestStatus::Running => vec![Line::raw("Testing the connection…")],
+        TestStatus::Running => {
+            let waited = state
+                .connection
+                .test_started
+                .map(|t| state.waited(t))
+                .unwrap_or(0);
+            vec![Line::from(vec![
+                Span::raw(format!("Testing the connection… {waited} s ")),
+                Span::styled("· Esc cancels", theme.dim()),
+            ])]
+        }
         TestStatus::Passed(summary) => {
             let mut caps = vec![Span::raw("  Supports: ")];
             caps.extend(yes_no(theme, "filter", summary.filter));

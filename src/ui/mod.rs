@@ -18,9 +18,18 @@ use ratatui::Frame;
 use crate::app::state::{Overlay, State, Tab};
 use theme::Theme;
 
+/// The smallest terminal the layout is made for (columns, rows); below it the screen
+/// says so instead of hiding lines.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &State) {
     let theme = Theme::new(state.no_color);
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        render_too_small(frame, &theme);
+        return;
+    }
     let [tabs, body, notice, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -42,8 +51,26 @@ pub fn render(frame: &mut Frame, state: &State) {
     match state.overlay {
         Overlay::None => {}
         Overlay::Help { scroll } => overlay::render_help(frame, state, scroll, &theme),
+        Overlay::Messages { scroll } => overlay::render_messages(frame, state, scroll, &theme),
         Overlay::QuitConfirm => overlay::render_quit_confirm(frame, state, &theme),
     }
+}
+
+/// "Terminal too small", with the size there is and the size needed (btop's way).
+fn render_too_small(frame: &mut Frame, theme: &Theme) {
+    let area = frame.area();
+    let lines = vec![
+        Line::styled("Terminal too small", theme.title()),
+        Line::raw(format!("{}x{} now", area.width, area.height)),
+        Line::raw(format!("needs {}x{}", MIN_SIZE.0, MIN_SIZE.1)),
+        Line::raw("enlarge the window"),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let rect = Rect::new(area.x, area.y + top, area.width, area.height - top);
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(lines).alignment(ratatui::layout::Alignment::Center),
+        rect,
+    );
 }
 
 fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

@@ -13,12 +13,23 @@ use crate::app::text_field::TextField;
 /// A one-line prompt centred over `area`, with the terminal cursor in the field.
 pub fn render_prompt(frame: &mut Frame, area: Rect, title: &str, input: &TextField, theme: &Theme) {
     let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
+    let hint = if input.selected {
+        format!(" typing replaces · {} ", crate::app::text_field::FIELD_HINT)
+    } else {
+        format!(" {} ", crate::app::text_field::FIELD_HINT)
+    };
     let block = Block::bordered()
         .title(format!(" {title} "))
+        .title_bottom(Line::from(hint).right_aligned())
         .border_style(theme.overlay_border());
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(input.value.as_str()).block(block), rect);
+    let value = if input.selected {
+        Span::styled(input.value.as_str(), theme.editing())
+    } else {
+        Span::raw(input.value.as_str())
+    };
+    frame.render_widget(Paragraph::new(Line::from(value)).block(block), rect);
     let x = inner.x + (input.cursor as u16).min(inner.width.saturating_sub(1));
     frame.set_cursor_position((x, inner.y));
 }
@@ -105,6 +116,33 @@ pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme)
             .scroll((scroll.min(max_scroll), 0)),
         area,
     );
+}
+
+/// The message log: every notice of the session, oldest first, with its time (UTC).
+pub fn render_messages(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme) {
+    let mut lines: Vec<Line> = state
+        .messages
+        .iter()
+        .map(|(at, notice)| {
+            Line::from(vec![
+                Span::styled(at.format("%H:%M:%S ").to_string(), theme.dim()),
+                Span::styled(notice.text.clone(), theme.level(notice.level)),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("No messages yet.", theme.dim()));
+    }
+    let title = format!("Messages ({}, newest last)", state.messages.len());
+    // Over the panes, below the tabs, above the status lines.
+    let full = frame.area();
+    let area = Rect::new(
+        full.x,
+        full.y + 1,
+        full.width,
+        full.height.saturating_sub(2),
+    );
+    render_scrolled(frame, area, &title, lines, scroll, theme);
 }
 
 pub fn render_quit_confirm(frame: &mut Frame, state: &State, theme: &Theme) {

@@ -30,7 +30,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Constraint::Min(1),
         ])
         .areas(inner);
-        frame.render_widget(Paragraph::new(progress_line(users, theme)), progress);
+        frame.render_widget(
+            Paragraph::new(progress_line(users, state.waited_on_lookups(), theme)),
+            progress,
+        );
         frame.render_widget(Paragraph::new(filter_line(users, theme)), filters);
         render_table(frame, table, users, theme);
     }
@@ -194,8 +197,8 @@ fn render_empty(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-/// `done/total · counts · rate · ETA · requests`.
-fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
+/// `done/total · what it waits for · counts · rate · ETA · requests`.
+fn progress_line(users: &UsersState, waited: Option<u64>, theme: &Theme) -> Line<'static> {
     let p = &users.progress;
     let mut spans = Vec::new();
     if p.running {
@@ -208,6 +211,18 @@ fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
             format!("{verb} {}/{} ", thousands(p.done), thousands(p.total)),
             theme.level(Level::Warn),
         ));
+        if let Some(secs) = waited {
+            let in_flight = p.started.saturating_sub(p.done);
+            let what = if in_flight == 0 {
+                "for the connection".to_string()
+            } else {
+                format!("for the server's answer to {in_flight} lookups")
+            };
+            spans.push(Span::styled(
+                format!("· waiting {secs} s {what} · c cancels "),
+                theme.level(Level::Warn),
+            ));
+        }
     }
     for (status, n) in users.status_counts() {
         spans.push(Span::styled(
@@ -235,6 +250,26 @@ fn progress_line(users: &UsersState, theme: &Theme) -> Line<'static> {
         ));
     } else if spans.last().is_some() {
         spans.pop();
+    }
+    if !p.running {
+        // Nothing is queued while no run is on: the pending and error counts are it
+        // (from the kept counts, not a pass over every row each frame).
+        let remaining: usize = users
+            .status_counts()
+            .into_iter()
+            .filter(|(s, _)| matches!(s, MatchStatus::Pending | MatchStatus::Error))
+            .map(|(_, n)| n)
+            .sum();
+        if remaining > 0 {
+            // Essential first: the key that finishes the job, before the counters.
+            spans.insert(
+                0,
+                Span::styled(
+                    format!("{} not done · e looks them up · ", thousands(remaining)),
+                    theme.level(Level::Warn),
+                ),
+            );
+        }
     }
     Line::from(spans)
 }

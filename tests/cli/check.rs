@@ -163,3 +163,48 @@ async fn token_command_works_and_its_output_is_not_echoed() {
     sim.shutdown().await;
     drop(env);
 }
+
+/// A server on 127.0.0.1 that accepts connections and never answers: `check` gives up
+/// after its `--timeout`, exits 4 and says how long it waited.
+#[test]
+fn a_server_that_never_answers_ends_within_the_timeout_with_exit_4() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Keep every connection open, read nothing, answer nothing.
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let env = Env::new();
+    let url = format!("http://127.0.0.1:{port}/scim");
+    let out = env.run(
+        &["check", "--base-url", &url, "--timeout", "1"],
+        Some(TOKEN),
+    );
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = support::stderr(&out);
+    assert!(err.contains("--timeout 1 s"), "{err}");
+    let waited: f64 = err
+        .split("after waiting ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no waiting time in {err}"));
+    // It waited the timeout it was given, not the 30 s default nor retries beyond it.
+    assert!((1.0..10.0).contains(&waited), "waited {waited} s: {err}");
+    assert_no_token(&env, &out);
+}
+
+#[test]
+fn timeouts_out_of_range_are_usage_errors() {
+    let env = Env::new();
+    for args in [
+        ["check", "--timeout", "0"],
+        ["check", "--connect-timeout", "0"],
+    ] {
+        let out = env.run(&args, Some(TOKEN));
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+    }
+}

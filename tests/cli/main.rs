@@ -14,4 +14,5 @@ mod idp;
 mod log;
 mod lookup;
 mod plan;
+mod shell;
 mod workspace;

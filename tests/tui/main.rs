@@ -9,9 +9,15 @@ mod harness;
 mod plan_support;
 
 mod actions;
+mod colors;
 mod identity;
+mod input;
 mod keys;
+mod messages;
 mod shell;
+mod small;
 mod snapshots;
+mod stranded;
 mod usage;
 mod users;
+mod waits;

@@ -73,19 +73,32 @@ pub fn effect_failed(state: &mut State) {
 }
 
 /// An edit while a field is being edited. The pasted token is edited blind: typing
-/// appends and Backspace deletes, nothing else, and it is never shown. Returns whether
-/// the field took the edit.
+/// appends, Backspace deletes, Ctrl-U empties it, and it is never shown; like every
+/// field, a token there when editing starts is selected, so the first key replaces
+/// it. Returns whether the field took the edit.
 pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     let conn = &mut state.connection;
     if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
-        let mut value = conn.pasted.expose().to_string();
+        let mut value = if conn.secret_selected {
+            String::new()
+        } else {
+            conn.pasted.expose().to_string()
+        };
         match edit {
             TextEdit::Insert(c) => value.push(c),
             TextEdit::Backspace => {
-                value.pop();
+                if !conn.secret_selected {
+                    value.pop();
+                }
             }
-            _ => return false,
+            TextEdit::Clear | TextEdit::Delete => value.clear(),
+            TextEdit::Left | TextEdit::Right | TextEdit::Home | TextEdit::End => {
+                // No cursor in a blind field; a cursor key only keeps the token.
+                conn.secret_selected = false;
+                return true;
+            }
         }
+        conn.secret_selected = false;
         conn.pasted = Token::new(value);
         return true;
     }
@@ -98,18 +111,24 @@ pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
     }
 }
 
-/// Terminal paste: a pasted token replaces the old one whole; into a field being
-/// edited, the text is inserted.
+/// Terminal paste: a pasted token replaces the old one whole (surrounding whitespace
+/// and line breaks are noise); into a field being edited, the text is inserted. A
+/// paste never starts or ends editing: Enter after a paste into an open field closes
+/// it, as after typing.
 pub fn paste(state: &mut State, text: &str) -> bool {
     let conn = &mut state.connection;
     if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste {
-        // Surrounding whitespace is noise.
-        conn.pasted = Token::new(text.trim());
-        conn.editing = false;
-        conn.edit_backup = None;
+        let token: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let count = token.chars().count();
+        conn.pasted = Token::new(token);
+        conn.secret_selected = false;
+        let next = if conn.editing {
+            "Enter keeps it"
+        } else {
+            "t tests it"
+        };
         state.notice = Some(info(format!(
-            "Token pasted ({} characters). It is kept in memory only{}.",
-            text.trim().chars().count(),
+            "Token pasted ({count} characters) · {next} · kept in memory only{}",
             if conn.store_token {
                 " until you save"
             } else {
@@ -131,6 +150,10 @@ fn finish_edit(state: &mut State, keep: bool) {
     let conn = &mut state.connection;
     let backup = conn.edit_backup.take();
     conn.editing = false;
+    conn.secret_selected = false;
+    if let Some(field) = conn.focused_text() {
+        field.selected = false;
+    }
     if !keep {
         match backup {
             Some(EditBackup::Text(old)) => {
@@ -180,9 +203,17 @@ fn connection_command(state: &mut State, command: Command, out: &mut Outbox) -> 
                     },
                 );
                 conn.editing = true;
-                state.notice = Some(info(
-                    "Editing: Enter keeps the value, Esc abandons it".into(),
-                ));
+                conn.secret_selected = false;
+                if conn.focus == ConnField::TokenValue && conn.source_kind == TokenSourceKind::Paste
+                {
+                    conn.secret_selected = !conn.pasted.is_empty();
+                } else if let Some(field) = conn.focused_text() {
+                    field.select_all();
+                }
+                state.notice = Some(info(format!(
+                    "Editing: {}",
+                    crate::app::text_field::FIELD_HINT
+                )));
             }
             ConnField::TokenSource => {
                 conn.source_kind = conn.source_kind.next();
@@ -195,6 +226,19 @@ fn connection_command(state: &mut State, command: Command, out: &mut Outbox) -> 
             }
         },
         Command::TestConnection => start_test(state, out),
+        Command::CancelWork if conn.test == TestStatus::Running => {
+            // The answer, when it comes, belongs to an older test and is ignored.
+            conn.test_seq += 1;
+            conn.test = TestStatus::NotRun;
+            let waited = conn
+                .test_started
+                .take()
+                .map(|t| state.waited(t))
+                .unwrap_or(0);
+            state.notice = Some(info(format!(
+                "Connection test cancelled after {waited} s · t tests again"
+            )));
+        }
         Command::SaveProfile => save_profile(state, out),
         _ => return false,
     }
@@ -253,6 +297,7 @@ fn start_test(state: &mut State, out: &mut Outbox) {
     }
     conn.test_seq += 1;
     conn.test = TestStatus::Running;
+    conn.test_started = Some(out.now);
     state.notice = Some(info(format!("Testing {} …", spec.base_url)));
     out.push(Effect::TestConnection {
         seq: conn.test_seq,

@@ -164,9 +164,14 @@ pub struct ConnectionState {
     pub editing: bool,
     /// The value before editing started, restored by Esc.
     pub edit_backup: Option<EditBackup>,
+    /// The pasted token is selected (editing just opened on it): the next typed key
+    /// replaces it.
+    pub secret_selected: bool,
     pub test: TestStatus,
     /// Bumped for every test so a late answer to an older one is ignored.
     pub test_seq: u64,
+    /// When the running test started (shown as the time waited so far).
+    pub test_started: Option<chrono::DateTime<chrono::Utc>>,
     /// Running against the embedded simulator: nothing is saved to the admin's profile.
     pub demo: bool,
 }
@@ -200,6 +205,17 @@ impl ConnectionState {
             (ConnField::TokenValue, TokenSourceKind::Env) => Some(&mut self.env_var),
             (ConnField::TokenValue, TokenSourceKind::File) => Some(&mut self.file_path),
             (ConnField::TokenValue, TokenSourceKind::Command) => Some(&mut self.command),
+            _ => None,
+        }
+    }
+
+    /// The text field a focused row shows, if it is a text row (read-only).
+    pub fn focused_field(&self) -> Option<&TextField> {
+        match (self.focus, self.source_kind) {
+            (ConnField::BaseUrl, _) => Some(&self.base_url),
+            (ConnField::TokenValue, TokenSourceKind::Env) => Some(&self.env_var),
+            (ConnField::TokenValue, TokenSourceKind::File) => Some(&self.file_path),
+            (ConnField::TokenValue, TokenSourceKind::Command) => Some(&self.command),
             _ => None,
         }
     }
@@ -246,8 +262,10 @@ impl ConnectionState {
             focus: ConnField::BaseUrl,
             editing: false,
             edit_backup: None,
+            secret_selected: false,
             test: TestStatus::NotRun,
             test_seq: 0,
+            test_started: None,
             demo: false,
         }
     }

@@ -146,7 +146,7 @@ fn marked_notice(usage: &UsageState, added: usize, what: &str) -> Notice {
 fn open_prompt(usage: &mut UsageState, kind: UsagePromptKind, value: String) {
     usage.prompt = Some(UsagePrompt {
         kind,
-        input: TextField::new(value),
+        input: TextField::selected(value),
     });
 }
 

@@ -54,6 +54,7 @@ fn start_lookups(
         users.progress.started_at = None;
     }
     users.progress.batch += 1;
+    users.progress.last_event = Some(state.now);
     users.progress.total += jobs.len();
     users.progress.running = true;
     users.progress.cancelling = false;
@@ -308,7 +309,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         Command::Export => {
             users.prompt = Some(Prompt {
                 kind: PromptKind::Export,
-                input: TextField::new("navscim-users.csv"),
+                input: TextField::selected("navscim-users.csv"),
             })
         }
         Command::Ignore => {
@@ -325,16 +326,19 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 targets.len()
             )));
         }
-        Command::RetryErrors => {
-            let errored: Vec<usize> = (0..users.rows.len())
-                .filter(|&i| users.rows[i].status() == MatchStatus::Error)
-                .collect();
-            if errored.is_empty() {
-                state.notice = Some(info("No user is in error".into()));
+        Command::LookupRemaining => {
+            let remaining = users.remaining();
+            if remaining.is_empty() {
+                state.notice = Some(info(
+                    "Every user is looked up (none pending, none in error)".into(),
+                ));
                 return true;
             }
-            let jobs = jobs_for(users, &errored);
-            state.notice = Some(info(format!("Retrying {} users in error", jobs.len())));
+            let jobs = jobs_for(users, &remaining);
+            state.notice = Some(info(format!(
+                "Looking up {} users not done (pending, error)",
+                jobs.len()
+            )));
             start_lookups(state, jobs, LookupOptions::default(), out);
         }
         Command::Copy => {
@@ -591,6 +595,8 @@ pub fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration)
     let _ = batch;
     let progress = &mut state.users.progress;
     progress.started_at.get_or_insert(at);
+    progress.started += 1;
+    progress.last_event = Some(state.now);
     state.users.update_row(index, |row| {
         row.queued = false;
         row.looking_up = true;
@@ -641,6 +647,7 @@ pub fn lookup_finished(
     });
     let progress = &mut users.progress;
     progress.done += 1;
+    progress.last_event = Some(state.now);
     let start = *progress.started_at.get_or_insert(at);
     progress.elapsed = at.saturating_sub(start);
     progress.requests = stats.requests;

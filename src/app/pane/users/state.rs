@@ -184,6 +184,11 @@ pub struct LookupProgress {
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
+    /// Lookups the engine started in this run (so `started - done` are in flight).
+    pub started: usize,
+    /// When the latest lookup started or answered (or the run began): how long the
+    /// run has been waiting on the server.
+    pub last_event: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl LookupProgress {
@@ -348,6 +353,17 @@ impl UsersState {
     }
 
     /// Count of users per status label, for the progress line.
+    /// The users not done: never looked up and not queued in a running batch
+    /// (pending), or in error. Ignored users are left alone. Row indices.
+    pub fn remaining(&self) -> Vec<usize> {
+        (0..self.rows.len())
+            .filter(|&i| {
+                let row = &self.rows[i];
+                !row.queued && matches!(row.status(), MatchStatus::Pending | MatchStatus::Error)
+            })
+            .collect()
+    }
+
     pub fn status_counts(&self) -> Vec<(MatchStatus, usize)> {
         let counts = &self.counts;
         let order = [
