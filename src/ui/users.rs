@@ -347,11 +347,9 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
         Constraint::Length(2),
         Constraint::Length(10),
         Constraint::Length(if wide { 22 } else { 16 }),
-        if wide {
-            Constraint::Length(30)
-        } else {
-            Constraint::Fill(3)
-        },
+        // The email is who the row is: it takes the larger share of what is left, so
+        // wide terminals show it whole (the detail keeps the rest).
+        Constraint::Fill(3),
     ];
     if wide {
         header.extend(["externalId", "Seat"]);

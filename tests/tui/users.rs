@@ -488,3 +488,23 @@ async fn the_users_export_feeds_navscim_plan() {
         .all(|d| d.to_string() == "2024-01-15"));
     sim.shutdown().await;
 }
+
+/// Issue 13: on a wide terminal the Email column takes the room it needs, so every
+/// address of the demo export is shown whole (at 80 columns they are cut with the rest).
+#[test]
+fn wide_terminals_show_emails_whole() {
+    let mut state = harness::demo_session(true);
+    state.tab = Tab::Users;
+    reduce(&mut state, Action::Resize(200, 50));
+    let text = screen(&state, 200, 50);
+    let shown: Vec<&str> = state.users.table.view[..40]
+        .iter()
+        .filter_map(|&i| state.users.directory.users[i].email.as_deref())
+        .collect();
+    assert!(shown.len() > 30, "the demo users have emails");
+    for email in shown {
+        assert!(text.contains(email), "{email} shown whole:\n{text}");
+    }
+    let narrow = screen(&state, 80, 24);
+    assert!(!narrow.contains("jessica.martin2@northwind.example"));
+}
