@@ -103,12 +103,15 @@ impl Gates {
     }
 }
 
-/// The matched users of the lookup results a plan names (its `lookup_results`
-/// input, read from the path as recorded, else beside the plan file): `Ok(None)` when
-/// the plan names none (a plan built in the TUI). An input that cannot be read or
-/// parsed is an error: the share gate must not fall back to the plan's own word.
-pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize, String)>, String> {
-    let mut found: Option<(usize, String)> = None;
+/// The lookup results a plan names (its `lookup_results` inputs), each read as plan
+/// candidates with the file it came from. A recorded path is tried as written, then
+/// beside the plan file. `Err`: a named file cannot be found or read (refuse: the gates
+/// use that data, not the plan's word).
+fn named_lookup_results(
+    plan: &Plan,
+    plan_path: &Path,
+) -> Result<Vec<(String, Vec<crate::plan::PlanCandidate>)>, String> {
+    let mut out = Vec::new();
     for input in plan.inputs.iter().filter(|i| i.kind == "lookup_results") {
         let recorded = std::path::PathBuf::from(&input.path);
         let beside = plan_path
@@ -132,14 +135,41 @@ pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize,
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let candidates = crate::plan::read_lookup_results(&path.display().to_string(), text)
             .map_err(|e| format!("refused, nothing was sent: the plan's lookup results: {e}"))?;
+        out.push((path.display().to_string(), candidates));
+    }
+    Ok(out)
+}
+
+/// How many users the lookup results a plan names hold as matched, and the last file
+/// read (`None`: the plan names no lookup results).
+pub fn matched_from_data(plan: &Plan, plan_path: &Path) -> Result<Option<(usize, String)>, String> {
+    let mut found: Option<(usize, String)> = None;
+    for (file, candidates) in named_lookup_results(plan, plan_path)? {
         let matched = candidates
             .iter()
             .filter(|c| matches!(c.status, crate::matching::MatchStatus::Matched { .. }))
             .count();
         let total = found.as_ref().map_or(0, |f| f.0) + matched;
-        found = Some((total, path.display().to_string()));
+        found = Some((total, file));
     }
     Ok(found)
+}
+
+/// The SCIM ids that the lookup results a plan names resolve Sales Navigator admins to
+/// (any of an admin's rows; DESIGN §8: protection follows the SCIM user). `navscim apply`
+/// adds them to the protected users, so a plan edited to drop an admin's exclusion still
+/// cannot deprovision the admin.
+pub fn admin_ids_from_data(plan: &Plan, plan_path: &Path) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for (_, candidates) in named_lookup_results(plan, plan_path)? {
+        ids.extend(
+            candidates
+                .iter()
+                .filter(|c| c.is_admin)
+                .filter_map(|c| c.scim_id.clone()),
+        );
+    }
+    Ok(ids)
 }
 
 /// Sets `plan.matched_users` (the share gate's base) from the lookup results the plan

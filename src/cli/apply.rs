@@ -192,10 +192,23 @@ fn describe(plan: &Plan, only: Option<&[usize]>) -> String {
 
 /// The heart of `apply`, `journal resume` and `journal undo`.
 pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source) -> i32 {
-    let gates = match gates(conn, run) {
+    let mut gates = match gates(conn, run) {
         Ok(g) => g,
         Err(e) => return usage(run, e),
     };
+    // Admins are protected by the SCIM ids the plan's own lookup results give them,
+    // whatever the plan file says (it may have been edited).
+    if let Source::New {
+        plan,
+        plan_file: Some(file),
+        ..
+    } = &source
+    {
+        match apply::admin_ids_from_data(plan, std::path::Path::new(file)) {
+            Ok(ids) => ids.iter().for_each(|id| gates.protected.add_scim_id(id)),
+            Err(e) => return fail(run.json, REFUSED, &e),
+        }
+    }
     let (profile, _) = match conn.resolve() {
         Ok(p) => p,
         Err(e) => return usage(run, e),
@@ -315,7 +328,6 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
         Err(e) => return Report::plain(run.json).fail(e.into()),
     };
     // DELETE only where the server advertises it.
-    let mut gates = gates;
     if plan.operations.iter().any(|o| o.op == OpKind::Delete) && gates.delete_allowed {
         match client.test_connection().await {
             Ok(report) if report.delete_supported => {}

@@ -237,3 +237,63 @@ fn numeric_options_have_ranges_checked_by_clap() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 10: an admin is protected by the SCIM id the plan's own lookup results give
+/// them. A plan edited to deactivate the admin (no exclusion left, the admin on no
+/// protected list) is refused by `navscim apply`, and nothing is sent.
+#[tokio::test]
+async fn an_edited_plan_cannot_reach_an_admin_named_by_its_lookup_results() {
+    let sim = start_sim(10, |_| {}).await;
+    let url = sim.base_url().to_string();
+    let users = active_users(&sim, 2);
+    let (admin, other) = (users[0].clone(), users[1].clone());
+    let row = |u: &navscim::scim::ScimUser, is_admin: bool| {
+        serde_json::json!({
+            "key": u.user_name, "email": u.user_name, "name": "X",
+            "status": "matched", "active": true,
+            "scim_id": u.id, "is_admin": is_admin,
+        })
+    };
+    let results = serde_json::json!([row(&admin, true), row(&other, false)]);
+    let mut p = plan(
+        vec![
+            op(OpKind::Deactivate, &admin),
+            op(OpKind::Deactivate, &other),
+        ],
+        2,
+    );
+    p.inputs.push(navscim::plan::PlanInput {
+        kind: "lookup_results".into(),
+        path: "results.json".into(),
+        rows: 2,
+    });
+    let out = tokio::task::spawn_blocking(move || {
+        let env = Env::new();
+        env.write("results.json", &results.to_string());
+        let plan_path = env.write("plan.json", &serde_json::to_string(&p).unwrap());
+        env.run(
+            &[
+                "apply",
+                plan_path.to_str().unwrap(),
+                "--base-url",
+                &url,
+                "--allow-deprovision",
+                "--max-percent",
+                "100",
+                "--yes",
+            ],
+            Some(TOKEN),
+        )
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{stdout}{stderr}");
+    assert!(stderr.contains("protected"), "{stderr}");
+    assert_eq!(sim.stats().requests.get("PATCH").copied().unwrap_or(0), 0);
+    assert_eq!(
+        sim.user(admin.id.as_deref().unwrap()).unwrap().active,
+        Some(true)
+    );
+    sim.shutdown().await;
+}
