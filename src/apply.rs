@@ -1114,6 +1114,23 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// The intent to change an existing user, with the state it was just read in.
+    async fn write_intent_existing(
+        &mut self,
+        id: &str,
+        user: &crate::scim::model::ScimUser,
+    ) -> Result<(), JournalError> {
+        self.write_intent(
+            Some(id.to_string()),
+            Some(user.user_name.clone()).filter(|s| !s.is_empty()),
+            Observed {
+                exists: true,
+                active: Some(user.is_active()),
+            },
+        )
+        .await
+    }
+
     fn scim_id(&self) -> Option<&str> {
         self.op.scim_id.as_deref().filter(|s| !s.trim().is_empty())
     }
@@ -1178,15 +1195,7 @@ impl Exec<'_> {
                 false,
             ));
         }
-        self.write_intent(
-            Some(id.clone()),
-            Some(user.user_name.clone()).filter(|s| !s.is_empty()),
-            Observed {
-                exists: true,
-                active: Some(user.is_active()),
-            },
-        )
-        .await?;
+        self.write_intent_existing(&id, &user).await?;
         let r = client.set_active(&id, target).await;
         journal::crash_point();
         let doing = if target {
@@ -1283,15 +1292,7 @@ impl Exec<'_> {
                 false,
             ));
         };
-        self.write_intent(
-            Some(id.clone()),
-            Some(user.user_name.clone()).filter(|s| !s.is_empty()),
-            Observed {
-                exists: true,
-                active: Some(user.is_active()),
-            },
-        )
-        .await?;
+        self.write_intent_existing(&id, &user).await?;
         let r = client.delete_user(&id).await;
         journal::crash_point();
         Ok(match r {

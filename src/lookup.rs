@@ -232,6 +232,15 @@ fn skipped(kind: LookupKind, value: &str, why: String) -> Attempt {
     }
 }
 
+/// A kind skipped because the server was found not to support its filter.
+fn unsupported_kind(kind: LookupKind, value: &str) -> Attempt {
+    skipped(
+        kind,
+        value,
+        format!("the server does not support {} lookups", kind.label()),
+    )
+}
+
 fn fold(s: &str) -> String {
     s.trim().to_lowercase()
 }
@@ -348,11 +357,7 @@ async fn lookup_inner(
             LookupKind::StoredId | LookupKind::ExternalId => value,
         };
         if unsupported.contains(kind) {
-            attempts.push(skipped(
-                kind,
-                value,
-                format!("the server does not support {} lookups", kind.label()),
-            ));
+            attempts.push(unsupported_kind(kind, value));
             continue;
         }
         let filter = match kind.filter_attr() {
@@ -374,11 +379,7 @@ async fn lookup_inner(
         let probe = if filter.is_some() && !unsupported.accepted(kind) {
             let guard = unsupported.probe_lock(kind).lock().await;
             if unsupported.contains(kind) {
-                attempts.push(skipped(
-                    kind,
-                    value,
-                    format!("the server does not support {} lookups", kind.label()),
-                ));
+                attempts.push(unsupported_kind(kind, value));
                 continue;
             }
             // Whoever waited while the first request was answered goes on without

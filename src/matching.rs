@@ -179,6 +179,15 @@ impl DirUser {
             .chain(&self.other_seats)
             .any(|s| s.is_admin)
     }
+
+    /// The seat's licence status as the Sales Navigator export wrote it (e.g.
+    /// `Active`, `Pending`), if the user has a seat row.
+    pub fn license_status(&self) -> Option<&str> {
+        self.seat
+            .as_ref()
+            .and_then(|s| s.license_status.as_ref())
+            .map(|l| l.as_str())
+    }
 }
 
 /// The merged user list.
@@ -654,23 +663,28 @@ pub fn cross_conflicts<'a>(
             by_scim.entry(id).or_default().push(i);
         }
     }
-    for (id, users) in &by_scim {
-        if users.len() < 2 {
-            continue;
-        }
-        for &i in users {
-            let others: Vec<String> = users
-                .iter()
-                .filter(|&&j| j != i)
-                .map(|&j| label(j))
-                .collect();
-            out.push((
-                i,
-                format!("same SCIM user {id:?} as {}", others.join(", ")),
-                false,
-            ));
-        }
-    }
+    // Each user of a group of two or more gets a reason naming the others.
+    let mut flag_groups =
+        |groups: &HashMap<&str, Vec<usize>>, reason: &dyn Fn(&str, &str) -> String, seat: bool| {
+            for (key, users) in groups {
+                if users.len() < 2 {
+                    continue;
+                }
+                for &i in users {
+                    let others: Vec<String> = users
+                        .iter()
+                        .filter(|&&j| j != i)
+                        .map(|&j| label(j))
+                        .collect();
+                    out.push((i, reason(key, &others.join(", ")), seat));
+                }
+            }
+        };
+    flag_groups(
+        &by_scim,
+        &|id, others| format!("same SCIM user {id:?} as {others}"),
+        false,
+    );
     let mut by_seat: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, u) in directory.users.iter().enumerate() {
         for seat in u.seat.iter().chain(&u.other_seats) {
@@ -687,23 +701,11 @@ pub fn cross_conflicts<'a>(
             }
         }
     }
-    for (sid, users) in &by_seat {
-        if users.len() < 2 {
-            continue;
-        }
-        for &i in users {
-            let others: Vec<String> = users
-                .iter()
-                .filter(|&&j| j != i)
-                .map(|&j| label(j))
-                .collect();
-            out.push((
-                i,
-                format!("seat id {sid:?} also names {}", others.join(", ")),
-                true,
-            ));
-        }
-    }
+    flag_groups(
+        &by_seat,
+        &|sid, others| format!("seat id {sid:?} also names {others}"),
+        true,
+    );
     out.sort();
     out
 }

@@ -179,11 +179,7 @@ impl UserReport {
             orphan: presence == Presence::OrphanSeat,
             presence,
             is_admin: user.is_admin(),
-            license_status: user
-                .seat
-                .as_ref()
-                .and_then(|s| s.license_status.as_ref())
-                .map(|l| l.as_str().to_string()),
+            license_status: user.license_status().map(str::to_string),
             sources: user.sources.clone(),
             candidates: Vec::new(),
             warnings: Vec::new(),

@@ -131,11 +131,7 @@ impl PlanCandidate {
             status,
             scim_id: scim.and_then(|u| u.id.clone()),
             is_admin: user.is_admin(),
-            license_status: user
-                .seat
-                .as_ref()
-                .and_then(|s| s.license_status.as_ref())
-                .map(|l| l.as_str().to_string()),
+            license_status: user.license_status().map(str::to_string),
             provisioned_on: scim.and_then(scim_created),
             sources: user.sources.clone(),
             scim: scim.and_then(TargetIdentity::of),

@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::filter::{self, Attr, Expr, Op, Value as FValue};
-use super::store::{validate_filter, Store, StoreError, UserInput};
+use super::store::{validate_filter, Store, StoreError, UserInput, UserRecord};
 use super::{Fault, SimConfig, SimStats};
 use crate::scim::model::{ERROR_SCHEMA, LIST_SCHEMA};
 
@@ -759,10 +759,16 @@ fn create_user(s: &Shared, bytes: &Bytes) -> Response {
         Err(e) => return store_error(e),
     };
     let res = s.write().create(input, Utc::now());
+    written(s, StatusCode::CREATED, res)
+}
+
+/// The answer to a write: the user as stored (and its change announced to watchers),
+/// or the store's refusal as a SCIM error.
+fn written(s: &Shared, status: StatusCode, res: Result<UserRecord, StoreError>) -> Response {
     match res {
         Ok(rec) => {
             s.changed(&rec.id);
-            user_response(s, StatusCode::CREATED, &rec)
+            user_response(s, status, &rec)
         }
         Err(e) => store_error(e),
     }
@@ -791,13 +797,7 @@ fn patch_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
         );
     };
     let res = s.write().patch(id, ops, Utc::now());
-    match res {
-        Ok(rec) => {
-            s.changed(&rec.id);
-            user_response(s, StatusCode::OK, &rec)
-        }
-        Err(e) => store_error(e),
-    }
+    written(s, StatusCode::OK, res)
 }
 
 fn put_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
@@ -810,13 +810,7 @@ fn put_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
         Err(e) => return store_error(e),
     };
     let res = s.write().replace(id, input, Utc::now());
-    match res {
-        Ok(rec) => {
-            s.changed(&rec.id);
-            user_response(s, StatusCode::OK, &rec)
-        }
-        Err(e) => store_error(e),
-    }
+    written(s, StatusCode::OK, res)
 }
 
 fn delete_user(s: &Shared, id: &str) -> Response {

@@ -340,6 +340,14 @@ pub struct Store {
     seats_free: Option<usize>,
 }
 
+/// What a stored user is found by: its id, folded userName, externalId, folded emails.
+struct IndexKeys {
+    id: String,
+    user_name: String,
+    external_id: Option<String>,
+    emails: Vec<String>,
+}
+
 fn push_idx(map: &mut HashMap<String, Vec<usize>>, key: String, idx: usize) {
     let v = map.entry(key).or_default();
     if !v.contains(&idx) {
@@ -406,38 +414,41 @@ impl Store {
         id
     }
 
+    /// The lookup keys of the user in slot `idx` (none for an empty slot).
+    fn index_keys(&self, idx: usize) -> Option<IndexKeys> {
+        let u = self.slots[idx].as_ref()?;
+        Some(IndexKeys {
+            id: u.id.clone(),
+            user_name: filter::fold(&u.user_name),
+            external_id: u.external_id.clone(),
+            emails: u.emails.iter().map(|e| filter::fold(&e.value)).collect(),
+        })
+    }
+
     fn index(&mut self, idx: usize) {
-        let Some(u) = self.slots[idx].as_ref() else {
+        let Some(keys) = self.index_keys(idx) else {
             return;
         };
-        let id = u.id.clone();
-        let un = filter::fold(&u.user_name);
-        let ext = u.external_id.clone();
-        let emails: Vec<String> = u.emails.iter().map(|e| filter::fold(&e.value)).collect();
-        self.by_id.insert(id, idx);
-        push_idx(&mut self.by_user_name, un, idx);
-        if let Some(ext) = ext {
+        self.by_id.insert(keys.id, idx);
+        push_idx(&mut self.by_user_name, keys.user_name, idx);
+        if let Some(ext) = keys.external_id {
             push_idx(&mut self.by_external_id, ext, idx);
         }
-        for e in emails {
+        for e in keys.emails {
             push_idx(&mut self.by_email, e, idx);
         }
     }
 
     fn unindex(&mut self, idx: usize) {
-        let Some(u) = self.slots[idx].as_ref() else {
+        let Some(keys) = self.index_keys(idx) else {
             return;
         };
-        let id = u.id.clone();
-        let un = filter::fold(&u.user_name);
-        let ext = u.external_id.clone();
-        let emails: Vec<String> = u.emails.iter().map(|e| filter::fold(&e.value)).collect();
-        self.by_id.remove(&id);
-        pull_idx(&mut self.by_user_name, &un, idx);
-        if let Some(ext) = ext {
+        self.by_id.remove(&keys.id);
+        pull_idx(&mut self.by_user_name, &keys.user_name, idx);
+        if let Some(ext) = keys.external_id {
             pull_idx(&mut self.by_external_id, &ext, idx);
         }
-        for e in emails {
+        for e in keys.emails {
             pull_idx(&mut self.by_email, &e, idx);
         }
     }
