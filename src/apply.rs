@@ -1114,6 +1114,25 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// The plan's SCIM id and the user as the server has it right now (`None`: not
+    /// found), read just before a change; or the failed report saying why not.
+    async fn reread(
+        &self,
+        client: &ScimClient,
+        context: &str,
+    ) -> Result<(String, Option<crate::scim::model::ScimUser>), OpReport> {
+        let Some(id) = self.scim_id().map(str::to_string) else {
+            return Err(failed_local(
+                FailureKind::Local,
+                "no SCIM id in the plan for this operation",
+            ));
+        };
+        match client.get_user(&id).await {
+            Ok(current) => Ok((id, current)),
+            Err(e) => Err(failed(&e, context, false)),
+        }
+    }
+
     /// The intent to change an existing user, with the state it was just read in.
     async fn write_intent_existing(
         &mut self,
@@ -1142,15 +1161,12 @@ impl Exec<'_> {
         prior: Option<Observed>,
     ) -> Result<OpReport, JournalError> {
         let word = if target { "active" } else { "inactive" };
-        let Some(id) = self.scim_id().map(str::to_string) else {
-            return Ok(failed_local(
-                FailureKind::Local,
-                "no SCIM id in the plan for this operation",
-            ));
-        };
-        let current = match client.get_user(&id).await {
-            Ok(u) => u,
-            Err(e) => return Ok(failed(&e, "re-reading the user before the change", false)),
+        let (id, current) = match self
+            .reread(client, "re-reading the user before the change")
+            .await
+        {
+            Ok(read) => read,
+            Err(report) => return Ok(report),
         };
         let user = match current {
             None if !target => {
@@ -1257,15 +1273,12 @@ impl Exec<'_> {
         client: &ScimClient,
         prior: Option<Observed>,
     ) -> Result<OpReport, JournalError> {
-        let Some(id) = self.scim_id().map(str::to_string) else {
-            return Ok(failed_local(
-                FailureKind::Local,
-                "no SCIM id in the plan for this operation",
-            ));
-        };
-        let current = match client.get_user(&id).await {
-            Ok(u) => u,
-            Err(e) => return Ok(failed(&e, "re-reading the user before deleting", false)),
+        let (id, current) = match self
+            .reread(client, "re-reading the user before deleting")
+            .await
+        {
+            Ok(read) => read,
+            Err(report) => return Ok(report),
         };
         if let Some(user) = &current {
             if let Err(why) = identity_check(self.op, &id, user) {

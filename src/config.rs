@@ -262,7 +262,13 @@ fn config_path() -> PathBuf {
 }
 
 fn stored_token_path(profile: &str) -> PathBuf {
-    let safe: String = profile
+    config_dir().join("tokens").join(safe_file_name(profile))
+}
+
+/// A profile name as a file name: anything but ASCII letters, digits, `-` and `_`
+/// becomes `_`, so no name can climb out of its folder.
+pub fn safe_file_name(profile: &str) -> String {
+    profile
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -271,8 +277,7 @@ fn stored_token_path(profile: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
-    config_dir().join("tokens").join(safe)
+        .collect()
 }
 
 /// Reads `config.json`; a missing file is an empty configuration.

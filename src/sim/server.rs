@@ -749,14 +749,16 @@ fn get_user(s: &Shared, id: &str) -> Response {
     }
 }
 
+/// A POST or PUT body as a user, or the SCIM error answer to send instead.
+fn user_input(bytes: &Bytes) -> Result<UserInput, Box<Response>> {
+    let v = parse_json(bytes)?;
+    UserInput::from_json(v).map_err(|e| Box::new(store_error(e)))
+}
+
 fn create_user(s: &Shared, bytes: &Bytes) -> Response {
-    let v = match parse_json(bytes) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let input = match UserInput::from_json(v) {
+    let input = match user_input(bytes) {
         Ok(i) => i,
-        Err(e) => return store_error(e),
+        Err(r) => return *r,
     };
     let res = s.write().create(input, Utc::now());
     written(s, StatusCode::CREATED, res)
@@ -801,13 +803,9 @@ fn patch_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
 }
 
 fn put_user(s: &Shared, id: &str, bytes: &Bytes) -> Response {
-    let v = match parse_json(bytes) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let input = match UserInput::from_json(v) {
+    let input = match user_input(bytes) {
         Ok(i) => i,
-        Err(e) => return store_error(e),
+        Err(r) => return *r,
     };
     let res = s.write().replace(id, input, Utc::now());
     written(s, StatusCode::OK, res)

@@ -674,19 +674,25 @@ impl Store {
                 };
             }
             (false, true, false) => {
-                rec.license = if self.take_seat() {
-                    License {
-                        assigned: true,
-                        status: "PENDING".into(),
-                    }
-                } else {
-                    License {
-                        assigned: false,
-                        status: "UNASSIGNED".into(),
-                    }
-                };
+                rec.license = self.assign_seat();
             }
             _ => {}
+        }
+    }
+
+    /// A licence for a user becoming active: a seat if one is free (`PENDING` until
+    /// the user accepts it), else `UNASSIGNED`.
+    fn assign_seat(&mut self) -> License {
+        if self.take_seat() {
+            License {
+                assigned: true,
+                status: "PENDING".into(),
+            }
+        } else {
+            License {
+                assigned: false,
+                status: "UNASSIGNED".into(),
+            }
         }
     }
 
@@ -703,16 +709,8 @@ impl Store {
                 assigned: false,
                 status: "INACTIVE".into(),
             }
-        } else if self.take_seat() {
-            License {
-                assigned: true,
-                status: "PENDING".into(),
-            }
         } else {
-            License {
-                assigned: false,
-                status: "UNASSIGNED".into(),
-            }
+            self.assign_seat()
         };
         let id = self.next_id();
         let rec = UserRecord {

@@ -118,16 +118,7 @@ impl std::fmt::Debug for Workspace {
 /// The profile's workspace: `<data dir>/workspaces/<profile>.sqlite` (the name with
 /// anything but letters, digits, `-` and `_` replaced by `_`).
 pub fn default_path(profile: &str) -> PathBuf {
-    let safe: String = profile
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = crate::config::safe_file_name(profile);
     crate::config::data_dir()
         .join("workspaces")
         .join(format!("{safe}.sqlite"))

@@ -361,14 +361,7 @@ fn in_filter(f: &str) -> Option<Vec<String>> {
 }
 
 fn page_params(s: &Shared, pairs: &[(String, String)]) -> (usize, usize) {
-    let top = param(pairs, "$top")
-        .and_then(|t| t.parse::<usize>().ok())
-        .unwrap_or(100)
-        .clamp(1, s.config.common.max_page.max(1));
-    let skip = param(pairs, "$skiptoken")
-        .and_then(|t| t.parse::<usize>().ok())
-        .unwrap_or(0);
-    (top, skip)
+    super::page_window(pairs, "$top", 100, "$skiptoken", s.config.common.max_page)
 }
 
 fn paged(

@@ -378,6 +378,26 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a 
         .map(|(_, v)| v.as_str())
 }
 
+/// A page request's window from its query: the page size (`size_key`, default
+/// `default_size`, clamped to 1..=`max_page`) and the offset (`offset_key`, default 0).
+/// Unparsable values fall back to the defaults, as the real services do.
+pub(crate) fn page_window(
+    pairs: &[(String, String)],
+    size_key: &str,
+    default_size: usize,
+    offset_key: &str,
+    max_page: usize,
+) -> (usize, usize) {
+    let size = param(pairs, size_key)
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(default_size)
+        .clamp(1, max_page.max(1));
+    let offset = param(pairs, offset_key)
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
+    (size, offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

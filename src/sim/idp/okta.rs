@@ -329,13 +329,7 @@ fn page(
     total: usize,
     item: impl Fn(usize) -> Value,
 ) -> Response {
-    let limit = param(pairs, "limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(50)
-        .clamp(1, s.config.common.max_page.max(1));
-    let after = param(pairs, "after")
-        .and_then(|a| a.parse::<usize>().ok())
-        .unwrap_or(0);
+    let (limit, after) = super::page_window(pairs, "limit", 50, "after", s.config.common.max_page);
     let end = (after + limit).min(total);
     let items: Vec<Value> = (after.min(end)..end).map(item).collect();
     let mut resp = ok_json(&Value::Array(items));
