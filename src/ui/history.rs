@@ -91,10 +91,8 @@ fn render_journal(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn render_no_batches(frame: &mut Frame, area: Rect, listing: &JournalListing, theme: &Theme) {
     let lines = vec![
         Line::styled(" No batches in the journal yet.", theme.title()),
-        Line::raw(
-            " Every plan applied (Actions pane, 4, or navscim apply) is journaled as a batch:",
-        ),
-        Line::raw(" when, what happened to each user, how it ended. Then, here:"),
+        Line::raw(" Each plan applied on the Actions pane (4) or by navscim apply is a batch:"),
+        Line::raw(" when, what happened to each user, how it ended. Here, then:"),
         Line::from(vec![
             Span::raw("   "),
             Span::styled("Enter", theme.key()),
@@ -102,8 +100,9 @@ fn render_no_batches(frame: &mut Frame, area: Rect, listing: &JournalListing, th
             Span::styled("u", theme.key()),
             Span::raw(" undoes it · "),
             Span::styled("r", theme.key()),
-            Span::raw(" resumes one left unfinished (both reviewed on Actions)"),
+            Span::raw(" resumes one left unfinished"),
         ]),
+        Line::raw("   (both reviewed on the Actions pane, and applied only there)"),
         Line::styled(format!(" Journal: {}", listing.dir.display()), theme.dim()),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
@@ -350,11 +349,43 @@ fn render_trend(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 const LABEL_W: u16 = 12;
 const VALUE_W: u16 = 16;
 
+/// The values a sparkline draws for `values`: each series from its lowest value (an
+/// eighth of a row, so it still shows) to its highest (the full height), so a change
+/// of a few seats in hundreds is visible; a flat series stays at the bottom. Unknown
+/// values stay unknown. Returns the values and the sparkline's maximum.
+fn scaled(values: &[Option<u64>]) -> (Vec<Option<u64>>, u64) {
+    let known = values.iter().flatten().copied();
+    let (low, high) = (known.clone().min().unwrap_or(0), known.max().unwrap_or(0));
+    let span = high - low;
+    if span == 0 {
+        return (values.iter().map(|v| v.map(|_| 1)).collect(), 8);
+    }
+    // low → span (an eighth of 8 × span), high → 8 × span (the full height).
+    let data = values
+        .iter()
+        .map(|v| v.map(|v| (v - low) * 7 + span))
+        .collect();
+    (data, span * 8)
+}
+
+/// A row of the chart: the label, the bars, a gap, then the value.
+fn chart_row(area: Rect, spark_w: usize) -> [Rect; 4] {
+    Layout::horizontal([
+        Constraint::Length(LABEL_W),
+        Constraint::Length(spark_w as u16),
+        Constraint::Length(2),
+        Constraint::Length(VALUE_W),
+    ])
+    .areas(area)
+}
+
 fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16, theme: &Theme) {
-    let spark_w = area.width.saturating_sub(LABEL_W + VALUE_W + 2).max(1) as usize;
-    // The newest snapshots that fit, each bar as wide as the room allows (up to 4).
-    let shown = &snapshots[snapshots.len().saturating_sub(spark_w)..];
-    let bar_w = (spark_w / shown.len().max(1)).clamp(1, 4);
+    let room = area.width.saturating_sub(LABEL_W + VALUE_W + 2).max(1) as usize;
+    // The newest snapshots that fit, each bar as wide as the room allows (up to 4);
+    // the values follow the bars.
+    let shown = &snapshots[snapshots.len().saturating_sub(room)..];
+    let bar_w = (room / shown.len().max(1)).clamp(1, 4);
+    let spark_w = shown.len() * bar_w;
     let first = shown.first().map(|s| s.at);
     let last = shown.last().map(|s| s.at);
     let range = match (first, last) {
@@ -379,28 +410,21 @@ fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16,
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::raw(format!(" {count}, {range}")),
-            Span::styled(" · each line on its own scale", theme.dim()),
+            Span::styled(" · each line low → high", theme.dim()),
         ])),
         rows[0],
     );
     for (i, s) in series(shown).into_iter().enumerate() {
-        let [label, spark, _, value] = Layout::horizontal([
-            Constraint::Length(LABEL_W),
-            Constraint::Length(spark_w as u16),
-            Constraint::Length(2),
-            Constraint::Length(VALUE_W),
-        ])
-        .areas(rows[1 + i]);
+        let [label, spark, _, value] = chart_row(rows[1 + i], spark_w);
         frame.render_widget(
             Paragraph::new(Line::styled(format!(" {}", s.name), theme.label())),
             label,
         );
-        let data: Vec<Option<u64>> = s
-            .values
+        let (values, max) = scaled(&s.values);
+        let data: Vec<Option<u64>> = values
             .iter()
             .flat_map(|v| std::iter::repeat_n(*v, bar_w))
             .collect();
-        let max = data.iter().flatten().copied().max().unwrap_or(0);
         let style = if theme.color {
             Style::new().fg(s.color)
         } else {
@@ -409,7 +433,7 @@ fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16,
         frame.render_widget(
             Sparkline::default()
                 .data(&data)
-                .max(max.max(1))
+                .max(max)
                 .absent_value_symbol(" ")
                 .style(style),
             spark,
@@ -417,13 +441,7 @@ fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16,
         frame.render_widget(Paragraph::new(Line::raw(s.latest)), value);
     }
     // Under each bar: what the snapshot was taken after.
-    let [label, axis, _, legend] = Layout::horizontal([
-        Constraint::Length(LABEL_W),
-        Constraint::Length(spark_w as u16),
-        Constraint::Length(2),
-        Constraint::Length(VALUE_W),
-    ])
-    .areas(rows[7]);
+    let [label, axis, _, legend] = chart_row(rows[7], spark_w);
     let letters: String = shown
         .iter()
         .flat_map(|s| {
@@ -489,7 +507,7 @@ fn render_details(frame: &mut Frame, area: Rect, batch: &JournalBatch, scroll: u
             label("Result"),
             Span::styled(batch.outcome.word(), outcome_style(batch.outcome, theme)),
             Span::raw(format!(
-                ": {} applied, {} already so, {} failed, {} in doubt, {} not started",
+                ": {} applied, {} already, {} failed, {} in doubt, {} not started",
                 c.applied, c.already, c.failed, c.in_doubt, c.not_started
             )),
         ]),
