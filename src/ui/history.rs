@@ -26,7 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             return;
         }
     }
-    let trend_h = trend_height(state.size).min(area.height.saturating_sub(5));
+    let trend_h = trend_height(&history.trend, state.size).min(area.height.saturating_sub(5));
     let [list, trend] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(trend_h)]).areas(area);
     render_journal(frame, list, state, theme);
@@ -37,7 +37,11 @@ fn render_journal(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let history = &state.history;
     let title = match &history.journal {
         JournalView::Loaded(l) if !l.batches.is_empty() => {
-            let mut t = format!(" History · journal: {} batches", l.batches.len());
+            let n = l.batches.len();
+            let mut t = format!(
+                " History · journal: {n} {}",
+                if n == 1 { "batch" } else { "batches" }
+            );
             if !l.errors.is_empty() {
                 t.push_str(&format!(" · {} unreadable", l.errors.len()));
             }
@@ -73,7 +77,8 @@ fn render_journal(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     Layout::vertical([Constraint::Min(2), Constraint::Length(1)]).areas(inner);
                 (t, Some(e))
             };
-            let rows = table_height(state.size).min(table.height.saturating_sub(1) as usize);
+            let rows = table_height(&history.trend, state.size)
+                .min(table.height.saturating_sub(1) as usize);
             render_table(frame, table, history, listing, rows, theme);
             if let (Some(area), Some(first)) = (errors, listing.errors.first()) {
                 frame.render_widget(
@@ -516,9 +521,8 @@ fn render_details(frame: &mut Frame, area: Rect, batch: &JournalBatch, scroll: u
         lines.push(Line::from(vec![label("Note"), Span::raw(note.clone())]));
     }
     lines.push(Line::raw(""));
-    let target_w = (inner.width as usize)
-        .saturating_sub(6 + 11 + 12 + 4)
-        .clamp(12, 40);
+    // The target takes what the result and some detail leave, up to 40 columns.
+    let target_w = (inner.width as usize).saturating_sub(47).clamp(16, 40);
     lines.push(Line::styled(
         format!(
             " {:<5}{:<11}{:<target_w$} {:<12}{}",

@@ -131,7 +131,7 @@ async fn a_batch_applied_in_a_previous_session_is_listed_and_undo_builds_its_rev
     assert_eq!(driver.state.tab, Tab::History);
     driver.settle().await;
     let text = screen(&driver.state, 80, 24);
-    assert!(text.contains("journal: 1 batches"), "{text}");
+    assert!(text.contains("journal: 1 batch "), "{text}");
     let row = line_with(&text, "complete");
     assert!(row.contains("apply"), "{row}");
     let server = sim.base_url().split_once("://").unwrap().1;

@@ -695,8 +695,7 @@ fn undo(state: &mut State, out: &mut Outbox) {
         }
         None => {
             state.notice = Some(warn(
-                "No batch to undo in this session (navscim journal undo BATCH undoes older ones)"
-                    .into(),
+                "No batch to undo in this session (older ones: u on the History pane, 5)".into(),
             ))
         }
     }

@@ -26,22 +26,28 @@ pub fn trend_rows_per_series(size: (u16, u16)) -> u16 {
 /// Series the trend chart draws (active, inactive, not found, orphan, idle, reclaimed).
 pub const TREND_SERIES: u16 = 6;
 
-/// The trend block's height: its border, a summary line, the series and the axis line.
-pub fn trend_height(size: (u16, u16)) -> u16 {
-    2 + 1 + TREND_SERIES * trend_rows_per_series(size) + 1
+/// The trend block's height: its border, a summary line, the series and the axis
+/// line; with nothing to draw, its border and the five lines that say why.
+pub fn trend_height(trend: &TrendView, size: (u16, u16)) -> u16 {
+    match trend {
+        TrendView::Loaded { snapshots, .. } if !snapshots.is_empty() => {
+            2 + 1 + TREND_SERIES * trend_rows_per_series(size) + 1
+        }
+        _ => 2 + 5,
+    }
 }
 
 /// Rows of the batch list that fit: the terminal minus the tab bar, notice and hints,
 /// the trend block, the list's border and its header.
-pub fn table_height(size: (u16, u16)) -> usize {
+pub fn table_height(trend: &TrendView, size: (u16, u16)) -> usize {
     (size.1 as usize)
-        .saturating_sub(3 + trend_height(size) as usize + 2 + 1)
+        .saturating_sub(3 + trend_height(trend, size) as usize + 2 + 1)
         .max(1)
 }
 
 /// Keeps the cursor's row on screen (after a resize).
 pub fn scroll_into_view(state: &mut State) {
-    let height = table_height(state.size);
+    let height = table_height(&state.history.trend, state.size);
     let rows = state.history.batches().len();
     state.history.table.keep_over(rows, height);
 }
@@ -109,12 +115,14 @@ pub fn trend_read(
         Ok(snapshots) => TrendView::Loaded { path, snapshots },
         Err(e) => TrendView::Failed(e),
     };
+    // The chart's height changed with what it draws: the list's with it.
+    scroll_into_view(state);
     true
 }
 
 /// A command while the History pane has focus. Returns whether anything visible changed.
 pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
-    let height = table_height(state.size);
+    let height = table_height(&state.history.trend, state.size);
     let rows = state.history.batches().len();
     if state.history.details_open {
         match command {
