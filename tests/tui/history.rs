@@ -123,7 +123,9 @@ async fn a_batch_applied_in_a_previous_session_is_listed_and_undo_builds_its_rev
 ) {
     let journal = TempDir::new().unwrap();
     let sim = apply_support::start_sim(30, |_| {}).await;
+    let (older, _) = applied_batch(&sim, journal.path(), 1).await;
     let (id, ids) = applied_batch(&sim, journal.path(), 3).await;
+    assert!(older < id);
     let writes = apply_support::writes(&sim);
 
     let mut driver = fresh_session(&sim, journal.path(), (80, 24));
@@ -131,16 +133,15 @@ async fn a_batch_applied_in_a_previous_session_is_listed_and_undo_builds_its_rev
     assert_eq!(driver.state.tab, Tab::History);
     driver.settle().await;
     let text = screen(&driver.state, 80, 24);
-    assert!(text.contains("journal: 1 batch "), "{text}");
-    let row = line_with(&text, "complete");
-    assert!(row.contains("apply"), "{row}");
+    assert!(text.contains("journal: 2 batches"), "{text}");
+    // Newest first: the batch of three, then the batch of one.
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("complete")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[0].contains("apply"), "{}", rows[0]);
     let server = sim.base_url().split_once("://").unwrap().1;
-    assert!(row.contains(&server[..10]), "{row}");
-    assert_eq!(
-        counts_of(row),
-        ["3", "0", "0"],
-        "ok, failed, not done: {row}"
-    );
+    assert!(rows[0].contains(&server[..10]), "{}", rows[0]);
+    assert_eq!(counts_of(rows[0]), ["3", "0", "0"], "ok, failed, not done");
+    assert_eq!(counts_of(rows[1]), ["1", "0", "0"], "ok, failed, not done");
 
     // Enter shows the batch whole: each operation and its result.
     driver.dispatch(harness::key_event(KeyCode::Enter));
