@@ -200,10 +200,22 @@ async fn an_interrupted_batch_offers_resume_and_is_finished_exactly_once_from_th
     let id = batch.id().to_string();
     drop(batch);
 
+    // A file in the journal that is not a batch: named, and the others still listed.
+    std::fs::write(
+        journal.path().join("20200101T000000000Z-dead.jsonl"),
+        "not a journal\n",
+    )
+    .unwrap();
+
     let mut driver = fresh_session(&sim, journal.path(), (80, 24));
     cmd(&mut driver, Command::GoTab(4));
     driver.settle().await;
     let text = screen(&driver.state, 80, 24);
+    assert!(text.contains("journal: 1 batch · 1 unreadable"), "{text}");
+    assert!(
+        line_with(&text, "Not read:").contains("20200101T000000000Z-dead"),
+        "{text}"
+    );
     let row = line_with(&text, "interrupted");
     assert_eq!(
         counts_of(row),
