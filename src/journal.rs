@@ -97,6 +97,16 @@ pub enum BatchKind {
     Undo,
 }
 
+impl BatchKind {
+    /// `apply` or `undo`: how `navscim journal list` and the History pane name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchKind::Apply => "apply",
+            BatchKind::Undo => "undo",
+        }
+    }
+}
+
 /// The gates a batch passed, as recorded (the protected list itself is not copied).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GatesRecord {
@@ -269,6 +279,21 @@ impl OpState {
             _ => None,
         }
     }
+
+    /// The state in one word (`not_started`, `in_doubt`, `applied`, `already`,
+    /// `failed`) and what the journal says about it (the result's detail; for an
+    /// operation in doubt, what a resume does). Shared by `navscim journal show` and
+    /// the History pane.
+    pub fn word(&self) -> (&'static str, String) {
+        match self {
+            OpState::NotStarted => ("not_started", String::new()),
+            OpState::InDoubt { .. } => (
+                "in_doubt",
+                "interrupted; resume re-reads the user before anything is sent".into(),
+            ),
+            OpState::Finished { result, .. } => (result.outcome.as_str(), result.detail.clone()),
+        }
+    }
 }
 
 /// Where a batch stands.
@@ -376,6 +401,18 @@ impl BatchLog {
         {
             Some(Entry::End(end)) => BatchStatus::Stopped(end.status),
             _ => BatchStatus::Interrupted,
+        }
+    }
+
+    /// [`BatchLog::status`] in words, or `running` when an interrupted-looking batch
+    /// is held by a running navscim (its lock is taken: see [`is_locked`]). Reads the
+    /// lock, so it touches the file system. Shared by `navscim journal list | show`.
+    pub fn status_word(&self) -> String {
+        let st = self.status();
+        if st == BatchStatus::Interrupted && is_locked(&self.path) {
+            "running".into()
+        } else {
+            st.label()
         }
     }
 

@@ -326,7 +326,7 @@ pub struct WrongTenant {
 }
 
 /// A base URL compared without a trailing `/` and with the scheme and host in lower case.
-fn same_server(a: &str, b: &str) -> bool {
+pub fn same_server(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
         let s = s.trim().trim_end_matches('/');
         match s.find("://") {

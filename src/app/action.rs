@@ -96,6 +96,20 @@ pub enum Action {
     ApplyDone {
         result: Result<Box<crate::apply::BatchSummary>, String>,
     },
+    // History pane.
+    /// The answer to `Effect::ListJournal { seq }`: every batch of the journal, newest
+    /// first, or why the directory could not be read.
+    JournalListed {
+        seq: u64,
+        result: Result<super::pane::history::state::JournalListing, String>,
+    },
+    /// The answer to `Effect::ReadTrend { seq, path }`: the workspace's snapshots,
+    /// oldest first (none when there is no workspace file at `path` yet).
+    TrendRead {
+        seq: u64,
+        path: PathBuf,
+        result: Result<Vec<crate::workspace::Snapshot>, String>,
+    },
 }
 
 impl Action {

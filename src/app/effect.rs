@@ -88,6 +88,13 @@ pub enum Effect {
     },
     /// Pause, resume or cancel the running batch (no answer of its own).
     ControlBatch(Control),
+    // History pane.
+    /// Read every batch of the journal (the directory the runtime journals into);
+    /// answer with `Action::JournalListed`.
+    ListJournal { seq: u64 },
+    /// Open the workspace at `path` read-only and read its snapshots; answer with
+    /// `Action::TrendRead`.
+    ReadTrend { seq: u64, path: PathBuf },
 }
 
 impl Effect {
@@ -132,6 +139,8 @@ impl Effect {
             Effect::ApplyPlan { .. } => "Applying the plan",
             Effect::ResumeBatch { .. } => "Resuming the batch",
             Effect::ControlBatch(_) => "Steering the batch",
+            Effect::ListJournal { .. } => "Reading the journal",
+            Effect::ReadTrend { .. } => "Reading the workspace's history",
         }
     }
 

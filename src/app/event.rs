@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::effect::{Effect, ImportSource};
 use super::notice::Notice;
-use super::pane::actions::state::PlanOrigin;
+use super::pane::actions::state::{PlanOrigin, UnfinishedBatch};
 use super::pane::users::state::LoadSummary;
 use crate::import::{Import, NeedsDateOrder};
 use crate::plan::{OpKind, Plan};
@@ -54,6 +54,9 @@ pub enum Event {
     /// a load, or users a batch changed (`quiet`: no notice when all goes well). Users
     /// starts the lookups.
     LookUp { users: Vec<usize>, quiet: bool },
+    /// `r` on the History pane: a batch the journal says is unfinished. Actions shows
+    /// it for review; applying it there finishes it.
+    ResumeFromJournal(Box<UnfinishedBatch>),
 }
 
 /// What one call of [`super::reduce`] produces besides the state change: effects for

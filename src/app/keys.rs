@@ -135,6 +135,8 @@ pub enum Context {
     Actions,
     /// Typing into an Actions pane text field (the confirmation count, a plan path).
     ActionsText,
+    /// The History pane: the journal's batches and the trend.
+    History,
 }
 
 impl Context {
@@ -156,6 +158,7 @@ impl Context {
             Context::UsageDateOrder => "Date order",
             Context::Actions => "Actions pane",
             Context::ActionsText => "Typing",
+            Context::History => "History pane",
         }
     }
 
@@ -163,7 +166,11 @@ impl Context {
     pub fn inherits_global(self) -> bool {
         matches!(
             self,
-            Context::Connection | Context::Users | Context::Usage | Context::Actions
+            Context::Connection
+                | Context::Users
+                | Context::Usage
+                | Context::Actions
+                | Context::History
         )
     }
 
@@ -319,6 +326,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Global, &[Key::Char('2')], None, "Users pane", Command::GoTab(1)),
     b(C::Global, &[Key::Char('3')], None, "Usage pane", Command::GoTab(2)),
     b(C::Global, &[Key::Char('4')], None, "Actions pane", Command::GoTab(3)),
+    b(C::Global, &[Key::Char('5')], None, "History pane: the journal and the trend", Command::GoTab(4)),
     // Connection pane.
     b(C::Connection, &[Key::Up, Key::Char('k')], None, "Previous field", Command::Up),
     b(C::Connection, &[Key::Down, Key::Char('j')], Some("move"), "Next field", Command::Down),
@@ -465,12 +473,27 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::ActionsText, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
 ];
 
+/// The History pane's bindings.
+#[rustfmt::skip]
+pub static HISTORY_BINDINGS: &[Binding] = &[
+    b(C::History, &[Key::Up, Key::Char('k')], None, "Newer batch", Command::Up),
+    b(C::History, &[Key::Down, Key::Char('j')], None, "Older batch", Command::Down),
+    b(C::History, &[Key::Char('g'), Key::Home], None, "Newest batch", Command::Top),
+    b(C::History, &[Key::Char('G'), Key::End], None, "Oldest batch", Command::Bottom),
+    b(C::History, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(C::History, &[Key::PageDown], None, "Page down", Command::PageDown),
+    b(C::History, &[Key::Enter], Some("show"), "Show the batch: each operation and its result", Command::Details),
+    b(C::History, &[Key::Char('u')], Some("undo"), "Undo the batch: review its reverse plan on Actions", Command::Undo),
+    b(C::History, &[Key::Char('r')], Some("resume"), "Resume the unfinished batch: review it on Actions", Command::ResumeBatch),
+];
+
 /// Every binding of every table: what help lists and the reducer resolves through.
 pub fn all() -> impl Iterator<Item = &'static Binding> {
     BINDINGS
         .iter()
         .chain(USAGE_BINDINGS.iter())
         .chain(ACTIONS_BINDINGS.iter())
+        .chain(HISTORY_BINDINGS.iter())
 }
 
 /// The bindings that apply in `context`, own ones first, then the inherited ones
@@ -510,6 +533,7 @@ mod tests {
             Context::UsageDateOrder,
             Context::Actions,
             Context::ActionsText,
+            Context::History,
         ] {
             let mut seen = Vec::new();
             for binding in bindings_for(context) {

@@ -23,7 +23,7 @@ pub mod text_field;
 
 pub use action::Action;
 pub use effect::{Effect, ImportSource};
-pub use pane::{actions, connection, usage, users};
+pub use pane::{actions, connection, history, usage, users};
 pub use reducer::reduce;
 pub use spec::ConnectionSpec;
 pub use state::State;

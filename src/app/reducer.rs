@@ -18,7 +18,7 @@ use super::effect::Effect;
 use super::event::{Event, Outbox};
 use super::keys::{self, Command, Context, Key};
 use super::notice::{error, warn};
-use super::pane::{actions, connection, usage, users};
+use super::pane::{actions, connection, history, usage, users};
 use super::state::{Overlay, State, Tab};
 use super::text_field::TextEdit;
 
@@ -63,6 +63,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
                 .table
                 .scroll_into_view(usage::reducer::table_height(state.size));
             actions::reducer::scroll_into_view(state);
+            history::reducer::scroll_into_view(state);
             true
         }
         Action::Command(command) => on_command(state, command, out),
@@ -124,6 +125,12 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
         Action::PlanLoaded { result } => actions::reducer::plan_loaded(state, result),
         Action::ApplyProgress { event, at } => actions::reducer::apply_progress(state, *event, at),
         Action::ApplyDone { result } => actions::reducer::apply_done(state, result, out),
+        Action::JournalListed { seq, result } => {
+            history::reducer::journal_listed(state, seq, result)
+        }
+        Action::TrendRead { seq, path, result } => {
+            history::reducer::trend_read(state, seq, path, result)
+        }
     }
 }
 
@@ -147,6 +154,7 @@ fn on_event(state: &mut State, event: Event, out: &mut Outbox) {
             notice,
         } => actions::reducer::review_plan(state, *plan, origin, hidden_marked, notes, notice),
         Event::LookUp { users, quiet } => users::reducer::look_up(state, &users, quiet, out),
+        Event::ResumeFromJournal(found) => actions::reducer::review_resume(state, *found),
     }
 }
 
@@ -195,7 +203,7 @@ fn on_paste(state: &mut State, text: &str) -> bool {
         Tab::Users => users::reducer::paste(state, text),
         Tab::Usage => usage::reducer::paste(state, text),
         Tab::Connection => connection::reducer::paste(state, text),
-        Tab::Actions => false,
+        Tab::Actions | Tab::History => false,
     }
 }
 
@@ -216,6 +224,7 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             Tab::Usage => usage::reducer::command(state, command, out),
             Tab::Actions => actions::reducer::command(state, command, out),
             Tab::Connection => connection::reducer::command(state, command, out),
+            Tab::History => history::reducer::command(state, command, out),
         };
     }
     match command {
@@ -265,6 +274,10 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             if state.tab == Tab::Usage && before != Tab::Usage {
                 // Lookup results may have changed since the pane was last shown.
                 usage::reducer::users_changed(state);
+            }
+            if state.tab == Tab::History && before != Tab::History {
+                // The journal and the workspace are read from disk each time.
+                history::reducer::opened(state, out);
             }
         }
         Command::Up | Command::Down | Command::PageUp | Command::PageDown
@@ -379,7 +392,11 @@ mod tests {
         assert_eq!(s.tab, Tab::Users);
         reduce(&mut s, key(KeyCode::BackTab));
         reduce(&mut s, key(KeyCode::BackTab));
-        assert_eq!(s.tab, Tab::Actions);
+        assert_eq!(s.tab, Tab::History);
+        reduce(&mut s, key(KeyCode::Tab));
+        assert_eq!(s.tab, Tab::Connection);
+        reduce(&mut s, ch('5'));
+        assert_eq!(s.tab, Tab::History);
         reduce(&mut s, ch('3'));
         assert_eq!(s.tab, Tab::Usage);
     }

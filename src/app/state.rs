@@ -4,20 +4,29 @@ use super::keys::Context;
 use super::notice::Notice;
 use super::pane::actions::state::ActionsState;
 use super::pane::connection::state::{ConnectionState, TestStatus};
+use super::pane::history::state::HistoryState;
 use super::pane::usage::state::UsageState;
 use super::pane::users::state::UsersState;
 
-/// The four panes, in tab order.
+/// The panes, in tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Connection,
     Users,
     Usage,
     Actions,
+    /// The journal of batches and the trend of seats over time.
+    History,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Connection, Tab::Users, Tab::Usage, Tab::Actions];
+    pub const ALL: [Tab; 5] = [
+        Tab::Connection,
+        Tab::Users,
+        Tab::Usage,
+        Tab::Actions,
+        Tab::History,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Tab {
             Tab::Users => "Users",
             Tab::Usage => "Usage",
             Tab::Actions => "Actions",
+            Tab::History => "History",
         }
     }
 
@@ -62,6 +72,10 @@ pub struct State {
     pub users: UsersState,
     pub usage: UsageState,
     pub actions: ActionsState,
+    pub history: HistoryState,
+    /// The session's workspace file (`--workspace`, else the profile's), read by the
+    /// History pane's trend; `None`: the session has no workspace.
+    pub workspace_path: Option<std::path::PathBuf>,
     /// The terminal's size, from `Action::Resize`; paging and scrolling need it.
     pub size: (u16, u16),
     pub overlay: Overlay,
@@ -91,6 +105,8 @@ impl State {
             users: Default::default(),
             usage: Default::default(),
             actions: Default::default(),
+            history: Default::default(),
+            workspace_path: None,
             size: (80, 24),
             overlay: Overlay::None,
             notice: None,
@@ -140,6 +156,7 @@ impl State {
             Tab::Users => self.users.context(),
             Tab::Usage => self.usage.context(),
             Tab::Actions => self.actions.context(),
+            Tab::History => self.history.context(),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::apply::{
     RunOptions,
 };
 use crate::config;
-use crate::journal::{self, BatchKind, EndStatus, FailureKind, OpState, Outcome};
+use crate::journal::{self, BatchKind, EndStatus, FailureKind, Outcome};
 use crate::plan::{OpKind, Plan, Refusal, Thresholds};
 use crate::runtime::connect::{connect, ClientSetup};
 
@@ -616,16 +616,4 @@ fn report(run: &RunArgs, s: &BatchSummary) -> i32 {
         );
     }
     code
-}
-
-/// Operation states of a batch, for `journal show`.
-pub(super) fn state_word(s: &OpState) -> (&'static str, String) {
-    match s {
-        OpState::NotStarted => ("not_started", String::new()),
-        OpState::InDoubt { .. } => (
-            "in_doubt",
-            "interrupted; resume re-reads the user before anything is sent".into(),
-        ),
-        OpState::Finished { result, .. } => (result.outcome.as_str(), result.detail.clone()),
-    }
 }

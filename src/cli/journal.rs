@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::apply::{execute, state_word, usage, RunArgs, Source};
+use super::apply::{execute, usage, RunArgs, Source};
 use super::{exit, ConnectionArgs};
 use crate::apply::{self, undo_plan};
 use crate::journal::{self, BatchKind, BatchLog, BatchStatus};
@@ -197,22 +197,6 @@ fn open(dir: &std::path::Path, batch: &str) -> Result<BatchLog, String> {
     journal::read_batch(&path).map_err(|e| e.to_string())
 }
 
-fn kind_word(k: BatchKind) -> &'static str {
-    match k {
-        BatchKind::Apply => "apply",
-        BatchKind::Undo => "undo",
-    }
-}
-
-fn status_of(log: &BatchLog) -> String {
-    let st = log.status();
-    if st == BatchStatus::Interrupted && journal::is_locked(&log.path) {
-        "running".into()
-    } else {
-        st.label()
-    }
-}
-
 fn list(dir: &std::path::Path, as_json: bool) -> i32 {
     let (logs, errors) = journal::list(dir);
     if as_json {
@@ -221,12 +205,12 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
             .map(|l| {
                 json!({
                     "batch": l.id(),
-                    "kind": kind_word(l.header.kind),
+                    "kind": l.header.kind.as_str(),
                     "undo_of": l.header.undo_of,
                     "started_at": l.header.at,
                     "operator": l.header.operator,
                     "base_url": l.header.base_url,
-                    "status": status_of(l),
+                    "status": l.status_word(),
                     "operations": l.header.plan.operations.len(),
                     "counts": l.counts(),
                     "notes": l.notes,
@@ -261,9 +245,9 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
             println!(
                 "{:<22} {:<6} {:<20} {:<28} {:>5} {:>7} {:>7} {:>6} {:>7}",
                 l.id(),
-                kind_word(l.header.kind),
+                l.header.kind.as_str(),
                 l.header.at.format("%Y-%m-%d %H:%M:%S"),
-                status_of(l),
+                l.status_word(),
                 l.header.plan.operations.len(),
                 c.applied,
                 c.already,
@@ -293,7 +277,7 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
             .iter()
             .enumerate()
             .map(|(i, op)| {
-                let (state, detail) = state_word(&states[i]);
+                let (state, detail) = states[i].word();
                 json!({
                     "seq": i,
                     "op": op.op,
@@ -312,14 +296,14 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
                 "{:#}",
                 json!({
                     "batch": h.batch,
-                    "kind": kind_word(h.kind),
+                    "kind": h.kind.as_str(),
                     "undo_of": h.undo_of,
                     "started_at": h.at,
                     "operator": h.operator,
                     "base_url": h.base_url,
                     "plan_file": h.plan_file,
                     "gates": h.gates,
-                    "status": status_of(log),
+                    "status": log.status_word(),
                     "counts": log.counts(),
                     "notes": log.notes,
                     "operations": ops,
@@ -328,7 +312,7 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
         );
         return exit::SUCCESS;
     }
-    println!("Batch {} ({})", h.batch, kind_word(h.kind));
+    println!("Batch {} ({})", h.batch, h.kind.as_str());
     if let Some(u) = &h.undo_of {
         println!("Undo of: {u}");
     }
@@ -353,7 +337,7 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
     let c = log.counts();
     println!(
         "Status:  {} — {} applied, {} already, {} failed, {} in doubt, {} not started",
-        status_of(log),
+        log.status_word(),
         c.applied,
         c.already,
         c.failed,
@@ -373,7 +357,7 @@ fn show(log: &BatchLog, as_json: bool) -> i32 {
         }
     }
     for (i, op) in h.plan.operations.iter().enumerate() {
-        let (state, detail) = state_word(&states[i]);
+        let (state, detail) = states[i].word();
         println!(
             "#{i:<4} {:<10} {:<40} {:<11} {}",
             apply::op_name(op.op),

@@ -75,6 +75,8 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     }
     let mut state = State::new(connection, no_color());
     state.users.aliases = aliases;
+    // The History pane reads the trend from it (`--workspace`, else the profile's).
+    state.workspace_path = conn.workspace_path().ok();
     match crate::config::load_protected(&[]) {
         Ok(protected) => state.actions.protected = protected,
         Err(e) => return usage(e),
@@ -183,6 +185,8 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let mut state = state;
+    state.workspace_path = Some(workspace.path().to_path_buf());
     let initial = demo_actions();
     let result = runtime::run_tui(state, settings, initial).await;
     for h in idp_sims {

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::app::actions::PlanOrigin;
 use crate::app::actions::{LoadedPlan, UnfinishedBatch};
 use crate::app::connection::{ConnectionFailure, ConnectionSummary};
+use crate::app::history::{JournalBatch, JournalListing};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
@@ -24,6 +25,7 @@ use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::plan::Plan;
 use crate::report;
 use crate::scim::{ClientStats, ConnectionReport, ProbeMethod, ScimClient};
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// Settings that apply to every connection this session makes.
 #[derive(Debug, Clone, Default)]
@@ -352,6 +354,24 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         // Applied in `Executor::spawn`.
         Effect::ControlBatch(_) => return None,
+        Effect::ListJournal { seq } => {
+            let dir = inner.journal_dir();
+            let result = blocking(move || list_journal(dir))
+                .await
+                .map_err(|e| e.to_string());
+            Action::JournalListed { seq, result }
+        }
+        Effect::ReadTrend { seq, path } => {
+            let shown = path.clone();
+            let result = blocking(move || read_trend(&path))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            Action::TrendRead {
+                seq,
+                path: shown,
+                result,
+            }
+        }
         Effect::ExportUsers { path, rows } => {
             let n = rows.len();
             let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
@@ -443,19 +463,37 @@ fn find_unfinished(dir: &std::path::Path, also: Option<String>) -> Vec<Unfinishe
         })
         .collect();
     logs.sort_by_key(|l| std::cmp::Reverse(l.header.at));
-    logs.into_iter()
-        .map(|log| UnfinishedBatch {
-            id: log.id().to_string(),
-            base_url: log.header.base_url.clone(),
-            started: log.header.at,
-            total: log.header.plan.operations.len(),
-            counts: log.counts(),
-            status: log.status().label(),
-            done: log.op_states().iter().map(|s| s.is_done()).collect(),
-            plan: Box::new(log.header.plan),
-            path: log.path,
+    logs.into_iter().map(UnfinishedBatch::from_log).collect()
+}
+
+/// Every batch of the journal in `dir`, newest first, with the files that could not
+/// be read named (the same reading as `navscim journal list`).
+fn list_journal(dir: PathBuf) -> JournalListing {
+    let (logs, errors) = journal::list(&dir);
+    let batches = logs
+        .into_iter()
+        .rev()
+        .map(|log| {
+            let locked = log.status() == BatchStatus::Interrupted && journal::is_locked(&log.path);
+            JournalBatch::from_log(log, locked)
         })
-        .collect()
+        .collect();
+    JournalListing {
+        dir,
+        batches,
+        errors: errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The workspace's snapshots, oldest first, read through a read-only view (no lock
+/// taken, nothing written: the session's own workspace may be open for writing). No
+/// workspace file yet is no snapshot yet.
+fn read_trend(path: &std::path::Path) -> Result<Vec<crate::workspace::Snapshot>, String> {
+    match Workspace::open_read_only(path) {
+        Ok(ws) => ws.history().map_err(|e| e.to_string()),
+        Err(WorkspaceError::Missing(_)) => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Opens the batch (`start` checks the gates and writes or reopens the journal), runs

@@ -49,6 +49,8 @@ pub fn effect_started(effect: &Effect) -> String {
             format!("{} at {}", path.display(), spec.base_url)
         }
         Effect::ControlBatch(control) => format!("{control:?}"),
+        Effect::ListJournal { .. } => String::new(),
+        Effect::ReadTrend { path, .. } => path.display().to_string(),
     };
     if facts.is_empty() {
         what.to_string()
@@ -160,6 +162,21 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
                 }
             }
             Err(e) => Err(format!("batch did not run: {e}")),
+        },
+        Action::JournalListed { result, .. } => match result {
+            Ok(listing) if listing.errors.is_empty() => {
+                Ok(format!("{} batches in the journal", listing.batches.len()))
+            }
+            Ok(listing) => Err(format!(
+                "{} batches in the journal; unreadable: {}",
+                listing.batches.len(),
+                listing.errors.join("; ")
+            )),
+            Err(e) => Err(format!("journal not read: {e}")),
+        },
+        Action::TrendRead { result, .. } => match result {
+            Ok(snapshots) => Ok(format!("{} snapshots in the workspace", snapshots.len())),
+            Err(e) => Err(format!("workspace history not read: {e}")),
         },
         _ => return None,
     })

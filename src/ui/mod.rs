@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod connection;
+pub mod history;
 pub mod overlay;
 pub mod screenshot;
 pub mod status;
@@ -44,6 +45,7 @@ pub fn render(frame: &mut Frame, state: &State) {
         Tab::Users => users::render(frame, body, state, &theme),
         Tab::Usage => usage::render(frame, body, state, &theme),
         Tab::Actions => actions::render(frame, body, state, &theme),
+        Tab::History => history::render(frame, body, state, &theme),
     }
     status::render_notice(frame, notice, state, &theme);
     status::render_hints(frame, hints, state, &theme);

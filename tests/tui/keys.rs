@@ -68,6 +68,7 @@ fn the_readme_key_table_names_only_bound_keys_and_every_pane_key() {
         Context::UsageDateOrder,
         Context::Actions,
         Context::ActionsText,
+        Context::History,
     ]);
     let unbound: Vec<_> = readme.difference(&everywhere).collect();
     assert!(
@@ -81,6 +82,7 @@ fn the_readme_key_table_names_only_bound_keys_and_every_pane_key() {
         Context::Users,
         Context::Usage,
         Context::Actions,
+        Context::History,
     ]);
     let missing: Vec<_> = panes.difference(&readme).collect();
     assert!(missing.is_empty(), "README's key table lacks {missing:?}");

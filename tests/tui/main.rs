@@ -10,6 +10,7 @@ mod plan_support;
 
 mod actions;
 mod colors;
+mod history;
 mod identity;
 mod input;
 mod keys;

@@ -101,3 +101,23 @@ fn help_overlay() {
         state
     });
 }
+
+#[test]
+fn history_pane() {
+    snapshot_pane("history", crate::history::scene);
+}
+
+#[test]
+fn history_pane_empty() {
+    snapshot_pane("history_empty", crate::history::scene_empty);
+}
+
+#[test]
+fn history_pane_showing_a_batch() {
+    snapshot_pane("history_batch", |no_color| {
+        let mut state = crate::history::scene(no_color);
+        reduce(&mut state, Action::Command(Command::Down));
+        reduce(&mut state, Action::Command(Command::Details));
+        state
+    });
+}

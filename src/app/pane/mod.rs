@@ -18,5 +18,6 @@
 
 pub mod actions;
 pub mod connection;
+pub mod history;
 pub mod usage;
 pub mod users;

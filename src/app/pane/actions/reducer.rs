@@ -695,8 +695,7 @@ fn undo(state: &mut State, out: &mut Outbox) {
         }
         None => {
             state.notice = Some(warn(
-                "No batch to undo in this session (navscim journal undo BATCH undoes older ones)"
-                    .into(),
+                "No batch to undo in this session (older ones: u on the History pane, 5)".into(),
             ))
         }
     }
@@ -712,6 +711,12 @@ fn resume(state: &mut State) {
         state.notice = Some(info("No unfinished batch in the journal".into()));
         return;
     };
+    review_resume(state, found);
+}
+
+/// Shows an unfinished batch for review (`R` here, `r` on the History pane:
+/// [`Event::ResumeFromJournal`]); applying it then finishes it. Nothing is sent here.
+pub fn review_resume(state: &mut State, found: UnfinishedBatch) {
     let done_count = found.done_count();
     let plan = (*found.plan).clone();
     receive_plan_with(

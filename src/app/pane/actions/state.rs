@@ -332,6 +332,22 @@ pub struct UnfinishedBatch {
 }
 
 impl UnfinishedBatch {
+    /// A journaled batch as offered for resuming: its plan, where it ran, and which
+    /// operations are done (from the journal's replay). Pure: the caller read the file.
+    pub fn from_log(log: crate::journal::BatchLog) -> Self {
+        UnfinishedBatch {
+            id: log.id().to_string(),
+            base_url: log.header.base_url.clone(),
+            started: log.header.at,
+            total: log.header.plan.operations.len(),
+            counts: log.counts(),
+            status: log.status().label(),
+            done: log.op_states().iter().map(|s| s.is_done()).collect(),
+            plan: Box::new(log.header.plan),
+            path: log.path,
+        }
+    }
+
     /// Operations done (applied, or found already in the target state); failed ones
     /// are still to do.
     pub fn done_count(&self) -> usize {
