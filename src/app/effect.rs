@@ -88,6 +88,10 @@ pub enum Effect {
     },
     /// Pause, resume or cancel the running batch (no answer of its own).
     ControlBatch(Control),
+    /// Read or write the workspace: done by the runtime's one workspace writer, in
+    /// the order asked; answers [`super::Action::WorkspaceLoaded`] (opening) or
+    /// [`super::Action::WorkspaceWritten`].
+    Workspace(super::workspace::WorkspaceOp),
 }
 
 impl Effect {
@@ -132,6 +136,7 @@ impl Effect {
             Effect::ApplyPlan { .. } => "Applying the plan",
             Effect::ResumeBatch { .. } => "Resuming the batch",
             Effect::ControlBatch(_) => "Steering the batch",
+            Effect::Workspace(_) => "Using the workspace",
         }
     }
 

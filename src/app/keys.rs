@@ -63,6 +63,11 @@ pub enum Command {
     NextKind,
     /// The loaded files and the problems found in them.
     Files,
+    /// Users pane: add a note to the user under the cursor (kept in the workspace).
+    Note,
+    /// Users pane: look up again the results older than the stale threshold, by
+    /// stored SCIM id first.
+    RefreshStale,
     /// Users pane: turn the marked users (or the cursor's) into a plan.
     PlanDeactivate,
     PlanReactivate,
@@ -339,6 +344,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::Users, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::Users, &[Key::Char('e')], Some("look up rest"), "Look up every user not done (pending, error)", Command::LookupRemaining),
+    b(C::Users, &[Key::Char('u')], None, "Refresh stale results (older than a threshold; by stored SCIM id first)", Command::RefreshStale),
     b(C::Users, &[Key::Char('/')], Some("filter"), "Filter by text (name, email, ids)", Command::Filter),
     b(C::Users, &[Key::Char('f')], Some("status"), "Next status filter (unmatched, matched, orphan seats…)", Command::CycleStatusFilter),
     b(C::Users, &[Key::Char('F')], None, "Clear text and status filters", Command::ClearFilters),
@@ -353,6 +359,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('R')], None, "Look up by another identifier you type", Command::RelookupBy),
     b(C::Users, &[Key::Char('l')], None, "Link this user to a SCIM id by hand", Command::Link),
     b(C::Users, &[Key::Char('i')], None, "Ignore / un-ignore the marked users (or this one)", Command::Ignore),
+    b(C::Users, &[Key::Char('N')], None, "Add a note to this user (shown in details, kept in the workspace)", Command::Note),
     b(C::Users, &[Key::Char('D')], Some("plan deactivate"), "Plan: deactivate the marked users (or this one)", Command::PlanDeactivate),
     b(C::Users, &[Key::Char('E')], None, "Plan: reactivate (enable) the marked inactive users", Command::PlanReactivate),
     b(C::Users, &[Key::Char('C')], None, "Plan: create the marked users not found over SCIM", Command::PlanCreate),

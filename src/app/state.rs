@@ -78,6 +78,15 @@ pub struct State {
     /// Every notice shown this session, oldest first, with its time (at most
     /// [`MESSAGE_LOG_LEN`]; the oldest are dropped first). `M` opens it.
     pub messages: std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Notice)>,
+    /// The workspace (SQLite file) this dashboard remembers in: the profile's, or
+    /// `--workspace PATH`; `None`: no memory (tests, or none could be chosen).
+    pub workspace_path: Option<std::path::PathBuf>,
+    /// What the dashboard knows about its workspace (open, read-only, unsaved results).
+    pub workspace: super::workspace::WorkspaceState,
+    /// The tenant's label (`--tenant`, the profile's, else the workspace's): shown in
+    /// the title bar and the apply confirmation, since a base URL is the same for
+    /// every LinkedIn tenant.
+    pub tenant: Option<String>,
 }
 
 /// How many notices the message log keeps.
@@ -99,6 +108,9 @@ impl State {
             revision: 1,
             now: chrono::DateTime::UNIX_EPOCH,
             messages: Default::default(),
+            workspace_path: None,
+            workspace: Default::default(),
+            tenant: None,
         }
     }
 
