@@ -359,7 +359,6 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('R')], None, "Look up by another identifier you type", Command::RelookupBy),
     b(C::Users, &[Key::Char('l')], None, "Link this user to a SCIM id by hand", Command::Link),
     b(C::Users, &[Key::Char('i')], None, "Ignore / un-ignore the marked users (or this one)", Command::Ignore),
-    b(C::Users, &[Key::Char('N')], None, "Add a note to this user (shown in details, kept in the workspace)", Command::Note),
     b(C::Users, &[Key::Char('D')], Some("plan deactivate"), "Plan: deactivate the marked users (or this one)", Command::PlanDeactivate),
     b(C::Users, &[Key::Char('E')], None, "Plan: reactivate (enable) the marked inactive users", Command::PlanReactivate),
     b(C::Users, &[Key::Char('C')], None, "Plan: create the marked users not found over SCIM", Command::PlanCreate),
@@ -368,6 +367,8 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('x')], None, "Export the view to CSV or JSON", Command::Export),
     b(C::Users, &[Key::Char('c')], None, "Cancel running lookups", Command::CancelWork),
     b(C::Users, &[Key::Char('p')], None, "Loaded files and every problem found in them", Command::Files),
+    // Last, so its hint shows only where the others fit too.
+    b(C::Users, &[Key::Char('N')], Some("note"), "Add a note to this user (shown in details, kept in the workspace)", Command::Note),
     b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
     b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
     b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),

@@ -145,9 +145,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             super::workspace::loaded(state, result, out);
             true
         }
-        Action::WorkspaceWritten { what, result } => {
-            super::workspace::written(state, what, result)
-        }
+        Action::WorkspaceWritten { what, result } => super::workspace::written(state, what, result),
     }
 }
 

@@ -89,7 +89,9 @@ pub enum WorkspaceOp {
     /// Open the workspace at `path` (writing if its lock is free, else read-only; a
     /// damaged or newer file is moved aside and a new one started) and read it all.
     /// Answers [`crate::app::Action::WorkspaceLoaded`].
-    Open { path: PathBuf },
+    Open {
+        path: PathBuf,
+    },
     /// Replace the merged users (after a load).
     ReplaceUsers(Box<Directory>),
     /// Record a file just loaded (its bytes are read again for the content hash; an
@@ -134,7 +136,9 @@ pub enum WorkspaceOp {
         server: String,
     },
     /// A snapshot after a batch (read back from the journal by its id).
-    RecordBatch { batch: String },
+    RecordBatch {
+        batch: String,
+    },
 }
 
 impl WorkspaceOp {
@@ -215,7 +219,12 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, String>, out: &mut 
             state.workspace.problem = opened.problem.clone();
             restore(state, *opened.loaded, out);
             let users = state.users.directory.len();
-            let checked = state.users.rows.iter().filter(|r| r.checked_at.is_some()).count();
+            let checked = state
+                .users
+                .rows
+                .iter()
+                .filter(|r| r.checked_at.is_some())
+                .count();
             let shown = opened.path.display();
             state.notice = Some(match (&opened.problem, &opened.read_only) {
                 (Some(p), _) => error(p.clone()),
@@ -288,8 +297,12 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
     state.usage.threshold = settings.idle_days;
     state.usage.grace_days = settings.grace_days;
     let protected = &mut state.actions.protected;
-    protected.emails.extend(settings.protected.emails.iter().cloned());
-    protected.scim_ids.extend(settings.protected.scim_ids.iter().cloned());
+    protected
+        .emails
+        .extend(settings.protected.emails.iter().cloned());
+    protected
+        .scim_ids
+        .extend(settings.protected.scim_ids.iter().cloned());
     if state.tenant.is_none() {
         state.tenant = settings.tenant.clone();
     }
@@ -452,8 +465,7 @@ pub fn outcome_arrived(state: &mut State, index: usize, out: &mut Outbox) {
     if !state.workspace.writable {
         return;
     }
-    let (Some(outcome), Some(user)) = (&row.outcome, state.users.directory.users.get(index))
-    else {
+    let (Some(outcome), Some(user)) = (&row.outcome, state.users.directory.users.get(index)) else {
         return;
     };
     state.workspace.unsaved.push(StoredOutcome {
@@ -635,6 +647,268 @@ pub fn stale_rows(state: &State, now: DateTime<Utc>) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::connection::ConnectionState;
+    use crate::app::keys::Command;
+    use crate::app::testing::reduce;
+    use crate::app::Action;
+    use crate::import::{import_str, ImportOptions};
+    use crate::matching::LookupOutcome;
+    use crate::workspace::StoredUser;
+
+    const CSV: &str = "Username,Email,First Name,Last Name\n\
+        ann,ann@corp.example,Ann,A\n\
+        bob,bob@corp.example,Bob,B\n\
+        cat,cat@corp.example,Cat,C\n";
+
+    fn state() -> State {
+        let mut s = State::new(ConnectionState::new("p", "https://scim.example"), true);
+        s.workspace_path = Some("/nonexistent/ws.sqlite".into());
+        s
+    }
+
+    fn not_found() -> LookupOutcome {
+        LookupOutcome {
+            status: MatchStatus::NotFound,
+            matched_by: None,
+            user: None,
+            candidates: Vec::new(),
+            attempts: Vec::new(),
+            error: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn opened(loaded: Loaded, read_only: Option<&str>) -> Action {
+        Action::WorkspaceLoaded {
+            result: Ok(Box::new(Opened {
+                path: "/nonexistent/ws.sqlite".into(),
+                loaded: Box::new(loaded),
+                read_only: read_only.map(str::to_string),
+                problem: None,
+            })),
+        }
+    }
+
+    fn stored() -> Loaded {
+        let import = import_str("okta.csv", CSV, &ImportOptions::default()).unwrap();
+        let dir = Directory::build(&[import], &DomainAliases::default());
+        let then = crate::app::testing::now() - chrono::Duration::days(3);
+        let mut loaded = Loaded {
+            users: dir
+                .users
+                .iter()
+                .map(|u| StoredUser {
+                    user: u.clone(),
+                    presence: Presence::Unknown,
+                })
+                .collect(),
+            ..Loaded::default()
+        };
+        loaded.outcomes.insert(
+            "ann@corp.example".into(),
+            StoredOutcome {
+                key: "ann@corp.example".into(),
+                checked_at: then,
+                outcome: not_found(),
+            },
+        );
+        loaded
+            .ignores
+            .insert("bob@corp.example".into(), "left".into());
+        loaded.settings.idle_days = 45;
+        loaded
+    }
+
+    fn workspace_ops(effects: &[Effect]) -> Vec<&WorkspaceOp> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Workspace(op) => Some(op),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn opening_asks_the_writer_and_loads_wait_for_it() {
+        let mut s = state();
+        let effects = reduce(&mut s, Action::OpenWorkspace);
+        assert!(matches!(
+            workspace_ops(&effects)[..],
+            [WorkspaceOp::Open { .. }]
+        ));
+        let source = ImportSource::Embedded {
+            name: "okta.csv",
+            text: CSV,
+        };
+        let effects = reduce(
+            &mut s,
+            Action::LoadFiles {
+                sources: vec![source],
+                lookup_after: true,
+            },
+        );
+        assert!(effects.is_empty(), "{effects:?}");
+        let effects = reduce(&mut s, opened(Loaded::default(), None));
+        assert!(
+            matches!(effects[..], [Effect::ImportFiles { .. }]),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn the_workspace_fills_the_panes_and_nothing_is_looked_up() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        let effects = reduce(&mut s, opened(stored(), None));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::LookupUsers { .. })),
+            "{effects:?}"
+        );
+        assert_eq!(s.users.directory.len(), 3);
+        assert_eq!(s.users.rows[0].status(), MatchStatus::NotFound);
+        assert_eq!(
+            s.users.rows[0].checked_at,
+            Some(crate::app::testing::now() - chrono::Duration::days(3))
+        );
+        assert!(s.users.rows[1].ignored);
+        assert_eq!(s.users.rows[2].status(), MatchStatus::Pending);
+        assert_eq!(s.usage.threshold, 45);
+        assert!(s.workspace.writable);
+        let notice = s.notice.clone().unwrap().text;
+        assert!(
+            notice.contains("3 users, 1 results (oldest checked 3 d ago)"),
+            "{notice}"
+        );
+    }
+
+    #[test]
+    fn outcomes_are_written_many_at_a_time_and_the_run_recorded() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), None));
+        reduce(&mut s, Action::Command(Command::GoTab(1)));
+        let effects = reduce(&mut s, Action::Command(Command::LookupRemaining));
+        let Some(Effect::LookupUsers { batch, jobs, .. }) = effects
+            .iter()
+            .find(|e| matches!(e, Effect::LookupUsers { .. }))
+        else {
+            panic!("{effects:?}")
+        };
+        let (batch, indices): (u64, Vec<usize>) = (*batch, jobs.iter().map(|j| j.index).collect());
+        assert_eq!(indices, vec![2], "not the ignored, not the checked");
+        let at = std::time::Duration::ZERO;
+        let effects = reduce(
+            &mut s,
+            Action::LookupFinished {
+                batch,
+                index: 2,
+                outcome: Box::new(not_found()),
+                at,
+                stats: Default::default(),
+            },
+        );
+        assert!(
+            workspace_ops(&effects).is_empty(),
+            "kept for the next write"
+        );
+        assert_eq!(s.workspace.unsaved.len(), 1);
+        let effects = reduce(
+            &mut s,
+            Action::LookupBatchDone {
+                batch,
+                cancelled: 0,
+                error: None,
+            },
+        );
+        match &workspace_ops(&effects)[..] {
+            [WorkspaceOp::WriteOutcomes(o), WorkspaceOp::RecordRun { kind, .. }] => {
+                assert_eq!(o.len(), 1);
+                assert_eq!(o[0].key, "cat@corp.example");
+                assert_eq!(*kind, SnapshotKind::Lookup);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.workspace.unsaved.is_empty());
+    }
+
+    #[test]
+    fn decisions_are_written_when_made() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), None));
+        reduce(&mut s, Action::Command(Command::GoTab(1)));
+        let effects = reduce(&mut s, Action::Command(Command::Ignore));
+        assert!(matches!(
+            &workspace_ops(&effects)[..],
+            [WorkspaceOp::SetIgnored { keys, reason: Some(_) }] if keys == &["ann@corp.example"]
+        ));
+        reduce(&mut s, Action::Command(Command::Note));
+        for c in "call her".chars() {
+            reduce(
+                &mut s,
+                Action::Key(ratatui::crossterm::event::KeyEvent::from(
+                    ratatui::crossterm::event::KeyCode::Char(c),
+                )),
+            );
+        }
+        let effects = reduce(&mut s, Action::Command(Command::EditCommit));
+        assert!(matches!(
+            &workspace_ops(&effects)[..],
+            [WorkspaceOp::AddNote { key, text }] if key == "ann@corp.example" && text == "call her"
+        ));
+        assert_eq!(s.users.notes["ann@corp.example"][0].1, "call her");
+        // A threshold changed on the Usage pane is written with the other settings.
+        reduce(&mut s, Action::Command(Command::GoTab(2)));
+        let effects = reduce(&mut s, Action::Command(Command::CycleThreshold));
+        assert!(matches!(
+            &workspace_ops(&effects)[..],
+            [WorkspaceOp::SetSettings(settings)] if settings.idle_days == s.usage.threshold
+        ));
+    }
+
+    #[test]
+    fn a_read_only_workspace_is_never_written() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(
+            &mut s,
+            opened(stored(), Some("in use by another navscim, process 7")),
+        );
+        assert_eq!(s.workspace.badge(), Some("workspace read-only"));
+        reduce(&mut s, Action::Command(Command::GoTab(1)));
+        for command in [Command::Ignore, Command::LookupRemaining] {
+            let effects = reduce(&mut s, Action::Command(command));
+            assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
+        }
+        let batch = s.users.progress.batch;
+        let effects = reduce(
+            &mut s,
+            Action::LookupBatchDone {
+                batch,
+                cancelled: 0,
+                error: None,
+            },
+        );
+        assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
+    }
+
+    #[test]
+    fn stale_rows_are_those_checked_before_the_threshold() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), None));
+        let now = crate::app::testing::now();
+        assert_eq!(
+            stale_rows(&s, now),
+            vec![0],
+            "not ignored, not never checked"
+        );
+        s.workspace.settings.stale_after_hours = 24 * 4;
+        assert!(stale_rows(&s, now).is_empty());
+    }
 
     #[test]
     fn ages_read_as_words() {

@@ -83,8 +83,8 @@ pub enum FormatArg {
 }
 
 const REPORT_HELP: &str = "\
-Reads the workspace: no token, no network (--save-seat-cost also stores the seat
-cost in it; another navscim holding it makes this a read-only view). JSON: {workspace, tenant, generated_at,
+Reads the workspace read-only: no token, no network, no lock (--save-seat-cost also
+stores the seat cost in it, and then needs the workspace free). JSON: {workspace, tenant, generated_at,
 oldest_check, current: {users, by_status, active, inactive, orphan_seats, idle},
 seats_reclaimed, seats_restored, seat_cost, estimated_yearly_saving, history: [one
 snapshot per lookup run and per batch: at, kind (lookup | refresh | batch), batch,
@@ -132,21 +132,23 @@ pub fn run_report(conn: &ConnectionArgs, args: &ReportArgs) -> i32 {
             &WorkspaceError::Missing(path.display().to_string()),
         );
     }
+    // Only --save-seat-cost writes; otherwise a read-only view, without the lock, so a
+    // dashboard or lookup starting meanwhile is never turned away by a report.
     let ws = if args.save_seat_cost {
         open_for_writing(conn).map_err(|e| e.to_string())
     } else {
-        Workspace::open_shared(&path).map_err(|e| e.to_string())
+        match Workspace::open_read_only(&path) {
+            // An older schema is upgraded once by a writing open (when free).
+            Err(WorkspaceError::Storage { message, .. }) if message.contains("needs upgrading") => {
+                Workspace::open_shared(&path).map_err(|e| e.to_string())
+            }
+            other => other.map_err(|e| e.to_string()),
+        }
     };
     let mut ws = match ws {
         Ok(ws) => ws,
         Err(e) => return fail(exit::USAGE, &e),
     };
-    if let Some(why) = ws.read_only() {
-        eprintln!(
-            "navscim report: workspace {} read-only: {why}",
-            path.display()
-        );
-    }
     if args.save_seat_cost {
         let saved = ws.settings().and_then(|mut s| {
             s.seat_cost = args.seat_cost;

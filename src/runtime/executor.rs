@@ -17,7 +17,6 @@ use crate::app::actions::{LoadedPlan, UnfinishedBatch};
 use crate::app::connection::{ConnectionFailure, ConnectionSummary};
 use crate::app::workspace::{Opened, WorkspaceOp};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
-use crate::workspace::{Workspace, WorkspaceError};
 use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
 use crate::import;
@@ -26,6 +25,7 @@ use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
 use crate::plan::Plan;
 use crate::report;
 use crate::scim::{ClientStats, ConnectionReport, ProbeMethod, ScimClient};
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// Settings that apply to every connection this session makes.
 #[derive(Debug, Clone, Default)]
@@ -134,7 +134,10 @@ impl Executor {
     pub fn spawn(&self, effect: Effect) {
         let effect = match effect {
             Effect::Workspace(op) => {
-                tracing::debug!("{}", super::log::effect_started(&Effect::Workspace(op.clone())));
+                tracing::debug!(
+                    "{}",
+                    super::log::effect_started(&Effect::Workspace(op.clone()))
+                );
                 self.workspace(op);
                 return;
             }
@@ -438,10 +441,7 @@ fn workspace_writer(
                 workspace_failed(what, opening, "failed unexpectedly (see the log)".into())
             }
         };
-        if let Action::WorkspaceWritten {
-            result: Err(e), ..
-        } = &action
-        {
+        if let Action::WorkspaceWritten { result: Err(e), .. } = &action {
             tracing::warn!("workspace: {what} failed: {e}");
         }
         let _ = tx.send(action);
@@ -467,9 +467,11 @@ fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>),
     match Workspace::open_shared(path) {
         Ok(ws) => Ok((ws, None)),
         Err(e @ WorkspaceError::Corrupt { .. })
-        | Err(e @ WorkspaceError::Newer {
-            kept_as: Some(_), ..
-        }) => {
+        | Err(
+            e @ WorkspaceError::Newer {
+                kept_as: Some(_), ..
+            },
+        ) => {
             let problem = e.to_string();
             Workspace::open_shared(path)
                 .map(|ws| (ws, Some(problem.clone())))
@@ -480,7 +482,11 @@ fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>),
 }
 
 /// One workspace effect on the writer's thread.
-fn workspace_op(ws: &mut Option<Workspace>, op: WorkspaceOp, journal_dir: &std::path::Path) -> Action {
+fn workspace_op(
+    ws: &mut Option<Workspace>,
+    op: WorkspaceOp,
+    journal_dir: &std::path::Path,
+) -> Action {
     let what = op.name();
     if let WorkspaceOp::Open { path } = op {
         *ws = None;

@@ -21,3 +21,4 @@ mod stranded;
 mod usage;
 mod users;
 mod waits;
+mod workspace;

@@ -443,7 +443,8 @@ impl UsersState {
     pub fn restore(&mut self, directory: Directory, rows: Vec<UserRow>, files: Vec<LoadedFile>) {
         self.directory = directory;
         self.rows = rows;
-        self.rows.resize_with(self.directory.len(), UserRow::default);
+        self.rows
+            .resize_with(self.directory.len(), UserRow::default);
         self.files = files;
         self.counts.clear();
         for row in &self.rows {
