@@ -344,7 +344,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::Users, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::Users, &[Key::Char('e')], Some("look up rest"), "Look up every user not done (pending, error)", Command::LookupRemaining),
-    b(C::Users, &[Key::Char('u')], None, "Refresh stale results (older than a threshold; by stored SCIM id first)", Command::RefreshStale),
+    b(C::Users, &[Key::Char('u')], None, "Refresh stale results (by stored SCIM id first)", Command::RefreshStale),
     b(C::Users, &[Key::Char('/')], Some("filter"), "Filter by text (name, email, ids)", Command::Filter),
     b(C::Users, &[Key::Char('f')], Some("status"), "Next status filter (unmatched, matched, orphan seats…)", Command::CycleStatusFilter),
     b(C::Users, &[Key::Char('F')], None, "Clear text and status filters", Command::ClearFilters),
@@ -368,7 +368,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('c')], None, "Cancel running lookups", Command::CancelWork),
     b(C::Users, &[Key::Char('p')], None, "Loaded files and every problem found in them", Command::Files),
     // Last, so its hint shows only where the others fit too.
-    b(C::Users, &[Key::Char('N')], Some("note"), "Add a note to this user (shown in details, kept in the workspace)", Command::Note),
+    b(C::Users, &[Key::Char('N')], Some("note"), "Add a note to this user (kept in the workspace)", Command::Note),
     b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
     b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
     b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),

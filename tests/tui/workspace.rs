@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration as Age, Utc};
 use navscim::app::keys::Command;
 use navscim::app::state::{State, Tab};
 use navscim::app::Action;
-use navscim::matching::{LookupKind, MatchStatus};
+use navscim::matching::{AttemptResult, LookupKind, MatchStatus};
 use navscim::runtime::{Clock, Driver, Settings};
 use navscim::sim::SimHandle;
 use navscim::workspace::Workspace;
@@ -324,7 +324,11 @@ async fn refresh_looks_up_only_stale_results_by_their_stored_scim_id_first() {
             .iter()
             .map(|a| u64::from(a.requests))
             .sum::<u64>();
-        if outcome.attempts.first().map(|a| a.kind) == Some(LookupKind::StoredId) {
+        // The stored id is tried first (a user without one skips it).
+        let first = outcome.attempts.first();
+        if first.is_some_and(|a| {
+            a.kind == LookupKind::StoredId && !matches!(a.result, AttemptResult::Skipped(_))
+        }) {
             by_id += 1;
             if outcome.matched_by == Some(LookupKind::StoredId) {
                 let requests: u32 = outcome.attempts.iter().map(|a| a.requests).sum();
