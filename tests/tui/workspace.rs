@@ -127,7 +127,7 @@ async fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan_and_se
     let active = MatchStatus::Matched { active: true };
     let ignored = user_with(&driver.state, MatchStatus::NotFound, &[]);
     let linked = user_with(&driver.state, active, &[]);
-    let noted = user_with(&driver.state, active, &[linked.clone()]);
+    let noted = user_with(&driver.state, active, std::slice::from_ref(&linked));
     let planned = user_with(&driver.state, active, &[linked.clone(), noted.clone()]);
     focus_user(&mut driver, &ignored);
     cmd(&mut driver, Command::Ignore);
