@@ -215,6 +215,10 @@ pub struct Profile {
     pub token: Option<TokenSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// A label for the tenant (e.g. `Acme EMEA`): shown in the dashboard's title bar
+    /// and apply confirmation, since a base URL is the same for every LinkedIn tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 impl Profile {
@@ -224,6 +228,7 @@ impl Profile {
             base_url: DEFAULT_BASE_URL.into(),
             token: Some(TokenSource::Env(DEFAULT_TOKEN_ENV.into())),
             ca_file: None,
+            tenant: None,
         }
     }
 }
@@ -414,6 +419,7 @@ mod tests {
             base_url: DEFAULT_BASE_URL.into(),
             token: Some(TokenSource::Pasted(Token::new("very-secret"))),
             ca_file: None,
+            tenant: None,
         };
         let text = serde_json::to_string(&profile);
         // Serialising a pasted source is refused outright rather than written.

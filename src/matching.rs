@@ -42,6 +42,19 @@ impl DomainAliases {
             .extend(other.map.iter().map(|(a, c)| (a.clone(), c.clone())));
     }
 
+    /// Whether no alias is set.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every alias as `alias=canonical`, sorted: what [`DomainAliases::parse`] reads
+    /// back (how the workspace stores them).
+    pub fn specs(&self) -> Vec<String> {
+        let mut specs: Vec<String> = self.map.iter().map(|(a, c)| format!("{a}={c}")).collect();
+        specs.sort();
+        specs
+    }
+
     pub fn add(&mut self, alias: &str, canonical: &str) {
         self.map
             .insert(alias.trim().to_lowercase(), canonical.trim().to_lowercase());

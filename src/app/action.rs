@@ -110,6 +110,20 @@ pub enum Action {
         path: PathBuf,
         result: Result<Vec<crate::workspace::Snapshot>, String>,
     },
+    // The workspace.
+    /// At start: open the workspace at `State::workspace_path` (if any) and read it.
+    OpenWorkspace,
+    /// The answer to `WorkspaceOp::Open`: what the workspace holds, or why it cannot
+    /// be used (the dashboard then runs without its memory).
+    WorkspaceLoaded {
+        result: Result<Box<super::workspace::Opened>, String>,
+    },
+    /// The answer to every other `Effect::Workspace`: `what` was written (for a file
+    /// loaded again: what changed since last time), or why not.
+    WorkspaceWritten {
+        what: &'static str,
+        result: Result<Option<crate::workspace::SourceChanges>, String>,
+    },
 }
 
 impl Action {

@@ -95,6 +95,10 @@ pub enum Effect {
     /// Open the workspace at `path` read-only and read its snapshots; answer with
     /// `Action::TrendRead`.
     ReadTrend { seq: u64, path: PathBuf },
+    /// Read or write the workspace: done by the runtime's one workspace writer, in
+    /// the order asked; answers [`super::Action::WorkspaceLoaded`] (opening) or
+    /// [`super::Action::WorkspaceWritten`].
+    Workspace(super::workspace::WorkspaceOp),
 }
 
 impl Effect {
@@ -141,6 +145,7 @@ impl Effect {
             Effect::ControlBatch(_) => "Steering the batch",
             Effect::ListJournal { .. } => "Reading the journal",
             Effect::ReadTrend { .. } => "Reading the workspace's history",
+            Effect::Workspace(_) => "Using the workspace",
         }
     }
 

@@ -63,6 +63,11 @@ pub enum Command {
     NextKind,
     /// The loaded files and the problems found in them.
     Files,
+    /// Users pane: add a note to the user under the cursor (kept in the workspace).
+    Note,
+    /// Users pane: look up again the results older than the stale threshold, by
+    /// stored SCIM id first.
+    RefreshStale,
     /// Users pane: turn the marked users (or the cursor's) into a plan.
     PlanDeactivate,
     PlanReactivate,
@@ -347,6 +352,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::Users, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::Users, &[Key::Char('e')], Some("look up rest"), "Look up every user not done (pending, error)", Command::LookupRemaining),
+    b(C::Users, &[Key::Char('u')], None, "Refresh stale results (by stored SCIM id first)", Command::RefreshStale),
     b(C::Users, &[Key::Char('/')], Some("filter"), "Filter by text (name, email, ids)", Command::Filter),
     b(C::Users, &[Key::Char('f')], Some("status"), "Next status filter (unmatched, matched, orphan seats…)", Command::CycleStatusFilter),
     b(C::Users, &[Key::Char('F')], None, "Clear text and status filters", Command::ClearFilters),
@@ -369,6 +375,8 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('x')], None, "Export the view to CSV or JSON", Command::Export),
     b(C::Users, &[Key::Char('c')], None, "Cancel running lookups", Command::CancelWork),
     b(C::Users, &[Key::Char('p')], None, "Loaded files and every problem found in them", Command::Files),
+    // Last, so its hint shows only where the others fit too.
+    b(C::Users, &[Key::Char('N')], Some("note"), "Add a note to this user (kept in the workspace)", Command::Note),
     b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
     b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
     b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),

@@ -20,6 +20,7 @@ pub mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text_field;
+pub mod workspace;
 
 pub use action::Action;
 pub use effect::{Effect, ImportSource};

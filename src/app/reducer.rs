@@ -32,6 +32,7 @@ pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         on_event(state, event, &mut out);
         changed = true;
     }
+    super::workspace::persist_changes(state, &mut out);
     if state.notice != notice_before {
         if let Some(notice) = &state.notice {
             // Every notice is kept: the status line shows one, the log all.
@@ -67,14 +68,15 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::Command(command) => on_command(state, command, out),
-        Action::Tick => state.work_running(),
+        Action::Tick => {
+            // Lookup results kept so far go to the workspace once a second.
+            super::workspace::flush(state, out);
+            state.work_running()
+        }
         Action::LoadFiles {
             sources,
             lookup_after,
-        } => {
-            out.push(Effect::import_files(sources, lookup_after));
-            false
-        }
+        } => super::workspace::load_files(state, sources, lookup_after, out),
         Action::FilesImported {
             results,
             lookup_after,
@@ -94,6 +96,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             ..
         } => {
             users::reducer::lookup_finished(state, index, outcome, at, stats);
+            super::workspace::outcome_arrived(state, index, out);
             true
         }
         Action::LookupBatchDone {
@@ -102,6 +105,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             error,
         } => {
             users::reducer::batch_done(state, batch, cancelled, error, out);
+            super::workspace::lookups_done(state, out);
             true
         }
         Action::LinkVerified {
@@ -124,13 +128,31 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
         Action::UnfinishedFound { batches } => actions::reducer::unfinished_found(state, batches),
         Action::PlanLoaded { result } => actions::reducer::plan_loaded(state, result),
         Action::ApplyProgress { event, at } => actions::reducer::apply_progress(state, *event, at),
-        Action::ApplyDone { result } => actions::reducer::apply_done(state, result, out),
         Action::JournalListed { seq, result } => {
             history::reducer::journal_listed(state, seq, result)
         }
         Action::TrendRead { seq, path, result } => {
             history::reducer::trend_read(state, seq, path, result)
         }
+        Action::ApplyDone { result } => {
+            if let Ok(summary) = &result {
+                // The batch's snapshot (the journal stays the record of what was sent).
+                super::workspace::write(
+                    state,
+                    out,
+                    super::workspace::WorkspaceOp::RecordBatch {
+                        batch: summary.batch.clone(),
+                    },
+                );
+            }
+            actions::reducer::apply_done(state, result, out)
+        }
+        Action::OpenWorkspace => super::workspace::open(state, out),
+        Action::WorkspaceLoaded { result } => {
+            super::workspace::loaded(state, result, out);
+            true
+        }
+        Action::WorkspaceWritten { what, result } => super::workspace::written(state, what, result),
     }
 }
 

@@ -73,9 +73,6 @@ pub struct State {
     pub usage: UsageState,
     pub actions: ActionsState,
     pub history: HistoryState,
-    /// The session's workspace file (`--workspace`, else the profile's), read by the
-    /// History pane's trend; `None`: the session has no workspace.
-    pub workspace_path: Option<std::path::PathBuf>,
     /// The terminal's size, from `Action::Resize`; paging and scrolling need it.
     pub size: (u16, u16),
     pub overlay: Overlay,
@@ -92,6 +89,16 @@ pub struct State {
     /// Every notice shown this session, oldest first, with its time (at most
     /// [`MESSAGE_LOG_LEN`]; the oldest are dropped first). `M` opens it.
     pub messages: std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Notice)>,
+    /// The workspace (SQLite file) this dashboard remembers in (and the History pane's
+    /// trend reads): the profile's, or `--workspace PATH`; `None`: no memory (tests,
+    /// or none could be chosen).
+    pub workspace_path: Option<std::path::PathBuf>,
+    /// What the dashboard knows about its workspace (open, read-only, unsaved results).
+    pub workspace: super::workspace::WorkspaceState,
+    /// The tenant's label (`--tenant`, the profile's, else the workspace's): shown in
+    /// the title bar and the apply confirmation, since a base URL is the same for
+    /// every LinkedIn tenant.
+    pub tenant: Option<String>,
 }
 
 /// How many notices the message log keeps.
@@ -106,7 +113,6 @@ impl State {
             usage: Default::default(),
             actions: Default::default(),
             history: Default::default(),
-            workspace_path: None,
             size: (80, 24),
             overlay: Overlay::None,
             notice: None,
@@ -115,6 +121,9 @@ impl State {
             revision: 1,
             now: chrono::DateTime::UNIX_EPOCH,
             messages: Default::default(),
+            workspace_path: None,
+            workspace: Default::default(),
+            tenant: None,
         }
     }
 

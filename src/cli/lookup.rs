@@ -345,6 +345,18 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             || u.idp_id.as_deref().is_some_and(|e| ignore.contains(e))
     };
     let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
+    // `--ignore` is the admin's decision: kept in the workspace like the dashboard's
+    // `i`, so the workspace, `report` and `plan --from-workspace` agree with --out.
+    for (u, _) in directory
+        .users
+        .iter()
+        .zip(&ignored)
+        .filter(|(u, &i)| i && !decisions.ignores.contains_key(&u.key))
+    {
+        if let Err(e) = ws.set_ignored(&u.key, Some("ignored with --ignore")) {
+            return usage(e);
+        }
+    }
     let to_look_up: Vec<usize> = if preflight_stop.is_some() {
         Vec::new()
     } else {

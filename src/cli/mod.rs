@@ -222,6 +222,14 @@ impl ConnectionArgs {
         if self.ca_file.is_some() {
             profile.ca_file = self.ca_file.clone();
         }
+        if let Some(label) = self
+            .tenant
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            profile.tenant = Some(label.to_string());
+        }
         Ok((profile, saved))
     }
 }

@@ -75,14 +75,18 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     }
     let mut state = State::new(connection, no_color());
     state.users.aliases = aliases;
-    // The History pane reads the trend from it (`--workspace`, else the profile's).
-    state.workspace_path = conn.workspace_path().ok();
     match crate::config::load_protected(&[]) {
         Ok(protected) => state.actions.protected = protected,
         Err(e) => return usage(e),
     }
+    // The profile's workspace (or --workspace): read before anything is looked up.
+    match conn.workspace_path() {
+        Ok(path) => state.workspace_path = Some(path),
+        Err(e) => return usage(e),
+    }
+    state.tenant = conn.resolve().ok().and_then(|(p, _)| p.tenant);
     // Offer batches a crash or kill left unfinished.
-    let mut initial = vec![Action::CheckJournal];
+    let mut initial = vec![Action::OpenWorkspace, Action::CheckJournal];
     if !dashboard.load.is_empty() {
         initial.push(Action::LoadFiles {
             sources: dashboard
@@ -175,26 +179,19 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         ..Settings::default()
     };
     // The demo's workspace: a temporary one (removed at exit) unless --workspace names
-    // one. It is opened (and locked) here; the dashboard will read and write it.
-    let (workspace, temp_workspace) = match super::workspace::demo_workspace(conn) {
-        Ok(w) => w,
-        Err(e) => {
-            sim.shutdown().await;
-            let _ = std::fs::remove_dir_all(&journal_dir);
-            eprintln!("navscim: {e}");
-            return exit::USAGE;
-        }
-    };
+    // one; the dashboard opens it, reads it and writes to it.
+    let (workspace, temp_workspace) = super::workspace::demo_workspace(conn);
     let mut state = state;
-    state.workspace_path = Some(workspace.path().to_path_buf());
-    let initial = demo_actions();
+    state.workspace_path = Some(workspace);
+    state.tenant = conn.tenant.clone();
+    let mut initial = vec![Action::OpenWorkspace];
+    initial.extend(demo_actions());
     let result = runtime::run_tui(state, settings, initial).await;
     for h in idp_sims {
         h.shutdown().await;
     }
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
-    drop(workspace);
     if let Some(dir) = temp_workspace {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -45,7 +45,8 @@ pub fn open_for_writing(conn: &ConnectionArgs) -> Result<Workspace, String> {
 /// tenant label (`--tenant`, else the workspace's, when it can be read).
 pub fn plan_target(conn: &ConnectionArgs) -> Result<PlanTarget, String> {
     let (profile, _) = conn.resolve()?;
-    let tenant = match conn.tenant.clone() {
+    // `--tenant` (already in the resolved profile), the profile's, else the workspace's.
+    let tenant = match profile.tenant.clone() {
         Some(t) => Some(t),
         None => conn
             .workspace_path()
@@ -63,15 +64,14 @@ pub fn plan_target(conn: &ConnectionArgs) -> Result<PlanTarget, String> {
 }
 
 /// `navscim demo`'s workspace: `--workspace PATH` when given, else a new one in a
-/// directory of this process under the temporary directory (returned, to remove at
-/// exit), so the demo never touches the admin's workspaces.
-pub fn demo_workspace(conn: &ConnectionArgs) -> Result<(Workspace, Option<PathBuf>), String> {
+/// directory of this process under the temporary directory (returned too, to remove
+/// at exit), so the demo never touches the admin's workspaces. The dashboard opens it.
+pub fn demo_workspace(conn: &ConnectionArgs) -> (PathBuf, Option<PathBuf>) {
     if let Some(path) = &conn.workspace {
-        return Ok((Workspace::open(path).map_err(|e| e.to_string())?, None));
+        return (path.clone(), None);
     }
     let dir = std::env::temp_dir().join(format!("navscim-demo-workspace-{}", std::process::id()));
-    let ws = Workspace::open(&dir.join("demo.sqlite")).map_err(|e| e.to_string())?;
-    Ok((ws, Some(dir)))
+    (dir.join("demo.sqlite"), Some(dir))
 }
 
 /// `navscim report --format`.
@@ -83,8 +83,8 @@ pub enum FormatArg {
 }
 
 const REPORT_HELP: &str = "\
-Reads the workspace: no token, no network (--save-seat-cost also stores the seat
-cost in it; another navscim holding it makes this a read-only view). JSON: {workspace, tenant, generated_at,
+Reads the workspace read-only: no token, no network, no lock (--save-seat-cost also
+stores the seat cost in it, and then needs the workspace free). JSON: {workspace, tenant, generated_at,
 oldest_check, current: {users, by_status, active, inactive, orphan_seats, idle},
 seats_reclaimed, seats_restored, seat_cost, estimated_yearly_saving, history: [one
 snapshot per lookup run and per batch: at, kind (lookup | refresh | batch), batch,
@@ -132,21 +132,23 @@ pub fn run_report(conn: &ConnectionArgs, args: &ReportArgs) -> i32 {
             &WorkspaceError::Missing(path.display().to_string()),
         );
     }
+    // Only --save-seat-cost writes; otherwise a read-only view, without the lock, so a
+    // dashboard or lookup starting meanwhile is never turned away by a report.
     let ws = if args.save_seat_cost {
         open_for_writing(conn).map_err(|e| e.to_string())
     } else {
-        Workspace::open_shared(&path).map_err(|e| e.to_string())
+        match Workspace::open_read_only(&path) {
+            // An older schema is upgraded once by a writing open (when free).
+            Err(WorkspaceError::Storage { message, .. }) if message.contains("needs upgrading") => {
+                Workspace::open_shared(&path).map_err(|e| e.to_string())
+            }
+            other => other.map_err(|e| e.to_string()),
+        }
     };
     let mut ws = match ws {
         Ok(ws) => ws,
         Err(e) => return fail(exit::USAGE, &e),
     };
-    if let Some(why) = ws.read_only() {
-        eprintln!(
-            "navscim report: workspace {} read-only: {why}",
-            path.display()
-        );
-    }
     if args.save_seat_cost {
         let saved = ws.settings().and_then(|mut s| {
             s.seat_cost = args.seat_cost;
@@ -169,25 +171,7 @@ pub fn run_report(conn: &ConnectionArgs, args: &ReportArgs) -> i32 {
     exit::SUCCESS
 }
 
-/// Parses `90s`, `30m`, `24h`, `3d` (a bare number is hours).
-pub fn parse_age(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&s[..i], s[i..].trim()),
-        None => (s, "h"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not an age like 24h, 90m, 3d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
-}
+pub use crate::workspace::parse_age;
 
 #[cfg(test)]
 mod tests {
@@ -195,13 +179,10 @@ mod tests {
 
     #[test]
     fn the_demo_uses_a_temporary_workspace_unless_one_is_named() {
-        let (ws, temp) = demo_workspace(&ConnectionArgs::default()).unwrap();
+        let (path, temp) = demo_workspace(&ConnectionArgs::default());
         let temp = temp.expect("a temporary directory to remove at exit");
-        assert!(ws.path().starts_with(&temp));
+        assert!(path.starts_with(&temp));
         assert!(temp.starts_with(std::env::temp_dir()));
-        assert_eq!(ws.read_only(), None);
-        drop(ws);
-        std::fs::remove_dir_all(&temp).unwrap();
 
         let dir = tempfile::tempdir().unwrap();
         let named = dir.path().join("mine.sqlite");
@@ -209,8 +190,8 @@ mod tests {
             workspace: Some(named.clone()),
             ..ConnectionArgs::default()
         };
-        let (ws, temp) = demo_workspace(&conn).unwrap();
-        assert_eq!((ws.path(), temp), (named.as_path(), None));
+        let (path, temp) = demo_workspace(&conn);
+        assert_eq!((path, temp), (named, None));
     }
 
     #[test]

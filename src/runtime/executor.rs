@@ -16,6 +16,7 @@ use crate::app::actions::PlanOrigin;
 use crate::app::actions::{LoadedPlan, UnfinishedBatch};
 use crate::app::connection::{ConnectionFailure, ConnectionSummary};
 use crate::app::history::{JournalBatch, JournalListing};
+use crate::app::workspace::{Opened, WorkspaceOp};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
@@ -72,6 +73,16 @@ struct Inner {
     /// Steers the running batch, if any (with a number, so a finished batch clears
     /// only its own channel).
     batch_control: Mutex<Option<(u64, watch::Sender<Control>)>>,
+    /// The workspace writer: one thread owning the open workspace, doing its reads
+    /// and writes in the order the reducer asked (started by the first workspace
+    /// effect; [`Executor::close_workspace`] ends it).
+    workspace: Mutex<Option<WorkspaceWriter>>,
+}
+
+/// The workspace writer's end: its queue and its thread.
+struct WorkspaceWriter {
+    queue: std::sync::mpsc::Sender<WorkspaceOp>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Executor {
@@ -84,11 +95,55 @@ impl Executor {
                 cancel: Mutex::new(CancellationToken::new()),
                 clock: Instant::now(),
                 batch_control: Mutex::new(None),
+                workspace: Mutex::new(None),
             }),
         }
     }
 
+    /// Queues a workspace read or write: done in order by the writer thread, which
+    /// answers each with one action.
+    fn workspace(&self, op: WorkspaceOp) {
+        let mut slot = self.inner.workspace.lock().expect("not poisoned");
+        let writer = slot.get_or_insert_with(|| {
+            let (queue, rx) = std::sync::mpsc::channel();
+            let tx = self.inner.tx.clone();
+            let journal_dir = self.inner.journal_dir();
+            let thread = std::thread::Builder::new()
+                .name("navscim-workspace".into())
+                .spawn(move || workspace_writer(rx, tx, journal_dir))
+                .expect("a thread can be started");
+            WorkspaceWriter { queue, thread }
+        });
+        if let Err(e) = writer.queue.send(op) {
+            let opening = matches!(e.0, WorkspaceOp::Open { .. });
+            let failed = workspace_failed(e.0.name(), opening, "the writer stopped".into());
+            let _ = self.inner.tx.send(failed);
+        }
+    }
+
+    /// Finishes what the workspace writer was given and closes the workspace
+    /// (releasing its lock). Called when the dashboard ends; later workspace effects
+    /// start a new writer.
+    pub fn close_workspace(&self) {
+        let writer = self.inner.workspace.lock().expect("not poisoned").take();
+        if let Some(WorkspaceWriter { queue, thread }) = writer {
+            drop(queue);
+            let _ = thread.join();
+        }
+    }
+
     pub fn spawn(&self, effect: Effect) {
+        let effect = match effect {
+            Effect::Workspace(op) => {
+                tracing::debug!(
+                    "{}",
+                    super::log::effect_started(&Effect::Workspace(op.clone()))
+                );
+                self.workspace(op);
+                return;
+            }
+            other => other,
+        };
         // Steering a batch must not race its start: the control channel exists from
         // the moment the batch is asked for (a cancel sent while the token is resolved
         // or the journal header written is what the runner starts with), and controls
@@ -372,6 +427,8 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 result,
             }
         }
+        // Queued to the workspace writer in `Executor::spawn`.
+        Effect::Workspace(_) => return None,
         Effect::ExportUsers { path, rows } => {
             let n = rows.len();
             let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
@@ -380,6 +437,165 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             Action::Exported { result }
         }
     })
+}
+
+/// The workspace writer's thread: opens the workspace when asked, then does each
+/// write in order (one transaction each), answering every one. Ends when the queue
+/// closes, closing the workspace.
+fn workspace_writer(
+    rx: std::sync::mpsc::Receiver<WorkspaceOp>,
+    tx: tokio::sync::mpsc::UnboundedSender<Action>,
+    journal_dir: PathBuf,
+) {
+    let mut ws: Option<Workspace> = None;
+    while let Ok(op) = rx.recv() {
+        let what = op.name();
+        let opening = matches!(op, WorkspaceOp::Open { .. });
+        let action = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            workspace_op(&mut ws, op, &journal_dir)
+        })) {
+            Ok(action) => action,
+            Err(_) => {
+                tracing::error!("{what} failed unexpectedly");
+                workspace_failed(what, opening, "failed unexpectedly (see the log)".into())
+            }
+        };
+        if let Action::WorkspaceWritten { result: Err(e), .. } = &action {
+            tracing::warn!("workspace: {what} failed: {e}");
+        }
+        let _ = tx.send(action);
+    }
+}
+
+/// The answer of a workspace effect that could not be done.
+fn workspace_failed(what: &'static str, opening: bool, why: String) -> Action {
+    if opening {
+        Action::WorkspaceLoaded { result: Err(why) }
+    } else {
+        Action::WorkspaceWritten {
+            what,
+            result: Err(why),
+        }
+    }
+}
+
+/// Opens the workspace at `path` for the dashboard: for writing if its lock is free,
+/// else read-only (another navscim has it). A damaged or newer file is moved aside by
+/// the engine, and a new workspace started in its place; the problem is reported.
+fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>), String> {
+    match Workspace::open_shared(path) {
+        Ok(ws) => Ok((ws, None)),
+        Err(e @ WorkspaceError::Corrupt { .. })
+        | Err(
+            e @ WorkspaceError::Newer {
+                kept_as: Some(_), ..
+            },
+        ) => {
+            let problem = e.to_string();
+            Workspace::open_shared(path)
+                .map(|ws| (ws, Some(problem.clone())))
+                .map_err(|e2| format!("{problem}; then: {e2}"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// One workspace effect on the writer's thread.
+fn workspace_op(
+    ws: &mut Option<Workspace>,
+    op: WorkspaceOp,
+    journal_dir: &std::path::Path,
+) -> Action {
+    let what = op.name();
+    if let WorkspaceOp::Open { path } = op {
+        *ws = None;
+        let result = open_workspace(&path).and_then(|(w, problem)| {
+            let loaded = w.load().map_err(|e| e.to_string())?;
+            let opened = Opened {
+                path: w.path().to_path_buf(),
+                loaded: Box::new(loaded),
+                read_only: w.read_only().map(str::to_string),
+                problem,
+            };
+            *ws = Some(w);
+            Ok(Box::new(opened))
+        });
+        return Action::WorkspaceLoaded { result };
+    }
+    let Some(w) = ws.as_mut() else {
+        return workspace_failed(what, false, "no workspace is open".into());
+    };
+    let result = match op {
+        WorkspaceOp::Open { .. } => return workspace_failed(what, true, "opened twice".into()),
+        WorkspaceOp::ReplaceUsers(directory) => w.replace_users(&directory).map(|()| None),
+        WorkspaceOp::RecordSource {
+            source,
+            import,
+            aliases,
+            at,
+        } => {
+            let (shown, bytes) = match &source {
+                ImportSource::Path(path) => match std::fs::read(path) {
+                    Ok(bytes) => (
+                        std::fs::canonicalize(path)
+                            .unwrap_or_else(|_| path.clone())
+                            .display()
+                            .to_string(),
+                        bytes,
+                    ),
+                    Err(e) => {
+                        let why = format!("cannot read {}: {e}", path.display());
+                        return workspace_failed(what, false, why);
+                    }
+                },
+                ImportSource::Embedded { name, text } => {
+                    (name.to_string(), text.as_bytes().to_vec())
+                }
+            };
+            w.record_source(&shown, &bytes, &import, &aliases, at)
+        }
+        WorkspaceOp::WriteOutcomes(outcomes) => w.write_outcomes(&outcomes).map(|()| None),
+        WorkspaceOp::SetLink { key, scim_id } => {
+            w.set_link(&key, scim_id.as_deref()).map(|()| None)
+        }
+        WorkspaceOp::SetIgnored { keys, reason } => keys
+            .iter()
+            .try_for_each(|k| w.set_ignored(k, reason.as_deref()))
+            .map(|()| None),
+        WorkspaceOp::AddNote { key, text } => w.add_note(&key, &text).map(|_| None),
+        WorkspaceOp::ResolveConflict {
+            key,
+            resolution,
+            scim_id,
+        } => w
+            .resolve_conflict(&key, &resolution, scim_id.as_deref())
+            .map(|()| None),
+        WorkspaceOp::SetSettings(settings) => w.set_settings(&settings).map(|()| None),
+        WorkspaceOp::SavePlan { plan, origin } => w
+            .save_plan(plan.as_deref(), origin.as_deref())
+            .map(|()| None),
+        WorkspaceOp::RecordRun { kind, server } => w
+            .record_run(kind, Some(server.as_str()).filter(|s| !s.is_empty()))
+            .map(|_| None),
+        WorkspaceOp::RecordBatch { batch } => {
+            let log = journal::find(journal_dir, &batch)
+                .map_err(|e| e.to_string())
+                .and_then(|path| journal::read_batch(&path).map_err(|e| e.to_string()));
+            match log {
+                Ok(log) => w.record_batch(&log).map(|_| None),
+                Err(e) => {
+                    return Action::WorkspaceWritten {
+                        what,
+                        result: Err(e),
+                    }
+                }
+            }
+        }
+    };
+    Action::WorkspaceWritten {
+        what,
+        result: result.map_err(|e| e.to_string()),
+    }
 }
 
 /// Runs one lookup batch, forwarding progress as actions; answers `LookupBatchDone`.

@@ -51,6 +51,17 @@ pub fn effect_started(effect: &Effect) -> String {
         Effect::ControlBatch(control) => format!("{control:?}"),
         Effect::ListJournal { .. } => String::new(),
         Effect::ReadTrend { path, .. } => path.display().to_string(),
+        Effect::Workspace(op) => {
+            use crate::app::workspace::WorkspaceOp;
+            match op {
+                WorkspaceOp::Open { path } => format!("opening {}", path.display()),
+                WorkspaceOp::WriteOutcomes(o) => format!("{} lookup results", o.len()),
+                WorkspaceOp::ReplaceUsers(d) => format!("{} users", d.len()),
+                WorkspaceOp::RecordSource { source, .. } => source_name(source),
+                WorkspaceOp::SetIgnored { keys, .. } => format!("{} users", keys.len()),
+                other => other.name().to_string(),
+            }
+        }
     };
     if facts.is_empty() {
         what.to_string()
@@ -177,6 +188,23 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
         Action::TrendRead { result, .. } => match result {
             Ok(snapshots) => Ok(format!("{} snapshots in the workspace", snapshots.len())),
             Err(e) => Err(format!("workspace history not read: {e}")),
+        },
+        Action::WorkspaceLoaded { result } => match result {
+            Ok(o) => Ok(format!(
+                "workspace {}: {} users, {} results{}",
+                o.path.display(),
+                o.loaded.users.len(),
+                o.loaded.outcomes.len(),
+                match &o.read_only {
+                    Some(why) => format!(", read-only ({why})"),
+                    None => String::new(),
+                }
+            )),
+            Err(e) => Err(format!("workspace not opened: {e}")),
+        },
+        Action::WorkspaceWritten { what, result } => match result {
+            Ok(_) => return None,
+            Err(e) => Err(format!("workspace: {what} failed: {e}")),
         },
         _ => return None,
     })

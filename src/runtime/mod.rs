@@ -120,7 +120,11 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
             _ = hangup.recv() => break,
         }
     }
+    // A last tick hands the lookup results kept so far to the workspace writer (a
+    // hang-up ends the loop without `q`), which finishes before the workspace closes.
+    dispatch(&mut state, Action::Tick, &executor, Clock::System);
     drop(guard);
+    executor.close_workspace();
     Ok(())
 }
 
@@ -220,6 +224,18 @@ impl Driver {
     /// Renders the current state at `width` x `height`.
     pub fn render(&self, width: u16, height: u16) -> Buffer {
         render_to_buffer(&self.state, width, height)
+    }
+
+    /// Waits for the workspace writer to finish what it was given and closes the
+    /// workspace (its lock is free afterwards), as the dashboard does when it ends.
+    pub fn close_workspace(&self) {
+        self.executor.close_workspace();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.executor.close_workspace();
     }
 }
 

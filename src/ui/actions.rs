@@ -590,6 +590,12 @@ fn render_confirm(
         Span::styled("  Server  ", theme.label()),
         Span::raw(state.connection.base_url.value.clone()),
     ]));
+    if let Some(tenant) = &state.tenant {
+        lines.push(Line::from(vec![
+            Span::styled("  Tenant  ", theme.label()),
+            Span::styled(tenant.clone(), theme.title()),
+        ]));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::raw(format!("  Type {to_do} to confirm: ")),

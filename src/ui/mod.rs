@@ -89,5 +89,17 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.connection.demo {
         spans.push(Span::styled("  demo", theme.dim()));
     }
+    // The workspace's state first: at 80 columns a long tenant label is what is cut.
+    if let Some(badge) = state.workspace.badge() {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            badge,
+            theme.level(crate::app::notice::Level::Warn),
+        ));
+    }
+    if let Some(tenant) = &state.tenant {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("tenant: {tenant}"), theme.title()));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

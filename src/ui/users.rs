@@ -440,6 +440,22 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ])
     };
     lines.push(field("Status", row.status().label().to_string()));
+    if let Some(at) = row.checked_at {
+        lines.push(field(
+            "Checked",
+            format!(
+                "{} ({})",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                crate::app::workspace::age(state.now, at)
+            ),
+        ));
+    }
+    for (at, text) in users.notes.get(&user.key).into_iter().flatten() {
+        lines.push(field(
+            "Note",
+            format!("{} ({})", text, at.format("%Y-%m-%d %H:%M")),
+        ));
+    }
     if row.status() == MatchStatus::Conflict {
         if let Some(o) = row.outcome.as_deref() {
             let why: Vec<String> = o

@@ -22,3 +22,4 @@ mod stranded;
 mod usage;
 mod users;
 mod waits;
+mod workspace;

@@ -89,6 +89,7 @@ pub fn receive_plan_with(
     let excluded = plan.excluded.len();
     let actions = &mut state.actions;
     actions.review = Some(PlanReview::new(plan, origin, hidden_marked, notes));
+    actions.plan_seq += 1;
     // A raised limit belongs to the plan it was raised for.
     actions.thresholds = Thresholds::default();
     actions.view = Default::default();
@@ -380,6 +381,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             if state.actions.batch_running() {
                 state.notice = Some(error("A batch is running: cancel it first (c)".into()));
             } else if state.actions.review.take().is_some() {
+                state.actions.plan_seq += 1;
                 state.actions.batch = None;
                 state.actions.refusals.clear();
                 state.notice = Some(info("Plan discarded; nothing was sent".into()));

@@ -24,6 +24,9 @@ pub enum PlanOrigin {
     File(String),
     /// The reverse of a journaled batch.
     Undo { batch: String },
+    /// The plan that was under review when navscim last ran, kept in the workspace
+    /// (with where it came from then). Checked by the gates like any other.
+    Workspace(String),
     /// An unfinished batch from the journal, to be finished.
     Resume {
         batch: String,
@@ -43,6 +46,7 @@ impl PlanOrigin {
             PlanOrigin::File(path) => format!("from {path}"),
             PlanOrigin::Undo { batch } => format!("undo of batch {batch}"),
             PlanOrigin::Resume { batch, .. } => format!("unfinished batch {batch}"),
+            PlanOrigin::Workspace(was) => format!("kept in the workspace ({was})"),
         }
     }
 }
@@ -274,6 +278,9 @@ pub struct ActionsState {
     pub last_batch: Option<String>,
     /// The admin chose to quit while a batch ran: quit once it has stopped.
     pub quit_when_stopped: bool,
+    /// Bumped whenever the plan under review is replaced or discarded (the workspace
+    /// keeps the plan under review; see [`crate::app::workspace::persist_changes`]).
+    pub plan_seq: u64,
 }
 
 impl ActionsState {

@@ -318,6 +318,7 @@ fn save_profile(state: &mut State, out: &mut Outbox) {
             base_url: conn.base_url.value.trim().to_string(),
             token,
             ca_file: None,
+            tenant: state.tenant.clone(),
         },
         token: stored,
     });

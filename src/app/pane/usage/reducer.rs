@@ -405,6 +405,33 @@ fn take_usage_reports(
     })
 }
 
+/// A usage report read back from the workspace at start: shown as it was loaded (its
+/// period as the file stated it; idle days to today when it states none). No notice:
+/// the workspace's own notice says what was restored.
+pub fn restore_report(
+    state: &mut State,
+    stored: crate::workspace::StoredUsageReport,
+    now: DateTime<Utc>,
+) {
+    let rows_read = stored.rows.len();
+    state.usage.report = Some(UsageReport {
+        file: stored.path,
+        rows: stored.rows,
+        period: stored.period,
+        period_from_file: stored.period.is_some_and(|p| p.end.is_some()),
+        date_order: None,
+        rows_read,
+        duplicates_merged: 0,
+        problems: Vec::new(),
+    });
+    state.usage.table.clear_marks();
+    state.usage.table.to_top();
+    state.usage.today = Some(now.date_naive());
+    let today = state.usage.today;
+    set_as_of(&mut state.usage, today);
+    rejoin(state);
+}
+
 /// The as-of date as `navscim plan deprovision` chooses it (no `--as-of` here).
 fn set_as_of(usage: &mut UsageState, today: Option<NaiveDate>) {
     let period = usage.period().copied();

@@ -10,6 +10,7 @@ use crate::app::notice::{error, info, warn};
 use crate::app::state::{State, Tab};
 use crate::app::table;
 use crate::app::text_field::{TextEdit, TextField};
+use crate::app::workspace::{self, WorkspaceOp};
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
@@ -306,6 +307,22 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 input: TextField::default(),
             })
         }
+        Command::Note => {
+            let Some(index) = users.cursor_user() else {
+                return false;
+            };
+            users.prompt = Some(Prompt {
+                kind: PromptKind::Note { index },
+                input: TextField::default(),
+            });
+        }
+        Command::RefreshStale => {
+            let hours = state.workspace.settings.stale_after_hours;
+            state.users.prompt = Some(Prompt {
+                kind: PromptKind::RefreshStale,
+                input: TextField::selected(format!("{hours}h")),
+            });
+        }
         Command::Export => {
             users.prompt = Some(Prompt {
                 kind: PromptKind::Export,
@@ -320,6 +337,18 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 users.update_row(i, |row| row.ignored = ignore);
             }
             users.refresh_view();
+            let keys = targets
+                .iter()
+                .map(|&i| users.directory.users[i].key.clone())
+                .collect();
+            workspace::write(
+                state,
+                out,
+                WorkspaceOp::SetIgnored {
+                    keys,
+                    reason: ignore.then(|| "ignored on the Users pane".to_string()),
+                },
+            );
             state.notice = Some(info(format!(
                 "{} {} users",
                 if ignore { "Ignored" } else { "Un-ignored" },
@@ -417,9 +446,29 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                         true,
                     ));
                 }
+                PromptKind::Note { index } => {
+                    if value.is_empty() {
+                        return true;
+                    }
+                    add_note(state, index, value, out);
+                }
+                PromptKind::RefreshStale => refresh_stale(state, &value, out),
                 PromptKind::ConfirmLink { index, user, .. } => {
                     let id = user.id.clone().unwrap_or_default();
                     if value.eq_ignore_ascii_case("yes") {
+                        // The admin's decision on a conflict: kept with the link.
+                        if let Some(u) = state.users.directory.users.get(index) {
+                            let key = u.key.clone();
+                            workspace::write(
+                                state,
+                                out,
+                                WorkspaceOp::ResolveConflict {
+                                    key,
+                                    resolution: "link".into(),
+                                    scim_id: Some(id.clone()),
+                                },
+                            );
+                        }
                         link_confirmed(state, index, id, Ok(Some(user)), out);
                         mark_cross_conflicts(&mut state.users);
                         state.users.refresh_view();
@@ -457,6 +506,81 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
         _ => return false,
     }
     true
+}
+
+/// `N`: a note about the user, shown in their details and kept in the workspace.
+fn add_note(state: &mut State, index: usize, text: String, out: &mut Outbox) {
+    let Some(user) = state.users.directory.users.get(index) else {
+        return;
+    };
+    let key = user.key.clone();
+    state
+        .users
+        .notes
+        .entry(key.clone())
+        .or_default()
+        .push((out.now, text.clone()));
+    state.notice = Some(info(format!(
+        "Note added to {}{}",
+        user.email.as_deref().unwrap_or(&key),
+        if state.workspace.writable {
+            ""
+        } else {
+            " (not saved: no writable workspace)"
+        }
+    )));
+    workspace::write(state, out, WorkspaceOp::AddNote { key, text });
+}
+
+/// `u`: looks up again the users whose result is older than `age` (e.g. `24h`),
+/// which becomes the stale threshold. Each goes by its stored SCIM id first (a hand
+/// link, else the id of its last match: one `GET /Users/{id}`), then, if that finds
+/// nobody, the usual identifiers.
+fn refresh_stale(state: &mut State, age: &str, out: &mut Outbox) {
+    let hours = match crate::workspace::parse_age(age) {
+        Ok(d) if d.as_secs() >= 3600 => d.as_secs() / 3600,
+        Ok(_) => {
+            state.notice = Some(error(format!(
+                "{age:?}: the stale threshold is at least 1h"
+            )));
+            return;
+        }
+        Err(e) => {
+            state.notice = Some(error(e));
+            return;
+        }
+    };
+    workspace::set_stale_hours(state, hours, out);
+    let stale = workspace::stale_rows(state, out.now);
+    if stale.is_empty() {
+        state.notice = Some(info(format!(
+            "No result is older than {hours} h (e looks up the users never looked up)"
+        )));
+        return;
+    }
+    let users = &state.users;
+    let mut by_id = 0;
+    let jobs: Vec<LookupJob> = jobs_for(users, &stale)
+        .into_iter()
+        .map(|mut job| {
+            if job.user.stored_scim_id.is_none() {
+                job.user.stored_scim_id = users.rows[job.index].scim_id().map(str::to_string);
+            }
+            if job.user.stored_scim_id.is_some() {
+                by_id += 1;
+            }
+            job
+        })
+        .collect();
+    let n = jobs.len();
+    state.notice = Some(info(format!(
+        "Refreshing {n} results older than {hours} h ({by_id} by stored SCIM id first)"
+    )));
+    if !state.users.progress.running {
+        state.workspace.refreshing = true;
+    }
+    // The default precedence tries the stored SCIM id first.
+    start_lookups(state, jobs, LookupOptions::default(), out);
 }
 
 /// Looks the targets up by one identifier kind; a typed value replaces the user's own
@@ -518,6 +642,9 @@ pub fn files_imported(
     let mut usage_imports = Vec::new();
     let mut date_questions = Vec::new();
     for (source, result) in results {
+        if let Ok(import) = &result {
+            workspace::record_source(state, out, &source, import);
+        }
         match result {
             Ok(import) if import.detection.format.kind() == crate::import::FileKind::Usage => {
                 usage_imports.push(import)
@@ -559,6 +686,7 @@ pub fn files_imported(
     let new_users = state.users.add_imports(imports);
     if user_files {
         out.emit(Event::DirectoryChanged);
+        workspace::save_users(state, out);
     }
     let files = &state.users.files[files_before..];
     let loaded = LoadSummary {
@@ -858,6 +986,16 @@ fn link_confirmed(
             });
             state.users.directory.users[index].stored_scim_id = Some(scim_id.clone());
             state.users.refresh_view();
+            let key = state.users.directory.users[index].key.clone();
+            workspace::write(
+                state,
+                out,
+                WorkspaceOp::SetLink {
+                    key,
+                    scim_id: Some(scim_id.clone()),
+                },
+            );
+            workspace::save_outcome(state, index, out);
             state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));
         }
         Ok(None) => {

@@ -131,6 +131,9 @@ pub struct UserRow {
     pub ignored: bool,
     /// Linked by hand to a SCIM id (verified by GET).
     pub linked: bool,
+    /// When `outcome` was answered (this session, or read from the workspace): what
+    /// "checked 3 d ago" and the stale refresh measure.
+    pub checked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl UserRow {
@@ -221,6 +224,11 @@ pub enum PromptKind {
     LoadFile,
     /// Export the current view to this path (.csv or .json).
     Export,
+    /// A note about the cursor user (kept in the workspace).
+    Note { index: usize },
+    /// Refresh results older than the typed age (e.g. 24h, 3d): by stored SCIM id
+    /// first, then the usual lookups.
+    RefreshStale,
     /// A hand link to a SCIM user whose identity contradicts the cursor user's, or
     /// that another user already holds: shown side by side with why; typing `yes`
     /// links anyway (the admin's explicit decision), anything else cancels.
@@ -247,6 +255,10 @@ impl Prompt {
             PromptKind::Link => "Link to SCIM id (verified with GET /Users/{id})".into(),
             PromptKind::LoadFile => "Load CSV file".into(),
             PromptKind::Export => "Export the view to (.csv or .json)".into(),
+            PromptKind::Note { .. } => "Note about this user (kept in the workspace)".into(),
+            PromptKind::RefreshStale => {
+                "Refresh results older than (e.g. 24h, 3d; by stored SCIM id first)".into()
+            }
             PromptKind::ConfirmLink { user, .. } => format!(
                 "Link anyway to SCIM id {}? Type yes and Enter (Esc cancels)",
                 user.id.as_deref().unwrap_or("?")
@@ -284,6 +296,8 @@ pub struct UsersState {
     pub unmapped: Vec<ImportError>,
     /// A file waiting for the admin to say which column holds what.
     pub mapping: Option<MappingDialog>,
+    /// The admin's notes by identity key, oldest first: `(written at, text)`.
+    pub notes: std::collections::BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, String)>>,
     // Figures the pane shows every frame, kept up to date by the reducer so a frame
     // costs the same with 100,000 users as with 1,000.
     counts: HashMap<MatchStatus, usize>,
@@ -421,6 +435,27 @@ impl UsersState {
         self.haystacks = self.directory.users.iter().map(haystack).collect();
         self.refresh_view();
         (before..self.directory.len()).collect()
+    }
+
+    /// Replaces the users with what the workspace held: the merged users, one row each
+    /// (outcome, when checked, ignored, linked) and the files they came from. The
+    /// per-status counts, orphans and search text are rebuilt.
+    pub fn restore(&mut self, directory: Directory, rows: Vec<UserRow>, files: Vec<LoadedFile>) {
+        self.directory = directory;
+        self.rows = rows;
+        self.rows
+            .resize_with(self.directory.len(), UserRow::default);
+        self.files = files;
+        self.counts.clear();
+        for row in &self.rows {
+            *self.counts.entry(row.status()).or_default() += 1;
+        }
+        self.orphans = (0..self.directory.len())
+            .filter(|i| self.presence(*i) == Presence::OrphanSeat)
+            .count();
+        self.haystacks = self.directory.users.iter().map(haystack).collect();
+        self.changes += 1;
+        self.refresh_view();
     }
 
     /// Recomputes `view` from the filters and sort, keeping the cursor on its user.
