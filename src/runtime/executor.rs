@@ -299,10 +299,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 let notes = apply::base_from_data(&mut plan, &path)?
                     .into_iter()
                     .collect();
+                // Admins by the SCIM ids the same data gives them (the gates protect
+                // them, whatever the file says).
+                let admin_ids = apply::admin_ids_from_data(&plan, &path)?;
                 Ok(LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
                     notes,
+                    admin_ids,
                 })
             })
             .await
@@ -321,6 +325,7 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                         batch: log.id().to_string(),
                     },
                     notes,
+                    admin_ids: Vec::new(),
                 })
             })
             .await
