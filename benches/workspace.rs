@@ -135,7 +135,7 @@ async fn lookup_run(
             ws.take()
                 .unwrap()
                 .outcome_writer()
-                .map_err(|(_, e)| e)
+                .map_err(|b| b.1)
                 .unwrap(),
         ),
         _ => None,

@@ -54,7 +54,7 @@ impl Workspace {
     /// Moves the workspace onto a writer thread for a lookup run (see the module docs).
     /// A read-only workspace writes nothing: the report's `error` says so. `Err`: no
     /// thread could be started; the workspace comes back with the error.
-    pub fn outcome_writer(self) -> Result<OutcomeWriter, (Workspace, WorkspaceError)> {
+    pub fn outcome_writer(self) -> Result<OutcomeWriter, Box<(Workspace, WorkspaceError)>> {
         let (give, take) = mpsc::sync_channel::<Workspace>(1);
         let (tx, rx) = mpsc::channel::<Pending>();
         let spawned = std::thread::Builder::new()
@@ -74,7 +74,7 @@ impl Workspace {
             }
             Err(e) => {
                 let err = self.err(format!("cannot start the workspace writer thread: {e}"));
-                Err((self, err))
+                Err(Box::new((self, err)))
             }
         }
     }

@@ -763,9 +763,10 @@ pub fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> boo
 }
 
 /// The answer to `Effect::LoadPlan` / `Effect::BuildUndo`.
-pub fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>) -> bool {
+pub fn plan_loaded(state: &mut State, result: Result<Box<LoadedPlan>, String>) -> bool {
     match result {
         Ok(loaded) => {
+            let loaded = *loaded;
             let mut review = PlanReview::new(loaded.plan, loaded.origin, 0, loaded.notes);
             review.admin_ids = loaded.admin_ids;
             receive_review(state, review);
