@@ -84,7 +84,9 @@ pub enum Action {
     /// The answer to `Effect::FindUnfinished`.
     UnfinishedFound { batches: Vec<UnfinishedBatch> },
     /// The answer to `Effect::LoadPlan` and `Effect::BuildUndo`: a plan for review.
-    PlanLoaded { result: Result<LoadedPlan, String> },
+    PlanLoaded {
+        result: Result<Box<LoadedPlan>, String>,
+    },
     /// Progress of `Effect::ApplyPlan` / `Effect::ResumeBatch`, stamped with the
     /// runtime's clock.
     ApplyProgress {

@@ -1051,32 +1051,53 @@ pub fn build_reactivate_plan(
     ctx: PlanContext,
 ) -> Plan {
     selection_plan("reactivate", candidates, selected, ctx, |c| {
-        match c.status {
-            MatchStatus::Matched { active: false } if c.scim_id.is_some() => Ok(c.operation(
-                OpKind::Reactivate,
-                "selected for reactivation; the SCIM user is inactive".into(),
-                Evidence {
-                    license_status: c.license_status.clone(),
-                    sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
-                    ..Evidence::default()
-                },
-            )),
-            MatchStatus::Matched { active: true } => Err(c.exclusion(
-                ExclusionReason::AlreadyActive,
-                "the SCIM user is already active",
-            )),
-            MatchStatus::Matched { .. } => Err(c.exclusion(
-                ExclusionReason::NotMatched,
-                "matched, but the lookup results carry no SCIM id",
-            )),
-            MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
-            MatchStatus::NotFound => Err(c.exclusion(
-                ExclusionReason::NotMatched,
-                "not found over SCIM: use `navscim plan provision` to create the user",
-            )),
-            other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
-        }
+        active_change(c, OpKind::Reactivate)
     })
+}
+
+/// A selected user as a deactivation (matched and active) or a reactivation (matched
+/// and inactive), else why not: already in the target state, no SCIM id, ignored, not
+/// matched.
+fn active_change(c: &PlanCandidate, kind: OpKind) -> Result<Operation, Exclusion> {
+    let reactivate = kind == OpKind::Reactivate;
+    let (reason, already, already_detail) = if reactivate {
+        (
+            "selected for reactivation; the SCIM user is inactive",
+            ExclusionReason::AlreadyActive,
+            "the SCIM user is already active",
+        )
+    } else {
+        (
+            "selected for deactivation",
+            ExclusionReason::AlreadyInactive,
+            "the SCIM user is already inactive",
+        )
+    };
+    match c.status {
+        // Reactivation wants an inactive user, deactivation an active one.
+        MatchStatus::Matched { active } if active == reactivate => {
+            Err(c.exclusion(already, already_detail))
+        }
+        MatchStatus::Matched { .. } if c.scim_id.is_some() => Ok(c.operation(
+            kind,
+            reason.into(),
+            Evidence {
+                license_status: c.license_status.clone(),
+                sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
+                ..Evidence::default()
+            },
+        )),
+        MatchStatus::Matched { .. } => Err(c.exclusion(
+            ExclusionReason::NotMatched,
+            "matched, but the lookup results carry no SCIM id",
+        )),
+        MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
+        MatchStatus::NotFound if reactivate => Err(c.exclusion(
+            ExclusionReason::NotMatched,
+            "not found over SCIM: use `navscim plan provision` to create the user",
+        )),
+        other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
+    }
 }
 
 /// Deactivate (`PATCH active=false`) the selected users that are matched and active,
@@ -1104,27 +1125,7 @@ pub fn build_deactivate_plan(
         if let Some((why, detail)) = protected_scim.reaches(c) {
             return Err(c.exclusion(why, detail));
         }
-        match c.status {
-            MatchStatus::Matched { active: true } if c.scim_id.is_some() => Ok(c.operation(
-                OpKind::Deactivate,
-                "selected for deactivation".into(),
-                Evidence {
-                    license_status: c.license_status.clone(),
-                    sources: c.sources.iter().map(|s| format!("user {s}")).collect(),
-                    ..Evidence::default()
-                },
-            )),
-            MatchStatus::Matched { active: false } => Err(c.exclusion(
-                ExclusionReason::AlreadyInactive,
-                "the SCIM user is already inactive",
-            )),
-            MatchStatus::Matched { .. } => Err(c.exclusion(
-                ExclusionReason::NotMatched,
-                "matched, but the lookup results carry no SCIM id",
-            )),
-            MatchStatus::Ignored => Err(c.exclusion(ExclusionReason::Ignored, "marked ignored")),
-            other => Err(c.exclusion(ExclusionReason::NotMatched, not_matched_detail(other))),
-        }
+        active_change(c, OpKind::Deactivate)
     })
 }
 

@@ -356,11 +356,15 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 let notes = apply::base_from_data(&mut plan, &path)?
                     .into_iter()
                     .collect();
-                Ok(LoadedPlan {
+                // Admins by the SCIM ids the same data gives them (the gates protect
+                // them, whatever the file says).
+                let admin_ids = apply::admin_ids_from_data(&plan, &path)?;
+                Ok(Box::new(LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
                     notes,
-                })
+                    admin_ids,
+                }))
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
@@ -372,13 +376,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 let path = journal::find(&dir, &batch).map_err(|e| e.to_string())?;
                 let log = journal::read_batch(&path).map_err(|e| e.to_string())?;
                 let (plan, notes) = apply::undo_plan(&log);
-                Ok(LoadedPlan {
+                Ok(Box::new(LoadedPlan {
                     plan,
                     origin: PlanOrigin::Undo {
                         batch: log.id().to_string(),
                     },
                     notes,
-                })
+                    admin_ids: Vec::new(),
+                }))
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));

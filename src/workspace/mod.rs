@@ -19,8 +19,9 @@
 //! - each decision is one small transaction ([`Workspace::set_link`],
 //!   [`Workspace::set_ignored`], [`Workspace::add_note`], …);
 //! - outcomes are written in batches, one transaction each, as they arrive
-//!   ([`Workspace::write_outcomes`]): `kill -9` loses at most the outcomes not yet
-//!   handed over.
+//!   ([`Workspace::write_outcomes`]), or on a writer thread during a lookup run
+//!   ([`Workspace::outcome_writer`]): `kill -9` loses at most the outcomes not yet
+//!   written.
 //!
 //! A damaged database, or one written by a newer navscim, is never overwritten: it is
 //! renamed aside and the error says where it went.
@@ -29,6 +30,7 @@ mod history;
 pub mod schema;
 mod sources;
 mod store;
+mod writer;
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -46,6 +48,7 @@ pub use store::{
     Conflict, Decisions, Loaded, Note, OutcomeRow, Settings, SourceRecord, StaleUser,
     StoredOutcome, StoredPlan, StoredUsageReport, StoredUser,
 };
+pub use writer::{OutcomeWriter, WriterReport, MAX_ROWS_PER_TRANSACTION};
 
 /// The default stale threshold: results older than this are refreshed on request.
 pub const DEFAULT_STALE_HOURS: u64 = 24;

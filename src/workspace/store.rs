@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::{parse_ts, ts, Snapshot, SourceIdentity, Workspace, WorkspaceError};
@@ -186,6 +186,23 @@ impl Loaded {
     }
 }
 
+/// A per-user decision stored as one row of its own table.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    Link,
+    Ignore,
+}
+
+impl Decision {
+    /// Its table, value column and time column (fixed names, never input).
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Decision::Link => ("links", "scim_id", "linked_at"),
+            Decision::Ignore => ("ignores", "reason", "ignored_at"),
+        }
+    }
+}
+
 /// The admin's per-user decisions that a lookup honours.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decisions {
@@ -261,6 +278,44 @@ fn time(ws: &Workspace, what: &str, s: &str) -> Result<DateTime<Utc>, WorkspaceE
     parse_ts(s).ok_or_else(|| data_err(ws, what, format!("not a time: {s:?}")))
 }
 
+/// One row being read ([`Workspace::each`]); errors name the workspace and, for stored
+/// values, the column (`what`, e.g. `users.user`). Text is borrowed from SQLite, so JSON
+/// is parsed without a copy.
+struct Cols<'a, 'r> {
+    ws: &'a Workspace,
+    row: &'a rusqlite::Row<'r>,
+}
+
+impl Cols<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T, WorkspaceError> {
+        self.row.get(i).map_err(|e| self.ws.err(e))
+    }
+
+    fn opt_text(&self, i: usize, what: &str) -> Result<Option<&str>, WorkspaceError> {
+        let value = self.row.get_ref(i).map_err(|e| self.ws.err(e))?;
+        value
+            .as_str_or_null()
+            .map_err(|e| data_err(self.ws, what, e))
+    }
+
+    fn text(&self, i: usize, what: &str) -> Result<&str, WorkspaceError> {
+        self.opt_text(i, what)?
+            .ok_or_else(|| data_err(self.ws, what, "missing"))
+    }
+
+    fn time(&self, i: usize, what: &str) -> Result<DateTime<Utc>, WorkspaceError> {
+        time(self.ws, what, self.text(i, what)?)
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        i: usize,
+        what: &str,
+    ) -> Result<T, WorkspaceError> {
+        from_json(self.ws, what, self.text(i, what)?)
+    }
+}
+
 fn presence_name(p: Presence) -> String {
     match serde_json::to_value(p) {
         Ok(serde_json::Value::String(s)) => s,
@@ -305,304 +360,235 @@ impl Workspace {
         Ok(loaded)
     }
 
-    pub(crate) fn sources(&self) -> Result<Vec<SourceRecord>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT path, kind, format, content_hash, mapping, headers, rows_loaded, \
-                 loaded_at, identities FROM sources ORDER BY loaded_at, path",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (path, kind, format, hash, mapping, headers, n, at, ids) =
-                row.map_err(|e| self.err(e))?;
-            out.push(SourceRecord {
-                mapping: from_json(self, "sources.mapping", &mapping)?,
-                headers: from_json(self, "sources.headers", &headers)?,
-                identities: from_json(self, "sources.identities", &ids)?,
-                loaded_at: time(self, "sources.loaded_at", &at)?,
-                rows_loaded: n.max(0) as usize,
-                path,
-                kind,
-                format,
-                content_hash: hash,
-            });
+    /// Runs `sql` with `params` and hands each row to `f`, in order. Text and JSON are
+    /// read where SQLite holds them (see [`Cols`]).
+    fn each(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        mut f: impl FnMut(Cols<'_, '_>) -> Result<(), WorkspaceError>,
+    ) -> Result<(), WorkspaceError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(Cols { ws: self, row })?;
         }
+        Ok(())
+    }
+
+    /// [`Workspace::each`] collecting one `T` per row.
+    fn all<T>(
+        &self,
+        sql: &str,
+        mut f: impl FnMut(Cols<'_, '_>) -> Result<T, WorkspaceError>,
+    ) -> Result<Vec<T>, WorkspaceError> {
+        let mut out = Vec::new();
+        self.each(sql, [], |c| {
+            out.push(f(c)?);
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    fn count(&self, table: &str) -> Result<usize, WorkspaceError> {
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n.max(0) as usize)
+            .map_err(|e| self.err(e))
+    }
+
+    pub(crate) fn sources(&self) -> Result<Vec<SourceRecord>, WorkspaceError> {
+        self.all(
+            "SELECT path, kind, format, content_hash, mapping, headers, rows_loaded, \
+             loaded_at, identities FROM sources ORDER BY loaded_at, path",
+            |c| {
+                Ok(SourceRecord {
+                    path: c.get(0)?,
+                    kind: c.get(1)?,
+                    format: c.get(2)?,
+                    content_hash: c.get(3)?,
+                    mapping: c.json(4, "sources.mapping")?,
+                    headers: c.json(5, "sources.headers")?,
+                    rows_loaded: c.get::<i64>(6)?.max(0) as usize,
+                    loaded_at: c.time(7, "sources.loaded_at")?,
+                    identities: c.json(8, "sources.identities")?,
+                })
+            },
+        )
     }
 
     /// The merged users, in order.
     pub fn users(&self) -> Result<Vec<StoredUser>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT presence, user FROM users ORDER BY position")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (presence, user) = row.map_err(|e| self.err(e))?;
-            out.push(StoredUser {
-                user: from_json(self, "users.user", &user)?,
-                presence: from_json(self, "users.presence", &format!("\"{presence}\""))?,
-            });
-        }
+        let mut out = Vec::with_capacity(self.count("users")?);
+        self.each(
+            "SELECT presence, user FROM users ORDER BY position",
+            [],
+            |c| {
+                let presence = c.text(0, "users.presence")?;
+                out.push(StoredUser {
+                    user: c.json(1, "users.user")?,
+                    presence: serde_json::from_value(serde_json::Value::String(presence.into()))
+                        .map_err(|e| data_err(self, "users.presence", e))?,
+                });
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
     /// What a table row shows of each user's latest outcome, by identity key (read from
     /// plain columns: no JSON is parsed).
     pub fn summaries(&self) -> Result<HashMap<String, OutcomeSummary>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, checked_at, status, active, scim_id, lookup_kind FROM outcomes")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<bool>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (key, at, status, active, scim_id, kind) = row.map_err(|e| self.err(e))?;
-            let s = OutcomeSummary {
-                checked_at: time(self, "outcomes.checked_at", &at)?,
-                status,
-                active,
-                scim_id,
-                lookup_kind: kind.as_deref().and_then(LookupKind::from_name),
-            };
-            out.insert(key, s);
-        }
+        let mut out = HashMap::with_capacity(self.count("outcomes")?);
+        self.each(
+            "SELECT key, checked_at, status, active, scim_id, lookup_kind FROM outcomes",
+            [],
+            |c| {
+                let kind: Option<&str> = c.opt_text(5, "outcomes.lookup_kind")?;
+                let summary = OutcomeSummary {
+                    checked_at: c.time(1, "outcomes.checked_at")?,
+                    status: c.get(2)?,
+                    active: c.get(3)?,
+                    scim_id: c.get(4)?,
+                    lookup_kind: kind.and_then(LookupKind::from_name),
+                };
+                out.insert(c.get(0)?, summary);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
     /// One user's full latest outcome.
     pub fn outcome(&self, key: &str) -> Result<Option<StoredOutcome>, WorkspaceError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT checked_at, outcome FROM outcomes WHERE key = ?1",
-                [key],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        match row {
-            None => Ok(None),
-            Some((at, outcome)) => Ok(Some(StoredOutcome {
-                key: key.to_string(),
-                checked_at: time(self, "outcomes.checked_at", &at)?,
-                outcome: from_json(self, "outcomes.outcome", &outcome)?,
-            })),
-        }
+        let mut found = None;
+        self.each(
+            "SELECT checked_at, outcome FROM outcomes WHERE key = ?1",
+            [key],
+            |c| {
+                found = Some(StoredOutcome {
+                    key: key.to_string(),
+                    checked_at: c.time(0, "outcomes.checked_at")?,
+                    outcome: c.json(1, "outcomes.outcome")?,
+                });
+                Ok(())
+            },
+        )?;
+        Ok(found)
     }
 
     /// Latest outcome by identity key.
     pub fn outcomes(&self) -> Result<HashMap<String, StoredOutcome>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, checked_at, outcome FROM outcomes")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let (key, at, outcome) = row.map_err(|e| self.err(e))?;
+        let mut out = HashMap::with_capacity(self.count("outcomes")?);
+        self.each("SELECT key, checked_at, outcome FROM outcomes", [], |c| {
+            let key: String = c.get(0)?;
             let o = StoredOutcome {
-                checked_at: time(self, "outcomes.checked_at", &at)?,
-                outcome: from_json(self, "outcomes.outcome", &outcome)?,
+                checked_at: c.time(1, "outcomes.checked_at")?,
+                outcome: c.json(2, "outcomes.outcome")?,
                 key: key.clone(),
             };
             out.insert(key, o);
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
     fn pairs(&self, sql: &str) -> Result<BTreeMap<String, String>, WorkspaceError> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut out = BTreeMap::new();
+        self.each(sql, [], |c| {
+            out.insert(c.get(0)?, c.get(1)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     fn notes(&self) -> Result<Vec<Note>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, key, text, written_at FROM notes ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, key, text, at) = row.map_err(|e| self.err(e))?;
-            out.push(Note {
-                id,
-                key,
-                text,
-                written_at: time(self, "notes.written_at", &at)?,
-            });
-        }
-        Ok(out)
+        self.all(
+            "SELECT id, key, text, written_at FROM notes ORDER BY id",
+            |c| {
+                Ok(Note {
+                    id: c.get(0)?,
+                    key: c.get(1)?,
+                    text: c.get(2)?,
+                    written_at: c.time(3, "notes.written_at")?,
+                })
+            },
+        )
     }
 
     fn conflicts(&self) -> Result<Vec<Conflict>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key, resolution, scim_id, resolved_at FROM conflicts ORDER BY key")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, resolution, scim_id, at) = row.map_err(|e| self.err(e))?;
-            out.push(Conflict {
-                key,
-                resolution,
-                scim_id,
-                resolved_at: time(self, "conflicts.resolved_at", &at)?,
-            });
-        }
-        Ok(out)
+        self.all(
+            "SELECT key, resolution, scim_id, resolved_at FROM conflicts ORDER BY key",
+            |c| {
+                Ok(Conflict {
+                    key: c.get(0)?,
+                    resolution: c.get(1)?,
+                    scim_id: c.get(2)?,
+                    resolved_at: c.time(3, "conflicts.resolved_at")?,
+                })
+            },
+        )
     }
 
     pub(crate) fn usage_reports(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT path, period_start, period_end, content_hash, loaded_at, rows \
-                 FROM usage_reports ORDER BY loaded_at, path",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (path, start, end, hash, at, data) = row.map_err(|e| self.err(e))?;
-            let date = |s: Option<String>| s.and_then(|s| s.parse().ok());
-            let (start, end) = (date(start), date(end));
-            out.push(StoredUsageReport {
-                period: (start.is_some() || end.is_some()).then_some(ReportPeriod { start, end }),
-                rows: from_json(self, "usage_reports.rows", &data)?,
-                loaded_at: time(self, "usage_reports.loaded_at", &at)?,
-                path,
-                content_hash: hash,
-            });
-        }
-        Ok(out)
+        self.all(
+            "SELECT path, period_start, period_end, content_hash, loaded_at, rows \
+             FROM usage_reports ORDER BY loaded_at, path",
+            |c| {
+                let date = |i| -> Result<Option<chrono::NaiveDate>, WorkspaceError> {
+                    Ok(c.opt_text(i, "usage_reports.period")?
+                        .and_then(|s| s.parse().ok()))
+                };
+                let (start, end) = (date(1)?, date(2)?);
+                Ok(StoredUsageReport {
+                    period: (start.is_some() || end.is_some())
+                        .then_some(ReportPeriod { start, end }),
+                    rows: c.json(5, "usage_reports.rows")?,
+                    loaded_at: c.time(4, "usage_reports.loaded_at")?,
+                    path: c.get(0)?,
+                    content_hash: c.get(3)?,
+                })
+            },
+        )
     }
 
     /// The settings in force (defaults for what was never set).
     pub fn settings(&self) -> Result<Settings, WorkspaceError> {
-        let map = self.pairs("SELECT name, value FROM settings")?;
         let mut obj = serde_json::Map::new();
-        for (name, value) in map {
-            let v: serde_json::Value = from_json(self, &format!("settings.{name}"), &value)?;
-            obj.insert(name, v);
-        }
+        self.each("SELECT name, value FROM settings", [], |c| {
+            let name: String = c.get(0)?;
+            let value = c.json(1, &format!("settings.{name}"))?;
+            obj.insert(name, value);
+            Ok(())
+        })?;
         serde_json::from_value(serde_json::Value::Object(obj))
             .map_err(|e| data_err(self, "settings", e))
     }
 
     fn plan(&self) -> Result<Option<StoredPlan>, WorkspaceError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT plan, origin, saved_at FROM plan WHERE id = 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        match row {
-            None => Ok(None),
-            Some((plan, origin, at)) => Ok(Some(StoredPlan {
-                plan: from_json(self, "plan.plan", &plan)?,
-                origin,
-                saved_at: time(self, "plan.saved_at", &at)?,
-            })),
-        }
+        let mut found = None;
+        self.each(
+            "SELECT plan, origin, saved_at FROM plan WHERE id = 1",
+            [],
+            |c| {
+                found = Some(StoredPlan {
+                    plan: c.json(0, "plan.plan")?,
+                    origin: c.get(1)?,
+                    saved_at: c.time(2, "plan.saved_at")?,
+                });
+                Ok(())
+            },
+        )?;
+        Ok(found)
     }
 
     /// The history, oldest first.
     pub fn history(&self) -> Result<Vec<Snapshot>, WorkspaceError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT snapshot FROM snapshots ORDER BY at, id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let text = row.map_err(|e| self.err(e))?;
-            out.push(from_json(self, "snapshots.snapshot", &text)?);
-        }
-        Ok(out)
+        self.all("SELECT snapshot FROM snapshots ORDER BY at, id", |c| {
+            c.json(0, "snapshots.snapshot")
+        })
     }
 
     // ---- writes ------------------------------------------------------------------------
@@ -683,29 +669,32 @@ impl Workspace {
 
     /// Links a user to a SCIM id by hand (`None`: removes the link).
     pub fn set_link(&mut self, key: &str, scim_id: Option<&str>) -> Result<(), WorkspaceError> {
-        let now = ts(Utc::now());
-        self.write(|tx| {
-            match scim_id {
-                Some(id) => tx.execute(
-                    "INSERT OR REPLACE INTO links (key, scim_id, linked_at) VALUES (?1, ?2, ?3)",
-                    params![key, id, now],
-                )?,
-                None => tx.execute("DELETE FROM links WHERE key = ?1", [key])?,
-            };
-            Ok(())
-        })
+        self.set_decision(Decision::Link, key, scim_id)
     }
 
     /// Ignores a user, with the reason (`None`: no longer ignored).
     pub fn set_ignored(&mut self, key: &str, reason: Option<&str>) -> Result<(), WorkspaceError> {
+        self.set_decision(Decision::Ignore, key, reason)
+    }
+
+    /// Stores one per-user decision with the time it was made (`None`: removes it).
+    fn set_decision(
+        &mut self,
+        decision: Decision,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        let (table, column, at) = decision.columns();
         let now = ts(Utc::now());
         self.write(|tx| {
-            match reason {
-                Some(r) => tx.execute(
-                    "INSERT OR REPLACE INTO ignores (key, reason, ignored_at) VALUES (?1, ?2, ?3)",
-                    params![key, r, now],
+            match value {
+                Some(v) => tx.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO {table} (key, {column}, {at}) VALUES (?1, ?2, ?3)"
+                    ),
+                    params![key, v, now],
                 )?,
-                None => tx.execute("DELETE FROM ignores WHERE key = ?1", [key])?,
+                None => tx.execute(&format!("DELETE FROM {table} WHERE key = ?1"), [key])?,
             };
             Ok(())
         })
@@ -891,7 +880,8 @@ impl Workspace {
         now: DateTime<Utc>,
     ) -> Result<Vec<StaleUser>, WorkspaceError> {
         let users = self.users()?;
-        let outcomes = self.outcomes()?;
+        // The columns say when and to whom: no full outcome is parsed.
+        let outcomes = self.summaries()?;
         let links = self.pairs("SELECT key, scim_id FROM links")?;
         let ignores = self.pairs("SELECT key, reason FROM ignores")?;
         let cutoff = now - older_than;
@@ -908,7 +898,7 @@ impl Workspace {
                 let id = links
                     .get(&user.key)
                     .cloned()
-                    .or_else(|| o.and_then(|o| o.scim_id().map(str::to_string)));
+                    .or_else(|| o.and_then(|o| o.scim_id.clone()));
                 if id.is_some() {
                     user.stored_scim_id = id;
                 }

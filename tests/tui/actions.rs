@@ -597,6 +597,75 @@ async fn a_plan_file_opens_for_review_and_a_broken_one_is_named() {
     assert!(text.contains("plan.json"), "{text}");
 }
 
+/// Issue 10 in the dashboard: a plan file edited to deactivate a Sales Navigator admin
+/// (no exclusion left, nothing loaded in the dashboard that names the admin) is refused
+/// by the gates, because the lookup results the plan names say who the admin is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_plan_file_cannot_reach_an_admin_named_by_its_lookup_results() {
+    let dir = TempDir::new().unwrap();
+    let rows: Vec<serde_json::Value> = (0..40)
+        .map(|i| {
+            serde_json::json!({
+                "key": format!("u{i}@example.test"), "email": format!("u{i}@example.test"),
+                "name": "X", "status": "matched", "active": true,
+                "scim_id": format!("u{i}"), "is_admin": i == 0,
+            })
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("results.json"),
+        serde_json::to_vec(&rows).unwrap(),
+    )
+    .unwrap();
+    let ops = (0..2)
+        .map(|i| apply_support::op_id(OpKind::Deactivate, &format!("u{i}")))
+        .collect();
+    let mut plan = apply_support::plan(ops, 40);
+    plan.inputs.push(navscim::plan::PlanInput {
+        kind: "lookup_results".into(),
+        path: "results.json".into(),
+        rows: 40,
+    });
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+
+    let conn = navscim::app::connection::ConnectionState::new("t", "http://127.0.0.1:9/scim");
+    let mut state = State::new(conn, true);
+    state.connection.permissions = Permissions {
+        provisioning: false,
+        deprovisioning: true,
+    };
+    state.tab = Tab::Actions;
+    let mut driver = Driver::new(state, Settings::default());
+    cmd(&mut driver, Command::OpenPlan);
+    type_text(&mut driver, &path.display().to_string());
+    cmd(&mut driver, Command::EditCommit);
+    driver.settle().await;
+    assert!(
+        driver.state.actions.review.is_some(),
+        "{}",
+        notice(&driver.state)
+    );
+    let refusals = &driver.state.actions.refusals;
+    assert!(
+        refusals.iter().any(|r| matches!(
+            r,
+            navscim::plan::Refusal::ProtectedTarget { scim_id: Some(id), .. } if id == "u0"
+        )),
+        "{refusals:?}"
+    );
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(
+        driver.state.actions.confirm.is_none(),
+        "no confirmation opens"
+    );
+    assert!(
+        notice(&driver.state).contains("protected"),
+        "{}",
+        notice(&driver.state)
+    );
+}
+
 #[test]
 fn quitting_during_a_batch_stops_it_first_then_quits() {
     let mut s = running_state();

@@ -79,16 +79,21 @@ pub fn receive_plan_with(
     hidden_marked: usize,
     notes: Vec<String>,
 ) {
+    receive_review(state, PlanReview::new(plan, origin, hidden_marked, notes));
+}
+
+/// Shows `review` on the Actions pane (unless a batch is running) and checks its gates.
+fn receive_review(state: &mut State, review: PlanReview) {
     if state.actions.batch_running() {
         state.notice = Some(error(
             "A batch is running: wait for it to finish (or cancel it with c) before reviewing another plan".into(),
         ));
         return;
     }
-    let ops = plan.operations.len();
-    let excluded = plan.excluded.len();
+    let ops = review.plan.operations.len();
+    let excluded = review.plan.excluded.len();
     let actions = &mut state.actions;
-    actions.review = Some(PlanReview::new(plan, origin, hidden_marked, notes));
+    actions.review = Some(review);
     actions.plan_seq += 1;
     // A raised limit belongs to the plan it was raised for.
     actions.thresholds = Thresholds::default();
@@ -173,11 +178,16 @@ pub fn plan_from_users(state: &mut State, kind: OpKind, now: DateTime<Utc>) {
 /// for the plan under review), the protected list plus every Sales Navigator admin in
 /// the loaded exports, by email, user name and looked-up SCIM id. An operation whose
 /// email is an admin's under a domain alias is protected too. DELETE is never offered
-/// by the dashboard.
-pub fn gates(state: &State, plan: &Plan) -> Gates {
+/// by the dashboard. The SCIM ids a plan file's own lookup results give admins
+/// ([`PlanReview::admin_ids`]) are protected too.
+pub fn gates(state: &State, review: &PlanReview) -> Gates {
+    let plan = &review.plan;
     let users = &state.users;
     let aliases = &users.aliases;
     let mut protected = state.actions.protected.clone();
+    for id in &review.admin_ids {
+        protected.add_scim_id(id);
+    }
     let mut keys: std::collections::HashSet<String> = protected
         .emails
         .iter()
@@ -230,7 +240,7 @@ pub fn gates(state: &State, plan: &Plan) -> Gates {
 /// Checks the plan under review against the gates and keeps what they said.
 fn refresh_refusals(state: &mut State) {
     let refusals = match &state.actions.review {
-        Some(review) => gates(state, &review.plan)
+        Some(review) => gates(state, review)
             .check(&review.plan)
             .err()
             .unwrap_or_default(),
@@ -528,7 +538,7 @@ fn start_batch(state: &mut State, out: &mut Outbox) {
     let Some(review) = &state.actions.review else {
         return;
     };
-    let gates = gates(state, &review.plan);
+    let gates = gates(state, review);
     let spec = state.connection.spec();
     let mut progress = BatchProgress::new(review.plan.operations.len());
     progress.targets = user_rows_of(state, &review.plan);
@@ -760,10 +770,13 @@ pub fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> boo
 }
 
 /// The answer to `Effect::LoadPlan` / `Effect::BuildUndo`.
-pub fn plan_loaded(state: &mut State, result: Result<LoadedPlan, String>) -> bool {
+pub fn plan_loaded(state: &mut State, result: Result<Box<LoadedPlan>, String>) -> bool {
     match result {
         Ok(loaded) => {
-            receive_plan_with(state, loaded.plan, loaded.origin, 0, loaded.notes);
+            let loaded = *loaded;
+            let mut review = PlanReview::new(loaded.plan, loaded.origin, 0, loaded.notes);
+            review.admin_ids = loaded.admin_ids;
+            receive_review(state, review);
         }
         Err(e) => state.notice = Some(error(e)),
     }

@@ -94,6 +94,10 @@ pub struct PlanReview {
     pub op_counts: BTreeMap<&'static str, usize>,
     /// Excluded users per reason, in the plan's order, counted once.
     pub excluded_by_reason: Vec<(ExclusionReason, usize)>,
+    /// SCIM ids that the lookup results a plan file names give Sales Navigator admins
+    /// ([`crate::apply::admin_ids_from_data`]); the gates protect them whatever the
+    /// file says. Empty for plans built in the dashboard (its own users are used).
+    pub admin_ids: Vec<String>,
 }
 
 impl PlanReview {
@@ -113,6 +117,7 @@ impl PlanReview {
             notes,
             op_counts,
             excluded_by_reason,
+            admin_ids: Vec::new(),
         }
     }
 
@@ -320,6 +325,10 @@ pub struct LoadedPlan {
     pub origin: PlanOrigin,
     /// e.g. operations an undo cannot reverse.
     pub notes: Vec<String>,
+    /// SCIM ids of Sales Navigator admins according to the lookup results the plan
+    /// file names ([`crate::apply::admin_ids_from_data`]); the gates protect them, so
+    /// a plan edited to drop an admin's exclusion is refused. Empty for an undo.
+    pub admin_ids: Vec<String>,
 }
 
 /// A batch in the journal that did not finish, offered for resuming.
