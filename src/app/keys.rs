@@ -100,6 +100,15 @@ pub enum Command {
     DiscardPlan,
     /// In the confirmation: Cancel ↔ Apply.
     SwitchFocus,
+    // Users pane: the sources list (issue 12).
+    /// Open the sources list: files loaded and identity-provider connections.
+    Sources,
+    AddOkta,
+    AddEntra,
+    /// Read the selected connection's assignments again and merge them.
+    RefreshSource,
+    RefreshAllSources,
+    RemoveSource,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -135,6 +144,10 @@ pub enum Context {
     Actions,
     /// Typing into an Actions pane text field (the confirmation count, a plan path).
     ActionsText,
+    /// The Users pane's sources list.
+    Sources,
+    /// The form adding an identity-provider connection.
+    SourceForm,
 }
 
 impl Context {
@@ -156,6 +169,8 @@ impl Context {
             Context::UsageDateOrder => "Date order",
             Context::Actions => "Actions pane",
             Context::ActionsText => "Typing",
+            Context::Sources => "Sources",
+            Context::SourceForm => "Adding a connection",
         }
     }
 
@@ -188,6 +203,7 @@ impl Context {
                 | Context::Prompt
                 | Context::UsageText
                 | Context::ActionsText
+                | Context::SourceForm
         )
     }
 }
@@ -361,6 +377,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('x')], None, "Export the view to CSV or JSON", Command::Export),
     b(C::Users, &[Key::Char('c')], None, "Cancel running lookups", Command::CancelWork),
     b(C::Users, &[Key::Char('p')], None, "Loaded files and every problem found in them", Command::Files),
+    b(C::Users, &[Key::Char('o')], Some("sources"), "Sources: files and Okta / Entra ID connections", Command::Sources),
     b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
     b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
     b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
@@ -465,12 +482,34 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::ActionsText, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
 ];
 
+/// The Users pane's sources list and its add form (issue 12).
+#[rustfmt::skip]
+pub static SOURCES_BINDINGS: &[Binding] = &[
+    b(C::Sources, &[Key::Up, Key::Char('k')], None, "Previous connection", Command::Up),
+    b(C::Sources, &[Key::Down, Key::Char('j')], None, "Next connection", Command::Down),
+    b(C::Sources, &[Key::Char('a')], Some("add Okta"), "Add an Okta connection", Command::AddOkta),
+    b(C::Sources, &[Key::Char('A')], Some("add Entra ID"), "Add an Entra ID connection", Command::AddEntra),
+    b(C::Sources, &[Key::Char('t')], Some("test"), "Test: sign in, find the app, count assignments", Command::TestConnection),
+    b(C::Sources, &[Key::Char('r')], Some("refresh"), "Read the assignments again and merge the users", Command::RefreshSource),
+    b(C::Sources, &[Key::Char('R')], None, "Refresh every connection", Command::RefreshAllSources),
+    b(C::Sources, &[Key::Char('d')], Some("remove"), "Remove the connection (and from the profile)", Command::RemoveSource),
+    b(C::Sources, &[Key::Esc, Key::Char('o')], Some("close"), "Close the sources list", Command::Close),
+    b(C::Sources, &[Key::Char('q')], None, "Quit", Command::Quit),
+    b(C::Sources, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+    b(C::SourceForm, &[Key::Tab, Key::Down], Some("next"), "Next field", Command::Down),
+    b(C::SourceForm, &[Key::BackTab, Key::Up], None, "Previous field", Command::Up),
+    b(C::SourceForm, &[Key::Enter], Some("add"), "Add the connection and read its users", Command::EditCommit),
+    b(C::SourceForm, &[Key::Esc], Some("cancel"), "Cancel: nothing is added", Command::EditCancel),
+    b(C::SourceForm, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+];
+
 /// Every binding of every table: what help lists and the reducer resolves through.
 pub fn all() -> impl Iterator<Item = &'static Binding> {
     BINDINGS
         .iter()
         .chain(USAGE_BINDINGS.iter())
         .chain(ACTIONS_BINDINGS.iter())
+        .chain(SOURCES_BINDINGS.iter())
 }
 
 /// The bindings that apply in `context`, own ones first, then the inherited ones
@@ -510,6 +549,8 @@ mod tests {
             Context::UsageDateOrder,
             Context::Actions,
             Context::ActionsText,
+            Context::Sources,
+            Context::SourceForm,
         ] {
             let mut seen = Vec::new();
             for binding in bindings_for(context) {

@@ -124,6 +124,12 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
         Action::PlanLoaded { result } => actions::reducer::plan_loaded(state, result),
         Action::ApplyProgress { event, at } => actions::reducer::apply_progress(state, *event, at),
         Action::ApplyDone { result } => actions::reducer::apply_done(state, result, out),
+        Action::ReadSources { files } => {
+            users::sources::read_all(state, files, out);
+            true
+        }
+        Action::SourceTested { source, result } => users::sources::tested(state, source, result),
+        Action::SourcesSaved { result } => users::sources::saved(state, result),
     }
 }
 
@@ -182,6 +188,7 @@ fn edit_text(state: &mut State, context: Context, edit: TextEdit) -> bool {
         Context::UsageText => usage::reducer::edit_text(state, edit),
         Context::ActionsText => actions::reducer::edit_text(state, edit),
         Context::TextEdit => connection::reducer::edit_text(state, edit),
+        Context::SourceForm => users::sources::edit_text(state, edit),
         _ => false,
     }
 }

@@ -295,7 +295,10 @@ pub fn main() -> i32 {
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Report(args)) => workspace::run_report(&cli.connection, &args),
             Some(Commands::Sources(args)) => match cli.connection.resolve() {
-                Ok((profile, _)) => crate::idp::cli::run_sources(&profile.name, &args).await,
+                Ok((profile, _)) => {
+                    crate::idp::cli::run_sources(&profile.name, profile.ca_file.as_deref(), &args)
+                        .await
+                }
                 Err(e) => error::Report::named("sources").fail(error::CliError::usage(format!(
                     "configuration problem: {e}"
                 ))),

@@ -61,6 +61,8 @@ pub struct EntraConfig {
     /// `$top` of each page (Graph allows up to 999).
     pub page_size: u32,
     pub timeout: Duration,
+    /// Extra PEM CA certificates to trust (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Default token endpoint base.
@@ -78,6 +80,7 @@ impl EntraConfig {
             graph_url: DEFAULT_GRAPH_URL.into(),
             page_size: 999,
             timeout: Duration::from_secs(30),
+            ca_file: None,
         }
     }
 }
@@ -128,11 +131,7 @@ impl EntraClient {
         let token_url = base_url("login URL", &config.login_url)?
             .join(&format!("{}/oauth2/v2.0/token", config.tenant.trim()))
             .map_err(|e| IdpError::Config(format!("Entra ID token URL: {e}")))?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IdpError::Config(format!("Entra ID: HTTP client: {e}")))?;
+        let http = http::client(P, config.timeout, config.ca_file.as_deref())?;
         Ok(EntraClient {
             http,
             graph,

@@ -10,6 +10,35 @@ use url::Url;
 
 use super::{IdpError, IdpEvent, IdpStats};
 
+/// The HTTP client of an identity provider: `timeout` per request, no redirects
+/// (the token is never sent elsewhere), and the extra PEM CA certificates of
+/// `ca_file` trusted (`--ca-file`, the same file and reader as the SCIM client's).
+pub(crate) fn client(
+    provider: &'static str,
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, IdpError> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = ca_file {
+        let certs = crate::scim::client::load_ca_file(path)
+            .map_err(|e| IdpError::Config(format!("{provider}: {e}")))?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| {
+        IdpError::Config(match ca_file {
+            Some(path) => format!(
+                "{provider}: could not set up HTTPS with the CA file {}: {e}",
+                path.display()
+            ),
+            None => format!("{provider}: HTTP client: {e}"),
+        })
+    })
+}
+
 /// 429/503 answers waited out per request before giving up.
 pub(crate) const MAX_RETRIES: u32 = 8;
 /// The longest single wait (a larger `Retry-After` is capped at this).

@@ -60,6 +60,8 @@ pub struct OktaConfig {
     pub page_size: u32,
     /// Timeout of one request.
     pub timeout: Duration,
+    /// Extra PEM CA certificates to trust (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl OktaConfig {
@@ -70,6 +72,7 @@ impl OktaConfig {
             auth,
             page_size: 200,
             timeout: Duration::from_secs(30),
+            ca_file: None,
         }
     }
 }
@@ -99,11 +102,7 @@ impl OktaClient {
         if config.token.is_empty() {
             return Err(IdpError::Config("Okta: the API token is empty".into()));
         }
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IdpError::Config(format!("Okta: HTTP client: {e}")))?;
+        let http = http::client(P, config.timeout, config.ca_file.as_deref())?;
         Ok(OktaClient {
             http,
             base,

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod connection;
 pub mod overlay;
 pub mod screenshot;
+pub mod sources;
 pub mod status;
 pub mod theme;
 pub mod usage;

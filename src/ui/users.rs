@@ -43,6 +43,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.files_open {
         render_files(frame, area, users, theme);
     }
+    if users.sources.open {
+        super::sources::render(frame, area, state, theme);
+    }
     if let Some(dialog) = &users.mapping {
         render_mapping(frame, area, dialog, theme);
     }
@@ -189,6 +192,9 @@ fn render_empty(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
         Line::raw("Press L to load a CSV: identity-provider app assignments (Okta, Entra ID,"),
         Line::raw("any file with emails) or the Sales Navigator user export. navscim looks"),
         Line::raw("every user up over SCIM, one by one: the service cannot list users."),
+        Line::raw(""),
+        Line::raw("Or press o for the sources: read the app's assignments straight from Okta"),
+        Line::raw("or Microsoft Entra ID, refreshed whenever you ask."),
     ];
     for problem in &users.unmapped {
         lines.push(Line::raw(""));

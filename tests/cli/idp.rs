@@ -699,9 +699,8 @@ async fn an_app_not_found_exits_2_naming_close_apps() {
 #[tokio::test]
 async fn the_demo_simulators_start_and_a_listing_runs_on_a_spawned_task() {
     let sims = navscim::sim::idp::start_demo().await;
-    assert_eq!(sims.len(), 2);
-    let okta = okta_conn(&sims[0], okta_sim::DEMO_TOKEN, 200);
-    let entra = entra_conn(&sims[1], entra_sim::DEMO_SECRET, 999);
+    let okta = okta_conn(sims.okta.as_ref().unwrap(), okta_sim::DEMO_TOKEN, 200);
+    let entra = entra_conn(sims.entra.as_ref().unwrap(), entra_sim::DEMO_SECRET, 999);
     // The futures are Send: the TUI runtime can spawn them on its executor.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let tasks: Vec<_> = [okta, entra]
@@ -727,7 +726,5 @@ async fn the_demo_simulators_start_and_a_listing_runs_on_a_spawned_task() {
         }
     }
     assert_eq!(found, 2);
-    for s in sims {
-        s.shutdown().await;
-    }
+    sims.shutdown().await;
 }

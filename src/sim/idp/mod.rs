@@ -307,12 +307,26 @@ pub(crate) async fn serve(
     ))
 }
 
+/// The demo's identity-provider simulators (`navscim demo`); a simulator that could
+/// not start is `None` (logged; the demo runs without it).
+pub struct DemoSims {
+    pub okta: Option<IdpSimHandle>,
+    pub entra: Option<IdpSimHandle>,
+}
+
+impl DemoSims {
+    /// Stops both.
+    pub async fn shutdown(self) {
+        for h in [self.okta, self.entra].into_iter().flatten() {
+            h.shutdown().await;
+        }
+    }
+}
+
 /// Starts the demo Okta and Entra ID simulators (`navscim demo`) and logs where they
-/// are and the ready-made `--source` flags; a simulator that cannot start is logged
-/// and left out (the demo runs without it).
-pub async fn start_demo() -> Vec<IdpSimHandle> {
-    let mut out = Vec::new();
-    match okta::start(okta::OktaSimConfig::default()).await {
+/// are and the ready-made `--source` flags.
+pub async fn start_demo() -> DemoSims {
+    let okta = match okta::start(okta::OktaSimConfig::default()).await {
         Ok(h) => {
             tracing::info!(
                 url = h.base_url(),
@@ -321,11 +335,14 @@ pub async fn start_demo() -> Vec<IdpSimHandle> {
                 okta::SALESNAV_APP_LABEL,
                 h.base_url()
             );
-            out.push(h);
+            Some(h)
         }
-        Err(e) => tracing::warn!("demo Okta simulator did not start: {e}"),
-    }
-    match entra::start(entra::EntraSimConfig::default()).await {
+        Err(e) => {
+            tracing::warn!("demo Okta simulator did not start: {e}");
+            None
+        }
+    };
+    let entra = match entra::start(entra::EntraSimConfig::default()).await {
         Ok(h) => {
             tracing::info!(
                 url = h.base_url(),
@@ -337,11 +354,14 @@ pub async fn start_demo() -> Vec<IdpSimHandle> {
                 h.base_url(),
                 h.base_url()
             );
-            out.push(h);
+            Some(h)
         }
-        Err(e) => tracing::warn!("demo Entra ID simulator did not start: {e}"),
-    }
-    out
+        Err(e) => {
+            tracing::warn!("demo Entra ID simulator did not start: {e}");
+            None
+        }
+    };
+    DemoSims { okta, entra }
 }
 
 /// Constant-time comparison of a presented secret.

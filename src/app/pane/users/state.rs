@@ -284,6 +284,8 @@ pub struct UsersState {
     pub unmapped: Vec<ImportError>,
     /// A file waiting for the admin to say which column holds what.
     pub mapping: Option<MappingDialog>,
+    /// The sources list (`o`): files loaded, identity-provider connections.
+    pub sources: super::sources::SourcesState,
     // Figures the pane shows every frame, kept up to date by the reducer so a frame
     // costs the same with 100,000 users as with 1,000.
     counts: HashMap<MatchStatus, usize>,
@@ -306,6 +308,8 @@ impl UsersState {
     pub fn context(&self) -> Context {
         if self.mapping.is_some() {
             Context::Mapping
+        } else if self.sources.open {
+            self.sources.context()
         } else if self.prompt.is_some() {
             Context::Prompt
         } else if self.table.filter_editing {
