@@ -105,7 +105,8 @@ pub struct DashboardArgs {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
-    /// The dashboard against the embedded simulator and sample exports (no token needed).
+    /// The dashboard against the embedded simulators (no token needed): users from the
+    /// simulated Okta and Entra ID, seats and usage from the sample exports.
     Demo(DemoArgs),
     /// Run the Sales Navigator SCIM simulator alone (prints its base URL first).
     Sim(crate::sim::cli::SimArgs),

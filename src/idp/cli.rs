@@ -36,9 +36,11 @@ Identity-provider sources (--source okta:APP, --source entra:APP; APP = the app'
     --entra-secret-command. Microsoft Graph application permissions needed (least
     privilege, admin consent): Application.Read.All (find the app's service principal and
     list appRoleAssignedTo), User.Read.All (read the assigned users), GroupMember.Read.All
-    (expand assigned groups, nested groups included).
+    (expand assigned groups, nested groups included). Not needed: AppRoleAssignment.ReadWrite.All
+    (writes assignments), Directory.Read.All (broader).
   Secrets are never stored: `navscim sources test --save` keeps the URLs, ids and where
-  the secret comes from in the profile.";
+  the secret comes from in the profile (the dashboard's sources list, o on the Users
+  pane, reads and writes the same). --ca-file applies to the identity providers too.";
 
 /// Connection options of the identity providers.
 #[derive(Debug, Clone, Default, Args)]

@@ -138,6 +138,9 @@ pub struct IdpSimStats {
     pub unauthorized: u64,
     /// Most API requests accepted in one window.
     pub max_in_window: u64,
+    /// Most requests being answered at the same time (a client that sends requests
+    /// at once shows more than 1 when answers take time: `latency`).
+    pub max_in_flight: u64,
 }
 
 /// Rate limiting and counters shared by both simulators.
@@ -149,6 +152,17 @@ pub(crate) struct Limiter {
     unauthorized: AtomicU64,
     storm_seen: AtomicU64,
     window: Mutex<(u64, u64, u64)>, // (window index, used, max used in a window)
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// A request being answered (see [`Limiter::enter`]); counted until dropped.
+pub(crate) struct InFlight<'a>(&'a Limiter);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What the limiter decided for one API request.
@@ -172,6 +186,13 @@ pub(crate) fn now_secs() -> u64 {
 impl Limiter {
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request as being answered until the guard is dropped.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(self)
     }
 
     pub(crate) fn count_unauthorized(&self) {
@@ -240,6 +261,7 @@ impl Limiter {
             tokens_issued: self.tokens_issued.load(Ordering::Relaxed),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
             max_in_window: self.window.lock().map(|w| w.2).unwrap_or(0),
+            max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
         }
     }
 }
