@@ -509,7 +509,21 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Source rows", theme.title()));
     for source in &user.sources {
-        lines.push(Line::raw(format!("  {source}")));
+        // An identity provider's assignment is named by how it reaches the user (its
+        // "line" is only the user's place in the listing); a file by file:line.
+        let idp = [
+            "Okta app assignment",
+            "Okta, via ",
+            "Entra ID app assignment",
+            "Entra ID, via ",
+        ]
+        .iter()
+        .any(|p| source.file.starts_with(p));
+        lines.push(Line::raw(if idp {
+            format!("  {}", source.file)
+        } else {
+            format!("  {source}")
+        }));
     }
     if user.duplicate_rows > 0 {
         lines.push(Line::raw(format!(

@@ -442,6 +442,17 @@ fn form_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             Err(why) => state.notice = Some(error(format!("Not added: {why}"))),
             Ok((provider, app, settings)) => {
                 sources.form = None;
+                // One Okta org and one Entra ID tenant a profile: the provider's other
+                // connections now use these settings too.
+                let before = match provider {
+                    Provider::Okta => sources.settings.okta != settings.okta,
+                    Provider::Entra => sources.settings.entra != settings.entra,
+                };
+                let shared = before
+                    && sources
+                        .connections
+                        .iter()
+                        .any(|c| c.provider == provider && c.app != app);
                 match provider {
                     Provider::Okta => sources.settings.okta = settings.okta,
                     Provider::Entra => sources.settings.entra = settings.entra,
@@ -460,6 +471,16 @@ fn form_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 save(state, out);
                 // Added to be used: its users are read (and looked up) at once.
                 read(state, &[index], Vec::new(), out);
+                if shared {
+                    state.notice = Some(warn(format!(
+                        "Reading {label} …; the other {} connections use these settings too (one {} a profile)",
+                        provider.label(),
+                        match provider {
+                            Provider::Okta => "Okta org",
+                            Provider::Entra => "Entra ID tenant",
+                        }
+                    )));
+                }
             }
         },
         _ => return false,
@@ -532,6 +553,8 @@ pub fn imported(state: &mut State, results: &[(ImportSource, Result<Import, Impo
                     .collect::<std::collections::BTreeSet<_>>()
                     .len(),
             },
+            // The connection is named on its line already.
+            Err(ImportError::Io { message, .. }) => SourceStatus::Failed(message.clone()),
             Err(e) => SourceStatus::Failed(e.to_string()),
         };
     }
