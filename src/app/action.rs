@@ -126,6 +126,21 @@ pub enum Action {
         what: &'static str,
         result: Result<Option<crate::workspace::SourceChanges>, String>,
     },
+    // Users pane: the sources list (issue 12).
+    /// Read every identity-provider connection of the sources list and load `files`
+    /// with them, in one load, then look the new users up (at start: the demo's
+    /// simulators, a profile's saved connections).
+    ReadSources {
+        files: Vec<super::effect::ImportSource>,
+    },
+    /// The answer to `Effect::TestSource`: `source` is the connection (`okta:APP`);
+    /// the lines `navscim sources test` prints, or why it failed (no secret in it).
+    SourceTested {
+        source: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// The answer to `Effect::SaveSources`: the file written.
+    SourcesSaved { result: Result<PathBuf, String> },
 }
 
 impl Action {

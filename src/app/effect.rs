@@ -12,6 +12,9 @@ use crate::secret::Token;
 pub use super::spec::ConnectionSpec;
 
 /// A CSV file to import: on disk, or compiled in (the demo fixtures).
+/// A source of users to import: a CSV file on disk, or compiled in (the demo
+/// fixtures), or an identity provider's app assignments (issue 12: read over its API
+/// and merged exactly like a file).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportSource {
     Path(PathBuf),
@@ -19,6 +22,9 @@ pub enum ImportSource {
         name: &'static str,
         text: &'static str,
     },
+    /// An identity-provider connection of the Users pane's sources list (its secret by
+    /// reference only).
+    Idp(Box<crate::idp::cli::SourceSpec>),
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +105,18 @@ pub enum Effect {
     /// the order asked; answers [`super::Action::WorkspaceLoaded`] (opening) or
     /// [`super::Action::WorkspaceWritten`].
     Workspace(super::workspace::WorkspaceOp),
+    // Users pane: the sources list (issue 12).
+    /// Test an identity-provider connection as `navscim sources test` does; answer
+    /// with `Action::SourceTested`.
+    TestSource {
+        spec: Box<crate::idp::cli::SourceSpec>,
+    },
+    /// Save the profile's identity-provider settings (never a secret); answer with
+    /// `Action::SourcesSaved`.
+    SaveSources {
+        profile: String,
+        settings: crate::idp::cli::IdpSettings,
+    },
 }
 
 impl Effect {
@@ -146,6 +164,8 @@ impl Effect {
             Effect::ListJournal { .. } => "Reading the journal",
             Effect::ReadTrend { .. } => "Reading the workspace's history",
             Effect::Workspace(_) => "Using the workspace",
+            Effect::TestSource { .. } => "Testing the source",
+            Effect::SaveSources { .. } => "Saving the sources",
         }
     }
 

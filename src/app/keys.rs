@@ -105,6 +105,15 @@ pub enum Command {
     DiscardPlan,
     /// In the confirmation: Cancel ↔ Apply.
     SwitchFocus,
+    // Users pane: the sources list (issue 12).
+    /// Open the sources list: files loaded and identity-provider connections.
+    Sources,
+    AddOkta,
+    AddEntra,
+    /// Read the selected connection's assignments again and merge them.
+    RefreshSource,
+    RefreshAllSources,
+    RemoveSource,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -142,6 +151,10 @@ pub enum Context {
     ActionsText,
     /// The History pane: the journal's batches and the trend.
     History,
+    /// The Users pane's sources list.
+    Sources,
+    /// The form adding an identity-provider connection.
+    SourceForm,
 }
 
 impl Context {
@@ -164,6 +177,8 @@ impl Context {
             Context::Actions => "Actions pane",
             Context::ActionsText => "Typing",
             Context::History => "History pane",
+            Context::Sources => "Sources",
+            Context::SourceForm => "Adding a connection",
         }
     }
 
@@ -200,6 +215,7 @@ impl Context {
                 | Context::Prompt
                 | Context::UsageText
                 | Context::ActionsText
+                | Context::SourceForm
         )
     }
 }
@@ -377,6 +393,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Users, &[Key::Char('p')], None, "Loaded files and every problem found in them", Command::Files),
     // Last, so its hint shows only where the others fit too.
     b(C::Users, &[Key::Char('N')], Some("note"), "Add a note to this user (kept in the workspace)", Command::Note),
+    b(C::Users, &[Key::Char('o')], Some("sources"), "Sources: files and Okta / Entra ID connections", Command::Sources),
     b(C::UsersFilter, &[Key::Enter], Some("keep"), "Keep the filter", Command::EditCommit),
     b(C::UsersFilter, &[Key::Esc], Some("clear"), "Clear the filter", Command::EditCancel),
     b(C::UsersFilter, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
@@ -495,6 +512,27 @@ pub static HISTORY_BINDINGS: &[Binding] = &[
     b(C::History, &[Key::Char('r')], Some("resume"), "Resume the unfinished batch: review it on Actions", Command::ResumeBatch),
 ];
 
+/// The Users pane's sources list and its add form (issue 12).
+#[rustfmt::skip]
+pub static SOURCES_BINDINGS: &[Binding] = &[
+    b(C::Sources, &[Key::Up, Key::Char('k')], None, "Previous connection", Command::Up),
+    b(C::Sources, &[Key::Down, Key::Char('j')], None, "Next connection", Command::Down),
+    b(C::Sources, &[Key::Char('a')], Some("add Okta"), "Add an Okta connection", Command::AddOkta),
+    b(C::Sources, &[Key::Char('A')], Some("add Entra ID"), "Add an Entra ID connection", Command::AddEntra),
+    b(C::Sources, &[Key::Char('t')], Some("test"), "Test: sign in, find the app, count assignments", Command::TestConnection),
+    b(C::Sources, &[Key::Char('r')], Some("refresh"), "Read the assignments again and merge the users", Command::RefreshSource),
+    b(C::Sources, &[Key::Char('R')], None, "Refresh every connection", Command::RefreshAllSources),
+    b(C::Sources, &[Key::Char('d')], Some("remove"), "Remove the connection (and from the profile)", Command::RemoveSource),
+    b(C::Sources, &[Key::Esc, Key::Char('o')], Some("close"), "Close the sources list", Command::Close),
+    b(C::Sources, &[Key::Char('q')], None, "Quit", Command::Quit),
+    b(C::Sources, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+    b(C::SourceForm, &[Key::Tab, Key::Down], Some("next"), "Next field", Command::Down),
+    b(C::SourceForm, &[Key::BackTab, Key::Up], None, "Previous field", Command::Up),
+    b(C::SourceForm, &[Key::Enter], Some("add"), "Add the connection and read its users", Command::EditCommit),
+    b(C::SourceForm, &[Key::Esc], Some("cancel"), "Cancel: nothing is added", Command::EditCancel),
+    b(C::SourceForm, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+];
+
 /// Every binding of every table: what help lists and the reducer resolves through.
 pub fn all() -> impl Iterator<Item = &'static Binding> {
     BINDINGS
@@ -502,6 +540,7 @@ pub fn all() -> impl Iterator<Item = &'static Binding> {
         .chain(USAGE_BINDINGS.iter())
         .chain(ACTIONS_BINDINGS.iter())
         .chain(HISTORY_BINDINGS.iter())
+        .chain(SOURCES_BINDINGS.iter())
 }
 
 /// The bindings that apply in `context`, own ones first, then the inherited ones
@@ -542,6 +581,8 @@ mod tests {
             Context::Actions,
             Context::ActionsText,
             Context::History,
+            Context::Sources,
+            Context::SourceForm,
         ] {
             let mut seen = Vec::new();
             for binding in bindings_for(context) {

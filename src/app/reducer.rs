@@ -153,6 +153,12 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::WorkspaceWritten { what, result } => super::workspace::written(state, what, result),
+        Action::ReadSources { files } => {
+            users::sources::read_all(state, files, out);
+            true
+        }
+        Action::SourceTested { source, result } => users::sources::tested(state, source, result),
+        Action::SourcesSaved { result } => users::sources::saved(state, result),
     }
 }
 
@@ -212,6 +218,7 @@ fn edit_text(state: &mut State, context: Context, edit: TextEdit) -> bool {
         Context::UsageText => usage::reducer::edit_text(state, edit),
         Context::ActionsText => actions::reducer::edit_text(state, edit),
         Context::TextEdit => connection::reducer::edit_text(state, edit),
+        Context::SourceForm => users::sources::edit_text(state, edit),
         _ => false,
     }
 }

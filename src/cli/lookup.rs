@@ -214,8 +214,8 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
         eprintln!("{}", c.summary());
     }
     if !idp_sources.is_empty() {
-        let profile = match conn.resolve() {
-            Ok((p, _)) => p.name,
+        let (profile, ca_file) = match conn.resolve() {
+            Ok((p, _)) => (p.name, p.ca_file),
             Err(e) => return usage(format!("configuration problem: {e}")),
         };
         let settings = match crate::idp::cli::load_settings(&profile) {
@@ -223,7 +223,9 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
             Err(e) => return usage(e),
         };
         for source in &idp_sources {
-            match crate::idp::cli::read_source(source, &settings, &profile).await {
+            match crate::idp::cli::read_source(source, &settings, &profile, ca_file.as_deref())
+                .await
+            {
                 Ok(listing) => {
                     eprintln!("{}", crate::idp::cli::describe(&listing));
                     imports.push(listing.to_import());

@@ -105,7 +105,8 @@ pub struct DashboardArgs {
 
 #[derive(Debug, Subcommand)]
 enum Commands {
-    /// The dashboard against the embedded simulator and sample exports (no token needed).
+    /// The dashboard against the embedded simulators (no token needed): users from the
+    /// simulated Okta and Entra ID, seats and usage from the sample exports.
     Demo(DemoArgs),
     /// Run the Sales Navigator SCIM simulator alone (prints its base URL first).
     Sim(crate::sim::cli::SimArgs),
@@ -303,7 +304,10 @@ pub fn main() -> i32 {
             Some(Commands::Journal(args)) => journal::run(&cli.connection, &args).await,
             Some(Commands::Report(args)) => workspace::run_report(&cli.connection, &args),
             Some(Commands::Sources(args)) => match cli.connection.resolve() {
-                Ok((profile, _)) => crate::idp::cli::run_sources(&profile.name, &args).await,
+                Ok((profile, _)) => {
+                    crate::idp::cli::run_sources(&profile.name, profile.ca_file.as_deref(), &args)
+                        .await
+                }
                 Err(e) => error::Report::named("sources").fail(error::CliError::usage(format!(
                     "configuration problem: {e}"
                 ))),

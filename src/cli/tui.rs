@@ -8,6 +8,7 @@ use crate::app::connection::{ConnectionState, TokenSourceKind};
 use crate::app::keys::Command;
 use crate::app::state::State;
 use crate::app::text_field::TextField;
+use crate::app::users::sources::SourcesState;
 use crate::app::{Action, ImportSource};
 use crate::config::TokenSource;
 use crate::runtime::colors::ColorSupport;
@@ -75,6 +76,15 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     }
     let mut state = State::new(connection, no_color());
     state.users.aliases = aliases;
+    // The profile's identity-provider connections (issue 12): read at start with the
+    // files given, like `navscim lookup --source`.
+    let profile = state.connection.profile.clone();
+    match crate::idp::cli::load_settings(&profile) {
+        Ok(saved) => {
+            state.users.sources = SourcesState::from_settings(&profile, saved, true);
+        }
+        Err(e) => return usage(e),
+    }
     match crate::config::load_protected(&[]) {
         Ok(protected) => state.actions.protected = protected,
         Err(e) => return usage(e),
@@ -87,14 +97,17 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
     state.tenant = conn.resolve().ok().and_then(|(p, _)| p.tenant);
     // Offer batches a crash or kill left unfinished.
     let mut initial = vec![Action::OpenWorkspace, Action::CheckJournal];
-    if !dashboard.load.is_empty() {
+    let files: Vec<ImportSource> = dashboard
+        .load
+        .iter()
+        .cloned()
+        .map(ImportSource::Path)
+        .collect();
+    if !state.users.sources.connections.is_empty() {
+        initial.push(Action::ReadSources { files });
+    } else if !files.is_empty() {
         initial.push(Action::LoadFiles {
-            sources: dashboard
-                .load
-                .iter()
-                .cloned()
-                .map(ImportSource::Path)
-                .collect(),
+            sources: files,
             lookup_after: true,
         });
     }
@@ -120,30 +133,65 @@ pub fn demo_sim_config(latency: Duration) -> SimConfig {
     }
 }
 
-/// What the demo does first: test the connection, load the sample exports and look
-/// every user up, so a newcomer sees the table fill in live.
-pub fn demo_actions() -> Vec<Action> {
+/// What the demo does first: test the connection, read the users assigned the app in
+/// the simulated Okta and Entra ID (the sources list's connections, see
+/// [`demo_sources`]) with the Sales Navigator export and the usage report, in one
+/// load, and look every user up, so a newcomer sees the table fill in live. Without
+/// any identity-provider connection (the simulators did not start) the demo Okta
+/// export (CSV) stands in for them.
+pub fn demo_actions(state: &State) -> Vec<Action> {
     use crate::import::demo;
+    let mut files = Vec::new();
+    if state.users.sources.connections.is_empty() {
+        files.push(ImportSource::Embedded {
+            name: demo::IDP_OKTA_NAME,
+            text: demo::IDP_OKTA_CSV,
+        });
+    }
+    files.push(ImportSource::Embedded {
+        name: demo::SALESNAV_USERS_NAME,
+        text: demo::SALESNAV_USERS_CSV,
+    });
+    files.push(ImportSource::Embedded {
+        name: demo::USAGE_NAME,
+        text: demo::USAGE_CSV,
+    });
     vec![
         Action::Command(Command::TestConnection),
-        Action::LoadFiles {
-            sources: vec![
-                ImportSource::Embedded {
-                    name: demo::IDP_OKTA_NAME,
-                    text: demo::IDP_OKTA_CSV,
-                },
-                ImportSource::Embedded {
-                    name: demo::SALESNAV_USERS_NAME,
-                    text: demo::SALESNAV_USERS_CSV,
-                },
-                ImportSource::Embedded {
-                    name: demo::USAGE_NAME,
-                    text: demo::USAGE_CSV,
-                },
-            ],
-            lookup_after: true,
-        },
+        Action::ReadSources { files },
     ]
+}
+
+/// The demo's sources list: the app "LinkedIn Sales Navigator" in the embedded Okta
+/// and Entra ID simulators that started, with their demo credentials (which open only
+/// those simulators; held for the session, never saved).
+pub fn demo_sources(sims: &crate::sim::idp::DemoSims) -> SourcesState {
+    use crate::idp::cli::{EntraSettings, IdpSettings, OktaSettings};
+    use crate::sim::idp::{entra, okta};
+    let mut settings = IdpSettings::default();
+    if let Some(h) = &sims.okta {
+        settings.okta = Some(OktaSettings {
+            org_url: h.base_url().to_string(),
+            token: TokenSource::Pasted(Token::new(okta::DEMO_TOKEN)),
+            bearer: false,
+        });
+        settings
+            .sources
+            .push(format!("okta:{}", okta::SALESNAV_APP_LABEL));
+    }
+    if let Some(h) = &sims.entra {
+        settings.entra = Some(EntraSettings {
+            tenant: entra::DEMO_TENANT.into(),
+            client_id: entra::DEMO_CLIENT_ID.into(),
+            secret: TokenSource::Pasted(Token::new(entra::DEMO_SECRET)),
+            login_url: Some(h.base_url().to_string()),
+            graph_url: Some(format!("{}/v1.0", h.base_url())),
+        });
+        settings
+            .sources
+            .push(format!("entra:{}", entra::SALESNAV_DISPLAY_NAME));
+    }
+    SourcesState::from_settings("demo", settings, false)
 }
 
 /// The dashboard's state when pointed at a demo simulator at `base_url`.
@@ -165,10 +213,10 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
             return exit::FAILURE;
         }
     };
-    // The identity-provider simulators (issue 12): only started and logged here; the
-    // Users pane's sources list comes later.
+    // The identity-provider simulators (issue 12): the Users pane's sources.
     let idp_sims = crate::sim::idp::start_demo().await;
-    let state = demo_state(sim.base_url(), conn);
+    let mut state = demo_state(sim.base_url(), conn);
+    state.users.sources = demo_sources(&idp_sims);
     // The demo's batches change only the embedded simulator, which is gone at exit:
     // journal them apart from the admin's real journal, and clean up after.
     let journal_dir = demo_journal_dir();
@@ -185,11 +233,9 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     state.workspace_path = Some(workspace);
     state.tenant = conn.tenant.clone();
     let mut initial = vec![Action::OpenWorkspace];
-    initial.extend(demo_actions());
+    initial.extend(demo_actions(&state));
     let result = runtime::run_tui(state, settings, initial).await;
-    for h in idp_sims {
-        h.shutdown().await;
-    }
+    idp_sims.shutdown().await;
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
     if let Some(dir) = temp_workspace {
@@ -226,7 +272,9 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
             return exit::FAILURE;
         }
     };
+    let idp_sims = crate::sim::idp::start_demo().await;
     let mut state = demo_state(sim.base_url(), &ConnectionArgs::default());
+    state.users.sources = demo_sources(&idp_sims);
     state.no_color = false;
     let (w, h) = (120, 32);
     let journal_dir = demo_journal_dir();
@@ -236,7 +284,7 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     };
     let mut driver = Driver::new(state, settings);
     driver.dispatch(Action::Resize(w, h));
-    for action in demo_actions() {
+    for action in demo_actions(&driver.state) {
         driver.dispatch(action);
     }
     let mut written = Vec::new();
@@ -329,6 +377,7 @@ pub async fn screenshots(args: &ScreenshotArgs) -> i32 {
     shot(&driver, "actions-progress");
     driver.settle().await;
     sim.shutdown().await;
+    idp_sims.shutdown().await;
     let _ = std::fs::remove_dir_all(&journal_dir);
     for path in &written {
         println!("{}", path.display());

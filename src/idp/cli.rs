@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
@@ -36,9 +36,11 @@ Identity-provider sources (--source okta:APP, --source entra:APP; APP = the app'
     --entra-secret-command. Microsoft Graph application permissions needed (least
     privilege, admin consent): Application.Read.All (find the app's service principal and
     list appRoleAssignedTo), User.Read.All (read the assigned users), GroupMember.Read.All
-    (expand assigned groups, nested groups included).
+    (expand assigned groups, nested groups included). Not needed: AppRoleAssignment.ReadWrite.All
+    (writes assignments), Directory.Read.All (broader).
   Secrets are never stored: `navscim sources test --save` keeps the URLs, ids and where
-  the secret comes from in the profile.";
+  the secret comes from in the profile (the dashboard's sources list, o on the Users
+  pane, reads and writes the same). --ca-file applies to the identity providers too.";
 
 /// Connection options of the identity providers.
 #[derive(Debug, Clone, Default, Args)]
@@ -241,11 +243,13 @@ async fn read_secret(source: &TokenSource, profile: &str, what: &str) -> Result<
     }
 }
 
-/// The connection to `provider` from `settings`, with its secret read.
+/// The connection to `provider` from `settings`, with its secret read; `ca_file`:
+/// extra PEM CA certificates to trust (`--ca-file`).
 pub async fn connect(
     provider: Provider,
     settings: &IdpSettings,
     profile: &str,
+    ca_file: Option<&Path>,
 ) -> Result<Connection, IdpError> {
     match provider {
         Provider::Okta => {
@@ -263,7 +267,9 @@ pub async fn connect(
             } else {
                 OktaAuth::Ssws
             };
-            Ok(Connection::Okta(OktaConfig::new(&s.org_url, token, auth)))
+            let mut c = OktaConfig::new(&s.org_url, token, auth);
+            c.ca_file = ca_file.map(Path::to_path_buf);
+            Ok(Connection::Okta(c))
         }
         Provider::Entra => {
             let s = settings.entra.as_ref().ok_or_else(|| {
@@ -284,6 +290,7 @@ pub async fn connect(
             let mut c = EntraConfig::new(&s.tenant, &s.client_id, secret);
             c.login_url = s.login_url.clone().unwrap_or(DEFAULT_LOGIN_URL.into());
             c.graph_url = s.graph_url.clone().unwrap_or(DEFAULT_GRAPH_URL.into());
+            c.ca_file = ca_file.map(Path::to_path_buf);
             Ok(Connection::Entra(c))
         }
     }
@@ -301,21 +308,67 @@ pub fn split_sources(values: &[String]) -> Result<(Vec<PathBuf>, Vec<Source>), S
     Ok((csv, idp))
 }
 
-/// Reads one identity-provider source, printing progress to stderr (`quiet`: only
-/// waits and renewals).
+/// One identity-provider source with everything needed to read it: what a
+/// `--source okta:APP` resolves to, and what the dashboard's sources list holds and
+/// its effects carry. Secrets by reference only (the settings name where the secret
+/// comes from; a `Debug` shows no secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    pub provider: Provider,
+    /// The app's id or label / display name.
+    pub app: String,
+    /// The provider's settings (org URL or tenant, client id, the secret's source).
+    pub settings: IdpSettings,
+    /// Names a token stored with the profile, if that is the secret's source.
+    pub profile: String,
+    /// Extra PEM CA certificates to trust (`--ca-file`).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl SourceSpec {
+    /// `okta:APP` / `entra:APP`: the source as `--source` writes it (the listing's name).
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.provider.prefix(), self.app)
+    }
+}
+
+/// Reads one source: signs in (the secret read from its source), finds the app and
+/// lists its assigned users, reporting progress to `on_event`. The one reader of
+/// `navscim lookup --source`, `navscim sources test` and the dashboard's sources list.
+pub async fn read(
+    spec: &SourceSpec,
+    on_event: &(dyn Fn(IdpEvent) + Send + Sync),
+) -> Result<Listing, IdpError> {
+    let connection = connect(
+        spec.provider,
+        &spec.settings,
+        &spec.profile,
+        spec.ca_file.as_deref(),
+    )
+    .await?;
+    fetch(&connection, &spec.label(), &spec.app, on_event).await
+}
+
+/// Reads one identity-provider source, printing waits and token renewals to stderr.
 pub async fn read_source(
     source: &Source,
     settings: &IdpSettings,
     profile: &str,
+    ca_file: Option<&Path>,
 ) -> Result<Listing, IdpError> {
     let Source::Idp { provider, app } = source else {
         return Err(IdpError::Config(format!(
             "{source} is not an identity provider"
         )));
     };
-    let connection = connect(*provider, settings, profile).await?;
-    let shown = source.to_string();
-    let label = shown.clone();
+    let spec = SourceSpec {
+        provider: *provider,
+        app: app.clone(),
+        settings: settings.clone(),
+        profile: profile.to_string(),
+        ca_file: ca_file.map(Path::to_path_buf),
+    };
+    let label = source.to_string();
     let on_event = move |e: IdpEvent| match e {
         IdpEvent::Waiting { seconds, why } if seconds >= 1.0 => {
             eprintln!("{label}: waiting {seconds:.1} s ({why})")
@@ -323,7 +376,43 @@ pub async fn read_source(
         IdpEvent::TokenRenewed => eprintln!("{label}: access token renewed"),
         _ => {}
     };
-    fetch(&connection, &shown, app, &on_event).await
+    read(&spec, &on_event).await
+}
+
+/// What a passed test of `source` says, a line each (without the source's name):
+/// credentials, permissions, the app found, how many assignments and users. Printed
+/// by `navscim sources test`, shown by the dashboard's sources list.
+pub fn test_report(listing: &Listing) -> Vec<String> {
+    let s = &listing.stats;
+    let needed = match listing.provider {
+        Provider::Entra => GRAPH_PERMISSIONS,
+        Provider::Okta => "apps and app users readable",
+    };
+    let mut lines = vec![
+        "credentials accepted".to_string(),
+        format!("permissions: every request the listing needed was allowed (needs {needed})"),
+        format!(
+            "app {:?} found (id {}{})",
+            listing.app.label,
+            listing.app.id,
+            listing
+                .app
+                .app_id
+                .as_deref()
+                .map(|a| format!(", appId {a}"))
+                .unwrap_or_default()
+        ),
+        format!(
+            "{} assignments ({} through groups) → {} users; {} requests, {} throttled",
+            listing.assignments,
+            listing.group_assignments,
+            listing.users.len(),
+            s.requests,
+            s.throttled
+        ),
+    ];
+    lines.extend(listing.warnings.iter().map(|w| format!("warning: {w}")));
+    lines
 }
 
 /// One line about a listing (and one per warning), for stderr.
@@ -390,8 +479,8 @@ pub struct SourcesTestArgs {
     pub save: bool,
 }
 
-/// Runs `navscim sources test`; returns the exit code.
-pub async fn run_sources(profile: &str, args: &SourcesArgs) -> i32 {
+/// Runs `navscim sources test`; returns the exit code. `ca_file`: `--ca-file`.
+pub async fn run_sources(profile: &str, ca_file: Option<&Path>, args: &SourcesArgs) -> i32 {
     let SourcesCommand::Test(args) = &args.command;
     let saved = match load_settings(profile) {
         Ok(s) => s,
@@ -421,38 +510,10 @@ pub async fn run_sources(profile: &str, args: &SourcesArgs) -> i32 {
     }
     let mut worst = 0;
     for source in &sources {
-        match read_source(source, &settings, profile).await {
+        match read_source(source, &settings, profile, ca_file).await {
             Ok(listing) => {
-                let s = &listing.stats;
-                println!("{source}: credentials accepted");
-                let needed = match listing.provider {
-                    Provider::Entra => GRAPH_PERMISSIONS,
-                    Provider::Okta => "apps and app users readable",
-                };
-                println!(
-                    "{source}: permissions: every request the listing needed was allowed (needs {needed})"
-                );
-                println!(
-                    "{source}: app {:?} found (id {}{})",
-                    listing.app.label,
-                    listing.app.id,
-                    listing
-                        .app
-                        .app_id
-                        .as_deref()
-                        .map(|a| format!(", appId {a}"))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "{source}: {} assignments ({} through groups) → {} users; {} requests, {} throttled",
-                    listing.assignments,
-                    listing.group_assignments,
-                    listing.users.len(),
-                    s.requests,
-                    s.throttled
-                );
-                for w in &listing.warnings {
-                    println!("{source}: warning: {w}");
+                for line in test_report(&listing) {
+                    println!("{source}: {line}");
                 }
             }
             Err(e) => {

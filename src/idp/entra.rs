@@ -23,12 +23,13 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::Value;
 use url::Url;
 
 use super::http;
 use super::{
-    AppInfo, AssignedUser, IdpError, IdpEvent, IdpStats, Listing, Merger, Provenance, Provider, Via,
+    AppInfo, AssignedUser, IdpError, IdpEvent, Listing, Merger, Provenance, Provider, Via,
 };
 use crate::import::{IdpUser, SourceRef};
 use crate::secret::Token;
@@ -42,6 +43,13 @@ pub const GRAPH_PERMISSIONS: &str =
 
 /// The `$select` of every user read.
 pub const USER_SELECT: &str = "id,userPrincipalName,mail,employeeId,displayName,givenName,surname,accountEnabled,otherMails,proxyAddresses";
+
+/// Times one request renews a refused (expired) token before its 401 is an error.
+const MAX_RENEWALS: u32 = 3;
+
+/// Groups expanded at once (each a paged listing of its transitive members). A 429
+/// from Graph holds every one of them for its `Retry-After`.
+pub const GROUP_CONCURRENCY: usize = 4;
 
 /// Ids per `id in (…)` filter (Graph's limit for `in` is 15 values).
 const IDS_PER_REQUEST: usize = 15;
@@ -61,6 +69,8 @@ pub struct EntraConfig {
     /// `$top` of each page (Graph allows up to 999).
     pub page_size: u32,
     pub timeout: Duration,
+    /// Extra PEM CA certificates to trust (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Default token endpoint base.
@@ -78,6 +88,7 @@ impl EntraConfig {
             graph_url: DEFAULT_GRAPH_URL.into(),
             page_size: 999,
             timeout: Duration::from_secs(30),
+            ca_file: None,
         }
     }
 }
@@ -93,8 +104,10 @@ pub struct EntraClient {
     graph: Url,
     token_url: Url,
     config: EntraConfig,
-    token: Option<AccessToken>,
-    stats: IdpStats,
+    /// The current access token; locked while one is requested, so requests running
+    /// at once wait for the one renewal instead of each asking for a token.
+    token: tokio::sync::Mutex<Option<AccessToken>>,
+    throttle: http::Throttle,
 }
 
 fn base_url(what: &str, s: &str) -> Result<Url, IdpError> {
@@ -128,34 +141,33 @@ impl EntraClient {
         let token_url = base_url("login URL", &config.login_url)?
             .join(&format!("{}/oauth2/v2.0/token", config.tenant.trim()))
             .map_err(|e| IdpError::Config(format!("Entra ID token URL: {e}")))?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IdpError::Config(format!("Entra ID: HTTP client: {e}")))?;
+        let http = http::client(P, config.timeout, config.ca_file.as_deref())?;
         Ok(EntraClient {
             http,
             graph,
             token_url,
             config,
-            token: None,
-            stats: IdpStats::default(),
+            token: tokio::sync::Mutex::new(None),
+            throttle: http::Throttle::default(),
         })
     }
 
-    /// A valid access token: the current one, or a new one when it is near expiry.
+    /// A valid access token: the current one, or a new one when it is near expiry or
+    /// when `refused` (a token Graph answered 401 to) is still the current one.
     async fn access_token(
-        &mut self,
-        force: bool,
+        &self,
+        refused: Option<&Token>,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<Token, IdpError> {
-        if let Some(t) = &self.token {
-            if !force && Instant::now() < t.renew_at {
+        let mut current = self.token.lock().await;
+        if let Some(t) = current.as_ref() {
+            let refused = refused.is_some_and(|r| r.expose() == t.value.expose());
+            if !refused && Instant::now() < t.renew_at {
                 return Ok(t.value.clone());
             }
         }
-        let renewing = self.token.is_some();
-        self.stats.requests += 1;
+        let renewing = current.is_some();
+        self.throttle.count(|s| s.requests += 1);
         let resp = self
             .http
             .post(self.token_url.clone())
@@ -220,11 +232,11 @@ impl EntraClient {
         let lifetime = Duration::from_secs(lifetime);
         let margin = (lifetime / 5).min(Duration::from_secs(300));
         let token = Token::new(value);
-        self.token = Some(AccessToken {
+        *current = Some(AccessToken {
             value: token.clone(),
             renew_at: Instant::now() + lifetime.saturating_sub(margin),
         });
-        self.stats.tokens_obtained += 1;
+        self.throttle.count(|s| s.tokens_obtained += 1);
         if renewing {
             on_event(IdpEvent::TokenRenewed);
         }
@@ -234,69 +246,43 @@ impl EntraClient {
     /// One Graph GET with the token, 401-renewal, 429/503 retries and error mapping.
     /// 404 is returned to the caller. `needed` names the permission a 403 lacks.
     async fn get(
-        &mut self,
+        &self,
         url: &Url,
         what: &str,
         needed: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<reqwest::Response, IdpError> {
-        let mut attempt = 0;
-        let mut renewed = false;
+        let mut refused: Option<Token> = None;
+        // A token can expire while requests run at once: each 401 renews it (once for
+        // all of them, see `access_token`) and sends the request again, a few times.
+        let mut renewals = 0;
         loop {
-            let token = self.access_token(false, on_event).await?;
-            self.stats.requests += 1;
-            let resp = self
-                .http
-                .get(url.clone())
-                .bearer_auth(token.expose())
-                .header("Accept", "application/json")
-                .send()
-                .await
-                .map_err(|e| http::network(P, url, e))?;
+            let token = self.access_token(refused.as_ref(), on_event).await?;
+            let resp = http::send_retrying(P, what, &self.throttle, on_event, || async {
+                self.http
+                    .get(url.clone())
+                    .bearer_auth(token.expose())
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .map_err(|e| http::network(P, url, e))
+            })
+            .await?;
             let status = resp.status();
-            if http::is_throttle(status) {
-                self.stats.throttled += 1;
-                if attempt >= http::MAX_RETRIES {
-                    return Err(IdpError::Server {
-                        provider: P,
-                        detail: format!("{what}: still {status} after {attempt} retries"),
-                    });
-                }
-                let wait = http::retry_wait(resp.headers(), attempt);
-                on_event(IdpEvent::Waiting {
-                    seconds: wait.as_secs_f64(),
-                    why: format!("{what}: {status}"),
-                });
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
-            }
             if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
                 return Ok(resp);
             }
             let body = http::body_excerpt(resp).await;
             let summary = graph_error(&body);
-            if status == reqwest::StatusCode::UNAUTHORIZED && !renewed {
-                // Expired (or revoked) mid-listing: one fresh token, then the same request.
-                renewed = true;
-                self.access_token(true, on_event).await?;
+            if status == reqwest::StatusCode::UNAUTHORIZED && renewals < MAX_RENEWALS {
+                // Expired (or revoked) mid-listing: a fresh token, then the same request.
+                renewals += 1;
+                refused = Some(token);
                 continue;
             }
-            return Err(match status.as_u16() {
-                401 => IdpError::Auth {
-                    provider: P,
-                    detail: format!("{what}: 401 {summary}"),
-                },
-                403 => IdpError::Forbidden {
-                    provider: P,
-                    detail: format!("{what}: 403 {summary}"),
-                    needed: format!("the Graph application permission {needed}"),
-                },
-                _ => IdpError::Server {
-                    provider: P,
-                    detail: format!("{what}: {status} {summary}"),
-                },
-            });
+            return Err(http::status_error(P, what, status, &summary, || {
+                format!("the Graph application permission {needed}")
+            }));
         }
     }
 
@@ -313,7 +299,7 @@ impl EntraClient {
 
     /// Finds the service principal by app (client) id or display name.
     pub async fn find_app(
-        &mut self,
+        &self,
         app: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<AppInfo, IdpError> {
@@ -364,15 +350,14 @@ impl EntraClient {
 
     /// Follows `@odata.nextLink` from `first`, calling `each` on every item.
     async fn pages(
-        &mut self,
+        &self,
         first: Url,
         what: &str,
         needed: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
         each: &mut (dyn FnMut(&Value) -> Result<(), String> + Send),
     ) -> Result<(), IdpError> {
-        let mut url = first;
-        loop {
+        let get_page = |url: Url| async move {
             let resp = self.get(&url, what, needed, on_event).await?;
             if !resp.status().is_success() {
                 return Err(IdpError::Server {
@@ -380,38 +365,69 @@ impl EntraClient {
                     detail: format!("{what}: {}", resp.status()),
                 });
             }
-            let v: Value = http::json(P, what, resp).await?;
-            self.stats.pages += 1;
-            let items = v
-                .get("value")
-                .and_then(Value::as_array)
-                .ok_or(IdpError::Server {
+            let mut v: Value = http::json(P, what, resp).await?;
+            let next = v
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match v.get_mut("value").map(Value::take) {
+                Some(Value::Array(items)) => Ok((items, next)),
+                _ => Err(IdpError::Server {
                     provider: P,
                     detail: format!("{what}: the answer has no \"value\" array"),
-                })?;
-            for item in items {
-                each(item).map_err(|detail| IdpError::Server {
-                    provider: P,
-                    detail: format!("{what}: {detail}"),
-                })?;
+                }),
             }
-            match v.get("@odata.nextLink").and_then(Value::as_str) {
-                Some(next) if !items.is_empty() => {
-                    url = http::checked_next(P, &self.graph, next)?;
-                }
-                _ => return Ok(()),
-            }
-        }
+        };
+        http::follow_pages(P, &self.graph, first, what, &self.throttle, get_page, each).await
+    }
+
+    /// The users of group `gid` (nested groups included), each "via" the group.
+    async fn group_users(
+        &self,
+        gid: &str,
+        name: Option<&str>,
+        on_event: &(dyn Fn(IdpEvent) + Send + Sync),
+    ) -> Result<Vec<AssignedUser>, IdpError> {
+        let top = self.config.page_size.to_string();
+        let url = self.url(
+            &format!(
+                "groups/{}/transitiveMembers/microsoft.graph.user",
+                http::seg(gid)
+            ),
+            &[("$select", USER_SELECT), ("$top", &top)],
+        );
+        let via = Via::Group {
+            id: Some(gid.to_string()),
+            name: Some(name.unwrap_or(gid).to_string()),
+        };
+        let mut users = Vec::new();
+        let mut each = |u: &Value| -> Result<(), String> {
+            users.push(graph_user(u, via.clone())?);
+            Ok(())
+        };
+        self.pages(
+            url,
+            "GET /groups/{id}/transitiveMembers/microsoft.graph.user",
+            "GroupMember.Read.All",
+            on_event,
+            &mut each,
+        )
+        .await?;
+        on_event(IdpEvent::GroupExpanded {
+            group: name.unwrap_or(gid).to_string(),
+            users: users.len(),
+        });
+        Ok(users)
     }
 
     /// Reads every user assigned the app (service principal by app id or display name).
     pub async fn fetch(
-        mut self,
+        self,
         source: &str,
         app: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<Listing, IdpError> {
-        self.access_token(false, on_event).await?;
+        self.access_token(None, on_event).await?;
         on_event(IdpEvent::Authenticated);
         let found = self.find_app(app, on_event).await?;
         on_event(IdpEvent::AppFound(found.clone()));
@@ -484,38 +500,24 @@ impl EntraClient {
             )
             .await?;
         }
-        // ---- groups, through their transitive members
+        // ---- groups, through their transitive members: several at once (a tenant
+        // assigns the app to many groups), merged in assignment order
         let group_assignments = groups.len();
+        type Expansion<'a> = std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Vec<AssignedUser>, IdpError>> + Send + 'a>,
+        >;
+        let mut pending: Vec<Expansion<'_>> = Vec::with_capacity(groups.len());
         for (gid, name) in &groups {
-            let url = self.url(
-                &format!(
-                    "groups/{}/transitiveMembers/microsoft.graph.user",
-                    http::seg(gid)
-                ),
-                &[("$select", USER_SELECT), ("$top", &top)],
-            );
-            let via = Via::Group {
-                id: Some(gid.clone()),
-                name: name.clone().or_else(|| Some(gid.clone())),
-            };
-            let mut count = 0usize;
-            let mut each = |u: &Value| -> Result<(), String> {
-                count += 1;
-                merger.add(graph_user(u, via.clone())?);
-                Ok(())
-            };
-            self.pages(
-                url,
-                "GET /groups/{id}/transitiveMembers/microsoft.graph.user",
-                "GroupMember.Read.All",
-                on_event,
-                &mut each,
-            )
-            .await?;
-            on_event(IdpEvent::GroupExpanded {
-                group: name.clone().unwrap_or_else(|| gid.clone()),
-                users: count,
-            });
+            pending.push(Box::pin(self.group_users(gid, name.as_deref(), on_event)));
+        }
+        let expansions = futures::stream::iter(pending)
+            .buffered(GROUP_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for users in expansions {
+            for user in users? {
+                merger.add(user);
+            }
         }
         let _ = others; // service principals assigned the app hold no seat
         Ok(Listing {
@@ -525,7 +527,7 @@ impl EntraClient {
             assignments,
             group_assignments,
             users: merger.into_users(),
-            stats: self.stats,
+            stats: self.throttle.stats(),
             warnings: Vec::new(),
         })
     }

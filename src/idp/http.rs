@@ -2,6 +2,7 @@
 //! (`Retry-After`, Okta `X-Rate-Limit-Reset`), pacing on Okta's announced limit before
 //! a 429, and refusing next links that leave the provider's origin.
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
@@ -10,21 +11,169 @@ use url::Url;
 
 use super::{IdpError, IdpEvent, IdpStats};
 
+/// The HTTP client of an identity provider: `timeout` per request, no redirects
+/// (the token is never sent elsewhere), and the extra PEM CA certificates of
+/// `ca_file` trusted (`--ca-file`, the same file and reader as the SCIM client's).
+pub(crate) fn client(
+    provider: &'static str,
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, IdpError> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = ca_file {
+        let certs = crate::scim::client::load_ca_file(path)
+            .map_err(|e| IdpError::Config(format!("{provider}: {e}")))?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| {
+        IdpError::Config(match ca_file {
+            Some(path) => format!(
+                "{provider}: could not set up HTTPS with the CA file {}: {e}",
+                path.display()
+            ),
+            None => format!("{provider}: HTTP client: {e}"),
+        })
+    })
+}
+
 /// 429/503 answers waited out per request before giving up.
 pub(crate) const MAX_RETRIES: u32 = 8;
 /// The longest single wait (a larger `Retry-After` is capped at this).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(60);
 
+/// What every request of one client shares, whichever task sends it (Entra ID
+/// expands groups several at a time): the listing's counters, and the instant before
+/// which no request starts because a 429/503 (its `Retry-After`) or the announced
+/// limit asked every request to wait, not only the one that was answered so.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    stats: Mutex<IdpStats>,
+    hold: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Throttle {
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> IdpStats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// Changes the counters.
+    pub(crate) fn count(&self, change: impl FnOnce(&mut IdpStats)) {
+        change(&mut self.stats.lock().expect("stats lock"));
+    }
+
+    /// No request starts before `wait` from now (a later hold already set stays).
+    fn hold_for(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut hold = self.hold.lock().expect("hold lock");
+        if hold.is_none_or(|h| h < until) {
+            *hold = Some(until);
+        }
+    }
+
+    /// Waits until the hold, if any, has passed.
+    async fn wait_hold(&self) {
+        let until = *self.hold.lock().expect("hold lock");
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+/// Sends one request (`send` builds and sends it again for each try) until it is not
+/// throttled: waits out the client's hold, counts the request, and on a 429/503 holds
+/// every request of the client for the wait the answer asks for ([`retry_wait`]),
+/// tells `on_event`, and tries again, up to [`MAX_RETRIES`] times. Other answers are
+/// returned as they are.
+pub(crate) async fn send_retrying<F, Fut>(
+    provider: &'static str,
+    what: &str,
+    throttle: &Throttle,
+    on_event: &(dyn Fn(IdpEvent) + Send + Sync),
+    mut send: F,
+) -> Result<Response, IdpError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, IdpError>>,
+{
+    let mut attempt = 0;
+    loop {
+        throttle.wait_hold().await;
+        throttle.count(|s| s.requests += 1);
+        let resp = send().await?;
+        let status = resp.status();
+        if !is_throttle(status) {
+            return Ok(resp);
+        }
+        throttle.count(|s| s.throttled += 1);
+        if attempt >= MAX_RETRIES {
+            return Err(IdpError::Server {
+                provider,
+                detail: format!("{what}: still {status} after {attempt} retries"),
+            });
+        }
+        let wait = retry_wait(resp.headers(), attempt);
+        throttle.hold_for(wait);
+        on_event(IdpEvent::Waiting {
+            seconds: wait.as_secs_f64(),
+            why: format!("{what}: {status}"),
+        });
+        attempt += 1;
+    }
+}
+
+/// One page of a listing: its items and the link to the next page, if any.
+pub(crate) type Page = (Vec<serde_json::Value>, Option<String>);
+
+/// Reads a paged listing from `first`: `get_page` reads one page (Okta: a JSON array
+/// and the `Link: rel="next"` header; Graph: `value` and `@odata.nextLink`), `each`
+/// takes every item (a page at a time is held, not the whole list). A next link is
+/// followed only on `origin`'s scheme, host and port ([`checked_next`]); an empty
+/// page ends the listing even with a next link (a broken server would loop for ever).
+pub(crate) async fn follow_pages<G, Fut>(
+    provider: &'static str,
+    origin: &Url,
+    first: Url,
+    what: &str,
+    throttle: &Throttle,
+    mut get_page: G,
+    each: &mut (dyn FnMut(&serde_json::Value) -> Result<(), String> + Send),
+) -> Result<(), IdpError>
+where
+    G: FnMut(Url) -> Fut,
+    Fut: std::future::Future<Output = Result<Page, IdpError>>,
+{
+    let mut url = first;
+    loop {
+        let (items, next) = get_page(url).await?;
+        throttle.count(|s| s.pages += 1);
+        for item in &items {
+            each(item).map_err(|detail| IdpError::Server {
+                provider,
+                detail: format!("{what}: {detail}"),
+            })?;
+        }
+        match next {
+            Some(next) if !items.is_empty() => url = checked_next(provider, origin, &next)?,
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Tracks the announced rate limit (Okta `X-Rate-Limit-Limit/-Remaining/-Reset`).
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
     /// Seconds since the epoch when the current window ends, if the limit is spent.
-    spent_until: Option<u64>,
+    spent_until: Mutex<Option<u64>>,
 }
 
 impl Pacer {
     /// Reads the rate-limit headers of an answer; records the share of the limit used.
-    pub(crate) fn observe(&mut self, headers: &HeaderMap, stats: &mut IdpStats) {
+    pub(crate) fn observe(&self, headers: &HeaderMap, throttle: &Throttle) {
         let num = |name: &str| {
             headers
                 .get(name)
@@ -38,9 +187,10 @@ impl Pacer {
         };
         if limit > 0 {
             let share = (limit.saturating_sub(remaining)) as f64 / limit as f64;
-            stats.limit_share = Some(stats.limit_share.unwrap_or(0.0).max(share));
+            throttle.count(|s| s.limit_share = Some(s.limit_share.unwrap_or(0.0).max(share)));
         }
-        self.spent_until = match (remaining, num("x-rate-limit-reset")) {
+        *self.spent_until.lock().expect("pacer lock") = match (remaining, num("x-rate-limit-reset"))
+        {
             (0, Some(reset)) => Some(reset),
             _ => None,
         };
@@ -48,14 +198,15 @@ impl Pacer {
 
     /// Waits until the window resets if the announced limit is spent.
     pub(crate) async fn before_request(
-        &mut self,
-        stats: &mut IdpStats,
+        &self,
+        throttle: &Throttle,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) {
-        if let Some(reset) = self.spent_until.take() {
+        let reset = self.spent_until.lock().expect("pacer lock").take();
+        if let Some(reset) = reset {
             let wait = until_epoch(reset);
             if !wait.is_zero() {
-                stats.paced += 1;
+                throttle.count(|s| s.paced += 1);
                 on_event(IdpEvent::Waiting {
                     seconds: wait.as_secs_f64(),
                     why: "the announced rate limit is spent until the window resets".into(),
@@ -172,6 +323,33 @@ pub(crate) fn network(provider: &'static str, url: &Url, e: reqwest::Error) -> I
     }
 }
 
+/// The error of a non-2xx answer other than a throttle: 401 refused credentials, 403
+/// a missing permission (`needed` names what grants it), anything else unexpected.
+/// `summary` is the provider's error text, already shortened.
+pub(crate) fn status_error(
+    provider: &'static str,
+    what: &str,
+    status: StatusCode,
+    summary: &str,
+    needed: impl FnOnce() -> String,
+) -> IdpError {
+    match status.as_u16() {
+        401 => IdpError::Auth {
+            provider,
+            detail: format!("{what}: 401 {summary}"),
+        },
+        403 => IdpError::Forbidden {
+            provider,
+            detail: format!("{what}: 403 {summary}"),
+            needed: needed(),
+        },
+        _ => IdpError::Server {
+            provider,
+            detail: format!("{what}: {status} {summary}"),
+        },
+    }
+}
+
 /// Reads a JSON body, naming the request on failure.
 pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     provider: &'static str,
@@ -247,6 +425,22 @@ mod tests {
         assert!(checked_next("Okta", &origin, "http://127.0.0.1:9000/api/v1/x?after=1").is_ok());
         assert!(checked_next("Okta", &origin, "http://evil.example/api/v1/x").is_err());
         assert!(checked_next("Okta", &origin, "http://127.0.0.1:9001/api/v1/x").is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_set_by_one_request_delays_every_request_of_the_client() {
+        let throttle = Throttle::default();
+        let start = tokio::time::Instant::now();
+        throttle.hold_for(Duration::from_secs(3));
+        // A shorter hold asked later does not shorten it.
+        throttle.hold_for(Duration::from_secs(1));
+        let (a, b) = tokio::join!(throttle.wait_hold(), throttle.wait_hold());
+        let _ = (a, b);
+        assert!(start.elapsed() >= Duration::from_secs(3));
+        // Passed: no more waiting.
+        let again = tokio::time::Instant::now();
+        throttle.wait_hold().await;
+        assert_eq!(again.elapsed(), Duration::ZERO);
     }
 
     #[test]

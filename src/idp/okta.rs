@@ -31,7 +31,7 @@ use url::Url;
 
 use super::http::{self, Pacer};
 use super::{
-    AppInfo, AssignedUser, IdpError, IdpEvent, IdpStats, Listing, Merger, Provenance, Provider, Via,
+    AppInfo, AssignedUser, IdpError, IdpEvent, Listing, Merger, Provenance, Provider, Via,
 };
 use crate::import::values::parse_enabled;
 use crate::import::{IdpUser, SourceRef};
@@ -60,6 +60,8 @@ pub struct OktaConfig {
     pub page_size: u32,
     /// Timeout of one request.
     pub timeout: Duration,
+    /// Extra PEM CA certificates to trust (`--ca-file`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl OktaConfig {
@@ -70,6 +72,7 @@ impl OktaConfig {
             auth,
             page_size: 200,
             timeout: Duration::from_secs(30),
+            ca_file: None,
         }
     }
 }
@@ -80,7 +83,7 @@ pub struct OktaClient {
     base: Url,
     config: OktaConfig,
     pacer: Pacer,
-    stats: IdpStats,
+    throttle: http::Throttle,
 }
 
 impl OktaClient {
@@ -99,17 +102,13 @@ impl OktaClient {
         if config.token.is_empty() {
             return Err(IdpError::Config("Okta: the API token is empty".into()));
         }
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| IdpError::Config(format!("Okta: HTTP client: {e}")))?;
+        let http = http::client(P, config.timeout, config.ca_file.as_deref())?;
         Ok(OktaClient {
             http,
             base,
             config,
             pacer: Pacer::default(),
-            stats: IdpStats::default(),
+            throttle: http::Throttle::default(),
         })
     }
 
@@ -120,7 +119,7 @@ impl OktaClient {
     /// One GET with pacing, 429/503 retries and error mapping. 404 is returned to the
     /// caller; other non-2xx answers become errors.
     async fn get(
-        &mut self,
+        &self,
         url: &Url,
         what: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
@@ -129,10 +128,8 @@ impl OktaClient {
             OktaAuth::Ssws => format!("SSWS {}", self.config.token.expose()),
             OktaAuth::Bearer => format!("Bearer {}", self.config.token.expose()),
         };
-        let mut attempt = 0;
-        loop {
-            self.pacer.before_request(&mut self.stats, on_event).await;
-            self.stats.requests += 1;
+        let resp = http::send_retrying(P, what, &self.throttle, on_event, || async {
+            self.pacer.before_request(&self.throttle, on_event).await;
             let resp = self
                 .http
                 .get(url.clone())
@@ -141,54 +138,26 @@ impl OktaClient {
                 .send()
                 .await
                 .map_err(|e| http::network(P, url, e))?;
-            self.pacer.observe(resp.headers(), &mut self.stats);
-            let status = resp.status();
-            if http::is_throttle(status) {
-                self.stats.throttled += 1;
-                if attempt >= http::MAX_RETRIES {
-                    return Err(IdpError::Server {
-                        provider: P,
-                        detail: format!("{what}: still {status} after {attempt} retries"),
-                    });
-                }
-                let wait = http::retry_wait(resp.headers(), attempt);
-                on_event(IdpEvent::Waiting {
-                    seconds: wait.as_secs_f64(),
-                    why: format!("{what}: {status}"),
-                });
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
-            }
-            if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-                return Ok(resp);
-            }
-            let body = http::body_excerpt(resp).await;
-            let summary = okta_error_summary(&body);
-            return Err(match status.as_u16() {
-                401 => IdpError::Auth {
-                    provider: P,
-                    detail: format!("{what}: 401 {summary}"),
-                },
-                403 => IdpError::Forbidden {
-                    provider: P,
-                    detail: format!("{what}: 403 {summary}"),
-                    needed: "an admin role that can read apps and users (Read-only \
-                             Administrator); an OAuth token also needs the okta.apps.read, \
-                             okta.users.read and okta.groups.read scopes"
-                        .into(),
-                },
-                _ => IdpError::Server {
-                    provider: P,
-                    detail: format!("{what}: {status} {summary}"),
-                },
-            });
+            self.pacer.observe(resp.headers(), &self.throttle);
+            Ok(resp)
+        })
+        .await?;
+        let status = resp.status();
+        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(resp);
         }
+        let body = http::body_excerpt(resp).await;
+        let summary = okta_error_summary(&body);
+        Err(http::status_error(P, what, status, &summary, || {
+            "an admin role that can read apps and users (Read-only Administrator); an OAuth \
+             token also needs the okta.apps.read, okta.users.read and okta.groups.read scopes"
+                .into()
+        }))
     }
 
     /// Finds the app by id, else by exact label.
     pub async fn find_app(
-        &mut self,
+        &self,
         app: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<AppInfo, IdpError> {
@@ -248,7 +217,7 @@ impl OktaClient {
 
     /// Reads every user assigned `app` (id or label).
     pub async fn fetch(
-        mut self,
+        self,
         source: &str,
         app: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
@@ -261,41 +230,23 @@ impl OktaClient {
             .append_pair("limit", &self.config.page_size.to_string());
         let mut merger = Merger::default();
         let (mut assignments, mut group_assignments) = (0usize, 0usize);
-        loop {
-            let what = "GET /api/v1/apps/{appId}/users";
-            let resp = self.get(&url, what, on_event).await?;
-            if !resp.status().is_success() {
-                return Err(IdpError::Server {
-                    provider: P,
-                    detail: format!(
-                        "{what}: {} (the app vanished while listing?)",
-                        resp.status()
-                    ),
-                });
-            }
-            let next = http::link_next(resp.headers());
-            let page: Vec<Value> = http::json(P, what, resp).await?;
-            self.stats.pages += 1;
-            for v in &page {
-                let user = app_user(v).map_err(|detail| IdpError::Server {
-                    provider: P,
-                    detail: format!("{what}: {detail}"),
-                })?;
+        {
+            let mut each = |v: &Value| -> Result<(), String> {
+                let user = app_user(v)?;
                 assignments += 1;
                 if user.provenance.iter().any(|p| p.via != Via::Direct) {
                     group_assignments += 1;
                 }
                 merger.add(user);
-            }
-            on_event(IdpEvent::Page { assignments });
-            match next {
-                // An empty page with a next link would loop for ever on a broken server.
-                Some(next) if !page.is_empty() => {
-                    url = http::checked_next(P, &self.base, &next)?;
+                if assignments.is_multiple_of(1000) {
+                    on_event(IdpEvent::Page { assignments });
                 }
-                _ => break,
-            }
+                Ok(())
+            };
+            self.all_pages(url, "GET /api/v1/apps/{appId}/users", on_event, &mut each)
+                .await?;
         }
+        on_event(IdpEvent::Page { assignments });
         let mut users = merger.into_users();
         let mut warnings = Vec::new();
         if group_assignments > 0 {
@@ -314,7 +265,7 @@ impl OktaClient {
             assignments,
             group_assignments,
             users,
-            stats: self.stats,
+            stats: self.throttle.stats(),
             warnings,
         })
     }
@@ -322,36 +273,35 @@ impl OktaClient {
     /// Follows `Link: rel="next"` from `url`, calling `each` on every item (a page at a
     /// time is held, not the whole list).
     async fn all_pages(
-        &mut self,
-        mut url: Url,
+        &self,
+        url: Url,
         what: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
-        each: &mut (dyn FnMut(&Value) + Send),
+        each: &mut (dyn FnMut(&Value) -> Result<(), String> + Send),
     ) -> Result<(), IdpError> {
-        loop {
+        let get_page = |url: Url| async move {
             let resp = self.get(&url, what, on_event).await?;
             if !resp.status().is_success() {
                 return Err(IdpError::Server {
                     provider: P,
-                    detail: format!("{what}: {}", resp.status()),
+                    detail: format!(
+                        "{what}: {} (the app vanished while listing?)",
+                        resp.status()
+                    ),
                 });
             }
             let next = http::link_next(resp.headers());
             let page: Vec<Value> = http::json(P, what, resp).await?;
-            self.stats.pages += 1;
-            page.iter().for_each(&mut *each);
-            match next {
-                Some(next) if !page.is_empty() => url = http::checked_next(P, &self.base, &next)?,
-                _ => return Ok(()),
-            }
-        }
+            Ok((page, next))
+        };
+        http::follow_pages(P, &self.base, url, what, &self.throttle, get_page, each).await
     }
 
     /// user id -> the assigned groups (id, name) holding the user, in assignment order:
     /// `GET /api/v1/apps/{appId}/groups?expand=group`, then
     /// `GET /api/v1/groups/{groupId}/users` of each.
     async fn group_memberships(
-        &mut self,
+        &self,
         app_id: &str,
         on_event: &(dyn Fn(IdpEvent) + Send + Sync),
     ) -> Result<HashMap<String, Vec<(String, String)>>, IdpError> {
@@ -367,6 +317,7 @@ impl OktaClient {
                     text(g, &["_embedded", "group", "profile", "name"]).unwrap_or(gid.clone());
                 groups.push((gid, name));
             }
+            Ok(())
         };
         self.all_pages(url, "GET /api/v1/apps/{appId}/groups", on_event, &mut each)
             .await?;
@@ -382,6 +333,7 @@ impl OktaClient {
                         .or_default()
                         .push((gid.clone(), name.clone()));
                 }
+                Ok(())
             };
             self.all_pages(
                 url,

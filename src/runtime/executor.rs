@@ -280,26 +280,54 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             options,
             lookup_after,
         } => {
-            let results = blocking(move || {
-                sources
-                    .into_iter()
-                    .map(|source| {
-                        let result = match &source {
-                            ImportSource::Path(path) => import::import_path(path, &options),
-                            ImportSource::Embedded { name, text } => {
-                                import::import_str(name, text, &options)
-                            }
-                        };
-                        (source, result)
-                    })
-                    .collect()
-            })
-            .await
-            .unwrap_or_default();
+            // Identity providers are read at once (each over its own connection),
+            // files on the blocking pool; the answers keep the sources' order.
+            let reads = sources.into_iter().map(|source| {
+                let options = options.clone();
+                async move {
+                    let result = match &source {
+                        ImportSource::Idp(spec) => read_idp(spec, settings).await,
+                        file => {
+                            let file = file.clone();
+                            blocking(move || match &file {
+                                ImportSource::Path(path) => import::import_path(path, &options),
+                                ImportSource::Embedded { name, text } => {
+                                    import::import_str(name, text, &options)
+                                }
+                                ImportSource::Idp(_) => unreachable!("matched above"),
+                            })
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(import::ImportError::Io {
+                                    file: "?".into(),
+                                    message: e.to_string(),
+                                })
+                            })
+                        }
+                    };
+                    (source, result)
+                }
+            });
+            let results = futures::future::join_all(reads).await;
             Action::FilesImported {
                 results,
                 lookup_after,
             }
+        }
+        Effect::TestSource { spec } => {
+            let source = spec.label();
+            let spec = with_ca_file(&spec, settings);
+            let result = crate::idp::cli::read(&spec, &|_| {})
+                .await
+                .map(|listing| crate::idp::cli::test_report(&listing))
+                .map_err(|e| e.to_string());
+            Action::SourceTested { source, result }
+        }
+        Effect::SaveSources { profile, settings } => {
+            let result = blocking(move || crate::idp::cli::save_settings(&profile, &settings))
+                .await
+                .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
+            Action::SourcesSaved { result }
         }
         Effect::LookupUsers {
             batch,
@@ -556,6 +584,12 @@ fn workspace_op(
                 ImportSource::Embedded { name, text } => {
                     (name.to_string(), text.as_bytes().to_vec())
                 }
+                // An identity-provider listing has no file: its content is who it
+                // assigned, so a refresh that drops someone shows them as gone.
+                ImportSource::Idp(spec) => {
+                    let who = crate::workspace::source_identities(&import, &aliases);
+                    (spec.label(), serde_json::to_vec(&who).unwrap_or_default())
+                }
             };
             w.record_source(&shown, &bytes, &import, &aliases, at)
         }
@@ -600,6 +634,45 @@ fn workspace_op(
     Action::WorkspaceWritten {
         what,
         result: result.map_err(|e| e.to_string()),
+    }
+}
+
+/// `spec` with the session's CA file (`--ca-file`), as every client of the session.
+fn with_ca_file(
+    spec: &crate::idp::cli::SourceSpec,
+    settings: &Settings,
+) -> crate::idp::cli::SourceSpec {
+    crate::idp::cli::SourceSpec {
+        ca_file: spec.ca_file.clone().or_else(|| settings.ca_file.clone()),
+        ..spec.clone()
+    }
+}
+
+/// Reads an identity-provider connection (the one reader, [`crate::idp::cli::read`])
+/// into an import, as a file would be: its users, the listing's warnings as the
+/// import's; a failure (already scrubbed of the secret) as a source that could not be
+/// read.
+async fn read_idp(
+    spec: &crate::idp::cli::SourceSpec,
+    settings: &Settings,
+) -> Result<import::Import, import::ImportError> {
+    let spec = with_ca_file(spec, settings);
+    match crate::idp::cli::read(&spec, &|_| {}).await {
+        Ok(listing) => {
+            tracing::info!("{}", crate::idp::cli::describe(&listing));
+            let mut import = listing.to_import();
+            import.warnings.extend(
+                listing
+                    .warnings
+                    .iter()
+                    .map(|w| import::Diagnostic::file_level(&listing.source, w.clone())),
+            );
+            Ok(import)
+        }
+        Err(e) => Err(import::ImportError::Io {
+            file: spec.label(),
+            message: e.to_string(),
+        }),
     }
 }
 

@@ -62,6 +62,11 @@ pub fn effect_started(effect: &Effect) -> String {
                 other => other.name().to_string(),
             }
         }
+        Effect::TestSource { spec } => spec.label(),
+        Effect::SaveSources { profile, settings } => format!(
+            "profile {profile}: {} connections (no secrets)",
+            settings.sources.len()
+        ),
     };
     if facts.is_empty() {
         what.to_string()
@@ -90,6 +95,14 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
             Err(e) => Err(format!("profile not saved: {e}")),
         },
         Action::EffectFailed(message) => Err(message.clone()),
+        Action::SourceTested { source, result } => match result {
+            Ok(lines) => Ok(format!("{source}: {}", lines.join("; "))),
+            Err(e) => Err(format!("{source}: {e}")),
+        },
+        Action::SourcesSaved { result } => match result {
+            Ok(path) => Ok(format!("sources saved to {}", path.display())),
+            Err(e) => Err(format!("sources not saved: {e}")),
+        },
         Action::FilesImported { results, .. } => {
             let failed: Vec<String> = results
                 .iter()
@@ -214,5 +227,6 @@ fn source_name(source: &ImportSource) -> String {
     match source {
         ImportSource::Path(path) => path.display().to_string(),
         ImportSource::Embedded { name, .. } => (*name).to_string(),
+        ImportSource::Idp(spec) => spec.label(),
     }
 }

@@ -1273,8 +1273,9 @@ fn validate_base_url(raw: &str) -> Result<String, ScimError> {
     Ok(trimmed.to_string())
 }
 
-/// Reads the extra CA file: one or more PEM certificates.
-fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ScimError> {
+/// Reads the extra CA file: one or more PEM certificates (shared with the
+/// identity-provider clients, [`crate::idp`]).
+pub(crate) fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, ScimError> {
     let pem = std::fs::read(path).map_err(|e| {
         ScimError::Config(format!("cannot read the CA file {}: {e}", path.display()))
     })?;

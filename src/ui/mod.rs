@@ -6,6 +6,7 @@ pub mod connection;
 pub mod history;
 pub mod overlay;
 pub mod screenshot;
+pub mod sources;
 pub mod status;
 pub mod theme;
 pub mod usage;

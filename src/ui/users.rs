@@ -43,6 +43,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.files_open {
         render_files(frame, area, users, theme);
     }
+    if users.sources.open {
+        super::sources::render(frame, area, state, theme);
+    }
     if let Some(dialog) = &users.mapping {
         render_mapping(frame, area, dialog, theme);
     }
@@ -189,6 +192,9 @@ fn render_empty(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
         Line::raw("Press L to load a CSV: identity-provider app assignments (Okta, Entra ID,"),
         Line::raw("any file with emails) or the Sales Navigator user export. navscim looks"),
         Line::raw("every user up over SCIM, one by one: the service cannot list users."),
+        Line::raw(""),
+        Line::raw("Or press o for the sources: read the app's assignments straight from Okta"),
+        Line::raw("or Microsoft Entra ID, refreshed whenever you ask."),
     ];
     for problem in &users.unmapped {
         lines.push(Line::raw(""));
@@ -519,7 +525,21 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Source rows", theme.title()));
     for source in &user.sources {
-        lines.push(Line::raw(format!("  {source}")));
+        // An identity provider's assignment is named by how it reaches the user (its
+        // "line" is only the user's place in the listing); a file by file:line.
+        let idp = [
+            "Okta app assignment",
+            "Okta, via ",
+            "Entra ID app assignment",
+            "Entra ID, via ",
+        ]
+        .iter()
+        .any(|p| source.file.starts_with(p));
+        lines.push(Line::raw(if idp {
+            format!("  {}", source.file)
+        } else {
+            format!("  {source}")
+        }));
     }
     if user.duplicate_rows > 0 {
         lines.push(Line::raw(format!(

@@ -27,8 +27,9 @@ fn a_dashboard_session_logs_its_work_at_the_default_level_and_never_the_token() 
         "command=\"screenshots\"",
         "Testing the connection: http://127.0.0.1:",
         "Testing the connection: connected in",
-        "Importing files: idp_okta.csv, salesnav_users.csv, usage.csv",
-        "Importing files: imported idp_okta.csv (",
+        // The demo's users come from its Okta and Entra ID simulators (issue 12).
+        "Importing files: okta:LinkedIn Sales Navigator, entra:LinkedIn Sales Navigator, salesnav_users.csv, usage.csv",
+        "Importing files: imported okta:LinkedIn Sales Navigator (",
         "Looking users up: batch 1: 1035 users at http://127.0.0.1:",
         "lookup batch 1 (1035 users): SCIM requests, retries and 429s requests=",
         "Looking users up: lookup batch 1 done, 0 cancelled",
@@ -48,6 +49,13 @@ fn a_dashboard_session_logs_its_work_at_the_default_level_and_never_the_token() 
     let leaks = log.matches("navscim-demo").count();
     let journal = log.matches("navscim-demo-journal").count();
     assert_eq!(leaks, journal, "the token is in the log:\n{log}");
+    // Nor the simulated identity providers' demo credentials.
+    for secret in [
+        navscim::sim::idp::okta::DEMO_TOKEN,
+        navscim::sim::idp::entra::DEMO_SECRET,
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
 }
 
 /// At debug, each request: method, path, status, time; still no token.

@@ -183,8 +183,37 @@ pub async fn live_demo(
     let mut driver = navscim::runtime::Driver::new(state, settings);
     driver.clock = clock();
     driver.dispatch(Action::Resize(w, h));
-    for action in navscim::cli::tui::demo_actions() {
+    // No identity-provider connection: the demo Okta export stands in for them.
+    for action in navscim::cli::tui::demo_actions(&driver.state) {
         driver.dispatch(action);
     }
     (sim, driver)
+}
+
+/// The live demo as `navscim demo` runs it (issue 12): [`live_demo`] plus the demo
+/// Okta and Entra ID simulators as the sources list's connections, whose users fill
+/// the Users pane (no identity-provider CSV). The first actions are dispatched, not
+/// yet answered.
+pub async fn live_idp_demo(
+    settings: navscim::runtime::Settings,
+    (w, h): (u16, u16),
+) -> (
+    navscim::sim::SimHandle,
+    navscim::sim::idp::DemoSims,
+    navscim::runtime::Driver,
+) {
+    let config = navscim::cli::tui::demo_sim_config(Duration::ZERO);
+    let sim = navscim::sim::start(config).await.unwrap();
+    let idp = navscim::sim::idp::start_demo().await;
+    let mut state =
+        navscim::cli::tui::demo_state(sim.base_url(), &navscim::cli::ConnectionArgs::default());
+    state.users.sources = navscim::cli::tui::demo_sources(&idp);
+    state.no_color = true;
+    let mut driver = navscim::runtime::Driver::new(state, settings);
+    driver.clock = clock();
+    driver.dispatch(Action::Resize(w, h));
+    for action in navscim::cli::tui::demo_actions(&driver.state) {
+        driver.dispatch(action);
+    }
+    (sim, idp, driver)
 }

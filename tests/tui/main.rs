@@ -18,6 +18,7 @@ mod messages;
 mod shell;
 mod small;
 mod snapshots;
+mod sources;
 mod stranded;
 mod usage;
 mod users;

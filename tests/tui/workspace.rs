@@ -38,7 +38,7 @@ fn session(sim: &SimHandle, dir: &Path, path: &Path, at: DateTime<Utc>) -> Drive
 /// The first session: the demo's files loaded and every user looked up.
 async fn first_session(sim: &SimHandle, dir: &Path, path: &Path, at: DateTime<Utc>) -> Driver {
     let mut driver = session(sim, dir, path, at);
-    for action in navscim::cli::tui::demo_actions() {
+    for action in navscim::cli::tui::demo_actions(&driver.state) {
         driver.dispatch(action);
     }
     driver.settle().await;

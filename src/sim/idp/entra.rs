@@ -212,6 +212,7 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     s.limiter.count_request();
+    let _answering = s.limiter.enter();
     if !s.config.common.latency.is_zero() {
         tokio::time::sleep(s.config.common.latency).await;
     }

@@ -138,6 +138,9 @@ pub struct IdpSimStats {
     pub unauthorized: u64,
     /// Most API requests accepted in one window.
     pub max_in_window: u64,
+    /// Most requests being answered at the same time (a client that sends requests
+    /// at once shows more than 1 when answers take time: `latency`).
+    pub max_in_flight: u64,
 }
 
 /// Rate limiting and counters shared by both simulators.
@@ -149,6 +152,17 @@ pub(crate) struct Limiter {
     unauthorized: AtomicU64,
     storm_seen: AtomicU64,
     window: Mutex<(u64, u64, u64)>, // (window index, used, max used in a window)
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// A request being answered (see [`Limiter::enter`]); counted until dropped.
+pub(crate) struct InFlight<'a>(&'a Limiter);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What the limiter decided for one API request.
@@ -172,6 +186,13 @@ pub(crate) fn now_secs() -> u64 {
 impl Limiter {
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request as being answered until the guard is dropped.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(self)
     }
 
     pub(crate) fn count_unauthorized(&self) {
@@ -240,6 +261,7 @@ impl Limiter {
             tokens_issued: self.tokens_issued.load(Ordering::Relaxed),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
             max_in_window: self.window.lock().map(|w| w.2).unwrap_or(0),
+            max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
         }
     }
 }
@@ -307,12 +329,26 @@ pub(crate) async fn serve(
     ))
 }
 
+/// The demo's identity-provider simulators (`navscim demo`); a simulator that could
+/// not start is `None` (logged; the demo runs without it).
+pub struct DemoSims {
+    pub okta: Option<IdpSimHandle>,
+    pub entra: Option<IdpSimHandle>,
+}
+
+impl DemoSims {
+    /// Stops both.
+    pub async fn shutdown(self) {
+        for h in [self.okta, self.entra].into_iter().flatten() {
+            h.shutdown().await;
+        }
+    }
+}
+
 /// Starts the demo Okta and Entra ID simulators (`navscim demo`) and logs where they
-/// are and the ready-made `--source` flags; a simulator that cannot start is logged
-/// and left out (the demo runs without it).
-pub async fn start_demo() -> Vec<IdpSimHandle> {
-    let mut out = Vec::new();
-    match okta::start(okta::OktaSimConfig::default()).await {
+/// are and the ready-made `--source` flags.
+pub async fn start_demo() -> DemoSims {
+    let okta = match okta::start(okta::OktaSimConfig::default()).await {
         Ok(h) => {
             tracing::info!(
                 url = h.base_url(),
@@ -321,11 +357,14 @@ pub async fn start_demo() -> Vec<IdpSimHandle> {
                 okta::SALESNAV_APP_LABEL,
                 h.base_url()
             );
-            out.push(h);
+            Some(h)
         }
-        Err(e) => tracing::warn!("demo Okta simulator did not start: {e}"),
-    }
-    match entra::start(entra::EntraSimConfig::default()).await {
+        Err(e) => {
+            tracing::warn!("demo Okta simulator did not start: {e}");
+            None
+        }
+    };
+    let entra = match entra::start(entra::EntraSimConfig::default()).await {
         Ok(h) => {
             tracing::info!(
                 url = h.base_url(),
@@ -337,11 +376,14 @@ pub async fn start_demo() -> Vec<IdpSimHandle> {
                 h.base_url(),
                 h.base_url()
             );
-            out.push(h);
+            Some(h)
         }
-        Err(e) => tracing::warn!("demo Entra ID simulator did not start: {e}"),
-    }
-    out
+        Err(e) => {
+            tracing::warn!("demo Entra ID simulator did not start: {e}");
+            None
+        }
+    };
+    DemoSims { okta, entra }
 }
 
 /// Constant-time comparison of a presented secret.

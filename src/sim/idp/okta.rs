@@ -151,6 +151,7 @@ fn app_user_json(i: usize, p: &SimPerson) -> Value {
 async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let cfg = &s.config;
     s.limiter.count_request();
+    let _answering = s.limiter.enter();
     if !cfg.common.latency.is_zero() {
         tokio::time::sleep(cfg.common.latency).await;
     }

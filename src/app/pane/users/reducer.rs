@@ -201,6 +201,9 @@ pub fn edit_text(state: &mut State, edit: TextEdit) -> bool {
 
 /// Terminal paste into the `/` filter or a prompt.
 pub fn paste(state: &mut State, text: &str) -> bool {
+    if state.users.context() == Context::SourceForm {
+        return super::sources::paste(state, text);
+    }
     let users = &mut state.users;
     let field = match users.context() {
         Context::UsersFilter => Some(&mut users.table.filter),
@@ -241,6 +244,9 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
     if state.users.mapping.is_some() {
         return mapping_command(state, command, out);
     }
+    if state.users.sources.open {
+        return super::sources::command(state, command, out);
+    }
     let users = &mut state.users;
     if users.details_open || users.files_open {
         if command == Command::Close {
@@ -268,6 +274,7 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             users.files_open = true;
             users.details_scroll = 0;
         }
+        Command::Sources => super::sources::open(state),
         Command::Details => {
             if users.cursor_user().is_some() {
                 users.details_open = true;
@@ -635,6 +642,7 @@ pub fn files_imported(
     lookup_after: bool,
     out: &mut Outbox,
 ) {
+    super::sources::imported(state, &results);
     let files_before = state.users.files.len();
     let mut failures = Vec::new();
     let mut imports = Vec::new();

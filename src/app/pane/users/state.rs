@@ -298,6 +298,8 @@ pub struct UsersState {
     pub mapping: Option<MappingDialog>,
     /// The admin's notes by identity key, oldest first: `(written at, text)`.
     pub notes: std::collections::BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, String)>>,
+    /// The sources list (`o`): files loaded, identity-provider connections.
+    pub sources: super::sources::SourcesState,
     // Figures the pane shows every frame, kept up to date by the reducer so a frame
     // costs the same with 100,000 users as with 1,000.
     counts: HashMap<MatchStatus, usize>,
@@ -320,6 +322,8 @@ impl UsersState {
     pub fn context(&self) -> Context {
         if self.mapping.is_some() {
             Context::Mapping
+        } else if self.sources.open {
+            self.sources.context()
         } else if self.prompt.is_some() {
             Context::Prompt
         } else if self.table.filter_editing {
