@@ -229,7 +229,6 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     // The demo's workspace: a temporary one (removed at exit) unless --workspace names
     // one; the dashboard opens it, reads it and writes to it.
     let (workspace, temp_workspace) = super::workspace::demo_workspace(conn);
-    let mut state = state;
     state.workspace_path = Some(workspace);
     state.tenant = conn.tenant.clone();
     let mut initial = vec![Action::OpenWorkspace];
