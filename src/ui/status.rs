@@ -9,12 +9,24 @@ use super::theme::Theme;
 use crate::app::keys;
 use crate::app::state::State;
 
+/// The latest notice on one line. One that does not fit is cut with "… M" at the end
+/// (the message log, `M`, has it whole); the notices say the essential first.
 pub fn render_notice(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(notice) = &state.notice {
-        let line = Line::from(Span::styled(
-            format!(" {}", notice.text),
-            theme.level(notice.level),
-        ));
+        let style = theme.level(notice.level);
+        let text = format!(" {}", notice.text);
+        let width = area.width as usize;
+        let line = if text.chars().count() > width && width > 4 {
+            let cut: String = text.chars().take(width - 3).collect();
+            Line::from(vec![
+                Span::styled(cut, style),
+                Span::styled("…", style),
+                Span::raw(" "),
+                Span::styled("M", theme.key()),
+            ])
+        } else {
+            Line::from(Span::styled(text, style))
+        };
         frame.render_widget(Paragraph::new(line), area);
     }
 }

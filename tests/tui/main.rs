@@ -14,6 +14,7 @@ mod identity;
 mod input;
 mod keys;
 mod messages;
+mod notices;
 mod paste;
 mod shell;
 mod small;

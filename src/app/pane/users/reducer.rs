@@ -123,7 +123,7 @@ fn mapping_command(state: &mut State, command: Command, out: &mut Outbox) -> boo
         }
         Command::EditCancel | Command::Close => {
             let dialog = users.mapping.take().expect("checked above");
-            state.notice = Some(warn(format!("{} was not imported", dialog.needs.file)));
+            state.notice = Some(warn(format!("Not imported: {}", dialog.needs.file)));
         }
         Command::EditCommit | Command::Activate => {
             let dialog = users.mapping.take().expect("checked above");
@@ -861,13 +861,11 @@ fn link_confirmed(
             state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));
         }
         Ok(None) => {
-            state.notice = Some(error(format!(
-                "No SCIM user has id {scim_id}: the link was not made"
-            )))
+            state.notice = Some(error(format!("Not linked: no SCIM user has id {scim_id}")))
         }
         Err(e) => {
             state.notice = Some(error(format!(
-                "Could not verify SCIM id {scim_id}: {e}; the link was not made"
+                "Not linked: could not verify SCIM id {scim_id}: {e}"
             )))
         }
     }

@@ -550,13 +550,15 @@ impl LoadSummary {
                 self.failures.join(" · ")
             )),
             (None, _, Some(usage)) if self.files.is_empty() => usage,
+            // The counts first: the status line at 80 columns shows them; the
+            // file names follow (the message log, M, has the whole line).
             (None, 0, Some(usage)) => Notice {
                 level: usage.level,
-                text: format!("Loaded {names}: {new_users} new users · {}", usage.text),
+                text: format!("{new_users} new users · {} · from {names}", usage.text),
             },
-            (None, 0, _) => info(format!("Loaded {names}: {new_users} new users")),
+            (None, 0, _) => info(format!("{new_users} new users loaded from {names}")),
             (None, n, _) => warn(format!(
-                "Loaded {names} with {n} problems (p lists them); {new_users} new users"
+                "{new_users} new users, {n} problems (p lists them) · loaded from {names}"
             )),
         }
     }
