@@ -545,7 +545,7 @@ fn the_pane_reads_at_80x24_plan_requests_and_details() {
     let text = screen(&s, 80, 24);
     assert!(text.contains("applying 3 operations"), "{text}");
     assert!(text.contains("1/3 · applied 1"), "{text}");
-    assert!(text.contains("applied  deactivate"), "{text}");
+    assert!(text.contains("applied deactivate"), "{text}");
     assert!(
         text.contains("x apply"),
         "the hints come from the key table: {text}"

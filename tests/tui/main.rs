@@ -10,6 +10,7 @@ mod plan_support;
 
 mod actions;
 mod colors;
+mod columns;
 mod identity;
 mod input;
 mod keys;
