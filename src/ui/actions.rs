@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(block, area);
     let Some(review) = &actions.review else {
         render_empty(frame, inner, state, theme);
-        render_prompt(frame, area, actions, theme);
+        render_prompt(frame, area, state, theme);
         return;
     };
     let [header, table] =
@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if actions.confirm.is_some() {
         render_confirm(frame, area, state, review, theme);
     }
-    render_prompt(frame, area, actions, theme);
+    render_prompt(frame, area, state, theme);
 }
 
 fn title(actions: &ActionsState) -> String {
@@ -604,15 +604,16 @@ fn render_confirm(
     ]));
     let rect = centered(area, 64.min(area.width), lines.len() as u16 + 2);
     let block = Block::bordered()
-        .title(" Apply this plan? — Tab moves, Esc cancels ")
+        .title(" Apply this plan? ")
+        .title_bottom(Line::from(format!(" {} ", state.field_hint())).right_aligned())
         .border_style(theme.overlay_border());
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
-fn render_prompt(frame: &mut Frame, area: Rect, actions: &ActionsState, theme: &Theme) {
-    if let Some(input) = &actions.prompt {
-        let title = "Open a plan file (JSON) — Enter opens, Esc cancels";
-        super::overlay::render_prompt(frame, area, title, input, theme);
+fn render_prompt(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    if let Some(input) = &state.actions.prompt {
+        let title = "Open a plan file (JSON)";
+        super::overlay::render_prompt(frame, area, title, input, &state.field_hint(), theme);
     }
 }

@@ -6,7 +6,6 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::theme::Theme;
-use crate::app::keys;
 use crate::app::state::State;
 
 /// The latest notice on one line. One that does not fit is cut with "… M" at the end
@@ -39,9 +38,7 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         badge,
         theme.badge(&state.connection.permissions),
     )];
-    for binding in keys::bindings_for(state.key_context()) {
-        let Some(hint) = binding.hint else { continue };
-        let key = binding.keys[0].label();
+    for (key, hint) in state.key_hints() {
         let needed = 2 + key.chars().count() + 1 + hint.chars().count();
         if width + needed > area.width as usize {
             break;

@@ -51,7 +51,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         render_details(frame, area, state, theme);
     }
     if let Some(prompt) = &usage.prompt {
-        super::overlay::render_prompt(frame, area, &prompt.title(usage), &prompt.input, theme);
+        super::overlay::render_prompt(
+            frame,
+            area,
+            &prompt.title(usage),
+            &prompt.input,
+            &state.field_hint(),
+            theme,
+        );
     }
     if usage.date_order.is_some() {
         render_date_order(frame, area, usage, theme);

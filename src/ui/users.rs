@@ -50,7 +50,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         if let crate::app::users::PromptKind::ConfirmLink { index, user, why } = &prompt.kind {
             render_confirm_link(frame, area, users, *index, user, why, theme);
         }
-        super::overlay::render_prompt(frame, area, &prompt.title(), &prompt.input, theme);
+        super::overlay::render_prompt(
+            frame,
+            area,
+            &prompt.title(),
+            &prompt.input,
+            &state.field_hint(),
+            theme,
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 #[path = "../apply_support/mod.rs"]
 mod apply_support;
 mod harness;
+mod hints;
 #[path = "../plan_support/mod.rs"]
 mod plan_support;
 
