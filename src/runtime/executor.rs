@@ -352,7 +352,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         // Applied in `Executor::spawn`.
         Effect::ControlBatch(_) => return None,
-        Effect::ExportUsers { path, rows } => {
+        Effect::ExportUsers {
+            path,
+            rows,
+            overwrite,
+        } => {
+            if !overwrite && path.exists() {
+                return Some(Action::ExportExists { path });
+            }
             let n = rows.len();
             let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
                 .await

@@ -213,6 +213,42 @@ pub fn paste(state: &mut State, text: &str) -> bool {
 }
 
 /// The answer to an export of the view.
+/// The export of the view shown (the rows as the filter and sort show them) to `path`.
+fn export_effect(state: &State, path: std::path::PathBuf, overwrite: bool) -> Effect {
+    let users = &state.users;
+    let rows: Vec<UserReport> = users
+        .table
+        .view
+        .iter()
+        .map(|&i| {
+            UserReport::new(
+                &users.directory.users[i],
+                users.presence(i),
+                users.rows[i].outcome.as_deref(),
+                users.rows[i].ignored,
+            )
+        })
+        .collect();
+    Effect::ExportUsers {
+        path,
+        rows,
+        overwrite,
+    }
+}
+
+/// The export's file is there already: ask before replacing it, naming it.
+pub fn export_exists(state: &mut State, path: std::path::PathBuf) -> bool {
+    state.notice = Some(warn(format!(
+        "Not exported yet: {} exists · y replaces it, Esc keeps it",
+        path.display()
+    )));
+    state.users.prompt = Some(Prompt {
+        kind: PromptKind::ConfirmOverwrite { path },
+        input: TextField::default(),
+    });
+    true
+}
+
 pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), String>) -> bool {
     state.notice = Some(match result {
         Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
@@ -433,24 +469,17 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                     if value.is_empty() {
                         return true;
                     }
-                    let users = &state.users;
-                    let rows: Vec<UserReport> = users
-                        .table
-                        .view
-                        .iter()
-                        .map(|&i| {
-                            UserReport::new(
-                                &users.directory.users[i],
-                                users.presence(i),
-                                users.rows[i].outcome.as_deref(),
-                                users.rows[i].ignored,
-                            )
-                        })
-                        .collect();
-                    out.push(Effect::ExportUsers {
-                        path: value.into(),
-                        rows,
-                    });
+                    out.push(export_effect(state, value.into(), false));
+                }
+                PromptKind::ConfirmOverwrite { path } => {
+                    if matches!(value.to_lowercase().as_str(), "y" | "yes") {
+                        out.push(export_effect(state, path, true));
+                    } else {
+                        state.notice = Some(info(format!(
+                            "Not exported; {} kept as it was",
+                            path.display()
+                        )));
+                    }
                 }
             }
         }

@@ -221,6 +221,8 @@ pub enum PromptKind {
     LoadFile,
     /// Export the current view to this path (.csv or .json).
     Export,
+    /// The export's file is there already: typing `y` (or `yes`) replaces it.
+    ConfirmOverwrite { path: std::path::PathBuf },
     /// A hand link to a SCIM user whose identity contradicts the cursor user's, or
     /// that another user already holds: shown side by side with why; typing `yes`
     /// links anyway (the admin's explicit decision), anything else cancels.
@@ -247,6 +249,10 @@ impl Prompt {
             PromptKind::Link => "Link to SCIM id (verified with GET /Users/{id})".into(),
             PromptKind::LoadFile => "Load CSV file".into(),
             PromptKind::Export => "Export the view to (.csv or .json)".into(),
+            PromptKind::ConfirmOverwrite { path } => format!(
+                "{} exists: overwrite it? Type y and Enter (Esc keeps it)",
+                path.display()
+            ),
             PromptKind::ConfirmLink { user, .. } => format!(
                 "Link anyway to SCIM id {}? Type yes and Enter (Esc cancels)",
                 user.id.as_deref().unwrap_or("?")
