@@ -78,6 +78,9 @@ pub enum Action {
     Exported {
         result: Result<(PathBuf, usize), String>,
     },
+    /// The answer to `Effect::ExportUsers` without `overwrite` when a file is there:
+    /// nothing was written; the admin is asked.
+    ExportExists { path: PathBuf },
     // Actions pane.
     /// At start: look for batches a crash or kill left unfinished.
     CheckJournal,

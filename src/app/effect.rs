@@ -66,6 +66,9 @@ pub enum Effect {
     ExportUsers {
         path: PathBuf,
         rows: Vec<crate::report::UserReport>,
+        /// Replace a file already there (the admin said so); else a file there is
+        /// answered with `Action::ExportExists` and left alone.
+        overwrite: bool,
     },
     // Actions pane.
     /// List the journal's interrupted batches (plus batch `also` if it stopped unfinished

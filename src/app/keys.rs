@@ -415,7 +415,7 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Details, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::Details, &[Key::Char('q')], None, "Quit", Command::Quit),
     // Editing a text field: printable keys type, the terminal's paste inserts.
-    b(C::TextEdit, &[Key::Enter], Some("done"), "Keep the new value", Command::EditCommit),
+    b(C::TextEdit, &[Key::Enter], Some("ok"), "Keep the new value", Command::EditCommit),
     b(C::TextEdit, &[Key::Esc], Some("cancel"), "Abandon the change", Command::EditCancel),
     b(C::TextEdit, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
     // Typing into any field (printable keys insert; a value there when the field
@@ -426,11 +426,13 @@ pub static BINDINGS: &[Binding] = &[
     b(C::Typing, &[Key::End], None, "Cursor to the end", Command::Edit(TextEdit::End)),
     b(C::Typing, &[Key::Backspace], None, "Delete the character before the cursor", Command::Edit(TextEdit::Backspace)),
     b(C::Typing, &[Key::Delete], None, "Delete the character under the cursor", Command::Edit(TextEdit::Delete)),
-    b(C::Typing, &[Key::Ctrl('u')], None, "Clear the field", Command::Edit(TextEdit::Clear)),
+    b(C::Typing, &[Key::Ctrl('u')], Some("clear"), "Clear the field", Command::Edit(TextEdit::Clear)),
     // Overlays.
     b(C::Help, &[Key::Esc, Key::Char('?'), Key::Char('q'), Key::Char('M')], Some("close"), "Close help / the message log", Command::Close),
     b(C::Help, &[Key::Up, Key::Char('k')], None, "Scroll up", Command::Up),
     b(C::Help, &[Key::Down, Key::Char('j')], Some("scroll"), "Scroll down", Command::Down),
+    b(C::Help, &[Key::PageUp], None, "Page up", Command::PageUp),
+    b(C::Help, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::QuitConfirm, &[Key::Char('y')], Some("quit"), "Quit and cancel running work", Command::Confirm),
     b(C::QuitConfirm, &[Key::Esc, Key::Char('n')], Some("stay"), "Stay", Command::Close),
     b(C::QuitConfirm, &[Key::Ctrl('c')], None, "Quit now", Command::Confirm),

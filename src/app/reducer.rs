@@ -117,6 +117,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::Exported { result } => users::reducer::exported(state, result),
+        Action::ExportExists { path } => users::reducer::export_exists(state, path),
         Action::ConnectionTested { seq, result } => connection::reducer::tested(state, seq, result),
         Action::ProfileSaved { result } => connection::reducer::profile_saved(state, result),
         Action::EffectFailed(message) => {

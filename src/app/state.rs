@@ -157,6 +157,41 @@ impl State {
         }
     }
 
+    /// Whether `command` does something right now. A key bound in a context may not
+    /// in every use of it: Tab picks an identifier kind only in the re-look-up
+    /// prompt, and moves between Cancel and Apply only in the confirmation. Hints
+    /// (the status line, a field's own line) show only the keys that do.
+    pub fn offers(&self, command: super::keys::Command) -> bool {
+        use super::keys::Command;
+        use super::pane::users::state::PromptKind;
+        match command {
+            Command::NextKind => matches!(
+                self.users.prompt.as_ref().map(|p| &p.kind),
+                Some(PromptKind::Relookup(_))
+            ),
+            Command::SwitchFocus => self.actions.confirm.is_some(),
+            _ => true,
+        }
+    }
+
+    /// What the keys of the focused context do, from the key table and as offered
+    /// ([`State::offers`]): `Enter ok · Esc cancel · Ctrl-U clear` in a text field.
+    pub fn key_hints(&self) -> Vec<(String, &'static str)> {
+        super::keys::bindings_for(self.key_context())
+            .filter(|b| self.offers(b.command))
+            .filter_map(|b| Some((b.keys[0].label(), b.hint?)))
+            .collect()
+    }
+
+    /// [`State::key_hints`] on one line, for a text field's own hint.
+    pub fn field_hint(&self) -> String {
+        self.key_hints()
+            .iter()
+            .map(|(key, hint)| format!("{key} {hint}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
     /// The key context of the pane underneath any overlay (what help describes).
     pub fn pane_context(&self) -> Context {
         match self.tab {

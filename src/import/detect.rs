@@ -143,8 +143,33 @@ fn names(found: &[&str]) -> String {
     found.join(", ")
 }
 
+/// Whether `headers` are those of a per-user file navscim wrote itself (the Users
+/// pane's export, `navscim lookup --out x.csv`: [`crate::report::CSV_HEADER`]).
+pub fn is_own_export(headers: &[String]) -> bool {
+    let norm: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+    [
+        "email",
+        "username",
+        "externalid",
+        "scimid",
+        "matchedby",
+        "presence",
+    ]
+    .iter()
+    .all(|sign| norm.iter().any(|h| h == sign))
+}
+
 /// Recognise the format from the header cells.
 pub fn detect(headers: &[String]) -> Detection {
+    if is_own_export(headers) {
+        // A list of users like any IdP's: its identifiers are read, its lookup
+        // results are not believed (they are looked up again).
+        return Detection {
+            format: Format::GenericIdp,
+            confidence: 0.99,
+            reason: "navscim's own export (email, user_name, external_id, name)".into(),
+        };
+    }
     let norm: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
     let has = |n: &str| norm.iter().any(|h| h == n);
     let shown = |n: &str| -> String {

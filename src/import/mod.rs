@@ -245,11 +245,26 @@ pub fn import_table(table: Table, opts: &ImportOptions) -> Result<Import, Import
         },
         None => detect(&table.headers),
     };
+    // navscim's own export maps itself: its identifiers, its name; its `status` and
+    // `active` are lookup results, not whether the IdP enables the user.
+    let own = (opts.mapping.is_none() && detect::is_own_export(&table.headers)).then(|| {
+        let mut m = MappingOverride::default();
+        for (field, header) in [
+            (Field::Email, "email"),
+            (Field::UserName, "user_name"),
+            (Field::ExternalId, "external_id"),
+            (Field::DisplayName, "name"),
+        ] {
+            m.set(field, ColumnRef::Header(header.into()));
+        }
+        m.set(Field::Enabled, ColumnRef::Ignore);
+        m
+    });
     let mapping = resolve_mapping(
         &table.file,
         detection.format,
         &table.headers,
-        opts.mapping.as_ref(),
+        own.as_ref().or(opts.mapping.as_ref()),
     )?;
     records::build(table, detection, mapping, opts)
 }

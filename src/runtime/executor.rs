@@ -462,7 +462,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         // Queued to the workspace writer in `Executor::spawn`.
         Effect::Workspace(_) => return None,
-        Effect::ExportUsers { path, rows } => {
+        Effect::ExportUsers {
+            path,
+            rows,
+            overwrite,
+        } => {
+            if !overwrite && path.exists() {
+                return Some(Action::ExportExists { path });
+            }
             let n = rows.len();
             let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
                 .await

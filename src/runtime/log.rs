@@ -35,7 +35,9 @@ pub fn effect_started(effect: &Effect) -> String {
             format!("SCIM id {scim_id} at {}", spec.base_url)
         }
         Effect::CopyToClipboard { text } => format!("{} characters", text.chars().count()),
-        Effect::ExportUsers { path, rows } => format!("{} rows to {}", rows.len(), path.display()),
+        Effect::ExportUsers { path, rows, .. } => {
+            format!("{} rows to {}", rows.len(), path.display())
+        }
         Effect::FindUnfinished { .. } => String::new(),
         Effect::LoadPlan { path } => path.display().to_string(),
         Effect::BuildUndo { batch } => format!("of batch {batch}"),
@@ -154,6 +156,10 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
             Ok((path, n)) => Ok(format!("exported {n} users to {}", path.display())),
             Err(e) => Err(format!("export failed: {e}")),
         },
+        Action::ExportExists { path } => Ok(format!(
+            "{} exists: nothing written, the admin is asked",
+            path.display()
+        )),
         Action::UnfinishedFound { batches } => Ok(format!(
             "{} unfinished batches in the journal",
             batches.len()

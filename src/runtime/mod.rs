@@ -4,6 +4,7 @@
 pub mod colors;
 pub mod connect;
 pub mod executor;
+pub mod input;
 pub mod log;
 pub mod terminal;
 
@@ -11,10 +12,13 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+#[cfg(not(unix))]
 use futures::StreamExt;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{Event, EventStream};
+use ratatui::crossterm::event::Event;
+#[cfg(not(unix))]
+use ratatui::crossterm::event::EventStream;
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use ratatui::Terminal;
@@ -74,7 +78,7 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
     let mut guard = terminal::TerminalGuard::enter(settings.colors)?;
     let (tx, mut rx) = unbounded_channel();
     let executor = Executor::new(tx, settings);
-    let mut events = EventStream::new();
+    let mut events = TerminalInput::new()?;
     let mut hangup = Signals::new()?;
 
     let size = guard.terminal.size()?;
@@ -100,10 +104,12 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
             }
         }
         tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(event)) => {
-                    if let Some(action) = action_from_event(event) {
-                        dispatch(&mut state, action, &executor, Clock::System);
+            batch = events.next() => match batch {
+                Some(Ok(batch)) => {
+                    for event in batch {
+                        if let Some(action) = action_from_event(event) {
+                            dispatch(&mut state, action, &executor, Clock::System);
+                        }
                     }
                 }
                 Some(Err(e)) => return Err(e),
@@ -126,6 +132,71 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
     drop(guard);
     executor.close_workspace();
     Ok(())
+}
+
+/// The terminal's events. On Unix our own reader and [`input::InputParser`] (a paste
+/// whose end marker never comes ends after a timeout instead of holding every key);
+/// elsewhere crossterm's event stream.
+struct TerminalInput {
+    #[cfg(unix)]
+    _reader: input::TtyReader,
+    #[cfg(unix)]
+    bytes: UnboundedReceiver<Vec<u8>>,
+    #[cfg(unix)]
+    parser: input::InputParser,
+    #[cfg(unix)]
+    winch: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    events: EventStream,
+}
+
+impl TerminalInput {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            let (reader, bytes) = input::TtyReader::start()?;
+            Ok(TerminalInput {
+                _reader: reader,
+                bytes,
+                parser: input::InputParser::new(),
+                winch: tokio::signal::unix::signal(
+                    tokio::signal::unix::SignalKind::window_change(),
+                )?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(TerminalInput {
+            events: EventStream::new(),
+        })
+    }
+
+    /// The next events (at least one); `None` when the terminal is gone. Cancel-safe:
+    /// nothing is taken from the terminal that is not returned.
+    async fn next(&mut self) -> Option<io::Result<Vec<Event>>> {
+        #[cfg(unix)]
+        loop {
+            let deadline = self.parser.deadline();
+            tokio::select! {
+                bytes = self.bytes.recv() => {
+                    let events = self.parser.feed(&bytes?, std::time::Instant::now());
+                    if !events.is_empty() {
+                        return Some(Ok(events));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(std::time::Instant::now).into()), if deadline.is_some() => {
+                    let events = self.parser.flush(std::time::Instant::now());
+                    if !events.is_empty() {
+                        return Some(Ok(events));
+                    }
+                }
+                _ = self.winch.recv() => {
+                    return Some(ratatui::crossterm::terminal::size().map(|(w, h)| vec![Event::Resize(w, h)]));
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        self.events.next().await.map(|r| r.map(|e| vec![e]))
+    }
 }
 
 fn draw(terminal: &mut terminal::Tui, state: &State) -> io::Result<()> {

@@ -10,15 +10,77 @@
 
 use std::io::{self, Stdout, Write};
 
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::crossterm::{cursor, execute};
+use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
 
-pub type Tui = Terminal<CrosstermBackend<super::colors::ColorWriter<Stdout>>>;
+pub type Tui = Terminal<AppBackend>;
+
+/// crossterm's backend, except that it never asks the terminal where the cursor is:
+/// the answer would come on the input our own reader takes ([`super::input`]), so
+/// crossterm would wait 2 s for it and fail. ratatui asks only to put the cursor back
+/// after a clear (on resize); the last position set is that answer.
+pub struct AppBackend {
+    inner: CrosstermBackend<super::colors::ColorWriter<Stdout>>,
+    cursor: Position,
+}
+
+impl Backend for AppBackend {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn append_lines(&mut self, n: u16) -> io::Result<()> {
+        self.inner.append_lines(n)
+    }
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        Ok(self.cursor)
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        self.cursor = position.into();
+        self.inner.set_cursor_position(self.cursor)
+    }
+    fn clear(&mut self) -> io::Result<()> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> io::Result<Size> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Backend::flush(&mut self.inner)
+    }
+}
+
+impl Write for AppBackend {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Write::flush(&mut self.inner)
+    }
+}
 
 /// Owns the terminal while the dashboard runs; restores it when dropped.
 pub struct TerminalGuard {
@@ -36,7 +98,11 @@ impl TerminalGuard {
             return Err(e);
         }
         let writer = super::colors::ColorWriter::new(stdout, colors);
-        let terminal = Terminal::new(CrosstermBackend::new(writer)).inspect_err(|_| restore())?;
+        let backend = AppBackend {
+            inner: CrosstermBackend::new(writer),
+            cursor: Position::default(),
+        };
+        let terminal = Terminal::new(backend).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
 }

@@ -3,12 +3,13 @@
 //! confirmation, and the running batch's progress. Only the rows on screen are built.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
+use super::table::{Column, TableRow};
 use super::theme::Theme;
 use super::users::thousands;
 use crate::app::actions::reducer::{refusal_short, table_height};
@@ -29,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(block, area);
     let Some(review) = &actions.review else {
         render_empty(frame, inner, state, theme);
-        render_prompt(frame, area, actions, theme);
+        render_prompt(frame, area, state, theme);
         return;
     };
     let [header, table] =
@@ -45,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if actions.confirm.is_some() {
         render_confirm(frame, area, state, review, theme);
     }
-    render_prompt(frame, area, actions, theme);
+    render_prompt(frame, area, state, theme);
 }
 
 fn title(actions: &ActionsState) -> String {
@@ -131,7 +132,10 @@ fn render_empty(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(super::with_margin(lines)).wrap(Wrap { trim: false }),
+        super::margin(area),
+    );
 }
 
 fn render_header(frame: &mut Frame, area: Rect, state: &State, review: &PlanReview, theme: &Theme) {
@@ -293,7 +297,6 @@ fn render_table(
     let total = review.rows(actions.view);
     let start = actions.table.offset.min(total);
     let end = (start + height).min(total);
-    let wide = area.width >= 110;
     let focus = |position: usize| {
         if position == actions.table.cursor {
             theme.focus()
@@ -301,89 +304,74 @@ fn render_table(
             Style::new()
         }
     };
-    let (header, widths, rows): (Vec<&str>, Vec<Constraint>, Vec<Row>) = match actions.view {
+    // Columns as wide as their content (the shared table renderer); short of space,
+    // the email gets the larger share.
+    let (columns, rows): (Vec<Column>, Vec<TableRow>) = match actions.view {
         PlanView::Operations => {
             let statuses = actions.batch.as_ref().map(|b| &b.statuses);
-            let mut header = vec!["Op", "Name", "Email"];
-            let mut widths = vec![
-                Constraint::Length(10),
-                Constraint::Length(if wide { 24 } else { 16 }),
-                if wide {
-                    Constraint::Length(36)
-                } else {
-                    Constraint::Fill(3)
-                },
-            ];
+            let mut columns = Vec::new();
             if statuses.is_some() {
-                header.insert(0, "Status");
-                widths.insert(0, Constraint::Length(8));
+                columns.push(Column::new("Status").min(7));
             }
-            header.push("Reason");
-            widths.push(Constraint::Fill(if wide { 1 } else { 2 }));
+            columns.extend([
+                Column::new("Op").min(10),
+                Column::new("Name").min(12).max(30).weight(2),
+                Column::new("Email").min(16).weight(4),
+                Column::new("Reason").min(8).weight(1),
+            ]);
             let rows = (start..end)
                 .map(|i| {
                     let op = &review.plan.operations[i];
-                    let mut cells = Vec::new();
+                    let mut row = TableRow::new(focus(i));
                     if let Some(statuses) = statuses {
                         let status = statuses.get(i).cloned().unwrap_or_default();
-                        cells.push(Cell::from(status.label()).style(status_style(&status, theme)));
+                        row = row.styled(status.label(), status_style(&status, theme));
                     }
-                    cells.push(Cell::from(apply::op_name(op.op)).style(op_style(op.op, theme)));
-                    cells.push(Cell::from(op.name.clone()));
-                    cells.push(Cell::from(op.email.clone().unwrap_or_default()));
                     let reason = match statuses.and_then(|s| s.get(i)) {
                         Some(OpStatus::Failed(detail)) => detail.clone(),
                         _ => op.reason.clone(),
                     };
-                    cells.push(Cell::from(reason).style(theme.dim()));
-                    Row::new(cells).style(focus(i))
+                    row.styled(apply::op_name(op.op), op_style(op.op, theme))
+                        .cell(op.name.clone())
+                        .cell(op.email.clone().unwrap_or_default())
+                        .styled(reason, theme.dim())
                 })
                 .collect();
-            (header, widths, rows)
+            (columns, rows)
         }
         PlanView::Excluded => {
-            let header = vec!["Why", "Name", "Email", "Detail"];
-            let widths = vec![
-                Constraint::Length(if wide { 20 } else { 16 }),
-                Constraint::Length(if wide { 24 } else { 16 }),
-                if wide {
-                    Constraint::Length(36)
-                } else {
-                    Constraint::Fill(3)
-                },
-                Constraint::Fill(if wide { 1 } else { 2 }),
+            let columns = vec![
+                Column::new("Why").min(12).max(24),
+                Column::new("Name").min(12).max(30).weight(2),
+                Column::new("Email").min(16).weight(4),
+                Column::new("Detail").min(8).weight(2),
             ];
             let rows = (start..end)
                 .map(|i| {
                     let ex = &review.plan.excluded[i];
-                    Row::new(vec![
-                        Cell::from(exclusion_name(ex.why).replace('_', " ")),
-                        Cell::from(ex.name.clone()),
-                        Cell::from(ex.email.clone().unwrap_or_default()),
-                        Cell::from(ex.detail.clone()).style(theme.dim()),
-                    ])
-                    .style(focus(i))
+                    TableRow::new(focus(i))
+                        .cell(exclusion_name(ex.why).replace('_', " "))
+                        .cell(ex.name.clone())
+                        .cell(ex.email.clone().unwrap_or_default())
+                        .styled(ex.detail.clone(), theme.dim())
                 })
                 .collect();
-            (header, widths, rows)
+            (columns, rows)
         }
         PlanView::Requests => {
-            let header = vec![
-                "#",
-                "Request (sent only if the re-read shows it is still needed)",
+            let columns = vec![
+                Column::new("#").min(3),
+                Column::new("Request (sent only if the re-read shows it is still needed)"),
             ];
-            let widths = vec![Constraint::Length(5), Constraint::Fill(1)];
             let rows = (start..end)
                 .map(|i| {
                     let r = &review.requests[i];
-                    Row::new(vec![
-                        Cell::from((r.seq + 1).to_string()),
-                        Cell::from(r.to_string()),
-                    ])
-                    .style(focus(i))
+                    TableRow::new(focus(i))
+                        .cell((r.seq + 1).to_string())
+                        .cell(r.to_string())
                 })
                 .collect();
-            (header, widths, rows)
+            (columns, rows)
         }
     };
     let title = format!(
@@ -396,9 +384,7 @@ fn render_table(
             String::new()
         }
     );
-    let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
-    let table = Table::new(rows, widths).header(header).column_spacing(1);
-    frame.render_widget(table, area);
+    super::table::render(frame, area, &columns, rows, theme);
     // The view's name and position sit on the pane's bottom border.
     let label = format!(" {title} · e switches ");
     let width = (label.chars().count() as u16).min(area.width);
@@ -624,15 +610,16 @@ fn render_confirm(
     ]));
     let rect = centered(area, 64.min(area.width), lines.len() as u16 + 2);
     let block = Block::bordered()
-        .title(" Apply this plan? — Tab moves, Esc cancels ")
+        .title(" Apply this plan? ")
+        .title_bottom(Line::from(format!(" {} ", state.field_hint())).right_aligned())
         .border_style(theme.overlay_border());
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
-fn render_prompt(frame: &mut Frame, area: Rect, actions: &ActionsState, theme: &Theme) {
-    if let Some(input) = &actions.prompt {
-        let title = "Open a plan file (JSON) — Enter opens, Esc cancels";
-        super::overlay::render_prompt(frame, area, title, input, theme);
+fn render_prompt(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    if let Some(input) = &state.actions.prompt {
+        let title = "Open a plan file (JSON)";
+        super::overlay::render_prompt(frame, area, title, input, &state.field_hint(), theme);
     }
 }

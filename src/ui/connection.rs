@@ -62,9 +62,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     conn.focused_field().is_some_and(|f| f.selected)
                 };
             let hint = if selected {
-                format!("  typing replaces · {}", crate::app::text_field::FIELD_HINT)
+                format!("  typing replaces · {}", state.field_hint())
             } else {
-                format!("  {}", crate::app::text_field::FIELD_HINT)
+                format!("  {}", state.field_hint())
             };
             // Only where it fits on the row (the notice says it too).
             let used: usize = spans.iter().map(|s| s.width()).sum();

@@ -8,6 +8,7 @@ pub mod overlay;
 pub mod screenshot;
 pub mod sources;
 pub mod status;
+pub mod table;
 pub mod theme;
 pub mod usage;
 pub mod users;
@@ -103,4 +104,29 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(format!("tenant: {tenant}"), theme.title()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `area` less one column on each side: text wrapped in it keeps a margin on every
+/// line, not only the first.
+pub fn margin(area: ratatui::layout::Rect) -> ratatui::layout::Rect {
+    ratatui::layout::Rect {
+        x: area.x.saturating_add(1),
+        width: area.width.saturating_sub(2),
+        ..area
+    }
+}
+
+/// `lines` with the one-space margin they start with taken off (for [`margin`]'s area).
+pub fn with_margin(lines: Vec<ratatui::text::Line<'static>>) -> Vec<ratatui::text::Line<'static>> {
+    lines
+        .into_iter()
+        .map(|mut line| {
+            if let Some(first) = line.spans.first_mut() {
+                if let Some(rest) = first.content.strip_prefix(' ') {
+                    first.content = rest.to_string().into();
+                }
+            }
+            line
+        })
+        .collect()
 }

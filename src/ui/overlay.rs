@@ -11,12 +11,20 @@ use crate::app::state::State;
 use crate::app::text_field::TextField;
 
 /// A one-line prompt centred over `area`, with the terminal cursor in the field.
-pub fn render_prompt(frame: &mut Frame, area: Rect, title: &str, input: &TextField, theme: &Theme) {
+/// `hint` says what the keys do there ([`State::field_hint`]).
+pub fn render_prompt(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    input: &TextField,
+    hint: &str,
+    theme: &Theme,
+) {
     let rect = centered(area, area.width.saturating_sub(4).min(90), 3);
     let hint = if input.selected {
-        format!(" typing replaces · {} ", crate::app::text_field::FIELD_HINT)
+        format!(" typing replaces · {} ", hint)
     } else {
-        format!(" {} ", crate::app::text_field::FIELD_HINT)
+        format!(" {} ", hint)
     };
     let block = Block::bordered()
         .title(format!(" {title} "))
@@ -105,17 +113,25 @@ pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme)
     let lines = help_lines(state, theme);
     let area = centered(frame.area(), 76, lines.len() as u16 + 2);
     // Never scroll past the last line.
-    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    let visible = area.height.saturating_sub(2);
+    let total = lines.len() as u16;
+    let max_scroll = total.saturating_sub(visible);
+    let scroll = scroll.min(max_scroll);
+    // When it does not fit, the title says where the admin is and how to see more.
+    let title = if max_scroll > 0 {
+        format!(
+            " Help {}-{} of {total} — ↓ PgDn more · Esc closes ",
+            scroll + 1,
+            (scroll + visible).min(total)
+        )
+    } else {
+        " Help — Esc closes ".to_string()
+    };
     let block = Block::bordered()
-        .title(" Help — Esc closes ")
+        .title(title)
         .border_style(theme.overlay_border());
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .scroll((scroll.min(max_scroll), 0)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
 /// The message log: every notice of the session, oldest first, with its time (UTC).

@@ -6,15 +6,26 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::theme::Theme;
-use crate::app::keys;
 use crate::app::state::State;
 
+/// The latest notice on one line. One that does not fit is cut with "… M" at the end
+/// (the message log, `M`, has it whole); the notices say the essential first.
 pub fn render_notice(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(notice) = &state.notice {
-        let line = Line::from(Span::styled(
-            format!(" {}", notice.text),
-            theme.level(notice.level),
-        ));
+        let style = theme.level(notice.level);
+        let text = format!(" {}", notice.text);
+        let width = area.width as usize;
+        let line = if text.chars().count() > width && width > 4 {
+            let cut: String = text.chars().take(width - 3).collect();
+            Line::from(vec![
+                Span::styled(cut, style),
+                Span::styled("…", style),
+                Span::raw(" "),
+                Span::styled("M", theme.key()),
+            ])
+        } else {
+            Line::from(Span::styled(text, style))
+        };
         frame.render_widget(Paragraph::new(line), area);
     }
 }
@@ -27,9 +38,7 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         badge,
         theme.badge(&state.connection.permissions),
     )];
-    for binding in keys::bindings_for(state.key_context()) {
-        let Some(hint) = binding.hint else { continue };
-        let key = binding.keys[0].label();
+    for (key, hint) in state.key_hints() {
         let needed = 2 + key.chars().count() + 1 + hint.chars().count();
         if width + needed > area.width as usize {
             break;

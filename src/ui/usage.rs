@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -51,7 +51,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         render_details(frame, area, state, theme);
     }
     if let Some(prompt) = &usage.prompt {
-        super::overlay::render_prompt(frame, area, &prompt.title(usage), &prompt.input, theme);
+        super::overlay::render_prompt(
+            frame,
+            area,
+            &prompt.title(usage),
+            &prompt.input,
+            &state.field_hint(),
+            theme,
+        );
     }
     if usage.date_order.is_some() {
         render_date_order(frame, area, usage, theme);
@@ -305,47 +312,44 @@ fn user_text(state: &State, user: Option<usize>) -> (String, Style) {
 }
 
 fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    use super::table::{Column, TableRow};
     let usage = &state.usage;
     let rows_data = usage.rows();
     let height = area.height.saturating_sub(1) as usize;
     let wide = area.width >= 110;
     let extra_wide = area.width >= 150;
-    let mut header = vec!["", "Idle d", "Email"];
-    let mut widths = vec![
-        Constraint::Length(1),
-        Constraint::Length(6),
-        Constraint::Fill(2),
+    // Columns as wide as their content; short of space, the email gets the larger
+    // share of what is above the minimums.
+    let mut columns = vec![
+        Column::fixed("", 1),
+        Column::new("Idle d").min(6),
+        Column::new("Email").min(16).weight(4),
     ];
     if wide {
-        header.push("Name");
-        widths.push(Constraint::Length(20));
+        columns.push(Column::new("Name").min(12).max(30).weight(2));
     }
-    header.extend(["Last active", "Days", "Srch"]);
-    widths.extend([
-        Constraint::Length(11),
-        Constraint::Length(4),
-        Constraint::Length(5),
+    columns.extend([
+        Column::new("Last active").min(10),
+        Column::new("Days").min(4),
+        Column::new("Srch").min(4),
     ]);
     if wide {
-        header.extend(["Views", "InMail", "Leads"]);
-        widths.extend([
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(5),
+        columns.extend([
+            Column::new("Views").min(5),
+            Column::new("InMail").min(5),
+            Column::new("Leads").min(5),
         ]);
     }
     if extra_wide {
-        header.extend(["Accts", "Lists", "SSI", "Licence", "Line"]);
-        widths.extend([
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Fill(1),
-            Constraint::Length(5),
+        columns.extend([
+            Column::new("Accts").min(5),
+            Column::new("Lists").min(5),
+            Column::new("SSI").min(3),
+            Column::new("Licence").min(7).max(30),
+            Column::new("Line").min(4),
         ]);
     }
-    header.push("User");
-    widths.push(Constraint::Length(10));
+    columns.push(Column::new("User").min(8).weight(2));
 
     let end = (usage.table.offset + height).min(usage.table.view.len());
     let rows = usage.table.view[usage.table.offset.min(end)..end]
@@ -362,42 +366,36 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 }
                 _ => Style::new(),
             };
-            let mut cells = vec![
-                Cell::from(if marked { "●" } else { " " }),
-                Cell::from(idle_text(activity)).style(idle_style),
-                Cell::from(row.email.clone().unwrap_or_default()),
-            ];
+            let mut cells = TableRow::new(theme.row(marked, position == usage.table.cursor))
+                .cell(if marked { "●" } else { " " })
+                .styled(idle_text(activity), idle_style)
+                .cell(row.email.clone().unwrap_or_default());
             if wide {
-                cells.push(Cell::from(row.name.clone().unwrap_or_default()));
+                cells = cells.cell(row.name.clone().unwrap_or_default());
             }
-            cells.extend([
-                Cell::from(row.last_active.map(|d| d.to_string()).unwrap_or_default()),
-                Cell::from(opt(row.days_active)),
-                Cell::from(opt(row.searches)),
-            ]);
+            cells = cells
+                .cell(row.last_active.map(|d| d.to_string()).unwrap_or_default())
+                .cell(opt(row.days_active))
+                .cell(opt(row.searches));
             if wide {
-                cells.extend([
-                    Cell::from(opt(row.profile_views)),
-                    Cell::from(opt(row.inmails_sent)),
-                    Cell::from(opt(row.leads_saved)),
-                ]);
+                cells = cells
+                    .cell(opt(row.profile_views))
+                    .cell(opt(row.inmails_sent))
+                    .cell(opt(row.leads_saved));
             }
             if extra_wide {
-                cells.extend([
-                    Cell::from(opt(row.accounts_saved)),
-                    Cell::from(opt(row.lists_created)),
-                    Cell::from(row.ssi.map(|v| format!("{v:.0}")).unwrap_or_default()),
-                    Cell::from(row.license_type.clone().unwrap_or_default()),
-                    Cell::from(row.source.line.to_string()),
-                ]);
+                cells = cells
+                    .cell(opt(row.accounts_saved))
+                    .cell(opt(row.lists_created))
+                    .cell(row.ssi.map(|v| format!("{v:.0}")).unwrap_or_default())
+                    .cell(row.license_type.clone().unwrap_or_default())
+                    .cell(row.source.line.to_string());
             }
             let (user, user_style) = user_text(state, usage.row_user.get(r).copied().flatten());
-            cells.push(Cell::from(user).style(user_style));
-            Row::new(cells).style(theme.row(marked, position == usage.table.cursor))
-        });
-    let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
-    let table = Table::new(rows, widths).header(header).column_spacing(1);
-    frame.render_widget(table, area);
+            cells.styled(user, user_style)
+        })
+        .collect();
+    super::table::render(frame, area, &columns, rows, theme);
 }
 
 fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

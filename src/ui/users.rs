@@ -2,9 +2,9 @@
 //! rows on screen, so 100,000 users cost the same per frame as 1,000.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -53,7 +53,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         if let crate::app::users::PromptKind::ConfirmLink { index, user, why } = &prompt.kind {
             render_confirm_link(frame, area, users, *index, user, why, theme);
         }
-        super::overlay::render_prompt(frame, area, &prompt.title(), &prompt.input, theme);
+        super::overlay::render_prompt(
+            frame,
+            area,
+            &prompt.title(),
+            &prompt.input,
+            &state.field_hint(),
+            theme,
+        );
     }
 }
 
@@ -344,29 +351,26 @@ fn status_style(status: MatchStatus, theme: &Theme) -> Style {
 }
 
 fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
+    use super::table::{Column, TableRow};
     let height = area.height.saturating_sub(1) as usize;
     let wide = area.width >= 110;
     let extra_wide = area.width >= 150;
     // Narrow terminals (80 columns) keep who and why; wide ones add the ids and seat.
-    let mut header = vec!["", "Status", "Name", "Email"];
-    let mut widths = vec![
-        Constraint::Length(2),
-        Constraint::Length(10),
-        Constraint::Length(if wide { 22 } else { 16 }),
-        // The email is who the row is: it takes the larger share of what is left, so
-        // wide terminals show it whole (the detail keeps the rest).
-        Constraint::Fill(3),
+    // Columns are as wide as their content; short of space, the email (who the row
+    // is) gets the larger share, the detail the rest.
+    let mut columns = vec![
+        Column::fixed("", 2),
+        Column::new("Status").min(9),
+        Column::new("Name").min(12).max(30).weight(2),
+        Column::new("Email").min(16).weight(4),
     ];
     if wide {
-        header.extend(["externalId", "Seat"]);
-        widths.extend([Constraint::Length(12), Constraint::Length(8)]);
+        columns.extend([Column::new("externalId").min(8), Column::new("Seat").min(6)]);
     }
     if extra_wide {
-        header.extend(["SCIM id", "Src"]);
-        widths.extend([Constraint::Length(17), Constraint::Length(3)]);
+        columns.extend([Column::new("SCIM id").min(8).max(36), Column::new("Src")]);
     }
-    header.push("Detail");
-    widths.push(Constraint::Fill(2));
+    columns.push(Column::new("Detail").min(8).weight(2));
 
     let end = (users.table.offset + height).min(users.table.view.len());
     let rows = users.table.view[users.table.offset.min(end)..end]
@@ -384,14 +388,12 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
             } else {
                 status.label().to_string()
             };
-            let mut cells = vec![
-                Cell::from(if marked { "●" } else { " " }),
-                Cell::from(status_text).style(status_style(status, theme)),
-                Cell::from(user.name()),
-                Cell::from(user.email.clone().unwrap_or_default()),
-            ];
+            let mut cells = TableRow::new(theme.row(marked, position == users.table.cursor))
+                .cell(if marked { "●" } else { " " })
+                .styled(status_text, status_style(status, theme))
+                .cell(user.name())
+                .cell(user.email.clone().unwrap_or_default());
             if wide {
-                cells.push(Cell::from(user.external_id().unwrap_or("").to_string()));
                 let seat = match presence {
                     Presence::OrphanSeat => "orphan".to_string(),
                     Presence::Missing => "no seat".to_string(),
@@ -402,13 +404,14 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                         .map(|l| l.as_str().to_lowercase())
                         .unwrap_or_default(),
                 };
-                cells.push(Cell::from(seat));
+                cells = cells
+                    .cell(user.external_id().unwrap_or("").to_string())
+                    .cell(seat);
             }
             if extra_wide {
-                cells.extend([
-                    Cell::from(row.scim_id().unwrap_or("").to_string()),
-                    Cell::from(user.sources.len().to_string()),
-                ]);
+                cells = cells
+                    .cell(row.scim_id().unwrap_or("").to_string())
+                    .cell(user.sources.len().to_string());
             }
             let mut detail = users.detail(index);
             let note = match presence {
@@ -423,12 +426,10 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                     format!("{note}; {detail}")
                 };
             }
-            cells.push(Cell::from(detail).style(theme.dim()));
-            Row::new(cells).style(theme.row(marked, position == users.table.cursor))
-        });
-    let header = Row::new(header).style(theme.title().add_modifier(Modifier::UNDERLINED));
-    let table = Table::new(rows, widths).header(header).column_spacing(1);
-    frame.render_widget(table, area);
+            cells.styled(detail, theme.dim())
+        })
+        .collect();
+    super::table::render(frame, area, &columns, rows, theme);
 }
 
 fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

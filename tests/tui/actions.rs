@@ -201,7 +201,8 @@ async fn confirmation_focuses_cancel_needs_the_count_then_applies_each_once_and_
     // The re-lookup of the targets that follows does not hide the batch's summary.
     let said = notice(&driver.state);
     assert!(
-        said.starts_with(&format!("Batch {}: {n} applied", summary.batch)),
+        said.starts_with(&format!("Batch done: {n} applied"))
+            && said.ends_with(&format!("batch {}", summary.batch)),
         "{said}"
     );
     assert!(batch.statuses.iter().all(|s| *s == OpStatus::Applied));
@@ -376,7 +377,9 @@ async fn an_unfinished_batch_is_offered_at_start_and_finished_exactly_once() {
     let mut driver = Driver::new(state, settings);
     driver.dispatch(Action::CheckJournal);
     driver.settle().await;
-    assert!(notice(&driver.state).contains(&format!("Unfinished batch {id}")));
+    let said = notice(&driver.state);
+    assert!(said.starts_with("Unfinished batch ("), "{said}");
+    assert!(said.ends_with(&format!("batch {id}")), "{said}");
     cmd(&mut driver, Command::GoTab(3));
     let text = screen(&driver.state, 100, 30);
     assert!(text.contains("Unfinished batches in the journal"), "{text}");
@@ -542,7 +545,7 @@ fn the_pane_reads_at_80x24_plan_requests_and_details() {
     let text = screen(&s, 80, 24);
     assert!(text.contains("applying 3 operations"), "{text}");
     assert!(text.contains("1/3 · applied 1"), "{text}");
-    assert!(text.contains("applied  deactivate"), "{text}");
+    assert!(text.contains("applied deactivate"), "{text}");
     assert!(
         text.contains("x apply"),
         "the hints come from the key table: {text}"

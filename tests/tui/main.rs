@@ -5,16 +5,21 @@
 #[path = "../apply_support/mod.rs"]
 mod apply_support;
 mod harness;
+mod hints;
 #[path = "../plan_support/mod.rs"]
 mod plan_support;
 
 mod actions;
 mod colors;
+mod columns;
+mod export;
 mod history;
 mod identity;
 mod input;
 mod keys;
 mod messages;
+mod notices;
+mod paste;
 mod shell;
 mod small;
 mod snapshots;

@@ -490,7 +490,7 @@ async fn the_users_export_feeds_navscim_plan() {
 }
 
 /// Issue 13: on a wide terminal the Email column takes the room it needs, so every
-/// address of the demo export is shown whole (at 80 columns they are cut with the rest).
+/// address of the demo export is shown whole.
 #[test]
 fn wide_terminals_show_emails_whole() {
     let mut state = harness::demo_session(true);
@@ -505,6 +505,11 @@ fn wide_terminals_show_emails_whole() {
     for email in shown {
         assert!(text.contains(email), "{email} shown whole:\n{text}");
     }
+    // Columns are sized from their content: at 80 columns the email still comes whole
+    // (name and detail give way first).
     let narrow = screen(&state, 80, 24);
-    assert!(!narrow.contains("jessica.martin2@northwind.example"));
+    assert!(
+        narrow.contains("jessica.martin2@northwind.example"),
+        "{narrow}"
+    );
 }

@@ -304,6 +304,16 @@ pub fn refusal_words(refusal: &Refusal) -> String {
     }
 }
 
+/// The notice of a refusal: what stands in the way in a few words first (the status
+/// line at 80 columns shows them), then the whole sentence (kept in the message log).
+pub fn refusal_notice(refusal: &Refusal, more: &str) -> String {
+    format!(
+        "Refused, nothing sent: {}{more} · {}",
+        refusal_short(refusal),
+        refusal_words(refusal)
+    )
+}
+
 /// A refusal in a few words, for the pane's one-line gate summary (the full words
 /// come with the notice when the admin presses x).
 pub fn refusal_short(refusal: &Refusal) -> String {
@@ -474,7 +484,7 @@ fn open_confirm(state: &mut State) {
         let norm = |u: &str| u.trim().trim_end_matches('/').to_string();
         if norm(base_url) != norm(&state.connection.base_url.value) {
             state.notice = Some(error(format!(
-                "Batch {batch} ran against {base_url}: set that base URL on the Connection pane (1) to finish it there"
+                "Refused: set the base URL this batch ran against on pane 1 to finish it · {base_url} · batch {batch}"
             )));
             return;
         }
@@ -487,7 +497,7 @@ fn open_confirm(state: &mut State) {
         } else {
             String::new()
         };
-        state.notice = Some(error(format!("Refused: {}{more}", refusal_words(first))));
+        state.notice = Some(error(refusal_notice(first, &more)));
         return;
     }
     state.actions.confirm = Some(ConfirmDialog::default());
@@ -532,7 +542,7 @@ fn start_batch(state: &mut State, out: &mut Outbox) {
     state.actions.confirm = None;
     refresh_refusals(state);
     if let Some(first) = state.actions.refusals.first() {
-        state.notice = Some(error(format!("Refused: {}", refusal_words(first))));
+        state.notice = Some(error(refusal_notice(first, "")));
         return;
     }
     let Some(review) = &state.actions.review else {
@@ -762,8 +772,8 @@ pub fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> boo
         String::new()
     };
     state.notice = Some(warn(format!(
-        "Unfinished batch {} ({} operations){more}: R on the Actions pane (4) resumes it",
-        first.id, first.total
+        "Unfinished batch ({} operations){more}: R on the Actions pane (4) resumes it · batch {}",
+        first.total, first.id
     )));
     state.actions.unfinished = batches;
     true
@@ -829,7 +839,7 @@ pub fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration) -> boo
             let text = reason.to_string();
             batch.paused = Some(text.clone());
             batch.pause_requested = false;
-            state.notice = Some(warn(format!("Batch paused: {text}. p resumes, c cancels")));
+            state.notice = Some(warn(format!("Batch paused: p resumes, c cancels · {text}")));
         }
         ApplyEvent::Resumed => {
             batch.paused = None;
@@ -852,29 +862,35 @@ pub fn apply_done(
         Ok(summary) => {
             let summary = *summary;
             state.actions.unfinished.retain(|u| u.id != summary.batch);
-            let text = format!(
-                "Batch {}: {} applied, {} already done, {} failed, {} not done",
-                summary.batch,
-                summary.applied,
-                summary.already,
-                summary.failed,
-                summary.not_started
+            // The counts and what to do next first (the status line at 80 columns),
+            // the batch id last (the message log, M, has the whole line).
+            let mut text = format!(
+                "{} applied, {} failed, {} not done",
+                summary.applied, summary.failed, summary.not_started,
             );
+            if summary.already > 0 {
+                text.push_str(&format!(", {} already done", summary.already));
+            }
+            let id = &summary.batch;
             state.notice = Some(match summary.status {
-                EndStatus::Completed => info(format!("{text}. u undoes it")),
+                EndStatus::Completed => {
+                    info(format!("Batch done: {text} · u undoes it · batch {id}"))
+                }
                 _ => {
                     // Offer it for resuming, like a batch found at start.
                     out.push(Effect::FindUnfinished {
                         also: Some(summary.batch.clone()),
                     });
+                    let reason = summary
+                        .reason
+                        .as_ref()
+                        .map(|r| format!(" · {r}"))
+                        .unwrap_or_default();
                     warn(format!(
-                        "{text} ({}). R resumes it{}",
-                        summary
-                            .reason
-                            .clone()
-                            .unwrap_or_else(|| summary.status.as_str().into()),
+                        "Batch {}: {text} · R resumes{}{reason} · batch {id}",
+                        summary.status.as_str(),
                         if summary.applied > 0 {
-                            "; u undoes what was applied"
+                            ", u undoes"
                         } else {
                             ""
                         }

@@ -210,10 +210,7 @@ fn connection_command(state: &mut State, command: Command, out: &mut Outbox) -> 
                 } else if let Some(field) = conn.focused_text() {
                     field.select_all();
                 }
-                state.notice = Some(info(format!(
-                    "Editing: {}",
-                    crate::app::text_field::FIELD_HINT
-                )));
+                state.notice = Some(info(format!("Editing: {}", state.field_hint())));
             }
             ConnField::TokenSource => {
                 conn.source_kind = conn.source_kind.next();

@@ -264,7 +264,7 @@ fn date_order_command(state: &mut State, command: Command, out: &mut Outbox) -> 
         Command::MonthFirst => DateOrder::MonthFirst,
         Command::EditCancel | Command::Close => {
             if let Some(q) = state.usage.date_order.take() {
-                state.notice = Some(warn(format!("{} was not imported", q.needs.file)));
+                state.notice = Some(warn(format!("Not imported: {}", q.needs.file)));
             }
             return true;
         }
@@ -354,7 +354,7 @@ fn take_usage_reports(
     for (source, needs) in questions {
         if state.usage.date_order.is_none() {
             notice = Some(warn(format!(
-                "{}: say how to read its dates (Usage pane)",
+                "Say how to read the dates (Usage pane, 3) · {}",
                 needs.file
             )));
             state.usage.date_order = Some(DateOrderQuestion { source, needs });
@@ -384,20 +384,23 @@ fn take_usage_reports(
     rejoin(state);
     let usage = &state.usage;
     let s = &usage.summary;
+    // The counts first (the status line at 80 columns), the file names last.
     let mut text = format!(
-        "Loaded usage report {}: {} rows, {} joined to {} users, {} joined nobody",
-        import.file, s.rows, s.joined_rows, s.joined_users, s.unmatched_rows
+        "Usage report: {} rows, {} joined to {} users, {} joined nobody",
+        s.rows, s.joined_rows, s.joined_users, s.unmatched_rows
     );
-    if let Some(old) = replaced {
-        text.push_str(&format!(" (replaces {old})"));
+    if problems > 0 {
+        text.push_str(&format!(", {problems} problems (details list them)"));
     }
     if state.tab != Tab::Usage {
         text.push_str(" · 3 shows it");
     }
+    text.push_str(&format!(" · {}", import.file));
+    if let Some(old) = replaced {
+        text.push_str(&format!(" (replaces {old})"));
+    }
     Some(if problems > 0 {
-        warn(format!(
-            "{text}; {problems} problems (details list them per row)"
-        ))
+        warn(text)
     } else {
         notice
             .filter(|n| n.level != Level::Info)

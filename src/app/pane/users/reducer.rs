@@ -124,7 +124,7 @@ fn mapping_command(state: &mut State, command: Command, out: &mut Outbox) -> boo
         }
         Command::EditCancel | Command::Close => {
             let dialog = users.mapping.take().expect("checked above");
-            state.notice = Some(warn(format!("{} was not imported", dialog.needs.file)));
+            state.notice = Some(warn(format!("Not imported: {}", dialog.needs.file)));
         }
         Command::EditCommit | Command::Activate => {
             let dialog = users.mapping.take().expect("checked above");
@@ -217,6 +217,42 @@ pub fn paste(state: &mut State, text: &str) -> bool {
 }
 
 /// The answer to an export of the view.
+/// The export of the view shown (the rows as the filter and sort show them) to `path`.
+fn export_effect(state: &State, path: std::path::PathBuf, overwrite: bool) -> Effect {
+    let users = &state.users;
+    let rows: Vec<UserReport> = users
+        .table
+        .view
+        .iter()
+        .map(|&i| {
+            UserReport::new(
+                &users.directory.users[i],
+                users.presence(i),
+                users.rows[i].outcome.as_deref(),
+                users.rows[i].ignored,
+            )
+        })
+        .collect();
+    Effect::ExportUsers {
+        path,
+        rows,
+        overwrite,
+    }
+}
+
+/// The export's file is there already: ask before replacing it, naming it.
+pub fn export_exists(state: &mut State, path: std::path::PathBuf) -> bool {
+    state.notice = Some(warn(format!(
+        "Not exported yet: {} exists · y replaces it, Esc keeps it",
+        path.display()
+    )));
+    state.users.prompt = Some(Prompt {
+        kind: PromptKind::ConfirmOverwrite { path },
+        input: TextField::default(),
+    });
+    true
+}
+
 pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), String>) -> bool {
     state.notice = Some(match result {
         Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
@@ -489,24 +525,17 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                     if value.is_empty() {
                         return true;
                     }
-                    let users = &state.users;
-                    let rows: Vec<UserReport> = users
-                        .table
-                        .view
-                        .iter()
-                        .map(|&i| {
-                            UserReport::new(
-                                &users.directory.users[i],
-                                users.presence(i),
-                                users.rows[i].outcome.as_deref(),
-                                users.rows[i].ignored,
-                            )
-                        })
-                        .collect();
-                    out.push(Effect::ExportUsers {
-                        path: value.into(),
-                        rows,
-                    });
+                    out.push(export_effect(state, value.into(), false));
+                }
+                PromptKind::ConfirmOverwrite { path } => {
+                    if matches!(value.to_lowercase().as_str(), "y" | "yes") {
+                        out.push(export_effect(state, path, true));
+                    } else {
+                        state.notice = Some(info(format!(
+                            "Not exported; {} kept as it was",
+                            path.display()
+                        )));
+                    }
                 }
             }
         }
@@ -1007,13 +1036,11 @@ fn link_confirmed(
             state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));
         }
         Ok(None) => {
-            state.notice = Some(error(format!(
-                "No SCIM user has id {scim_id}: the link was not made"
-            )))
+            state.notice = Some(error(format!("Not linked: no SCIM user has id {scim_id}")))
         }
         Err(e) => {
             state.notice = Some(error(format!(
-                "Could not verify SCIM id {scim_id}: {e}; the link was not made"
+                "Not linked: could not verify SCIM id {scim_id}: {e}"
             )))
         }
     }

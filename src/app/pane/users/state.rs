@@ -229,6 +229,8 @@ pub enum PromptKind {
     /// Refresh results older than the typed age (e.g. 24h, 3d): by stored SCIM id
     /// first, then the usual lookups.
     RefreshStale,
+    /// The export's file is there already: typing `y` (or `yes`) replaces it.
+    ConfirmOverwrite { path: std::path::PathBuf },
     /// A hand link to a SCIM user whose identity contradicts the cursor user's, or
     /// that another user already holds: shown side by side with why; typing `yes`
     /// links anyway (the admin's explicit decision), anything else cancels.
@@ -259,6 +261,10 @@ impl Prompt {
             PromptKind::RefreshStale => {
                 "Refresh results older than (e.g. 24h, 3d; by stored SCIM id first)".into()
             }
+            PromptKind::ConfirmOverwrite { path } => format!(
+                "{} exists: overwrite it? Type y and Enter (Esc keeps it)",
+                path.display()
+            ),
             PromptKind::ConfirmLink { user, .. } => format!(
                 "Link anyway to SCIM id {}? Type yes and Enter (Esc cancels)",
                 user.id.as_deref().unwrap_or("?")
@@ -589,13 +595,15 @@ impl LoadSummary {
                 self.failures.join(" · ")
             )),
             (None, _, Some(usage)) if self.files.is_empty() => usage,
+            // The counts first: the status line at 80 columns shows them; the
+            // file names follow (the message log, M, has the whole line).
             (None, 0, Some(usage)) => Notice {
                 level: usage.level,
-                text: format!("Loaded {names}: {new_users} new users · {}", usage.text),
+                text: format!("{new_users} new users · {} · from {names}", usage.text),
             },
-            (None, 0, _) => info(format!("Loaded {names}: {new_users} new users")),
+            (None, 0, _) => info(format!("{new_users} new users loaded from {names}")),
             (None, n, _) => warn(format!(
-                "Loaded {names} with {n} problems (p lists them); {new_users} new users"
+                "{new_users} new users, {n} problems (p lists them) · loaded from {names}"
             )),
         }
     }

@@ -1,0 +1,102 @@
+//! Columns sized from their content and the width (issue 13, item 5): the Usage and
+//! Actions tables (and Users) use the one table renderer (`navscim::ui::table`), at
+//! 80x24 and 200x50.
+
+use crate::harness::{demo_session, reduce, screen};
+use navscim::app::keys::Command;
+use navscim::app::state::{State, Tab};
+use navscim::app::Action;
+
+fn usage(w: u16, h: u16) -> State {
+    let mut s = demo_session(true);
+    s.tab = Tab::Usage;
+    reduce(&mut s, Action::Resize(w, h));
+    s
+}
+
+fn plan(w: u16, h: u16) -> State {
+    let mut s = usage(w, h);
+    reduce(&mut s, Action::Command(Command::MarkIdle));
+    reduce(&mut s, Action::Command(Command::SendToActions));
+    assert_eq!(s.tab, Tab::Actions);
+    s
+}
+
+#[test]
+fn usage_emails_and_users_come_whole_at_80x24_and_200x50() {
+    for (w, h) in [(80u16, 24u16), (200, 50)] {
+        let s = usage(w, h);
+        let text = screen(&s, w, h);
+        let rows = s.usage.rows();
+        let shown: Vec<&str> = s.usage.table.view[..10]
+            .iter()
+            .filter_map(|&r| rows[r].email.as_deref())
+            .collect();
+        assert!(shown.len() >= 8);
+        for email in shown {
+            assert!(text.contains(email), "{w}x{h}: {email} whole:\n{text}");
+        }
+        // The Email column is as wide as the longest email shown, no wider: the next
+        // column starts right after it (not 100 blank columns later).
+        let longest = s.usage.table.view[..(h as usize - 12)]
+            .iter()
+            .filter_map(|&r| rows[r].email.as_deref())
+            .map(|e| e.chars().count())
+            .max()
+            .unwrap();
+        let header = text
+            .lines()
+            .find(|l| l.contains("Idle d") && l.contains("Email"))
+            .unwrap();
+        let next = if w >= 110 { "Name" } else { "Last active" };
+        let gap = header.find(next).unwrap() - header.find("Email").unwrap();
+        assert_eq!(gap, longest + 1, "{w}x{h}: {header}");
+        // The last column is sized from its content too: "inactive" is not cut.
+        assert!(text.contains("inactive"), "{w}x{h}:\n{text}");
+    }
+    // Wide: the extra columns (names, licence type) come whole as well.
+    let s = usage(200, 50);
+    let text = screen(&s, 200, 50);
+    let rows = s.usage.rows();
+    for &r in &s.usage.table.view[..10] {
+        if let Some(name) = rows[r].name.as_deref() {
+            assert!(text.contains(name), "{name} whole:\n{text}");
+        }
+        if let Some(licence) = rows[r].license_type.as_deref() {
+            assert!(text.contains(licence), "{licence} whole:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn actions_names_emails_and_reasons_come_whole_where_there_is_room() {
+    let s = plan(200, 50);
+    let text = screen(&s, 200, 50);
+    let ops = &s.actions.review.as_ref().unwrap().plan.operations;
+    assert!(ops.len() > 10);
+    for op in &ops[..10] {
+        assert!(text.contains(&op.name), "{} whole:\n{text}", op.name);
+        assert!(text.contains(op.email.as_deref().unwrap()), "{text}");
+        assert!(text.contains(&op.reason), "{} whole:\n{text}", op.reason);
+    }
+    // At 80x24 the names and emails still fit whole; the reason gives way first.
+    let s = plan(80, 24);
+    let text = screen(&s, 80, 24);
+    for op in &ops[..5] {
+        assert!(text.contains(&op.name), "{} whole:\n{text}", op.name);
+        assert!(text.contains(op.email.as_deref().unwrap()), "{text}");
+    }
+}
+
+#[test]
+fn the_empty_actions_pane_keeps_its_margin_on_wrapped_lines() {
+    let mut s = demo_session(true);
+    s.tab = Tab::Actions;
+    let text = screen(&s, 80, 24);
+    for line in text.lines().skip(2).take(18) {
+        let inside = line.trim_start_matches('│');
+        if !inside.trim().is_empty() {
+            assert!(inside.starts_with(' '), "no margin: {line:?}\n{text}");
+        }
+    }
+}
