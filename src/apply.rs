@@ -1539,7 +1539,14 @@ pub fn undo_plan(log: &BatchLog) -> (Plan, Vec<String>) {
         matched_users: log.header.plan.matched_users,
         operations,
         excluded: log.header.plan.excluded.clone(),
-        target: log.header.plan.target.clone(),
+        // The reverse goes to the server the batch changed, and nowhere else.
+        target: log.header.plan.target.clone().or_else(|| {
+            Some(Box::new(crate::plan::PlanTarget {
+                server: log.header.base_url.clone(),
+                profile: String::new(),
+                tenant: None,
+            }))
+        }),
     };
     (plan, notes)
 }

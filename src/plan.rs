@@ -306,7 +306,11 @@ pub struct PlanTarget {
 }
 
 impl PlanTarget {
-    fn describe(&self) -> String {
+    /// "profile \"p\" (tenant \"t\") at URL", or just the URL when no profile is recorded.
+    pub fn describe(&self) -> String {
+        if self.profile.is_empty() {
+            return self.server.clone();
+        }
         match &self.tenant {
             Some(t) => format!(
                 "profile {:?} (tenant {t:?}) at {}",
@@ -357,17 +361,19 @@ impl Plan {
     }
 
     /// Refuses a plan built for another server or profile than `used` (plans without
-    /// a recorded target pass). The TUI and `navscim apply` both call it before a batch.
+    /// a recorded target pass; a target with an empty profile is checked by server and
+    /// tenant only). The TUI (as [`Refusal::WrongTarget`]) and `navscim apply` both
+    /// call it before a batch.
     pub fn check_target(&self, used: &PlanTarget) -> Result<(), Box<WrongTenant>> {
         let Some(built_for) = &self.target else {
             return Ok(());
         };
         let tenant_differs =
             matches!((&built_for.tenant, &used.tenant), (Some(a), Some(b)) if a != b);
-        if !same_server(&built_for.server, &used.server)
-            || built_for.profile != used.profile
-            || tenant_differs
-        {
+        // An empty profile was not recorded (an undo of a batch whose plan named no
+        // target knows only the server it ran on): the server must match.
+        let profile_differs = !built_for.profile.is_empty() && built_for.profile != used.profile;
+        if !same_server(&built_for.server, &used.server) || profile_differs || tenant_differs {
             return Err(Box::new(WrongTenant {
                 built_for: (**built_for).clone(),
                 used: used.clone(),
@@ -435,6 +441,12 @@ pub enum Refusal {
     UnsupportedVersion {
         version: u32,
     },
+    /// The plan was built for another server, profile or tenant than the one it would
+    /// be applied with (see [`Plan::check_target`]); both are named.
+    WrongTarget {
+        built_for: String,
+        used: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -478,6 +490,10 @@ impl std::fmt::Display for Refusal {
             Refusal::UnsupportedVersion { version } => write!(
                 f,
                 "plan version {version} is not supported (this navscim reads version {PLAN_VERSION})"
+            ),
+            Refusal::WrongTarget { built_for, used } => write!(
+                f,
+                "the plan was built for {built_for}, but this session uses {used}: point the Connection pane at the plan's server (or rebuild the plan here)"
             ),
         }
     }

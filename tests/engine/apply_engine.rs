@@ -443,6 +443,9 @@ async fn undo_reactivates_what_the_batch_deactivated() {
 
     let (undo, notes) = apply::undo_plan(&log);
     assert_eq!(undo.operations.len(), 8);
+    // The reverse may go only to the server the batch changed.
+    let target = undo.target.as_deref().expect("the undo names its server");
+    assert_eq!(target.server, log.header.base_url);
     assert!(undo.operations.iter().all(|o| o.op == OpKind::Reactivate));
     assert!(
         notes

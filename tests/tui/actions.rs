@@ -931,3 +931,78 @@ fn resize_keeps_the_actions_cursor_on_screen() {
         a.table.offset + h
     );
 }
+
+/// An undo under review goes only to the server its batch ran on: with the Connection
+/// pane pointed elsewhere it is refused (both servers named) and `x` sends nothing;
+/// pointed back, the refusal is gone. A plan file built for another profile likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_for_another_server_or_profile_is_refused_in_the_dashboard() {
+    let journal = TempDir::new().unwrap();
+    let (sim, mut driver) = demo_driver(&journal).await;
+    let victim = driver
+        .state
+        .users
+        .rows
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().and_then(|o| o.scim_id()))
+        .next()
+        .expect("a matched user")
+        .to_string();
+    let op = apply_support::op_id(OpKind::Deactivate, &victim);
+    let mut plan: Plan = apply_support::plan(vec![op], 100);
+    // What apply::undo_plan records for a batch whose plan named no target.
+    plan.target = Some(Box::new(navscim::plan::PlanTarget {
+        server: "https://other-tenant.example/scim/v2".into(),
+        profile: String::new(),
+        tenant: None,
+    }));
+    driver.state.connection.permissions.deprovisioning = true;
+    navscim::app::actions::reducer::receive_plan(
+        &mut driver.state,
+        plan.clone(),
+        PlanOrigin::Undo {
+            batch: "b-1".into(),
+        },
+    );
+    let wrong = |state: &State| {
+        state
+            .actions
+            .refusals
+            .iter()
+            .find(|r| matches!(r, navscim::plan::Refusal::WrongTarget { .. }))
+            .map(|r| r.to_string())
+    };
+    let said = wrong(&driver.state).expect("refused for another server");
+    assert!(said.contains("other-tenant.example"), "{said}");
+    assert!(said.contains(sim.base_url()), "{said}");
+    driver.state.tab = Tab::Actions;
+    cmd(&mut driver, Command::ApplyPlan);
+    assert!(
+        driver.state.actions.confirm.is_none(),
+        "no confirmation opens"
+    );
+    driver.settle().await;
+    assert_eq!(apply_support::writes(&sim), 0);
+
+    // The same plan for this server passes the target check.
+    plan.target.as_mut().unwrap().server = sim.base_url().to_string();
+    navscim::app::actions::reducer::receive_plan(
+        &mut driver.state,
+        plan.clone(),
+        PlanOrigin::Undo {
+            batch: "b-1".into(),
+        },
+    );
+    assert_eq!(wrong(&driver.state), None);
+
+    // Built for this server but another profile: refused.
+    plan.target.as_mut().unwrap().profile = "emea".into();
+    navscim::app::actions::reducer::receive_plan(
+        &mut driver.state,
+        plan,
+        PlanOrigin::File("p.json".into()),
+    );
+    let said = wrong(&driver.state).expect("refused for another profile");
+    assert!(said.contains("\"emea\""), "{said}");
+    sim.shutdown().await;
+}

@@ -237,13 +237,32 @@ pub fn gates(state: &State, review: &PlanReview) -> Gates {
     }
 }
 
-/// Checks the plan under review against the gates and keeps what they said.
+/// Checks the plan under review against the gates, and against the server, profile
+/// and tenant it was built for (an undo: the server its batch ran on), and keeps what
+/// they said.
 fn refresh_refusals(state: &mut State) {
     let refusals = match &state.actions.review {
-        Some(review) => gates(state, review)
-            .check(&review.plan)
-            .err()
-            .unwrap_or_default(),
+        Some(review) => {
+            let mut refusals = gates(state, review)
+                .check(&review.plan)
+                .err()
+                .unwrap_or_default();
+            let used = crate::plan::PlanTarget {
+                server: state.connection.spec().base_url,
+                profile: state.connection.profile.clone(),
+                tenant: state.tenant.clone(),
+            };
+            if let Err(wrong) = review.plan.check_target(&used) {
+                refusals.insert(
+                    0,
+                    Refusal::WrongTarget {
+                        built_for: wrong.built_for.describe(),
+                        used: wrong.used.describe(),
+                    },
+                );
+            }
+            refusals
+        }
         None => Vec::new(),
     };
     state.actions.refusals = refusals;
@@ -341,6 +360,7 @@ pub fn refusal_short(refusal: &Refusal) -> String {
         ),
         Refusal::DeleteNotAllowed { .. } => "DELETE not allowed".into(),
         Refusal::UnsupportedVersion { version } => format!("plan version {version} unsupported"),
+        Refusal::WrongTarget { built_for, .. } => format!("plan is for {built_for}"),
     }
 }
 
