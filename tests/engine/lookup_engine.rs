@@ -832,15 +832,22 @@ async fn cancel_mid_run_stops_new_lookups_and_finishes_those_in_flight() {
     assert_eq!(summary.finished + summary.cancelled, 500);
     assert!(started >= AT, "{started}");
     assert!(started < AT + WORKERS, "{started}");
-    assert_eq!(
-        arrived.load(Ordering::SeqCst),
-        started,
-        "one request per started job"
-    );
-    // Those in flight finished properly (not as errors).
+    // At most one request per started job. A job that started as the cancellation
+    // came may find it before its request leaves: it sends nothing and ends as
+    // "cancelled" (under load this happens; it is not a request after the cancel).
+    let arrived = arrived.load(Ordering::SeqCst);
+    assert!(arrived <= started, "{arrived} requests for {started} jobs");
+    assert!(arrived >= AT, "{arrived}");
+    // Those in flight finished properly (not as errors); the rest were cancelled.
+    let matched = outs
+        .values()
+        .filter(|o| matches!(o.status, MatchStatus::Matched { .. }))
+        .count();
+    assert_eq!(matched, arrived, "every request sent was answered and kept");
     assert!(outs
         .values()
-        .all(|o| matches!(o.status, MatchStatus::Matched { .. })));
+        .filter(|o| !matches!(o.status, MatchStatus::Matched { .. }))
+        .all(|o| o.error.as_deref() == Some("cancelled")));
 }
 
 #[tokio::test]
