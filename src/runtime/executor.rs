@@ -739,7 +739,14 @@ async fn lookup_batch(
     Action::LookupBatchDone {
         batch,
         cancelled: summary.cancelled,
-        error: summary.stopped.map(|why| format!("Lookups stopped: {why}")),
+        // A refused token stops the batch: say so, not "cancelled" (the admin did not).
+        error: match (summary.auth_failure, summary.stopped) {
+            (Some(e), _) => Some(format!(
+                "the server refused the token ({e}); fix the token on the Connection pane (1), then e looks up the rest"
+            )),
+            (None, Some(why)) => Some(format!("Lookups stopped: {why}")),
+            (None, None) => None,
+        },
     }
 }
 

@@ -405,7 +405,10 @@ fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16,
     let count = if shown.len() < snapshots.len() {
         format!("latest {} of {} snapshots", shown.len(), snapshots.len())
     } else {
-        format!("{} snapshots", snapshots.len())
+        match snapshots.len() {
+            1 => "1 snapshot".to_string(),
+            n => format!("{n} snapshots"),
+        }
     };
     let mut constraints = vec![Constraint::Length(1)];
     constraints.extend(std::iter::repeat_n(Constraint::Length(per), 6));

@@ -568,3 +568,54 @@ fn a_plan_for_another_server_or_profile_is_refused_with_both_named() {
     let back: Plan = serde_json::from_str(&text).unwrap();
     assert_eq!(back.target, plan.target);
 }
+
+/// The writer thread (the bench's alternative to inline writes) writes every outcome
+/// queued, in transactions of at most `MAX_ROWS_PER_TRANSACTION`, the latest outcome of
+/// a key winning, and gives the workspace back; a read-only workspace writes nothing
+/// and says so.
+#[test]
+fn the_outcome_writer_thread_writes_everything_queued_in_bounded_transactions() {
+    use navscim::workspace::MAX_ROWS_PER_TRANSACTION;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    let ws = Workspace::open(&db).unwrap();
+    let writer = ws.outcome_writer().expect("a writer thread");
+    let n = MAX_ROWS_PER_TRANSACTION * 2 + 7;
+    let at = Utc::now();
+    for i in 0..n {
+        let key = format!("u{i}@corp.example");
+        writer.send(&key, at, Box::new(not_found()));
+    }
+    // A later outcome of the same user replaces the earlier one.
+    writer.send(
+        "u0@corp.example",
+        at,
+        Box::new(matched("id-0", "u0@corp.example", true)),
+    );
+    let (ws, report) = writer.finish();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.written, n + 1);
+    assert!(
+        report.transactions >= 3,
+        "{} rows in {} transactions",
+        n + 1,
+        report.transactions
+    );
+    let summaries = ws.summaries().unwrap();
+    assert_eq!(summaries.len(), n);
+    assert_eq!(
+        summaries["u0@corp.example"].scim_id.as_deref(),
+        Some("id-0")
+    );
+    drop(ws);
+
+    // A second opener gets a read-only view: its writer writes nothing and says why.
+    let _holder = Workspace::open(&db).unwrap();
+    let ro = Workspace::open_shared(&db).unwrap();
+    assert!(ro.read_only().is_some());
+    let writer = ro.outcome_writer().expect("a writer thread");
+    writer.send("late@corp.example", at, Box::new(not_found()));
+    let (_, report) = writer.finish();
+    assert_eq!(report.written, 0);
+    assert!(report.error.is_some());
+}

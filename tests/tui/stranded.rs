@@ -67,3 +67,41 @@ fn pending_users_are_named_with_the_key_that_looks_them_up() {
     press(&mut s, KeyCode::Char('?'));
     assert!(screen(&s, 80, 24).contains("Look up every user not done"));
 }
+
+/// A token the server refuses stops the lookups, and the dashboard says so: the token,
+/// where to fix it and the key that looks up the rest, not "cancelled" (which the
+/// admin did not do). The token itself is on no screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_named_as_the_reason_the_lookups_stopped() {
+    let sim = navscim::sim::start(navscim::cli::tui::demo_sim_config(
+        std::time::Duration::ZERO,
+    ))
+    .await
+    .unwrap();
+    let mut state =
+        navscim::cli::tui::demo_state(sim.base_url(), &navscim::cli::ConnectionArgs::default());
+    state.no_color = true;
+    let wrong = "wrong-token-5f0c1d";
+    state.connection.pasted = navscim::secret::Token::new(wrong);
+    let journal = tempfile::TempDir::new().unwrap();
+    let settings = navscim::runtime::Settings {
+        journal_dir: Some(journal.path().to_path_buf()),
+        ..Default::default()
+    };
+    let mut driver = navscim::runtime::Driver::new(state, settings);
+    driver.clock = crate::harness::clock();
+    driver.dispatch(Action::Resize(120, 40));
+    for action in navscim::cli::tui::demo_actions(&driver.state) {
+        driver.dispatch(action);
+    }
+    driver.settle().await;
+    driver.state.tab = Tab::Users;
+    let notice = driver.state.notice.as_ref().expect("a notice").text.clone();
+    assert!(notice.contains("refused the token"), "{notice}");
+    assert!(notice.contains("Connection pane"), "{notice}");
+    assert!(!notice.contains("cancelled"), "{notice}");
+    for (w, h) in [(80, 24), (200, 50)] {
+        assert!(!screen(&driver.state, w, h).contains(wrong));
+    }
+    sim.shutdown().await;
+}

@@ -865,7 +865,7 @@ pub fn batch_done(
     state.notice = Some(match failure {
         Some(e) => error(format!("Lookups could not run: {e}")),
         None if cancelled > 0 => warn(format!(
-            "Lookups cancelled: {cancelled} users not looked up (r looks them up)"
+            "Lookups cancelled: {cancelled} users not looked up (e looks them up)"
         )),
         None => {
             let counts = summary(&state.users);
