@@ -170,8 +170,9 @@ fn render_confirm_link(
 }
 
 fn title(users: &UsersState) -> String {
+    // Sources, not files: an Okta or Entra ID connection is one too.
     let mut t = format!(
-        " Users · {} from {} file{}",
+        " Users · {} from {} source{}",
         thousands(users.directory.len()),
         users.files.len(),
         if users.files.len() == 1 { "" } else { "s" }

@@ -125,7 +125,7 @@ async fn adding_an_okta_source_through_the_overlay_lists_its_users() {
     let text = screen(&driver.state, 100, 30);
     let first = driver.state.users.directory.users[0].email.clone().unwrap();
     assert!(text.contains(&first), "{text}");
-    assert!(text.contains("Users · 1,010 from 1 file"), "{text}");
+    assert!(text.contains("Users · 1,010 from 1 source"), "{text}");
     key(&mut driver, KeyCode::Enter);
     let details = screen(&driver.state, 100, 30);
     assert!(details.contains("Okta, via group Sales EMEA"), "{details}");

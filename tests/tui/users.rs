@@ -67,7 +67,7 @@ async fn demo_fills_in_live_then_classifies_every_user() {
 
     let text = screen(&driver.state, 80, 24);
     assert!(
-        text.contains("Users · 1,035 from 2 files · 25 orphan seats"),
+        text.contains("Users · 1,035 from 2 sources · 25 orphan seats"),
         "{text}"
     );
     assert!(text.contains("40 not found"), "{text}");
