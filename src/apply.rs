@@ -336,7 +336,10 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Checks the gates, then writes the batch header. Nothing is sent.
+    /// Checks the gates and that the plan was built for this server (its recorded
+    /// target, if any: the one check every front end shares; profile and tenant are
+    /// checked by the front ends, which know them), then writes the batch header.
+    /// Nothing is sent.
     pub fn start(
         dir: &Path,
         plan: Plan,
@@ -344,6 +347,14 @@ impl Batch {
         meta: BatchMeta,
     ) -> Result<Batch, ApplyError> {
         gates.check(&plan).map_err(ApplyError::Refused)?;
+        if let Some(built_for) = plan.target.as_deref() {
+            if !crate::plan::same_server(&built_for.server, &meta.base_url) {
+                return Err(ApplyError::Refused(vec![Refusal::WrongTarget {
+                    built_for: built_for.describe(),
+                    used: meta.base_url.clone(),
+                }]));
+            }
+        }
         // Before the journal file exists: a refused batch leaves no file behind.
         let lock = TargetLock::acquire(dir)?;
         let mut header = BatchHeader {

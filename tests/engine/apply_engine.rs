@@ -559,3 +559,28 @@ async fn journal_holds_no_token_and_resume_refuses_another_server() {
     assert!(r.summary.all_succeeded());
     assert!(!all_text(dir.path()).contains("5Ecr3t"));
 }
+
+/// The shared apply code refuses a plan recorded for another server, whichever front
+/// end hands it over; nothing is journaled and nothing is sent.
+#[tokio::test]
+async fn a_plan_recorded_for_another_server_is_refused_at_batch_start() {
+    let sim = start_sim(5, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let targets = active_users(&sim, 2);
+    let mut p = plan(
+        targets.iter().map(|u| op(OpKind::Deactivate, u)).collect(),
+        5,
+    );
+    p.target = Some(Box::new(navscim::plan::PlanTarget {
+        server: "https://other.example/scim".into(),
+        profile: "emea".into(),
+        tenant: None,
+    }));
+    let g = gates(BOTH, 50, 100.0);
+    let err = Batch::start(dir.path(), p.clone(), &g, meta(&sim)).unwrap_err();
+    assert!(err.to_string().contains("other.example"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Recorded for this server (the same URL, spelled with a trailing slash): accepted.
+    p.target.as_mut().unwrap().server = format!("{}/", meta(&sim).base_url);
+    assert!(Batch::start(dir.path(), p, &g, meta(&sim)).is_ok());
+}
