@@ -11,6 +11,7 @@ pub mod apply;
 pub mod batch_lock;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod idp;
 pub mod import;
 pub mod journal;

@@ -384,10 +384,37 @@ impl Plan {
 
     /// Reads a plan file; the error names the file and what is wrong with it.
     pub fn load(path: &std::path::Path) -> Result<Plan, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the plan {}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a valid plan: {e}", path.display()))
+        Plan::read(path).map_err(String::from)
+    }
+
+    /// [`Plan::load`] with a typed error: an input error naming the file, and for a
+    /// file that is not a valid plan the line and the JSON field serde names.
+    pub fn read(path: &std::path::Path) -> Result<Plan, crate::error::AppError> {
+        use crate::error::{AppError, InputPlace};
+        let place = InputPlace {
+            file: path.display().to_string(),
+            ..InputPlace::default()
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AppError::input(
+                place.clone(),
+                format!("cannot read the plan {}: {e}", path.display()),
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            // serde_json names a field between backticks: "missing field `operations`".
+            let words = e.to_string();
+            let field = words.split('`').nth(1).map(str::to_string);
+            let place = InputPlace {
+                line: Some(e.line()).filter(|&l| l > 0),
+                field,
+                ..place
+            };
+            AppError::input(
+                place,
+                format!("{} is not a valid plan: {words}", path.display()),
+            )
+        })
     }
 }
 

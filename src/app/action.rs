@@ -1,8 +1,12 @@
 //! Everything that can happen: terminal input and the results of effects.
+//!
+//! An effect that fails answers with an [`AppError`]: its kind (what the reducer
+//! decides on) and the admin's words, never a secret.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::AppError;
 use crate::import::{Import, ImportError};
 use crate::matching::LookupOutcome;
 use crate::scim::{ClientStats, ScimUser};
@@ -32,9 +36,9 @@ pub enum Action {
         result: Result<ConnectionSummary, ConnectionFailure>,
     },
     /// The answer to `Effect::SaveProfile`.
-    ProfileSaved { result: Result<PathBuf, String> },
+    ProfileSaved { result: Result<PathBuf, AppError> },
     /// An effect's task died instead of answering (a bug): say so, keep running.
-    EffectFailed(String),
+    EffectFailed(AppError),
     /// Load these files (from the command line or the demo); optionally look the new
     /// users up.
     LoadFiles {
@@ -66,17 +70,17 @@ pub enum Action {
     LookupBatchDone {
         batch: u64,
         cancelled: usize,
-        error: Option<String>,
+        error: Option<AppError>,
     },
     /// The answer to `Effect::VerifyLink`.
     LinkVerified {
         index: usize,
         scim_id: String,
-        result: Result<Option<Box<ScimUser>>, String>,
+        result: Result<Option<Box<ScimUser>>, AppError>,
     },
     /// The answer to `Effect::ExportUsers`: the path and rows written.
     Exported {
-        result: Result<(PathBuf, usize), String>,
+        result: Result<(PathBuf, usize), AppError>,
     },
     /// The answer to `Effect::ExportUsers` without `overwrite` when a file is there:
     /// nothing was written; the admin is asked.
@@ -88,7 +92,7 @@ pub enum Action {
     UnfinishedFound { batches: Vec<UnfinishedBatch> },
     /// The answer to `Effect::LoadPlan` and `Effect::BuildUndo`: a plan for review.
     PlanLoaded {
-        result: Result<Box<LoadedPlan>, String>,
+        result: Result<Box<LoadedPlan>, AppError>,
     },
     /// Progress of `Effect::ApplyPlan` / `Effect::ResumeBatch`, stamped with the
     /// runtime's clock.
@@ -99,21 +103,21 @@ pub enum Action {
     /// The final answer to `Effect::ApplyPlan` / `Effect::ResumeBatch`: the batch's
     /// summary, or why it could not start (refused by a gate, journal busy…).
     ApplyDone {
-        result: Result<Box<crate::apply::BatchSummary>, String>,
+        result: Result<Box<crate::apply::BatchSummary>, AppError>,
     },
     // History pane.
     /// The answer to `Effect::ListJournal { seq }`: every batch of the journal, newest
     /// first, or why the directory could not be read.
     JournalListed {
         seq: u64,
-        result: Result<super::pane::history::state::JournalListing, String>,
+        result: Result<super::pane::history::state::JournalListing, AppError>,
     },
     /// The answer to `Effect::ReadTrend { seq, path }`: the workspace's snapshots,
     /// oldest first (none when there is no workspace file at `path` yet).
     TrendRead {
         seq: u64,
         path: PathBuf,
-        result: Result<Vec<crate::workspace::Snapshot>, String>,
+        result: Result<Vec<crate::workspace::Snapshot>, AppError>,
     },
     // The workspace.
     /// At start: open the workspace at `State::workspace_path` (if any) and read it.
@@ -121,13 +125,13 @@ pub enum Action {
     /// The answer to `WorkspaceOp::Open`: what the workspace holds, or why it cannot
     /// be used (the dashboard then runs without its memory).
     WorkspaceLoaded {
-        result: Result<Box<super::workspace::Opened>, String>,
+        result: Result<Box<super::workspace::Opened>, AppError>,
     },
     /// The answer to every other `Effect::Workspace`: `what` was written (for a file
     /// loaded again: what changed since last time), or why not.
     WorkspaceWritten {
         what: &'static str,
-        result: Result<Option<crate::workspace::SourceChanges>, String>,
+        result: Result<Option<crate::workspace::SourceChanges>, AppError>,
     },
     // Users pane: the sources list (issue 12).
     /// Read every identity-provider connection of the sources list and load `files`
@@ -140,10 +144,10 @@ pub enum Action {
     /// the lines `navscim sources test` prints, or why it failed (no secret in it).
     SourceTested {
         source: String,
-        result: Result<Vec<String>, String>,
+        result: Result<Vec<String>, AppError>,
     },
     /// The answer to `Effect::SaveSources`: the file written.
-    SourcesSaved { result: Result<PathBuf, String> },
+    SourcesSaved { result: Result<PathBuf, AppError> },
 }
 
 impl Action {

@@ -37,3 +37,28 @@ pub fn error(text: String) -> Notice {
         text,
     }
 }
+
+/// The one place an effect's failure becomes a notice: what did not happen (`doing`,
+/// e.g. `Export failed`), where in an input file, the error's words, then what to do
+/// when its kind says it: a refused token is fixed on the Connection pane, refused
+/// identity-provider credentials in the sources list, a locked workspace means nothing
+/// is saved. The text is scrubbed of secrets (again: an [`AppError`] already is).
+///
+/// [`AppError`]: crate::error::AppError
+pub fn failed(doing: &str, err: &crate::error::AppError) -> Notice {
+    use crate::error::ErrorKind;
+    let place = match &err.kind {
+        ErrorKind::Input(place) => format!(" ({place})"),
+        _ => String::new(),
+    };
+    let hint = match &err.kind {
+        ErrorKind::Auth => " · fix the token on the Connection pane (1)",
+        ErrorKind::SourceAuth => " · fix the credentials in the sources list (o on Users)",
+        ErrorKind::WorkspaceLocked => " · the workspace is read-only: nothing you do here is saved",
+        _ => "",
+    };
+    error(crate::secret::scrub(&format!(
+        "{doing}{place}: {}{hint}",
+        err.message
+    )))
+}

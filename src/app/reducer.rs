@@ -17,7 +17,7 @@ use super::action::Action;
 use super::effect::Effect;
 use super::event::{Event, Outbox};
 use super::keys::{self, Command, Context, Key};
-use super::notice::{error, warn};
+use super::notice::warn;
 use super::pane::{actions, connection, history, usage, users};
 use super::state::{Overlay, State, Tab};
 use super::text_field::TextEdit;
@@ -120,9 +120,9 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
         Action::ExportExists { path } => users::reducer::export_exists(state, path),
         Action::ConnectionTested { seq, result } => connection::reducer::tested(state, seq, result),
         Action::ProfileSaved { result } => connection::reducer::profile_saved(state, result),
-        Action::EffectFailed(message) => {
+        Action::EffectFailed(err) => {
             connection::reducer::effect_failed(state);
-            state.notice = Some(error(message));
+            state.notice = Some(super::notice::failed("Internal error", &err));
             true
         }
         Action::CheckJournal => actions::reducer::check_journal(out),

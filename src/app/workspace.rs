@@ -29,10 +29,11 @@ use chrono::{DateTime, Utc};
 
 use super::effect::{Effect, ImportSource};
 use super::event::Outbox;
-use super::notice::{error, info, warn, Notice};
+use super::notice::{error, failed, info, warn, Notice};
 use super::pane::actions::state::PlanOrigin;
 use super::pane::users::state::{LoadedFile, UserRow};
 use super::state::State;
+use crate::error::{AppError, ErrorKind};
 use crate::import::Import;
 use crate::matching::{Directory, DomainAliases, MatchStatus, Presence};
 use crate::plan::Plan;
@@ -208,7 +209,7 @@ pub fn load_files(
 
 /// [`crate::app::Action::WorkspaceLoaded`]: fills the panes from the workspace, then runs the
 /// loads that waited for it. Nothing is looked up here.
-pub fn loaded(state: &mut State, result: Result<Box<Opened>, String>, out: &mut Outbox) {
+pub fn loaded(state: &mut State, result: Result<Box<Opened>, AppError>, out: &mut Outbox) {
     state.workspace.opening = false;
     match result {
         Ok(opened) => {
@@ -240,7 +241,7 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, String>, out: &mut 
         }
         Err(e) => {
             state.workspace.writable = false;
-            state.workspace.problem = Some(e.clone());
+            state.workspace.problem = Some(e.message.clone());
             state.notice = Some(error(format!(
                 "{e} · the dashboard runs without its memory this time"
             )));
@@ -561,7 +562,7 @@ pub fn save_users(state: &State, out: &mut Outbox) {
 pub fn written(
     state: &mut State,
     what: &'static str,
-    result: Result<Option<SourceChanges>, String>,
+    result: Result<Option<SourceChanges>, AppError>,
 ) -> bool {
     match result {
         Ok(None) => false,
@@ -571,6 +572,15 @@ pub fn written(
                 push_log(state, info(line));
             }
             state.notice = Some(notice);
+            true
+        }
+        // The workspace was taken from this session (another navscim holds it, or it
+        // became a read-only view): read-only from now on, said once, no more writes.
+        Err(e) if e.kind == ErrorKind::WorkspaceLocked => {
+            state.workspace.failed_writes += 1;
+            state.workspace.writable = false;
+            state.workspace.read_only = Some(e.message.clone());
+            state.notice = Some(failed(&format!("Workspace: {what} not saved"), &e));
             true
         }
         Err(e) => {

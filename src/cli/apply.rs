@@ -362,12 +362,12 @@ pub(super) async fn execute(conn: &ConnectionArgs, run: &RunArgs, source: Source
     let batch = match batch {
         Ok(b) => b,
         Err(ApplyError::Refused(r)) => return refused(run, &r),
-        Err(e @ ApplyError::WrongServer { .. }) => {
-            return fail(run.json, exit::USAGE, &e.to_string())
+        // By the error's kind: a batch for another server is a setting (2), another
+        // batch running is refused, nothing sent (6), a journal failure (1).
+        Err(e) => {
+            let e = crate::error::AppError::from(e);
+            return fail(run.json, e.exit_code(), &e.message);
         }
-        // Another batch runs against this server: refused, nothing sent.
-        Err(e @ ApplyError::Locked(_)) => return fail(run.json, REFUSED, &e.to_string()),
-        Err(e) => return fail(run.json, exit::FAILURE, &e.to_string()),
     };
     // Listening before the batch is announced: a signal from then on cancels it.
     let mut interrupts = super::signals::Interrupts::new();

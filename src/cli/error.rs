@@ -6,7 +6,8 @@
 
 use serde_json::json;
 
-use super::{exit, exit_code_for};
+use super::exit;
+use crate::error::AppError;
 use crate::runtime::connect::ConnectError;
 
 /// An error a command ends with: the process exit code and what the admin reads.
@@ -33,17 +34,18 @@ impl CliError {
     }
 }
 
+impl From<AppError> for CliError {
+    /// The exit code of the error's kind (the mapping the dashboard shares).
+    fn from(e: AppError) -> Self {
+        CliError::new(e.exit_code(), e.message)
+    }
+}
+
 impl From<ConnectError> for CliError {
     /// A token that cannot be read is a configuration problem (2); a client that cannot
     /// be set up, by its error's category; a dead token task, a failure (1).
     fn from(e: ConnectError) -> Self {
-        let code = match &e {
-            ConnectError::Token(_) => exit::USAGE,
-            ConnectError::TokenTask(_) => exit::FAILURE,
-            ConnectError::Client(e) => exit_code_for(e.category()),
-        };
-        let failure = e.failure();
-        CliError::new(code, format!("{}: {}", failure.headline, failure.detail))
+        AppError::from(e).into()
     }
 }
 

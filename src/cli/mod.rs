@@ -67,13 +67,9 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
 }
 
 /// The exit code for a SCIM error's category.
+/// (The one mapping: [`crate::error::ErrorKind::exit_code`].)
 pub fn exit_code_for(category: ErrorCategory) -> i32 {
-    match category {
-        ErrorCategory::Auth => exit::AUTH,
-        ErrorCategory::Network => exit::NETWORK,
-        ErrorCategory::Server => exit::SERVER,
-        ErrorCategory::Local => exit::USAGE,
-    }
+    crate::error::ErrorKind::from(category).exit_code()
 }
 
 #[derive(Debug, Parser)]

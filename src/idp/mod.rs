@@ -393,12 +393,8 @@ impl IdpError {
     /// The exit code (see [`crate::cli::exit`]): 3 refused credentials or missing
     /// permission, 4 network, 5 unexpected answer, 2 settings or app not found.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            IdpError::Auth { .. } | IdpError::Forbidden { .. } => 3,
-            IdpError::Network { .. } => 4,
-            IdpError::Server { .. } => 5,
-            IdpError::AppNotFound { .. } | IdpError::AppAmbiguous { .. } | IdpError::Config(_) => 2,
-        }
+        // The one mapping of kinds to exit codes (shared with the dashboard).
+        crate::error::AppError::from(self.clone()).exit_code()
     }
 
     /// The same error with every occurrence of the secrets replaced by `***`.

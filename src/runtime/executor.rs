@@ -20,6 +20,7 @@ use crate::app::workspace::{Opened, WorkspaceOp};
 use crate::app::{Action, ConnectionSpec, Effect, ImportSource};
 use crate::apply::{self, Batch, BatchMeta, BreakerAction, Control, RunOptions};
 use crate::config;
+use crate::error::{AppError, ErrorKind, InputPlace};
 use crate::import;
 use crate::journal::{self, BatchLog, BatchStatus};
 use crate::lookup::{self, LookupEvent, LookupJob, LookupOptions, Unsupported};
@@ -116,7 +117,11 @@ impl Executor {
         });
         if let Err(e) = writer.queue.send(op) {
             let opening = matches!(e.0, WorkspaceOp::Open { .. });
-            let failed = workspace_failed(e.0.name(), opening, "the writer stopped".into());
+            let failed = workspace_failed(
+                e.0.name(),
+                opening,
+                AppError::new(ErrorKind::Bug, "the workspace writer stopped (see the log)"),
+            );
             let _ = self.inner.tx.send(failed);
         }
     }
@@ -184,11 +189,9 @@ impl Executor {
                 Ok(action) => action,
                 // A batch always ends with ApplyDone, so the pane never stays "running".
                 Err(_) if is_batch => Some(Action::ApplyDone {
-                    result: Err(format!("{what} failed unexpectedly (see the log)")),
+                    result: Err(AppError::bug(what)),
                 }),
-                Err(_) => Some(Action::EffectFailed(format!(
-                    "{what} failed unexpectedly (see the log)"
-                ))),
+                Err(_) => Some(Action::EffectFailed(AppError::bug(what))),
             };
             match action {
                 Some(action) => {
@@ -240,15 +243,13 @@ pub(crate) async fn blocking<R: Send + 'static>(
 
 impl Inner {
     /// The client for `spec`, reused while the spec is unchanged.
-    async fn connection(&self, spec: &ConnectionSpec) -> Result<Arc<Connection>, String> {
+    async fn connection(&self, spec: &ConnectionSpec) -> Result<Arc<Connection>, AppError> {
         if let Some(c) = self.connection.lock().expect("not poisoned").as_ref() {
             if c.spec == *spec {
                 return Ok(c.clone());
             }
         }
-        let client = connect(spec, &self.settings)
-            .await
-            .map_err(|f| format!("{}: {}", f.headline, f.detail))?;
+        let client = connect_typed(spec, &self.settings).await?;
         let conn = Arc::new(Connection {
             spec: spec.clone(),
             client,
@@ -270,9 +271,11 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             result: test_connection(spec, settings).await,
         },
         Effect::SaveProfile { profile, token } => {
+            // The configuration file is the one thing written: a failure is I/O.
             let result = blocking(move || config::save_profile(&profile, token.as_ref()))
                 .await
-                .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
+                .map_err(AppError::from)
+                .and_then(|r| r.map_err(AppError::io));
             Action::ProfileSaved { result }
         }
         Effect::ImportFiles {
@@ -320,13 +323,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             let result = crate::idp::cli::read(&spec, &|_| {})
                 .await
                 .map(|listing| crate::idp::cli::test_report(&listing))
-                .map_err(|e| e.to_string());
+                .map_err(AppError::from);
             Action::SourceTested { source, result }
         }
         Effect::SaveSources { profile, settings } => {
             let result = blocking(move || crate::idp::cli::save_settings(&profile, &settings))
                 .await
-                .unwrap_or_else(|e| Err(format!("saving failed: {e}")));
+                .map_err(AppError::from)
+                .and_then(|r| r.map_err(AppError::io));
             Action::SourcesSaved { result }
         }
         Effect::LookupUsers {
@@ -350,7 +354,7 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 Ok(conn) => lookup::verify_link(&conn.client, &scim_id)
                     .await
                     .map(|u| u.map(Box::new))
-                    .map_err(|e| e.to_string()),
+                    .map_err(AppError::from),
                 Err(e) => Err(e),
             };
             Action::LinkVerified {
@@ -379,14 +383,26 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         Effect::LoadPlan { path } => {
             let result = blocking(move || {
-                let mut plan = Plan::load(&path)?;
+                let mut plan = Plan::read(&path)?;
+                // The lookup results the plan names are input files of the plan's.
+                let data_error = |e: String| {
+                    let file = path.display().to_string();
+                    AppError::input(
+                        InputPlace {
+                            file,
+                            ..InputPlace::default()
+                        },
+                        e,
+                    )
+                };
                 // The share gate's base from the data the plan names, not its word.
-                let notes = apply::base_from_data(&mut plan, &path)?
+                let notes = apply::base_from_data(&mut plan, &path)
+                    .map_err(data_error)?
                     .into_iter()
                     .collect();
                 // Admins by the SCIM ids the same data gives them (the gates protect
                 // them, whatever the file says).
-                let admin_ids = apply::admin_ids_from_data(&plan, &path)?;
+                let admin_ids = apply::admin_ids_from_data(&plan, &path).map_err(data_error)?;
                 Ok(Box::new(LoadedPlan {
                     plan,
                     origin: PlanOrigin::File(path.display().to_string()),
@@ -395,14 +411,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 }))
             })
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(e.into()));
             Action::PlanLoaded { result }
         }
         Effect::BuildUndo { batch } => {
             let dir = inner.journal_dir();
             let result = blocking(move || {
-                let path = journal::find(&dir, &batch).map_err(|e| e.to_string())?;
-                let log = journal::read_batch(&path).map_err(|e| e.to_string())?;
+                let path = journal::find(&dir, &batch)?;
+                let log = journal::read_batch(&path)?;
                 let (plan, notes) = apply::undo_plan(&log);
                 Ok(Box::new(LoadedPlan {
                     plan,
@@ -414,7 +430,7 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 }))
             })
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(e.into()));
             Action::PlanLoaded { result }
         }
         Effect::ApplyPlan {
@@ -446,14 +462,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
             let dir = inner.journal_dir();
             let result = blocking(move || list_journal(dir))
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(AppError::from);
             Action::JournalListed { seq, result }
         }
         Effect::ReadTrend { seq, path } => {
             let shown = path.clone();
             let result = blocking(move || read_trend(&path))
                 .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+                .unwrap_or_else(|e| Err(e.into()));
             Action::TrendRead {
                 seq,
                 path: shown,
@@ -471,9 +487,13 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                 return Some(Action::ExportExists { path });
             }
             let n = rows.len();
-            let result = blocking(move || report::write_reports(&path, &rows).map(|_| (path, n)))
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+            let result = blocking(move || {
+                report::write_reports(&path, &rows)
+                    .map(|_| (path, n))
+                    .map_err(AppError::io)
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.into()));
             Action::Exported { result }
         }
     })
@@ -491,15 +511,10 @@ fn workspace_writer(
     while let Ok(op) = rx.recv() {
         let what = op.name();
         let opening = matches!(op, WorkspaceOp::Open { .. });
-        let action = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-            workspace_op(&mut ws, op, &journal_dir)
-        })) {
-            Ok(action) => action,
-            Err(_) => {
-                tracing::error!("{what} failed unexpectedly");
-                workspace_failed(what, opening, "failed unexpectedly (see the log)".into())
-            }
-        };
+        // Marked as the effect's: a panic in it is logged by the hook with its name and
+        // caught here (the terminal stays the dashboard's), answered once.
+        let action = caught(what, || workspace_op(&mut ws, op, &journal_dir))
+            .unwrap_or_else(|| workspace_failed(what, opening, AppError::bug(what)));
         if let Action::WorkspaceWritten { result: Err(e), .. } = &action {
             tracing::warn!("workspace: {what} failed: {e}");
         }
@@ -507,8 +522,15 @@ fn workspace_writer(
     }
 }
 
+/// Runs `f` as the effect `what` ([`super::terminal::in_effect`]) and catches its
+/// panic (`None`): the panic hook logs it with the effect's name and leaves the
+/// terminal alone, since the dashboard goes on.
+fn caught<R>(what: &'static str, f: impl FnOnce() -> R) -> Option<R> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| super::terminal::in_effect(what, f))).ok()
+}
+
 /// The answer of a workspace effect that could not be done.
-fn workspace_failed(what: &'static str, opening: bool, why: String) -> Action {
+fn workspace_failed(what: &'static str, opening: bool, why: AppError) -> Action {
     if opening {
         Action::WorkspaceLoaded { result: Err(why) }
     } else {
@@ -522,7 +544,7 @@ fn workspace_failed(what: &'static str, opening: bool, why: String) -> Action {
 /// Opens the workspace at `path` for the dashboard: for writing if its lock is free,
 /// else read-only (another navscim has it). A damaged or newer file is moved aside by
 /// the engine, and a new workspace started in its place; the problem is reported.
-fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>), String> {
+fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>), AppError> {
     match Workspace::open_shared(path) {
         Ok(ws) => Ok((ws, None)),
         Err(e @ WorkspaceError::Corrupt { .. })
@@ -534,9 +556,13 @@ fn open_workspace(path: &std::path::Path) -> Result<(Workspace, Option<String>),
             let problem = e.to_string();
             Workspace::open_shared(path)
                 .map(|ws| (ws, Some(problem.clone())))
-                .map_err(|e2| format!("{problem}; then: {e2}"))
+                .map_err(|e2| {
+                    let e2 = AppError::from(e2);
+                    let words = format!("{problem}; then: {e2}");
+                    AppError::new(e2.kind, words)
+                })
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -550,7 +576,7 @@ fn workspace_op(
     if let WorkspaceOp::Open { path } = op {
         *ws = None;
         let result = open_workspace(&path).and_then(|(w, problem)| {
-            let loaded = w.load().map_err(|e| e.to_string())?;
+            let loaded = w.load()?;
             let opened = Opened {
                 path: w.path().to_path_buf(),
                 loaded: Box::new(loaded),
@@ -563,10 +589,14 @@ fn workspace_op(
         return Action::WorkspaceLoaded { result };
     }
     let Some(w) = ws.as_mut() else {
-        return workspace_failed(what, false, "no workspace is open".into());
+        let none = AppError::new(ErrorKind::Bug, "no workspace is open");
+        return workspace_failed(what, false, none);
     };
     let result = match op {
-        WorkspaceOp::Open { .. } => return workspace_failed(what, true, "opened twice".into()),
+        WorkspaceOp::Open { .. } => {
+            let twice = AppError::new(ErrorKind::Bug, "the workspace was opened twice");
+            return workspace_failed(what, true, twice);
+        }
         WorkspaceOp::ReplaceUsers(directory) => w.replace_users(&directory).map(|()| None),
         WorkspaceOp::RecordSource {
             source,
@@ -584,8 +614,12 @@ fn workspace_op(
                         bytes,
                     ),
                     Err(e) => {
+                        let place = InputPlace {
+                            file: path.display().to_string(),
+                            ..InputPlace::default()
+                        };
                         let why = format!("cannot read {}: {e}", path.display());
-                        return workspace_failed(what, false, why);
+                        return workspace_failed(what, false, AppError::input(place, why));
                     }
                 },
                 ImportSource::Embedded { name, text } => {
@@ -624,23 +658,17 @@ fn workspace_op(
             .record_run(kind, Some(server.as_str()).filter(|s| !s.is_empty()))
             .map(|_| None),
         WorkspaceOp::RecordBatch { batch } => {
-            let log = journal::find(journal_dir, &batch)
-                .map_err(|e| e.to_string())
-                .and_then(|path| journal::read_batch(&path).map_err(|e| e.to_string()));
+            let log =
+                journal::find(journal_dir, &batch).and_then(|path| journal::read_batch(&path));
             match log {
                 Ok(log) => w.record_batch(&log).map(|_| None),
-                Err(e) => {
-                    return Action::WorkspaceWritten {
-                        what,
-                        result: Err(e),
-                    }
-                }
+                Err(e) => return workspace_failed(what, false, e.into()),
             }
         }
     };
     Action::WorkspaceWritten {
         what,
-        result: result.map_err(|e| e.to_string()),
+        result: result.map_err(AppError::from),
     }
 }
 
@@ -740,11 +768,14 @@ async fn lookup_batch(
         batch,
         cancelled: summary.cancelled,
         // A refused token stops the batch: say so, not "cancelled" (the admin did not).
+        // A refused token stops the batch (the reducer says where to fix it).
         error: match (summary.auth_failure, summary.stopped) {
-            (Some(e), _) => Some(format!(
-                "the server refused the token ({e}); fix the token on the Connection pane (1), then e looks up the rest"
+            (Some(e), _) => Some(AppError::new(ErrorKind::Auth, e)),
+            // The breaker tripped on the server's answers, or it asks to wait too long.
+            (None, Some(why)) => Some(AppError::new(
+                ErrorKind::Server,
+                format!("Lookups stopped: {why}"),
             )),
-            (None, Some(why)) => Some(format!("Lookups stopped: {why}")),
             (None, None) => None,
         },
     }
@@ -796,11 +827,11 @@ fn list_journal(dir: PathBuf) -> JournalListing {
 /// The workspace's snapshots, oldest first, read through a read-only view (no lock
 /// taken, nothing written: the session's own workspace may be open for writing). No
 /// workspace file yet is no snapshot yet.
-fn read_trend(path: &std::path::Path) -> Result<Vec<crate::workspace::Snapshot>, String> {
+fn read_trend(path: &std::path::Path) -> Result<Vec<crate::workspace::Snapshot>, AppError> {
     match Workspace::open_read_only(path) {
-        Ok(ws) => ws.history().map_err(|e| e.to_string()),
+        Ok(ws) => Ok(ws.history()?),
         Err(WorkspaceError::Missing(_)) => Ok(Vec::new()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -814,7 +845,10 @@ async fn apply_batch(
 ) -> Action {
     let Some((id, control_rx)) = control else {
         return Action::ApplyDone {
-            result: Err("internal error: a batch without its control channel".into()),
+            result: Err(AppError::new(
+                ErrorKind::Bug,
+                "internal error: a batch without its control channel",
+            )),
         };
     };
     let result = run_batch(inner, spec, start, control_rx).await;
@@ -830,12 +864,16 @@ async fn run_batch(
     spec: &ConnectionSpec,
     start: impl FnOnce() -> Result<Batch, apply::ApplyError> + Send + 'static,
     control_rx: watch::Receiver<Control>,
-) -> Result<Box<apply::BatchSummary>, String> {
+) -> Result<Box<apply::BatchSummary>, AppError> {
     let conn = inner.connection(spec).await?;
     let batch = match blocking(start).await {
         Ok(Ok(batch)) => batch,
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(e) => return Err(format!("opening the journal failed: {e}")),
+        Ok(Err(e)) => return Err(e.into()),
+        Err(e) => {
+            let e = AppError::from(e);
+            let words = format!("opening the journal failed: {e}");
+            return Err(AppError::new(e.kind, words));
+        }
     };
     let options = RunOptions {
         on_breaker: BreakerAction::Pause,
@@ -909,6 +947,18 @@ pub async fn connect(
     spec: &ConnectionSpec,
     settings: &Settings,
 ) -> Result<ScimClient, ConnectionFailure> {
+    client_for(spec, settings).await.map_err(|e| e.failure())
+}
+
+/// [`connect`] with a typed error, for the effects that answer with an [`AppError`].
+async fn connect_typed(spec: &ConnectionSpec, settings: &Settings) -> Result<ScimClient, AppError> {
+    Ok(client_for(spec, settings).await?)
+}
+
+async fn client_for(
+    spec: &ConnectionSpec,
+    settings: &Settings,
+) -> Result<ScimClient, super::connect::ConnectError> {
     let setup = super::connect::ClientSetup {
         ca_file: settings.ca_file.clone(),
         rate_limit: settings.rate_limit,
@@ -916,9 +966,7 @@ pub async fn connect(
         connect_timeout: settings.connect_timeout,
         ..super::connect::ClientSetup::from_spec(spec)
     };
-    super::connect::connect(setup)
-        .await
-        .map_err(|e| e.failure())
+    super::connect::connect(setup).await
 }
 
 pub fn summarize(report: &ConnectionReport) -> ConnectionSummary {

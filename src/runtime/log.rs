@@ -96,7 +96,7 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
             Ok(path) => Ok(format!("profile saved to {}", path.display())),
             Err(e) => Err(format!("profile not saved: {e}")),
         },
-        Action::EffectFailed(message) => Err(message.clone()),
+        Action::EffectFailed(message) => Err(message.to_string()),
         Action::SourceTested { source, result } => match result {
             Ok(lines) => Ok(format!("{source}: {}", lines.join("; "))),
             Err(e) => Err(format!("{source}: {e}")),

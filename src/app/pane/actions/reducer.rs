@@ -17,10 +17,11 @@ use super::state::{
 use crate::app::effect::Effect;
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::Command;
-use crate::app::notice::{error, info, warn};
+use crate::app::notice::{error, failed, info, warn};
 use crate::app::state::{State, Tab};
 use crate::app::text_field::{TextEdit, TextField};
 use crate::apply::{ApplyEvent, BatchSummary, Control, Gates};
+use crate::error::AppError;
 use crate::journal::{BatchKind, EndStatus, Outcome};
 use crate::plan::{
     build_deactivate_plan, build_provision_plan, build_reactivate_plan, ChangeKind, OpKind, Plan,
@@ -800,7 +801,7 @@ pub fn unfinished_found(state: &mut State, batches: Vec<UnfinishedBatch>) -> boo
 }
 
 /// The answer to `Effect::LoadPlan` / `Effect::BuildUndo`.
-pub fn plan_loaded(state: &mut State, result: Result<Box<LoadedPlan>, String>) -> bool {
+pub fn plan_loaded(state: &mut State, result: Result<Box<LoadedPlan>, AppError>) -> bool {
     match result {
         Ok(loaded) => {
             let loaded = *loaded;
@@ -808,7 +809,7 @@ pub fn plan_loaded(state: &mut State, result: Result<Box<LoadedPlan>, String>) -
             review.admin_ids = loaded.admin_ids;
             receive_review(state, review);
         }
-        Err(e) => state.notice = Some(error(e)),
+        Err(e) => state.notice = Some(failed("Plan not loaded", &e)),
     }
     true
 }
@@ -875,7 +876,7 @@ pub fn apply_progress(state: &mut State, event: ApplyEvent, at: Duration) -> boo
 /// The end of a batch (or why it could not start).
 pub fn apply_done(
     state: &mut State,
-    result: Result<Box<BatchSummary>, String>,
+    result: Result<Box<BatchSummary>, AppError>,
     out: &mut Outbox,
 ) -> bool {
     match result {
@@ -958,7 +959,7 @@ pub fn apply_done(
         }
         Err(e) => {
             state.actions.batch = None;
-            state.notice = Some(error(format!("Not applied: {e}")));
+            state.notice = Some(failed("Not applied", &e));
             if state.actions.quit_when_stopped {
                 state.should_quit = true;
             }

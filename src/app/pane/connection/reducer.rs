@@ -11,10 +11,11 @@ use super::state::{
 use crate::app::effect::Effect;
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::Command;
-use crate::app::notice::{error, info, warn, Notice};
+use crate::app::notice::{error, failed, info, warn, Notice};
 use crate::app::state::State;
 use crate::app::text_field::{TextEdit, TextField};
 use crate::config::{Profile, TokenSource};
+use crate::error::AppError;
 use crate::secret::Token;
 
 /// Commands while the Connection pane is shown (no overlay). Returns whether anything
@@ -57,10 +58,10 @@ pub fn tested(
 }
 
 /// The answer to saving the profile.
-pub fn profile_saved(state: &mut State, result: Result<PathBuf, String>) -> bool {
+pub fn profile_saved(state: &mut State, result: Result<PathBuf, AppError>) -> bool {
     state.notice = Some(match result {
         Ok(path) => info(format!("Profile saved to {}", path.display())),
-        Err(e) => error(format!("Profile not saved: {e}")),
+        Err(e) => failed("Profile not saved", &e),
     });
     true
 }

@@ -76,7 +76,11 @@ pub fn opened(state: &mut State, out: &mut Outbox) {
 
 /// The answer to `Effect::ListJournal`: the batches, newest first. The cursor stays
 /// on the batch it was on.
-pub fn journal_listed(state: &mut State, seq: u64, result: Result<JournalListing, String>) -> bool {
+pub fn journal_listed(
+    state: &mut State,
+    seq: u64,
+    result: Result<JournalListing, crate::error::AppError>,
+) -> bool {
     let history = &mut state.history;
     if seq != history.seq {
         return false;
@@ -91,7 +95,7 @@ pub fn journal_listed(state: &mut State, seq: u64, result: Result<JournalListing
         }
         Err(e) => {
             history.details_open = false;
-            JournalView::Failed(e)
+            JournalView::Failed(e.message)
         }
     };
     if history.batches().is_empty() {
@@ -106,14 +110,14 @@ pub fn trend_read(
     state: &mut State,
     seq: u64,
     path: PathBuf,
-    result: Result<Vec<Snapshot>, String>,
+    result: Result<Vec<Snapshot>, crate::error::AppError>,
 ) -> bool {
     if seq != state.history.seq {
         return false;
     }
     state.history.trend = match result {
         Ok(snapshots) => TrendView::Loaded { path, snapshots },
-        Err(e) => TrendView::Failed(e),
+        Err(e) => TrendView::Failed(e.message),
     };
     // The chart's height changed with what it draws: the list's with it.
     scroll_into_view(state);

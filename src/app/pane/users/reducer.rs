@@ -6,11 +6,12 @@ use super::state::{LoadSummary, LookupProgress, MappingDialog, Prompt, PromptKin
 use crate::app::effect::{Effect, ImportSource};
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::{Command, Context};
-use crate::app::notice::{error, info, warn};
+use crate::app::notice::{error, failed, info, warn};
 use crate::app::state::{State, Tab};
 use crate::app::table;
 use crate::app::text_field::{TextEdit, TextField};
 use crate::app::workspace::{self, WorkspaceOp};
+use crate::error::{AppError, ErrorKind};
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
 use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
@@ -253,10 +254,10 @@ pub fn export_exists(state: &mut State, path: std::path::PathBuf) -> bool {
     true
 }
 
-pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), String>) -> bool {
+pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), AppError>) -> bool {
     state.notice = Some(match result {
         Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
-        Err(e) => error(format!("Export failed: {e}")),
+        Err(e) => failed("Export failed", &e),
     });
     true
 }
@@ -835,7 +836,7 @@ pub fn batch_done(
     state: &mut State,
     batch: u64,
     cancelled: usize,
-    failure: Option<String>,
+    failure: Option<AppError>,
     out: &mut Outbox,
 ) {
     out.emit(Event::UsersChanged);
@@ -863,7 +864,12 @@ pub fn batch_done(
         return;
     }
     state.notice = Some(match failure {
-        Some(e) => error(format!("Lookups could not run: {e}")),
+        // A refused token stops the batch: say so, not "cancelled" (the admin did
+        // not), and where to fix it.
+        Some(e) if e.kind == ErrorKind::Auth => error(format!(
+            "Lookups stopped: the server refused the token ({e}); fix the token on the Connection pane (1), then e looks up the rest"
+        )),
+        Some(e) => failed("Lookups could not run", &e),
         None if cancelled > 0 => warn(format!(
             "Lookups cancelled: {cancelled} users not looked up (e looks them up)"
         )),
@@ -941,19 +947,22 @@ pub fn link_verified(
     state: &mut State,
     index: usize,
     scim_id: String,
-    result: Result<Option<Box<ScimUser>>, String>,
+    result: Result<Option<Box<ScimUser>>, AppError>,
     out: &mut Outbox,
 ) {
     if state.users.rows.get(index).is_none() {
         return;
     }
     let result = match result {
-        Ok(Some(user)) if user.id.as_deref() != Some(scim_id.as_str()) => Err(format!(
-            "the answer to GET /Users/{scim_id} carries {} (it does not prove who holds the id)",
-            match user.id.as_deref() {
-                Some(other) => format!("the id {other:?}"),
-                None => "no id".to_string(),
-            }
+        Ok(Some(user)) if user.id.as_deref() != Some(scim_id.as_str()) => Err(AppError::new(
+            ErrorKind::Server,
+            format!(
+                "the answer to GET /Users/{scim_id} carries {} (it does not prove who holds the id)",
+                match user.id.as_deref() {
+                    Some(other) => format!("the id {other:?}"),
+                    None => "no id".to_string(),
+                }
+            ),
         )),
         Ok(Some(user)) => {
             let why = link_doubts(state, index, &user);
@@ -979,7 +988,7 @@ fn link_confirmed(
     state: &mut State,
     index: usize,
     scim_id: String,
-    result: Result<Option<Box<ScimUser>>, String>,
+    result: Result<Option<Box<ScimUser>>, AppError>,
     out: &mut Outbox,
 ) {
     out.emit(Event::UsersChanged);
@@ -1039,9 +1048,10 @@ fn link_confirmed(
             state.notice = Some(error(format!("Not linked: no SCIM user has id {scim_id}")))
         }
         Err(e) => {
-            state.notice = Some(error(format!(
-                "Not linked: could not verify SCIM id {scim_id}: {e}"
-            )))
+            state.notice = Some(failed(
+                &format!("Not linked: could not verify SCIM id {scim_id}"),
+                &e,
+            ))
         }
     }
 }

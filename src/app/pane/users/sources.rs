@@ -25,10 +25,11 @@ use std::path::PathBuf;
 use crate::app::effect::{Effect, ImportSource};
 use crate::app::event::Outbox;
 use crate::app::keys::{Command, Context};
-use crate::app::notice::{error, info, warn};
+use crate::app::notice::{error, failed, info, warn, Level, Notice};
 use crate::app::state::State;
 use crate::app::text_field::{TextEdit, TextField};
 use crate::config::TokenSource;
+use crate::error::AppError;
 use crate::idp::cli::{
     EntraSettings, IdpSettings, OktaSettings, SourceSpec, DEFAULT_ENTRA_SECRET_ENV,
     DEFAULT_OKTA_TOKEN_ENV,
@@ -562,12 +563,12 @@ pub fn imported(state: &mut State, results: &[(ImportSource, Result<Import, Impo
 }
 
 /// The answer to [`Effect::TestSource`].
-pub fn tested(state: &mut State, source: String, result: Result<Vec<String>, String>) -> bool {
+pub fn tested(state: &mut State, source: String, result: Result<Vec<String>, AppError>) -> bool {
     let sources = &mut state.users.sources;
     if let Some(i) = sources.index_of(&source) {
         sources.connections[i].status = match &result {
             Ok(lines) => SourceStatus::Tested(lines.clone()),
-            Err(e) => SourceStatus::Failed(e.clone()),
+            Err(e) => SourceStatus::Failed(e.message.clone()),
         };
     }
     state.notice = Some(match result {
@@ -575,16 +576,20 @@ pub fn tested(state: &mut State, source: String, result: Result<Vec<String>, Str
             "{source}: test passed: {}",
             lines.last().cloned().unwrap_or_default()
         )),
-        Err(e) => error(format!("{source}: test failed: {e}")),
+        Err(e) => failed(&format!("{source}: test failed"), &e),
     });
     true
 }
 
 /// The answer to [`Effect::SaveSources`].
-pub fn saved(state: &mut State, result: Result<PathBuf, String>) -> bool {
+pub fn saved(state: &mut State, result: Result<PathBuf, AppError>) -> bool {
     state.notice = Some(match result {
         Ok(path) => info(format!("Sources saved in {} (no secrets)", path.display())),
-        Err(e) => warn(format!("The sources were not saved: {e}")),
+        // A warning, as before: the sources in use are unchanged.
+        Err(e) => Notice {
+            level: Level::Warn,
+            ..failed("The sources were not saved", &e)
+        },
     });
     true
 }
