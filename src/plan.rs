@@ -402,9 +402,14 @@ impl Plan {
             )
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            // serde_json names a field between backticks: "missing field `operations`".
+            // serde_json names a field between backticks: "missing field `operations`"
+            // (other backticks quote a value: "invalid type: integer `3`").
             let words = e.to_string();
-            let field = words.split('`').nth(1).map(str::to_string);
+            let field = ["missing field `", "unknown field `", "duplicate field `"]
+                .iter()
+                .find_map(|p| words.strip_prefix(p))
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string);
             let place = InputPlace {
                 line: Some(e.line()).filter(|&l| l > 0),
                 field,

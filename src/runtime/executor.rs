@@ -983,3 +983,21 @@ pub fn summarize(report: &ConnectionReport) -> ConnectionSummary {
         bulk: spc.map(|c| c.bulk.supported).unwrap_or(false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The workspace writer's work runs marked as its effect, so a panic in it is the
+    /// effect's for the panic hook (logged with the effect's name, the terminal left to
+    /// the running dashboard) and is caught; the mark ends with it.
+    #[test]
+    fn workspace_work_is_marked_as_its_effect_and_its_panic_caught() {
+        super::super::terminal::install_panic_hook();
+        let seen = caught("Saving a note", super::super::terminal::current_effect);
+        assert_eq!(seen, Some(Some("Saving a note")));
+        let died: Option<()> = caught("Saving a note", || panic!("in the writer"));
+        assert_eq!(died, None);
+        assert_eq!(super::super::terminal::current_effect(), None);
+    }
+}
