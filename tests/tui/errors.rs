@@ -173,3 +173,30 @@ fn an_effect_that_died_is_reported_as_a_bug_naming_the_effect() {
         "Internal error: Exporting the users failed unexpectedly (see the log)"
     );
 }
+
+/// Credentials an identity provider refused are fixed in the sources list, not on the
+/// Connection pane (the SCIM token is not the one refused).
+#[test]
+fn refused_source_credentials_point_to_the_sources_list() {
+    let mut s = demo_session(true);
+    let refused = AppError::from(navscim::idp::IdpError::Auth {
+        provider: "okta",
+        detail: "E0000011: Invalid token provided".into(),
+    });
+    assert_eq!(refused.kind, ErrorKind::SourceAuth);
+    assert_eq!(refused.exit_code(), navscim::cli::exit::AUTH);
+    reduce(
+        &mut s,
+        Action::SourceTested {
+            source: "okta:0oa1".into(),
+            result: Err(refused),
+        },
+    );
+    let text = notice(&s);
+    assert!(
+        text.starts_with("okta:0oa1: test failed: okta: the credentials were refused"),
+        "{text}"
+    );
+    assert!(text.contains("sources list"), "{text}");
+    assert!(!text.contains("Connection pane"), "{text}");
+}
