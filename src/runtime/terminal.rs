@@ -162,7 +162,6 @@ pub fn current_effect() -> Option<&'static str> {
 pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if let Some(effect) = EFFECT.with(|e| e.get()) {
                 tracing::error!("panic in the effect {effect:?} (the dashboard goes on): {info}");
@@ -170,15 +169,50 @@ pub fn install_panic_hook() {
             }
             tracing::error!("panic: {info}");
             restore();
-            previous(info);
+            // Not the default hook's text: a panic message can quote a server answer or
+            // a file, so it is scrubbed of secrets like every other message.
+            eprintln!("{}", panic_report(info.payload(), info.location()));
         }));
     });
+}
+
+/// What the admin reads on stderr when navscim itself panics: where, the message with
+/// every known secret scrubbed and control characters made visible, and where to look.
+fn panic_report(
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    let at = location
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let message = crate::sanitize::for_terminal(&crate::secret::scrub(&message));
+    format!("navscim: internal error{at}: {message} (the log has the details; please report it)")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
+
+    #[test]
+    fn the_panic_report_names_where_and_never_the_token() {
+        crate::secret::register("panic-report-secret-token-123");
+        let payload: Box<dyn std::any::Any + Send> =
+            Box::new("request failed: Bearer panic-report-secret-token-123\x1b[2J".to_string());
+        let report = panic_report(payload.as_ref(), Some(std::panic::Location::caller()));
+        assert!(report.contains("request failed"), "{report}");
+        assert!(report.contains("terminal.rs"), "{report}");
+        assert!(
+            !report.contains("panic-report-secret-token-123"),
+            "{report}"
+        );
+        assert!(!report.contains('\x1b'), "{report}");
+    }
 
     #[test]
     fn a_panic_in_an_effect_leaves_the_terminal_alone_any_other_restores_it() {
