@@ -382,6 +382,21 @@ impl Plan {
         Ok(())
     }
 
+    /// Writes the plan file as `navscim plan --out` does (pretty JSON and a line
+    /// break, synced to disk), replacing `path`; [`Plan::load`] reads it back. The
+    /// error names the file.
+    pub fn write_file(&self, path: &std::path::Path) -> Result<(), String> {
+        use std::io::Write;
+        let mut bytes =
+            serde_json::to_vec_pretty(self).map_err(|e| format!("{}: {e}", path.display()))?;
+        bytes.push(b'\n');
+        let mut file = std::fs::File::create(path)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        file.write_all(&bytes)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    }
+
     /// Reads a plan file; the error names the file and what is wrong with it.
     pub fn load(path: &std::path::Path) -> Result<Plan, String> {
         Plan::read(path).map_err(String::from)

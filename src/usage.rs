@@ -742,3 +742,136 @@ mod tests {
         assert_eq!(IdleSummary::bucket_label(4), "181+");
     }
 }
+
+/// One row of the Usage pane's export (`:export FILE` on the Usage pane): the usage
+/// report's row as read, its activity as of the pane's as-of date, and the user it
+/// joined. Written as CSV by [`write_usage_csv`], one row per report row in view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageExportRow {
+    pub email: String,
+    pub name: String,
+    /// Days idle as of `as_of` (a lower bound when `activity` says "at least"); empty
+    /// when unknown or never activated.
+    pub idle_days: Option<i64>,
+    /// [`Activity::describe`], e.g. "idle 143 days (last active 2025-01-08)".
+    pub activity: String,
+    /// Idle for more than `threshold_days` (`yes`/`no`), `never` for a licence never
+    /// activated, empty when the report cannot tell.
+    pub idle_over_threshold: String,
+    pub threshold_days: u32,
+    /// The date idle days are counted to (YYYY-MM-DD).
+    pub as_of: String,
+    pub last_active: Option<NaiveDate>,
+    pub days_active: Option<u32>,
+    pub searches: Option<u32>,
+    pub profile_views: Option<u32>,
+    pub inmails_sent: Option<u32>,
+    pub leads_saved: Option<u32>,
+    pub accounts_saved: Option<u32>,
+    pub lists_created: Option<u32>,
+    pub ssi: Option<f64>,
+    pub license_type: String,
+    /// The joined user's email (or key); empty when the row joined nobody.
+    pub user: String,
+    /// The joined user's lookup status ([`crate::matching::MatchStatus::name`]), or
+    /// `no_user`.
+    pub user_status: String,
+    /// Where the row came from: file and line.
+    pub source_file: String,
+    pub source_line: u64,
+}
+
+impl UsageExportRow {
+    /// The export row of `row`, whose activity is `activity` (if known) as of
+    /// `as_of` at `threshold` days; `user` is the joined user's (email, status name).
+    pub fn new(
+        row: &UsageRow,
+        activity: Option<&Activity>,
+        threshold: u32,
+        as_of: Option<NaiveDate>,
+        user: Option<(String, &'static str)>,
+    ) -> Self {
+        let over = match activity {
+            Some(a) if a.is_never_activated() => "never",
+            Some(a) => match a.idle_beyond(threshold) {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "",
+            },
+            None => "",
+        };
+        let (user, user_status) = match user {
+            Some((u, status)) => (u, status.to_string()),
+            None => (String::new(), "no_user".to_string()),
+        };
+        UsageExportRow {
+            email: row.email.clone().unwrap_or_default(),
+            name: row.name.clone().unwrap_or_default(),
+            idle_days: activity.and_then(Activity::idle_days),
+            activity: activity.map(Activity::describe).unwrap_or_default(),
+            idle_over_threshold: over.into(),
+            threshold_days: threshold,
+            as_of: as_of.map(|d| d.to_string()).unwrap_or_default(),
+            last_active: row.last_active,
+            days_active: row.days_active,
+            searches: row.searches,
+            profile_views: row.profile_views,
+            inmails_sent: row.inmails_sent,
+            leads_saved: row.leads_saved,
+            accounts_saved: row.accounts_saved,
+            lists_created: row.lists_created,
+            ssi: row.ssi,
+            license_type: row.license_type.clone().unwrap_or_default(),
+            user,
+            user_status,
+            source_file: row.source.file.clone(),
+            source_line: row.source.line,
+        }
+    }
+}
+
+/// Writes `rows` to `path` as CSV (a header, then one line a row), replacing it and
+/// syncing it to disk. The error names the file.
+pub fn write_usage_csv(path: &std::path::Path, rows: &[UsageExportRow]) -> Result<(), String> {
+    let shown = path.display();
+    let write = || -> Result<(), Box<dyn std::error::Error>> {
+        let file = std::fs::File::create(path)?;
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        for row in rows {
+            w.serialize(row)?;
+        }
+        if rows.is_empty() {
+            // serde writes the header with the first row: an empty view still has one.
+            w.write_record(USAGE_EXPORT_HEADER)?;
+        }
+        let file = w.into_inner()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    };
+    write().map_err(|e| format!("{shown}: {e}"))
+}
+
+/// The Usage export's CSV header, in [`UsageExportRow`]'s field order.
+pub const USAGE_EXPORT_HEADER: [&str; 21] = [
+    "email",
+    "name",
+    "idle_days",
+    "activity",
+    "idle_over_threshold",
+    "threshold_days",
+    "as_of",
+    "last_active",
+    "days_active",
+    "searches",
+    "profile_views",
+    "inmails_sent",
+    "leads_saved",
+    "accounts_saved",
+    "lists_created",
+    "ssi",
+    "license_type",
+    "user",
+    "user_status",
+    "source_file",
+    "source_line",
+];

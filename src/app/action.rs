@@ -78,13 +78,14 @@ pub enum Action {
         scim_id: String,
         result: Result<Option<Box<ScimUser>>, AppError>,
     },
-    /// The answer to `Effect::ExportUsers`: the path and rows written.
+    /// The answer to `Effect::Export`: what was exported, the path and rows written.
     Exported {
+        what: super::effect::ExportKind,
         result: Result<(PathBuf, usize), AppError>,
     },
-    /// The answer to `Effect::ExportUsers` without `overwrite` when a file is there:
-    /// nothing was written; the admin is asked.
-    ExportExists { path: PathBuf },
+    /// The answer to `Effect::Export` without `overwrite` when a file is there:
+    /// nothing was written; the admin is asked, and `y` writes this same job.
+    ExportExists { job: Box<super::effect::ExportJob> },
     // Actions pane.
     /// At start: look for batches a crash or kill left unfinished.
     CheckJournal,

@@ -62,14 +62,10 @@ pub enum Effect {
     },
     /// Put text on the admin's clipboard through the terminal (OSC 52; works over SSH).
     CopyToClipboard { text: String },
-    /// Write rows to a CSV or JSON file; answer with `Action::Exported`.
-    ExportUsers {
-        path: PathBuf,
-        rows: Vec<crate::report::UserReport>,
-        /// Replace a file already there (the admin said so); else a file there is
-        /// answered with `Action::ExportExists` and left alone.
-        overwrite: bool,
-    },
+    /// Write a pane's export (the Users or Usage view, the plan under review) to a
+    /// file; answer with `Action::Exported`, or `Action::ExportExists` (nothing
+    /// written) when the file is there and `overwrite` is not set.
+    Export(Box<ExportJob>),
     // Actions pane.
     /// List the journal's interrupted batches (plus batch `also` if it stopped unfinished
     /// in this session); answer with `Action::UnfinishedFound`.
@@ -157,7 +153,7 @@ impl Effect {
             Effect::CancelLookups => "Cancelling lookups",
             Effect::VerifyLink { .. } => "Verifying the link",
             Effect::CopyToClipboard { .. } => "Copying",
-            Effect::ExportUsers { .. } => "Exporting",
+            Effect::Export(_) => "Exporting",
             Effect::FindUnfinished { .. } => "Reading the journal",
             Effect::LoadPlan { .. } => "Reading the plan",
             Effect::BuildUndo { .. } => "Building the undo plan",
@@ -178,5 +174,75 @@ impl Effect {
             self,
             Effect::CancelLookups | Effect::CopyToClipboard { .. } | Effect::ControlBatch(_)
         )
+    }
+}
+
+/// What a pane exports, and to where (`Effect::Export`). Built by the pane from what it
+/// shows (the rows in view, filter and sort applied; the plan under review).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportJob {
+    pub path: PathBuf,
+    pub content: ExportContent,
+    /// Replace a file already there (the admin said so); else a file there is
+    /// answered with `Action::ExportExists` and left alone.
+    pub overwrite: bool,
+}
+
+/// The rows or the plan an export writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportContent {
+    /// The Users pane's view: `.csv` or `.json` by the file name ([`crate::report`]).
+    Users(Vec<crate::report::UserReport>),
+    /// The Usage pane's view, as CSV ([`crate::usage::UsageExportRow`]).
+    Usage(Vec<crate::usage::UsageExportRow>),
+    /// The plan under review, as `navscim plan --out` writes it ([`Plan::write_file`]),
+    /// stamped with the server, profile and tenant it is for.
+    Plan(Box<Plan>),
+}
+
+impl ExportContent {
+    /// What was exported, for the answer.
+    pub fn kind(&self) -> ExportKind {
+        match self {
+            ExportContent::Users(_) => ExportKind::Users,
+            ExportContent::Usage(_) => ExportKind::Usage,
+            ExportContent::Plan(_) => ExportKind::Plan,
+        }
+    }
+
+    /// Rows written (users, usage rows, or the plan's operations).
+    pub fn len(&self) -> usize {
+        match self {
+            ExportContent::Users(rows) => rows.len(),
+            ExportContent::Usage(rows) => rows.len(),
+            ExportContent::Plan(plan) => plan.operations.len(),
+        }
+    }
+
+    /// Whether there is no row (or no operation) in it.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Which export an `Action::Exported` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Users,
+    Usage,
+    Plan,
+}
+
+impl ExportKind {
+    /// "Exported 12 users to a.csv": what the admin reads once the file is written.
+    pub fn done(self, n: usize, path: &std::path::Path) -> String {
+        match self {
+            ExportKind::Users => format!("Exported {n} users to {}", path.display()),
+            ExportKind::Usage => format!("Exported {n} usage rows to {}", path.display()),
+            ExportKind::Plan => format!(
+                "Exported the plan ({n} operations) to {} (navscim apply FILE takes it)",
+                path.display()
+            ),
+        }
     }
 }

@@ -40,6 +40,9 @@ pub enum Command {
     // Users pane.
     Filter,
     CycleStatusFilter,
+    /// `:users unmatched`, `:usage idle`: the pane's own filter set to the `n`-th of
+    /// its cycle (`f`'s order).
+    SetFilter(usize),
     ClearFilters,
     Sort,
     SortReverse,
@@ -114,6 +117,11 @@ pub enum Command {
     RefreshSource,
     RefreshAllSources,
     RemoveSource,
+    // The command line.
+    /// `:` opens the command line.
+    CommandLine,
+    /// Tab in the command line: complete the verb or its argument.
+    Complete,
 }
 
 /// Where the keyboard focus is; each binding belongs to one context.
@@ -155,6 +163,9 @@ pub enum Context {
     Sources,
     /// The form adding an identity-provider connection.
     SourceForm,
+    /// The bottom line: the `:` command line, an export's file name, or whether to
+    /// replace the file.
+    CommandLine,
 }
 
 impl Context {
@@ -179,6 +190,7 @@ impl Context {
             Context::History => "History pane",
             Context::Sources => "Sources",
             Context::SourceForm => "Adding a connection",
+            Context::CommandLine => "Command line",
         }
     }
 
@@ -216,6 +228,7 @@ impl Context {
                 | Context::UsageText
                 | Context::ActionsText
                 | Context::SourceForm
+                | Context::CommandLine
         )
     }
 }
@@ -338,6 +351,7 @@ use Context as C;
 pub static BINDINGS: &[Binding] = &[
     // Everywhere (panes).
     b(C::Global, &[Key::Char('?')], Some("help"), "Show this help", Command::Help),
+    b(C::Global, &[Key::Char(':')], None, "Command line: :users, :usage unmatched, :export FILE…", Command::CommandLine),
     b(C::Global, &[Key::Char('M')], None, "Message log: every notice of this session", Command::Messages),
     b(C::Global, &[Key::Char('q')], Some("quit"), "Quit (asks first while work runs)", Command::Quit),
     b(C::Global, &[Key::Ctrl('c')], None, "Quit (asks first while work runs)", Command::ForceQuit),
@@ -460,6 +474,7 @@ pub static USAGE_BINDINGS: &[Binding] = &[
     b(C::Usage, &[Key::Enter], Some("details"), "Details: activity, metrics, the usage row and the user", Command::Details),
     b(C::Usage, &[Key::Char('y')], None, "Copy the marked emails (OSC 52)", Command::Copy),
     b(C::Usage, &[Key::Char('L')], None, "Load a usage report (CSV)", Command::LoadFile),
+    b(C::Usage, &[Key::Char('x')], None, "Export the rows in view to CSV (asks to replace a file)", Command::Export),
     b(C::Usage, &[Key::Up, Key::Char('k')], None, "Previous row", Command::Up),
     b(C::Usage, &[Key::Down, Key::Char('j')], None, "Next row", Command::Down),
     b(C::Usage, &[Key::Char('g'), Key::Home], None, "First row", Command::Top),
@@ -494,6 +509,7 @@ pub static ACTIONS_BINDINGS: &[Binding] = &[
     b(C::Actions, &[Key::Char('R')], None, "Resume an unfinished batch from the journal", Command::ResumeBatch),
     b(C::Actions, &[Key::Char('o')], None, "Open a plan file (navscim plan … --out)", Command::OpenPlan),
     b(C::Actions, &[Key::Char('D')], None, "Discard the plan (nothing is sent)", Command::DiscardPlan),
+    b(C::Actions, &[Key::Char('w')], None, "Write the plan to a file that navscim apply takes", Command::Export),
     b(C::ActionsText, &[Key::Enter], Some("ok"), "Apply (focus on Apply, count typed) / open the file", Command::EditCommit),
     b(C::ActionsText, &[Key::Tab, Key::BackTab], Some("Cancel/Apply"), "Move focus between Cancel and Apply", Command::SwitchFocus),
     b(C::ActionsText, &[Key::Esc], Some("cancel"), "Cancel: nothing is sent", Command::EditCancel),
@@ -535,6 +551,17 @@ pub static SOURCES_BINDINGS: &[Binding] = &[
     b(C::SourceForm, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
 ];
 
+/// The bottom line's bindings: the `:` command line and the export prompts.
+#[rustfmt::skip]
+pub static COMMAND_LINE_BINDINGS: &[Binding] = &[
+    b(C::CommandLine, &[Key::Enter], Some("ok"), "Run the command / use the file name", Command::EditCommit),
+    b(C::CommandLine, &[Key::Tab], Some("complete"), "Complete the verb or its argument", Command::Complete),
+    b(C::CommandLine, &[Key::Up], Some("history"), "Earlier command of this session", Command::Up),
+    b(C::CommandLine, &[Key::Down], None, "Later command (back to what you typed)", Command::Down),
+    b(C::CommandLine, &[Key::Esc], Some("cancel"), "Cancel: nothing runs", Command::EditCancel),
+    b(C::CommandLine, &[Key::Ctrl('c')], None, "Quit", Command::ForceQuit),
+];
+
 /// Every binding of every table: what help lists and the reducer resolves through.
 pub fn all() -> impl Iterator<Item = &'static Binding> {
     BINDINGS
@@ -543,6 +570,7 @@ pub fn all() -> impl Iterator<Item = &'static Binding> {
         .chain(ACTIONS_BINDINGS.iter())
         .chain(HISTORY_BINDINGS.iter())
         .chain(SOURCES_BINDINGS.iter())
+        .chain(COMMAND_LINE_BINDINGS.iter())
 }
 
 /// The bindings that apply in `context`, own ones first, then the inherited ones
@@ -585,6 +613,7 @@ mod tests {
             Context::History,
             Context::Sources,
             Context::SourceForm,
+            Context::CommandLine,
         ] {
             let mut seen = Vec::new();
             for binding in bindings_for(context) {

@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Action;
+use super::command_line::{self, Step};
 use super::effect::Effect;
 use super::event::{Event, Outbox};
 use super::keys::{self, Command, Context, Key};
-use super::notice::warn;
+use super::notice::{error, warn};
 use super::pane::{actions, connection, history, usage, users};
 use super::state::{Overlay, State, Tab};
 use super::text_field::TextEdit;
@@ -116,8 +117,8 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             users::reducer::link_verified(state, index, scim_id, result, out);
             true
         }
-        Action::Exported { result } => users::reducer::exported(state, result),
-        Action::ExportExists { path } => users::reducer::export_exists(state, path),
+        Action::Exported { what, result } => command_line::reducer::exported(state, what, result),
+        Action::ExportExists { job } => command_line::reducer::export_exists(state, job),
         Action::ConnectionTested { seq, result } => connection::reducer::tested(state, seq, result),
         Action::ProfileSaved { result } => connection::reducer::profile_saved(state, result),
         Action::EffectFailed(err) => {
@@ -220,6 +221,7 @@ fn edit_text(state: &mut State, context: Context, edit: TextEdit) -> bool {
         Context::ActionsText => actions::reducer::edit_text(state, edit),
         Context::TextEdit => connection::reducer::edit_text(state, edit),
         Context::SourceForm => users::sources::edit_text(state, edit),
+        Context::CommandLine => command_line::reducer::edit_text(state, edit),
         _ => false,
     }
 }
@@ -228,6 +230,9 @@ fn edit_text(state: &mut State, context: Context, edit: TextEdit) -> bool {
 fn on_paste(state: &mut State, text: &str) -> bool {
     if state.overlay != Overlay::None {
         return false;
+    }
+    if state.command_line.line.is_some() {
+        return command_line::reducer::paste(state, text);
     }
     match state.tab {
         Tab::Users => users::reducer::paste(state, text),
@@ -248,7 +253,25 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             | Command::PrevTab
             | Command::GoTab(_)
     );
+    if state.overlay == Overlay::None
+        && state.command_line.line.is_some()
+        && command != Command::ForceQuit
+    {
+        if command == Command::EditCommit {
+            return match command_line::reducer::commit(state, out) {
+                Some(invocation) => run_invocation(state, &invocation, out),
+                None => true,
+            };
+        }
+        return command_line::reducer::command(state, command);
+    }
     if state.overlay == Overlay::None && !global {
+        match command {
+            Command::CommandLine => return command_line::reducer::open_command(state),
+            // `x` / `w`: the export of the pane shown, by the line every export shares.
+            Command::Export => return command_line::reducer::open_export(state),
+            _ => {}
+        }
         return match state.tab {
             Tab::Users => users::reducer::command(state, command, out),
             Tab::Usage => usage::reducer::command(state, command, out),
@@ -331,6 +354,46 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
             }
         }
         _ => return false,
+    }
+    true
+}
+
+/// Runs a `:` line: each step as its key would (the same commands, through
+/// [`on_command`]), or says why it cannot run on the pane shown.
+fn run_invocation(
+    state: &mut State,
+    invocation: &command_line::Invocation,
+    out: &mut Outbox,
+) -> bool {
+    let steps = match invocation.steps(state.tab) {
+        Ok(steps) => steps,
+        Err(e) => {
+            state.notice = Some(error(e));
+            return true;
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Command(command) => {
+                on_command(state, command, out);
+            }
+            Step::TextFilter(text) => match state.tab {
+                Tab::Users => super::table::set_text_filter(
+                    &mut state.users,
+                    &text,
+                    users::reducer::table_height(state.size),
+                ),
+                Tab::Usage => super::table::set_text_filter(
+                    &mut state.usage,
+                    &text,
+                    usage::reducer::table_height(state.size),
+                ),
+                _ => {}
+            },
+            Step::Export(path) => {
+                command_line::reducer::export_to(state, path, out);
+            }
+        }
     }
     true
 }

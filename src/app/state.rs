@@ -99,6 +99,8 @@ pub struct State {
     /// the title bar and the apply confirmation, since a base URL is the same for
     /// every LinkedIn tenant.
     pub tenant: Option<String>,
+    /// The bottom line (`:` verbs, an export's file name) and the commands run.
+    pub command_line: super::command_line::CommandLine,
 }
 
 /// How many notices the message log keeps.
@@ -124,6 +126,7 @@ impl State {
             workspace_path: None,
             workspace: Default::default(),
             tenant: None,
+            command_line: Default::default(),
         }
     }
 
@@ -153,6 +156,7 @@ impl State {
         match self.overlay {
             Overlay::Help { .. } | Overlay::Messages { .. } => Context::Help,
             Overlay::QuitConfirm => Context::QuitConfirm,
+            Overlay::None if self.command_line.line.is_some() => Context::CommandLine,
             Overlay::None => self.pane_context(),
         }
     }
@@ -170,6 +174,15 @@ impl State {
                 Some(PromptKind::Relookup(_))
             ),
             Command::SwitchFocus => self.actions.confirm.is_some(),
+            // Completion and recall are the `:` line's, not an export prompt's.
+            Command::Complete | Command::Up | Command::Down
+                if self.key_context() == Context::CommandLine =>
+            {
+                matches!(
+                    self.command_line.line.as_ref().map(|l| &l.kind),
+                    Some(super::command_line::LineKind::Command)
+                )
+            }
             _ => true,
         }
     }

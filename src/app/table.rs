@@ -185,6 +185,9 @@ pub trait FilteredPane {
     fn refresh_view(&mut self);
     /// `f`: the pane's own filter (by status, by activity) moves to its next value.
     fn cycle_filter(&mut self);
+    /// `:users unmatched`: the pane's own filter set to the `index`-th of its cycle
+    /// (out of range: "all").
+    fn set_filter(&mut self, index: usize);
     /// `F` clears the text filter; this puts the pane's own filter back to "all".
     fn reset_filter(&mut self);
 }
@@ -225,10 +228,20 @@ pub fn pane_command<P: FilteredPane>(
             pane.reset_filter();
         }
         Command::CycleStatusFilter => pane.cycle_filter(),
+        Command::SetFilter(index) => pane.set_filter(index),
         _ => return table_command(pane.table_mut(), command, height, notice),
     }
     pane.refresh_view();
     Some(true)
+}
+
+/// `:filter TEXT`: the pane's `/` filter set to `text` (empty: cleared), as if typed.
+pub fn set_text_filter<P: FilteredPane>(pane: &mut P, text: &str, height: usize) {
+    let table = pane.table_mut();
+    table.filter = super::text_field::TextField::new(text);
+    table.filter_editing = false;
+    pane.refresh_view();
+    pane.table_mut().scroll_into_view(height);
 }
 
 /// Moving and marking, with what the admin should read put in `notice`.

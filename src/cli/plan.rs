@@ -3,7 +3,6 @@
 //! `navscim apply`. Nothing is sent to any server; the planning code is the Actions
 //! pane's ([`crate::plan`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
@@ -660,12 +659,5 @@ fn write_plan(conn: &ConnectionArgs, path: &Path, plan: &Plan) -> Result<(), Str
         }
         Err(e) => eprintln!("navscim plan: note: the plan is not kept in the workspace: {e}"),
     }
-    let mut bytes =
-        serde_json::to_vec_pretty(&plan).map_err(|e| format!("{}: {e}", path.display()))?;
-    bytes.push(b'\n');
-    let mut file = std::fs::File::create(path)
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
-    file.write_all(&bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    plan.write_file(path)
 }

@@ -478,25 +478,30 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         }
         // Queued to the workspace writer in `Executor::spawn`.
         Effect::Workspace(_) => return None,
-        Effect::ExportUsers {
-            path,
-            rows,
-            overwrite,
-        } => {
-            if !overwrite && path.exists() {
-                return Some(Action::ExportExists { path });
+        Effect::Export(job) => {
+            if !job.overwrite && job.path.exists() {
+                return Some(Action::ExportExists { job });
             }
-            let n = rows.len();
-            let result = blocking(move || {
-                report::write_reports(&path, &rows)
-                    .map(|_| (path, n))
-                    .map_err(AppError::io)
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.into()));
-            Action::Exported { result }
+            let what = job.content.kind();
+            let result = blocking(move || write_export(*job).map_err(AppError::io))
+                .await
+                .unwrap_or_else(|e| Err(e.into()));
+            Action::Exported { what, result }
         }
     })
+}
+
+/// Writes an export (blocking): the Users view as `report` writes it, the Usage view
+/// as CSV, the plan as `navscim plan --out` writes it. Answers the path and rows.
+fn write_export(job: crate::app::effect::ExportJob) -> Result<(PathBuf, usize), String> {
+    use crate::app::effect::ExportContent;
+    let n = job.content.len();
+    match &job.content {
+        ExportContent::Users(rows) => report::write_reports(&job.path, rows)?,
+        ExportContent::Usage(rows) => crate::usage::write_usage_csv(&job.path, rows)?,
+        ExportContent::Plan(plan) => plan.write_file(&job.path)?,
+    }
+    Ok((job.path, n))
 }
 
 /// The workspace writer's thread: opens the workspace when asked, then does each

@@ -35,8 +35,8 @@ pub fn effect_started(effect: &Effect) -> String {
             format!("SCIM id {scim_id} at {}", spec.base_url)
         }
         Effect::CopyToClipboard { text } => format!("{} characters", text.chars().count()),
-        Effect::ExportUsers { path, rows, .. } => {
-            format!("{} rows to {}", rows.len(), path.display())
+        Effect::Export(job) => {
+            format!("{} rows to {}", job.content.len(), job.path.display())
         }
         Effect::FindUnfinished { .. } => String::new(),
         Effect::LoadPlan { path } => path.display().to_string(),
@@ -152,13 +152,13 @@ pub fn outcome(action: &Action) -> Option<Result<String, String>> {
             Ok(None) => Err(format!("no SCIM user has id {scim_id}")),
             Err(e) => Err(format!("could not verify SCIM id {scim_id}: {e}")),
         },
-        Action::Exported { result } => match result {
-            Ok((path, n)) => Ok(format!("exported {n} users to {}", path.display())),
+        Action::Exported { what, result } => match result {
+            Ok((path, n)) => Ok(what.done(*n, path)),
             Err(e) => Err(format!("export failed: {e}")),
         },
-        Action::ExportExists { path } => Ok(format!(
+        Action::ExportExists { job } => Ok(format!(
             "{} exists: nothing written, the admin is asked",
-            path.display()
+            job.path.display()
         )),
         Action::UnfinishedFound { batches } => Ok(format!(
             "{} unfinished batches in the journal",

@@ -2,6 +2,7 @@
 //! (tab bar, status bar) and overlays (help, quit confirmation).
 
 pub mod actions;
+pub mod command_line;
 pub mod connection;
 pub mod history;
 pub mod overlay;
@@ -51,6 +52,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     status::render_notice(frame, notice, state, &theme);
     status::render_hints(frame, hints, state, &theme);
+    command_line::render(frame, body, notice, state, &theme);
 
     match state.overlay {
         Overlay::None => {}

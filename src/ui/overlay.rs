@@ -101,6 +101,17 @@ pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
+    if pane.inherits_global() {
+        // The `:` verbs, from their one table.
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Command line (: then Tab)", theme.title()));
+        for verb in crate::app::command_line::VERBS {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<16}", verb.usage()), theme.key()),
+                Span::raw(verb.help),
+            ]));
+        }
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         "Read-only until you tick Provisioning or Deprovisioning on the Connection pane.",

@@ -2,8 +2,8 @@
 //! export loads back as a list of users (not "0 new users").
 
 use crate::harness::{demo_session, key_event, screen};
+use navscim::app::command_line::LineKind;
 use navscim::app::state::{State, Tab};
-use navscim::app::users::PromptKind;
 use navscim::app::{Action, ImportSource};
 use navscim::runtime::{Driver, Settings};
 use ratatui::crossterm::event::KeyCode;
@@ -54,8 +54,8 @@ async fn export_asks_before_replacing_a_file_and_its_output_loads_back() {
     assert!(shown < 1035);
     export_to(&mut d, &path).await;
     assert!(matches!(
-        d.state.users.prompt.as_ref().map(|p| &p.kind),
-        Some(PromptKind::ConfirmOverwrite { .. })
+        d.state.command_line.line.as_ref().map(|l| &l.kind),
+        Some(LineKind::Overwrite(_))
     ));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), first, "untouched");
     for (w, h) in [(80u16, 24u16), (200, 50)] {
@@ -69,7 +69,7 @@ async fn export_asks_before_replacing_a_file_and_its_output_loads_back() {
     // Esc keeps the file.
     press(&mut d, KeyCode::Esc);
     d.settle().await;
-    assert!(d.state.users.prompt.is_none());
+    assert!(d.state.command_line.line.is_none());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), first, "kept");
     // y replaces it.
     export_to(&mut d, &path).await;

@@ -12,6 +12,7 @@ mod plan_support;
 mod actions;
 mod colors;
 mod columns;
+mod command_line;
 mod errors;
 mod export;
 mod history;

@@ -83,7 +83,8 @@ fn help_fits_and_scrolls_at_80x24() {
     press(&mut s, KeyCode::Char('?'));
     let first = screen(&s, 80, 24);
     assert!(first.contains("Connection pane"));
-    for _ in 0..30 {
+    // Past the keys and the command line's verbs.
+    for _ in 0..60 {
         press(&mut s, KeyCode::Char('j'));
     }
     let scrolled = screen(&s, 80, 24);

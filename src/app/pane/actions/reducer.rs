@@ -238,6 +238,33 @@ pub fn gates(state: &State, review: &PlanReview) -> Gates {
     }
 }
 
+/// The server, profile and tenant this session works on: what a plan applied here
+/// must have been built for, and what an exported plan records.
+fn session_target(state: &State) -> crate::plan::PlanTarget {
+    crate::plan::PlanTarget {
+        server: state.connection.spec().base_url,
+        profile: state.connection.profile.clone(),
+        tenant: state.tenant.clone(),
+    }
+}
+
+/// The plan under review as a plan file (`w` and `:export` on the Actions pane), in
+/// `navscim plan`'s format: it keeps the server, profile and tenant it was built for,
+/// and a plan built here records this session's, so `navscim apply` refuses it
+/// elsewhere. Why not when no plan is under review.
+pub fn export_content(state: &State) -> Result<crate::app::effect::ExportContent, String> {
+    let Some(review) = &state.actions.review else {
+        return Err(
+            "No plan under review: nothing to export (D on Users, d on Usage, o opens one)".into(),
+        );
+    };
+    let mut plan = review.plan.clone();
+    if plan.target.is_none() {
+        plan.target = Some(Box::new(session_target(state)));
+    }
+    Ok(crate::app::effect::ExportContent::Plan(Box::new(plan)))
+}
+
 /// Checks the plan under review against the gates, and against the server, profile
 /// and tenant it was built for (an undo: the server its batch ran on), and keeps what
 /// they said.
@@ -248,11 +275,7 @@ fn refresh_refusals(state: &mut State) {
                 .check(&review.plan)
                 .err()
                 .unwrap_or_default();
-            let used = crate::plan::PlanTarget {
-                server: state.connection.spec().base_url,
-                profile: state.connection.profile.clone(),
-                tenant: state.tenant.clone(),
-            };
+            let used = session_target(state);
             if let Err(wrong) = review.plan.check_target(&used) {
                 refusals.insert(
                     0,

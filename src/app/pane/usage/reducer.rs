@@ -632,6 +632,46 @@ fn build_and_send(state: &mut State, out: &mut Outbox) {
     });
 }
 
+/// The rows in view (filter and sort applied), as `x` and `:export` write them on the
+/// Usage pane; why not when no usage report is loaded.
+pub fn export_content(state: &State) -> Result<crate::app::effect::ExportContent, String> {
+    let usage = &state.usage;
+    if usage.report.is_none() {
+        return Err("No usage report loaded: nothing to export (L loads one)".into());
+    }
+    let users = &state.users;
+    let rows = usage
+        .table
+        .view
+        .iter()
+        .filter_map(|&r| {
+            let row = usage.rows().get(r)?;
+            let user = usage.row_user.get(r).copied().flatten().map(|u| {
+                let who = users
+                    .directory
+                    .users
+                    .get(u)
+                    .map(|d| d.email.clone().unwrap_or_else(|| d.key.clone()))
+                    .unwrap_or_default();
+                let status = users
+                    .rows
+                    .get(u)
+                    .map(|row| row.status())
+                    .unwrap_or(crate::matching::MatchStatus::Pending);
+                (who, status.name())
+            });
+            Some(usage::UsageExportRow::new(
+                row,
+                usage.activity_of(r),
+                usage.threshold,
+                usage.as_of.as_ref().map(|(d, _)| *d),
+                user,
+            ))
+        })
+        .collect();
+    Ok(crate::app::effect::ExportContent::Usage(rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,19 @@ impl ActivityFilter {
         ActivityFilter::NoUser,
     ];
 
+    /// The words naming it on the command line (`:usage idle`), first the main one;
+    /// rows that joined no user are `unmatched` (or `no-user`).
+    pub fn keywords(self) -> &'static [&'static str] {
+        match self {
+            ActivityFilter::All => &["all"],
+            ActivityFilter::Idle => &["idle"],
+            ActivityFilter::NeverActivated => &["never"],
+            ActivityFilter::Active => &["active"],
+            ActivityFilter::Unknown => &["unknown"],
+            ActivityFilter::NoUser => &["unmatched", "no-user"],
+        }
+    }
+
     pub fn label(self, threshold: u32) -> String {
         match self {
             ActivityFilter::All => "all".into(),
@@ -513,6 +526,12 @@ impl crate::app::table::FilteredPane for UsageState {
     }
     fn cycle_filter(&mut self) {
         self.activity_filter = self.activity_filter.next();
+    }
+    fn set_filter(&mut self, index: usize) {
+        self.activity_filter = ActivityFilter::CYCLE
+            .get(index)
+            .copied()
+            .unwrap_or_default();
     }
     fn reset_filter(&mut self) {
         self.activity_filter = Default::default();

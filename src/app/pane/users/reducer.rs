@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::state::{LoadSummary, LookupProgress, MappingDialog, Prompt, PromptKind, UsersState};
-use crate::app::effect::{Effect, ImportSource};
+use crate::app::effect::{Effect, ExportContent, ImportSource};
 use crate::app::event::{Event, Outbox};
 use crate::app::keys::{Command, Context};
 use crate::app::notice::{error, failed, info, warn};
@@ -217,9 +217,9 @@ pub fn paste(state: &mut State, text: &str) -> bool {
     true
 }
 
-/// The answer to an export of the view.
-/// The export of the view shown (the rows as the filter and sort show them) to `path`.
-fn export_effect(state: &State, path: std::path::PathBuf, overwrite: bool) -> Effect {
+/// The export of the view shown (the rows as the filter and sort show them): what
+/// `x` and `:export` write on the Users pane.
+pub fn export_content(state: &State) -> ExportContent {
     let users = &state.users;
     let rows: Vec<UserReport> = users
         .table
@@ -234,32 +234,7 @@ fn export_effect(state: &State, path: std::path::PathBuf, overwrite: bool) -> Ef
             )
         })
         .collect();
-    Effect::ExportUsers {
-        path,
-        rows,
-        overwrite,
-    }
-}
-
-/// The export's file is there already: ask before replacing it, naming it.
-pub fn export_exists(state: &mut State, path: std::path::PathBuf) -> bool {
-    state.notice = Some(warn(format!(
-        "Not exported yet: {} exists · y replaces it, Esc keeps it",
-        path.display()
-    )));
-    state.users.prompt = Some(Prompt {
-        kind: PromptKind::ConfirmOverwrite { path },
-        input: TextField::default(),
-    });
-    true
-}
-
-pub fn exported(state: &mut State, result: Result<(std::path::PathBuf, usize), AppError>) -> bool {
-    state.notice = Some(match result {
-        Ok((path, n)) => info(format!("Exported {n} users to {}", path.display())),
-        Err(e) => failed("Export failed", &e),
-    });
-    true
+    ExportContent::Users(rows)
 }
 
 /// `D` / `E` / `C`: the Actions pane builds a plan from the marked users (or the
@@ -366,12 +341,6 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 kind: PromptKind::RefreshStale,
                 input: TextField::selected(format!("{hours}h")),
             });
-        }
-        Command::Export => {
-            users.prompt = Some(Prompt {
-                kind: PromptKind::Export,
-                input: TextField::selected("navscim-users.csv"),
-            })
         }
         Command::Ignore => {
             let targets = users.targets();
@@ -519,22 +488,6 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                     } else {
                         state.notice = Some(info(format!(
                             "Not linked to SCIM id {id} (type yes to link anyway)"
-                        )));
-                    }
-                }
-                PromptKind::Export => {
-                    if value.is_empty() {
-                        return true;
-                    }
-                    out.push(export_effect(state, value.into(), false));
-                }
-                PromptKind::ConfirmOverwrite { path } => {
-                    if matches!(value.to_lowercase().as_str(), "y" | "yes") {
-                        out.push(export_effect(state, path, true));
-                    } else {
-                        state.notice = Some(info(format!(
-                            "Not exported; {} kept as it was",
-                            path.display()
                         )));
                     }
                 }

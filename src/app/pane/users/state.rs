@@ -47,6 +47,22 @@ impl StatusFilter {
         StatusFilter::Ignored,
     ];
 
+    /// The words naming it on the command line (`:users unmatched`), first the main one.
+    pub fn keywords(self) -> &'static [&'static str] {
+        match self {
+            StatusFilter::All => &["all"],
+            StatusFilter::Unmatched => &["unmatched"],
+            StatusFilter::Matched => &["matched"],
+            StatusFilter::Inactive => &["inactive"],
+            StatusFilter::NotFound => &["not-found"],
+            StatusFilter::Ambiguous => &["ambiguous"],
+            StatusFilter::Conflict => &["conflict"],
+            StatusFilter::Error => &["error"],
+            StatusFilter::Orphan => &["orphan"],
+            StatusFilter::Ignored => &["ignored"],
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             StatusFilter::All => "all",
@@ -222,15 +238,11 @@ pub enum PromptKind {
     Link,
     /// Load a CSV file from this path.
     LoadFile,
-    /// Export the current view to this path (.csv or .json).
-    Export,
     /// A note about the cursor user (kept in the workspace).
     Note { index: usize },
     /// Refresh results older than the typed age (e.g. 24h, 3d): by stored SCIM id
     /// first, then the usual lookups.
     RefreshStale,
-    /// The export's file is there already: typing `y` (or `yes`) replaces it.
-    ConfirmOverwrite { path: std::path::PathBuf },
     /// A hand link to a SCIM user whose identity contradicts the cursor user's, or
     /// that another user already holds: shown side by side with why; typing `yes`
     /// links anyway (the admin's explicit decision), anything else cancels.
@@ -256,15 +268,10 @@ impl Prompt {
             ),
             PromptKind::Link => "Link to SCIM id (verified with GET /Users/{id})".into(),
             PromptKind::LoadFile => "Load CSV file".into(),
-            PromptKind::Export => "Export the view to (.csv or .json)".into(),
             PromptKind::Note { .. } => "Note about this user (kept in the workspace)".into(),
             PromptKind::RefreshStale => {
                 "Refresh results older than (e.g. 24h, 3d; by stored SCIM id first)".into()
             }
-            PromptKind::ConfirmOverwrite { path } => format!(
-                "{} exists: overwrite it? Type y and Enter (Esc keeps it)",
-                path.display()
-            ),
             PromptKind::ConfirmLink { user, .. } => format!(
                 "Link anyway to SCIM id {}? Type yes and Enter (Esc cancels)",
                 user.id.as_deref().unwrap_or("?")
@@ -620,6 +627,9 @@ impl crate::app::table::FilteredPane for UsersState {
     }
     fn cycle_filter(&mut self) {
         self.status_filter = self.status_filter.next();
+    }
+    fn set_filter(&mut self, index: usize) {
+        self.status_filter = StatusFilter::CYCLE.get(index).copied().unwrap_or_default();
     }
     fn reset_filter(&mut self) {
         self.status_filter = Default::default();
