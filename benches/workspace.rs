@@ -6,12 +6,18 @@
 //!
 //! 1. write: 100,000 lookups against the simulator at zero latency, three ways, in turn,
 //!    three rounds: without a workspace; writing each batch of arrived outcomes in one
-//!    transaction on the event loop (how `navscim lookup` wrote before); handing them to
-//!    the workspace's writer thread (how it writes now). Medians of 3 are compared.
+//!    transaction on the event loop (how `navscim lookup` writes); handing them to the
+//!    workspace's writer thread (`Workspace::outcome_writer`, not wired into
+//!    `navscim lookup`). Each run prints its wall time and the process's CPU time
+//!    (user + system from getrusage: the lookups, the simulator and the writes); the
+//!    medians of 3 are compared, with the load average and the peak RSS.
 //! 2. load: a workspace of 100,000 users with outcomes and a 100,000-row usage report is
 //!    made, then a child process (this binary, `NAVSCIM_BENCH_LOAD=PATH`) opens it and
-//!    reads everything with `Workspace::load`; it reports the time and its peak memory
-//!    (VmHWM), so nothing from making the workspace counts.
+//!    reads it (`Workspace::load_summaries`, three times; `Workspace::load`; the parts);
+//!    it reports wall and CPU time and its peak memory (VmHWM), so nothing from making
+//!    the workspace counts.
+//!
+//! Each mode prints the command line that ran it.
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +45,22 @@ fn status_kb(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Process CPU time so far (user + system, all threads), from getrusage(2).
+fn cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return f64::NAN;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The command line this process was started with (what to type to run it again).
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
 }
 
 fn load_avg() -> String {
@@ -98,11 +120,11 @@ fn jobs(sim: &SimHandle) -> Vec<LookupJob> {
 enum Mode {
     /// No workspace.
     Without,
-    /// As `navscim lookup` did before the writer thread: each outcome serialised on the
-    /// event loop, everything that has arrived written in one transaction there.
+    /// As `navscim lookup` writes: each outcome serialised on the event loop,
+    /// everything that has arrived written in one transaction there.
     Inline,
-    /// As `navscim lookup` does now: each outcome handed to the workspace's writer
-    /// thread ([`Workspace::outcome_writer`]); the run ends when the last is written.
+    /// Each outcome handed to the workspace's writer thread
+    /// ([`Workspace::outcome_writer`]); the run ends when the last is written.
     Writer,
 }
 
@@ -203,28 +225,48 @@ async fn bench_write() {
     let dir = tempfile::tempdir().unwrap();
     let modes = [Mode::Without, Mode::Inline, Mode::Writer];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    println!("write: command: {}", command_line());
     for round in 0..3 {
         for (m, &mode) in modes.iter().enumerate() {
             let path = dir.path().join(format!("w{round}-{m}.sqlite"));
-            let (t, matched, tx) = lookup_run(&client, jobs(&sim), mode, &path).await;
+            let jobs = jobs(&sim);
+            let cpu0 = cpu_secs();
+            let (t, matched, tx) = lookup_run(&client, jobs, mode, &path).await;
+            // The whole process: the lookups, the simulator and the writes.
+            let cpu = cpu_secs() - cpu0;
             assert_eq!(matched, USERS);
             println!(
-                "  round {round}: {mode:?} {:.2} s ({:.0} lookups/s, {tx} transactions, load {})",
+                "  round {round}: {mode:?} wall {:.2} s, CPU {:.2} s ({:.0} lookups/s, {tx} transactions, load {})",
                 t.as_secs_f64(),
+                cpu,
                 USERS as f64 / t.as_secs_f64(),
                 load_avg()
             );
             times[m].push(t.as_secs_f64());
+            cpus[m].push(cpu);
         }
     }
     let med: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    let cpu: Vec<f64> = cpus.iter_mut().map(|t| median(t)).collect();
+    let pct = |a: f64, b: f64| (a / b - 1.0) * 100.0;
     println!(
-        "write: {USERS} lookups at zero latency, median of 3: without {:.2} s; inline writes (before) {:.2} s ({:+.1}%); writer thread (after) {:.2} s ({:+.1}%)",
+        "write: {USERS} lookups at zero latency, median of 3: without: wall {:.2} s, CPU {:.2} s; \
+         inline writes (as navscim lookup): wall {:.2} s ({:+.1}%), CPU {:.2} s ({:+.1}%); \
+         writer thread: wall {:.2} s ({:+.1}%), CPU {:.2} s ({:+.1}%); \
+         peak RSS {:.0} MB (whole process); load {}",
         med[0],
+        cpu[0],
         med[1],
-        (med[1] / med[0] - 1.0) * 100.0,
+        pct(med[1], med[0]),
+        cpu[1],
+        pct(cpu[1], cpu[0]),
         med[2],
-        (med[2] / med[0] - 1.0) * 100.0
+        pct(med[2], med[0]),
+        cpu[2],
+        pct(cpu[2], cpu[0]),
+        status_kb("VmHWM:") as f64 / 1024.0,
+        load_avg()
     );
     sim.shutdown().await;
 }
@@ -298,6 +340,7 @@ fn make_workspace(path: &std::path::Path) {
 fn bench_load() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.sqlite");
+    println!("load: command: {}", command_line());
     let t = Instant::now();
     make_workspace(&path);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -352,6 +395,7 @@ fn child_load(path: &str) {
         return;
     }
     let base = status_kb("VmRSS:");
+    let cpu0 = cpu_secs();
     let t = Instant::now();
     let ws = Workspace::open(std::path::Path::new(path)).unwrap();
     let full = mode == "full";
@@ -361,14 +405,16 @@ fn child_load(path: &str) {
         ws.load_summaries().unwrap()
     };
     let elapsed = t.elapsed();
+    let cpu = cpu_secs() - cpu0;
     assert_eq!(loaded.users.len(), USERS);
     assert_eq!(loaded.summaries.len(), USERS);
     assert_eq!(loaded.outcomes.len(), if full { USERS } else { 0 });
     assert_eq!(loaded.usage_reports[0].rows.len(), USERS);
     println!(
-        "load ({mode}): open + Workspace::{} of {USERS} users, outcomes and usage rows: {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
+        "load ({mode}): open + Workspace::{} of {USERS} users, outcomes and usage rows: wall {:.0} ms, CPU {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
         if full { "load" } else { "load_summaries" },
         elapsed.as_secs_f64() * 1e3,
+        cpu * 1e3,
         status_kb("VmHWM:") as f64 / 1024.0,
         base as f64 / 1024.0,
         load_avg()

@@ -2,8 +2,8 @@
 //! (it keeps the version in SQLite's `user_version`, so there is no bookkeeping table).
 //!
 //! Rules: a released migration is never edited; a change is a new `M::up` appended to
-//! [`MIGRATIONS`]. `tests/fixtures/workspace-v1.sqlite` is a database of version 1 that
-//! every later version must open (see `tests/workspace.rs`).
+//! [`MIGRATIONS`]. `fixtures/workspace/v1.sqlite` is a database of version 1 that every
+//! later version must open with its data (see `tests/engine/workspace.rs`).
 
 use rusqlite_migration::{Migrations, M};
 
@@ -103,8 +103,89 @@ CREATE TABLE snapshots (
 );
 "#;
 
+/// Version 2 (issue 11's reopen target: 100,000 users in ≤ 1 s and ≤ 200 MB). The
+/// merged users and the usage reports' rows move from one JSON value each into plain
+/// columns, read without a JSON parser and without holding a whole report's text (a
+/// report's rows are one `usage_rows` row each). v1 data is converted here, in SQL
+/// (SQLite's JSON functions): nothing is lost.
+const V2: &str = r#"
+CREATE TABLE users_v2 (
+    key                 TEXT PRIMARY KEY,   -- matching::identity_key
+    position            INTEGER NOT NULL,
+    presence            TEXT NOT NULL,      -- matching::Presence (snake_case)
+    email               TEXT,
+    user_name           TEXT,
+    idp_id              TEXT,
+    first_name          TEXT,
+    last_name           TEXT,
+    display_name        TEXT,
+    in_idp              INTEGER NOT NULL,   -- 0/1
+    idp_enabled         INTEGER,            -- 0/1, NULL: the file does not say
+    has_seat            INTEGER NOT NULL,   -- 0/1: the seat_* columns mean something
+    seat_license_status TEXT,               -- JSON: import::LicenseStatus, NULL: none
+    seat_is_admin       INTEGER,            -- 0/1
+    seat_id             TEXT,
+    seat_unique_user_id TEXT,
+    other_seats         TEXT,               -- JSON: [matching::Seat], NULL: none
+    source_file         TEXT,               -- the first of `sources` (NULL: none)
+    source_line         INTEGER,
+    more_sources        TEXT,               -- JSON: [import::SourceRef] after the first, NULL: none
+    duplicate_rows      INTEGER NOT NULL,
+    stored_scim_id      TEXT
+);
+INSERT INTO users_v2
+SELECT key, position, presence,
+       user ->> '$.email', user ->> '$.user_name', user ->> '$.idp_id',
+       user ->> '$.first_name', user ->> '$.last_name', user ->> '$.display_name',
+       coalesce(user ->> '$.in_idp', 0), user ->> '$.idp_enabled',
+       coalesce(user -> '$.seat', 'null') != 'null',
+       nullif(user -> '$.seat.license_status', 'null'),
+       user ->> '$.seat.is_admin', user ->> '$.seat.seat_id', user ->> '$.seat.unique_user_id',
+       CASE WHEN coalesce(json_array_length(user, '$.other_seats'), 0) > 0
+            THEN user -> '$.other_seats' END,
+       user ->> '$.sources[0].file', user ->> '$.sources[0].line',
+       CASE WHEN coalesce(json_array_length(user, '$.sources'), 0) > 1
+            THEN json_remove(user -> '$.sources', '$[0]') END,
+       coalesce(user ->> '$.duplicate_rows', 0), user ->> '$.stored_scim_id'
+FROM users;
+DROP TABLE users;
+ALTER TABLE users_v2 RENAME TO users;
+
+-- One row per usage report row, in the report's order (`n`).
+CREATE TABLE usage_rows (
+    report            TEXT NOT NULL,        -- usage_reports.path
+    n                 INTEGER NOT NULL,
+    email             TEXT,
+    name              TEXT,
+    license_type      TEXT,
+    last_active       TEXT,                 -- YYYY-MM-DD
+    days_since_active INTEGER,
+    days_active       INTEGER,
+    searches          INTEGER,
+    profile_views     INTEGER,
+    inmails_sent      INTEGER,
+    leads_saved       INTEGER,
+    accounts_saved    INTEGER,
+    lists_created     INTEGER,
+    ssi               REAL,
+    source_file       TEXT NOT NULL,
+    source_line       INTEGER NOT NULL,
+    PRIMARY KEY (report, n)
+) WITHOUT ROWID;
+INSERT INTO usage_rows
+SELECT r.path, CAST(j.key AS INTEGER),
+       j.value ->> '$.email', j.value ->> '$.name', j.value ->> '$.license_type',
+       j.value ->> '$.last_active', j.value ->> '$.days_since_active',
+       j.value ->> '$.days_active', j.value ->> '$.searches', j.value ->> '$.profile_views',
+       j.value ->> '$.inmails_sent', j.value ->> '$.leads_saved',
+       j.value ->> '$.accounts_saved', j.value ->> '$.lists_created', j.value ->> '$.ssi',
+       coalesce(j.value ->> '$.source.file', ''), coalesce(j.value ->> '$.source.line', 0)
+FROM usage_reports r, json_each(r.rows) j;
+ALTER TABLE usage_reports DROP COLUMN rows;
+"#;
+
 /// Every schema version, oldest first; the index + 1 is the version number.
-pub static MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+pub static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
 
 /// The schema version this navscim writes.
 pub fn latest_version() -> u32 {

@@ -7,8 +7,9 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::{parse_ts, ts, Snapshot, SourceIdentity, Workspace, WorkspaceError};
+use crate::import::SourceRef;
 use crate::import::{ColumnMapping, ReportPeriod, UsageRow};
-use crate::matching::{DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, Presence};
+use crate::matching::{DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, Presence, Seat};
 use crate::plan::{Plan, ProtectedUsers};
 use crate::report::UserReport;
 
@@ -270,7 +271,7 @@ fn from_json<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| data_err(ws, what, e))
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
@@ -316,11 +317,110 @@ impl Cols<'_, '_> {
     }
 }
 
-fn presence_name(p: Presence) -> String {
-    match serde_json::to_value(p) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "unknown".into(),
+/// Every [`Presence`] with its stored name (serde's snake_case).
+const PRESENCES: [(Presence, &str); 4] = [
+    (Presence::Both, "both"),
+    (Presence::OrphanSeat, "orphan_seat"),
+    (Presence::Missing, "missing"),
+    (Presence::Unknown, "unknown"),
+];
+
+fn presence_name(p: Presence) -> &'static str {
+    PRESENCES
+        .iter()
+        .find(|(q, _)| *q == p)
+        .map_or("unknown", |(_, n)| n)
+}
+
+fn presence_from_name(name: &str) -> Option<Presence> {
+    PRESENCES.iter().find(|(_, n)| *n == name).map(|(p, _)| *p)
+}
+
+/// A [`DirUser`] from the `users` columns of [`Workspace::users`]'s query (column 0 is
+/// the key).
+fn read_user(c: &Cols<'_, '_>) -> Result<DirUser, WorkspaceError> {
+    let seat = if c.get::<bool>(10)? {
+        Some(Seat {
+            license_status: match c.opt_text(11, "users.seat_license_status")? {
+                Some(t) => Some(from_json(c.ws, "users.seat_license_status", t)?),
+                None => None,
+            },
+            is_admin: c.get::<Option<bool>>(12)?.unwrap_or(false),
+            seat_id: c.get(13)?,
+            unique_user_id: c.get(14)?,
+        })
+    } else {
+        None
+    };
+    let other_seats = match c.opt_text(15, "users.other_seats")? {
+        Some(t) => from_json(c.ws, "users.other_seats", t)?,
+        None => Vec::new(),
+    };
+    let mut sources = Vec::with_capacity(1);
+    if let Some(file) = c.get::<Option<String>>(16)? {
+        sources.push(SourceRef {
+            file,
+            line: c.get::<Option<i64>>(17)?.unwrap_or(0).max(0) as u64,
+        });
     }
+    if let Some(t) = c.opt_text(18, "users.more_sources")? {
+        sources.extend(from_json::<Vec<SourceRef>>(c.ws, "users.more_sources", t)?);
+    }
+    Ok(DirUser {
+        key: c.get(0)?,
+        email: c.get(2)?,
+        user_name: c.get(3)?,
+        idp_id: c.get(4)?,
+        first_name: c.get(5)?,
+        last_name: c.get(6)?,
+        display_name: c.get(7)?,
+        in_idp: c.get(8)?,
+        idp_enabled: c.get(9)?,
+        seat,
+        other_seats,
+        sources,
+        duplicate_rows: c.get::<i64>(19)?.clamp(0, u32::MAX as i64) as u32,
+        stored_scim_id: c.get(20)?,
+    })
+}
+
+/// Writes `u` as one `users` row (see [`read_user`] for the columns).
+fn insert_user(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    u: &DirUser,
+    position: usize,
+    presence: Presence,
+) -> rusqlite::Result<()> {
+    let seat = u.seat.as_ref();
+    let license = seat.and_then(|s| s.license_status.as_ref()).map(to_json);
+    let other_seats = (!u.other_seats.is_empty()).then(|| to_json(&u.other_seats));
+    let first = u.sources.first();
+    let more = (u.sources.len() > 1).then(|| to_json(&u.sources[1..]));
+    stmt.execute(params![
+        u.key,
+        position as i64,
+        presence_name(presence),
+        u.email,
+        u.user_name,
+        u.idp_id,
+        u.first_name,
+        u.last_name,
+        u.display_name,
+        u.in_idp,
+        u.idp_enabled,
+        seat.is_some(),
+        license,
+        seat.map(|s| s.is_admin),
+        seat.and_then(|s| s.seat_id.as_deref()),
+        seat.and_then(|s| s.unique_user_id.as_deref()),
+        other_seats,
+        first.map(|s| s.file.as_str()),
+        first.map(|s| s.line as i64),
+        more,
+        u.duplicate_rows,
+        u.stored_scim_id,
+    ])?;
+    Ok(())
 }
 
 impl Workspace {
@@ -419,18 +519,21 @@ impl Workspace {
         )
     }
 
-    /// The merged users, in order.
+    /// The merged users, in order (plain columns since schema v2: no JSON but the rare
+    /// extra seats and sources, and a seat's license status).
     pub fn users(&self) -> Result<Vec<StoredUser>, WorkspaceError> {
         let mut out = Vec::with_capacity(self.count("users")?);
         self.each(
-            "SELECT presence, user FROM users ORDER BY position",
+            "SELECT key, presence, email, user_name, idp_id, first_name, last_name, \
+             display_name, in_idp, idp_enabled, has_seat, seat_license_status, seat_is_admin, \
+             seat_id, seat_unique_user_id, other_seats, source_file, source_line, \
+             more_sources, duplicate_rows, stored_scim_id FROM users ORDER BY position",
             [],
             |c| {
-                let presence = c.text(0, "users.presence")?;
                 out.push(StoredUser {
-                    user: c.json(1, "users.user")?,
-                    presence: serde_json::from_value(serde_json::Value::String(presence.into()))
-                        .map_err(|e| data_err(self, "users.presence", e))?,
+                    presence: presence_from_name(c.text(1, "users.presence")?)
+                        .ok_or_else(|| data_err(self, "users.presence", "unknown presence"))?,
+                    user: read_user(&c)?,
                 });
                 Ok(())
             },
@@ -533,8 +636,8 @@ impl Workspace {
     }
 
     pub(crate) fn usage_reports(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
-        self.all(
-            "SELECT path, period_start, period_end, content_hash, loaded_at, rows \
+        let mut reports = self.all(
+            "SELECT path, period_start, period_end, content_hash, loaded_at \
              FROM usage_reports ORDER BY loaded_at, path",
             |c| {
                 let date = |i| -> Result<Option<chrono::NaiveDate>, WorkspaceError> {
@@ -545,13 +648,69 @@ impl Workspace {
                 Ok(StoredUsageReport {
                     period: (start.is_some() || end.is_some())
                         .then_some(ReportPeriod { start, end }),
-                    rows: c.json(5, "usage_reports.rows")?,
+                    rows: Vec::new(),
                     loaded_at: c.time(4, "usage_reports.loaded_at")?,
                     path: c.get(0)?,
                     content_hash: c.get(3)?,
                 })
             },
-        )
+        )?;
+        for report in &mut reports {
+            report.rows = self.usage_rows(&report.path)?;
+        }
+        Ok(reports)
+    }
+
+    /// The rows of the usage report loaded from `path`, in its order.
+    fn usage_rows(&self, path: &str) -> Result<Vec<UsageRow>, WorkspaceError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM usage_rows WHERE report = ?1",
+                [path],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(n.max(0) as usize);
+        self.each(
+            "SELECT email, name, license_type, last_active, days_since_active, days_active, \
+             searches, profile_views, inmails_sent, leads_saved, accounts_saved, \
+             lists_created, ssi, source_file, source_line FROM usage_rows \
+             WHERE report = ?1 ORDER BY n",
+            [path],
+            |c| {
+                let count = |i| -> Result<Option<u32>, WorkspaceError> {
+                    Ok(c.get::<Option<i64>>(i)?
+                        .map(|v| v.clamp(0, u32::MAX as i64) as u32))
+                };
+                out.push(UsageRow {
+                    email: c.get(0)?,
+                    name: c.get(1)?,
+                    license_type: c.get(2)?,
+                    last_active: match c.opt_text(3, "usage_rows.last_active")? {
+                        Some(d) => Some(d.parse().map_err(|e| {
+                            data_err(self, "usage_rows.last_active", format!("{d:?}: {e}"))
+                        })?),
+                        None => None,
+                    },
+                    days_since_active: count(4)?,
+                    days_active: count(5)?,
+                    searches: count(6)?,
+                    profile_views: count(7)?,
+                    inmails_sent: count(8)?,
+                    leads_saved: count(9)?,
+                    accounts_saved: count(10)?,
+                    lists_created: count(11)?,
+                    ssi: c.get(12)?,
+                    source: SourceRef {
+                        file: c.get(13)?,
+                        line: c.get::<i64>(14)?.max(0) as u64,
+                    },
+                });
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// The settings in force (defaults for what was never set).
@@ -609,24 +768,18 @@ impl Workspace {
     /// Replaces the merged user list (one transaction). Outcomes, links and the other
     /// decisions are kept by identity key.
     pub fn replace_users(&mut self, directory: &Directory) -> Result<(), WorkspaceError> {
-        let rows: Vec<(String, String, String)> = directory
-            .users
-            .iter()
-            .map(|u| {
-                (
-                    u.key.clone(),
-                    presence_name(directory.presence(u)),
-                    to_json(u),
-                )
-            })
-            .collect();
         self.write(|tx| {
             tx.execute("DELETE FROM users", [])?;
-            let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO users (key, position, presence, user) VALUES (?1, ?2, ?3, ?4)",
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO users (key, position, presence, email, user_name, \
+                 idp_id, first_name, last_name, display_name, in_idp, idp_enabled, has_seat, \
+                 seat_license_status, seat_is_admin, seat_id, seat_unique_user_id, other_seats, \
+                 source_file, source_line, more_sources, duplicate_rows, stored_scim_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
             )?;
-            for (i, (key, presence, user)) in rows.iter().enumerate() {
-                stmt.execute(params![key, i as i64, presence, user])?;
+            for (i, u) in directory.users.iter().enumerate() {
+                insert_user(&mut stmt, u, i, directory.presence(u))?;
             }
             Ok(())
         })
@@ -781,16 +934,44 @@ impl Workspace {
             Some(p) => (date(p.start), date(p.end)),
             None => (None, None),
         };
-        let rows = to_json(&report.rows);
         let at = ts(report.loaded_at);
         self.write(|tx| {
             tx.execute(
                 "INSERT OR REPLACE INTO usage_reports \
-                 (path, period_start, period_end, content_hash, loaded_at, rows) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![report.path, start, end, report.content_hash, at, rows],
-            )
-            .map(|_| ())
+                 (path, period_start, period_end, content_hash, loaded_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![report.path, start, end, report.content_hash, at],
+            )?;
+            tx.execute("DELETE FROM usage_rows WHERE report = ?1", [&report.path])?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO usage_rows (report, n, email, name, license_type, last_active, \
+                 days_since_active, days_active, searches, profile_views, inmails_sent, \
+                 leads_saved, accounts_saved, lists_created, ssi, source_file, source_line) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                 ?16, ?17)",
+            )?;
+            for (n, r) in report.rows.iter().enumerate() {
+                stmt.execute(params![
+                    report.path,
+                    n as i64,
+                    r.email,
+                    r.name,
+                    r.license_type,
+                    r.last_active.map(|d| d.to_string()),
+                    r.days_since_active,
+                    r.days_active,
+                    r.searches,
+                    r.profile_views,
+                    r.inmails_sent,
+                    r.leads_saved,
+                    r.accounts_saved,
+                    r.lists_created,
+                    r.ssi,
+                    r.source.file,
+                    r.source.line as i64,
+                ])?;
+            }
+            Ok(())
         })
     }
 

@@ -619,3 +619,201 @@ fn the_outcome_writer_thread_writes_everything_queued_in_bounded_transactions() 
     assert_eq!(report.written, 0);
     assert!(report.error.is_some());
 }
+
+/// Users of every shape the `users` columns of schema v2 must carry: a seat with an
+/// `Other` license status, extra seats, several sources, no seat, bare identity.
+fn users_of_every_shape() -> Vec<navscim::matching::DirUser> {
+    use navscim::import::{LicenseStatus, SourceRef};
+    use navscim::matching::{DirUser, Seat};
+    let src = |file: &str, line| SourceRef {
+        file: file.into(),
+        line,
+    };
+    let seat = |status, admin, id: &str| Seat {
+        license_status: status,
+        is_admin: admin,
+        seat_id: Some(id.into()),
+        unique_user_id: Some(format!("U-{id}")),
+    };
+    vec![
+        DirUser {
+            key: "ann@corp.example".into(),
+            email: Some("Ann@Corp.example".into()),
+            user_name: Some("ann@corp.example".into()),
+            idp_id: Some("E1".into()),
+            first_name: Some("Ann".into()),
+            last_name: Some("Lee".into()),
+            display_name: Some("Ann Lee".into()),
+            in_idp: true,
+            idp_enabled: Some(false),
+            seat: Some(seat(
+                Some(LicenseStatus::Other("ON HOLD".into())),
+                true,
+                "S1",
+            )),
+            other_seats: vec![
+                seat(Some(LicenseStatus::Active), false, "S2"),
+                seat(None, false, "S3"),
+            ],
+            sources: vec![src("okta.csv", 2), src("salesnav.csv", 7), src("entra", 0)],
+            duplicate_rows: 2,
+            stored_scim_id: Some("id-ann".into()),
+        },
+        DirUser {
+            key: "bob@corp.example".into(),
+            email: Some("bob@corp.example".into()),
+            user_name: None,
+            idp_id: None,
+            first_name: None,
+            last_name: Some("Bob".into()),
+            display_name: None,
+            in_idp: false,
+            idp_enabled: None,
+            seat: Some(seat(Some(LicenseStatus::Pending), false, "S4")),
+            other_seats: vec![],
+            sources: vec![src("salesnav.csv", 3)],
+            duplicate_rows: 0,
+            stored_scim_id: None,
+        },
+        DirUser {
+            key: "id:E9".into(),
+            email: None,
+            user_name: None,
+            idp_id: Some("E9".into()),
+            first_name: None,
+            last_name: None,
+            display_name: None,
+            in_idp: true,
+            idp_enabled: Some(true),
+            seat: None,
+            other_seats: vec![],
+            sources: vec![],
+            duplicate_rows: 0,
+            stored_scim_id: None,
+        },
+    ]
+}
+
+fn usage_rows_of_every_shape() -> Vec<navscim::import::UsageRow> {
+    use navscim::import::{SourceRef, UsageRow};
+    vec![
+        UsageRow {
+            email: Some("ann@corp.example".into()),
+            name: Some("Ann Lee".into()),
+            license_type: Some("Core".into()),
+            last_active: chrono::NaiveDate::from_ymd_opt(2026, 10, 1),
+            days_since_active: Some(4),
+            days_active: Some(12),
+            searches: Some(30),
+            profile_views: Some(50),
+            inmails_sent: Some(3),
+            leads_saved: Some(4),
+            accounts_saved: Some(1),
+            lists_created: Some(0),
+            ssi: Some(55.5),
+            source: SourceRef {
+                file: "usage.csv".into(),
+                line: 2,
+            },
+        },
+        UsageRow {
+            email: None,
+            name: None,
+            license_type: None,
+            last_active: None,
+            days_since_active: None,
+            days_active: None,
+            searches: None,
+            profile_views: None,
+            inmails_sent: None,
+            leads_saved: None,
+            accounts_saved: None,
+            lists_created: None,
+            ssi: Some(40.0),
+            source: SourceRef {
+                file: "usage.csv".into(),
+                line: 3,
+            },
+        },
+    ]
+}
+
+/// A workspace of the previous schema (v1: users and usage rows as JSON values) is
+/// migrated with every field of its users and usage rows, and keeps its decisions; the
+/// same data written by this navscim reads back the same.
+#[test]
+fn a_schema_v1_workspace_migrates_users_and_usage_rows_with_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    let users = users_of_every_shape();
+    let rows = usage_rows_of_every_shape();
+    let presences = ["both", "orphan_seat", "missing"];
+    {
+        // Written as navscim of schema v1 wrote it.
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        rusqlite_migration::Migrations::from_slice(&schema::MIGRATIONS[..1])
+            .to_latest(&mut conn)
+            .unwrap();
+        for (i, u) in users.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO users (key, position, presence, user) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    u.key,
+                    i as i64,
+                    presences[i],
+                    serde_json::to_string(u).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO usage_reports (path, period_start, period_end, content_hash, loaded_at, rows) \
+             VALUES ('usage.csv', '2026-09-01', '2026-09-30', 'abc', '2026-10-02T00:00:00.000Z', ?1)",
+            [serde_json::to_string(&rows).unwrap()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO ignores (key, reason, ignored_at) VALUES ('bob@corp.example', 'contractor', '2026-10-02T00:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+    }
+
+    let mut ws = Workspace::open(&db).unwrap();
+    assert_eq!(ws.schema_version().unwrap(), schema::latest_version());
+    let l = ws.load().unwrap();
+    let got: Vec<_> = l.users.iter().map(|u| u.user.clone()).collect();
+    assert_eq!(got, users);
+    let got: Vec<_> = l.users.iter().map(|u| u.presence).collect();
+    assert_eq!(
+        got,
+        [Presence::Both, Presence::OrphanSeat, Presence::Missing]
+    );
+    assert_eq!(l.usage_reports.len(), 1);
+    let report = &l.usage_reports[0];
+    assert_eq!(report.rows, rows);
+    assert_eq!(report.content_hash, "abc");
+    let period = report.period.unwrap();
+    assert_eq!(
+        (
+            period.start.unwrap().to_string(),
+            period.end.unwrap().to_string()
+        ),
+        ("2026-09-01".to_string(), "2026-09-30".to_string())
+    );
+    assert_eq!(l.ignores["bob@corp.example"], "contractor");
+
+    // Written anew by this navscim: the same users and rows come back.
+    let mut directory = Directory::new();
+    directory.users = users.clone();
+    ws.replace_users(&directory).unwrap();
+    ws.save_usage_report(&StoredUsageReport {
+        rows: rows[..1].to_vec(),
+        ..report.clone()
+    })
+    .unwrap();
+    let l = ws.load().unwrap();
+    let got: Vec<_> = l.users.iter().map(|u| u.user.clone()).collect();
+    assert_eq!(got, users);
+    assert_eq!(l.usage_reports[0].rows, rows[..1]);
+}
