@@ -11,6 +11,7 @@ pub mod action;
 pub mod effect;
 pub mod event;
 pub mod keys;
+pub mod layout;
 pub mod notice;
 pub mod pane;
 pub mod reducer;

@@ -167,6 +167,37 @@ impl<S: Copy + PartialEq> TableState<S> {
         true
     }
 
+    /// The mouse wheel over a table of `len` rows showing `height`: the rows shown
+    /// move by `delta` (never past the first or last row), the cursor dragged along
+    /// so it stays on screen. Returns whether anything moved.
+    pub fn wheel(&mut self, delta: isize, len: usize, height: usize) -> bool {
+        if len == 0 {
+            return false;
+        }
+        let height = height.max(1);
+        let offset = self
+            .offset
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(height));
+        let last = (offset + height - 1).min(len - 1);
+        let cursor = self.cursor.clamp(offset, last);
+        let moved = (offset, cursor) != (self.offset, self.cursor);
+        self.offset = offset;
+        self.cursor = cursor;
+        moved
+    }
+
+    /// A click on the row shown `at` rows below the first one shown, of `len` rows:
+    /// the cursor goes there. False when there is no row there.
+    pub fn click(&mut self, at: usize, len: usize) -> bool {
+        let position = self.offset + at;
+        if position >= len {
+            return false;
+        }
+        self.cursor = position;
+        true
+    }
+
     /// For a table of `len` rows that are not a filtered view: the cursor clamped to
     /// them and kept on screen (after a resize or a change of rows).
     pub fn keep_over(&mut self, len: usize, height: usize) {

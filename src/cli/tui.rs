@@ -117,6 +117,7 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
         colors: ColorSupport::from_env(),
         timeout: conn.timeout.map(Duration::from_secs),
         connect_timeout: conn.connect_timeout.map(Duration::from_secs),
+        mouse: dashboard.mouse || conn.resolve().is_ok_and(|(p, _)| p.mouse),
         ..Settings::default()
     };
     finish(runtime::run_tui(state, settings, initial).await)
@@ -224,6 +225,7 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         clipboard: true,
         colors: ColorSupport::from_env(),
         journal_dir: Some(journal_dir.clone()),
+        mouse: args.mouse,
         ..Settings::default()
     };
     // The demo's workspace: a temporary one (removed at exit) unless --workspace names

@@ -14,7 +14,6 @@ use super::theme::Theme;
 use super::users::thousands;
 use crate::app::notice::Level;
 use crate::app::state::State;
-use crate::app::usage::reducer::summary_height;
 use crate::app::usage::{is_idle, ActivityFilter, UsageState};
 use crate::matching::MatchStatus;
 use crate::usage::{Activity, IdleSummary, IDLE_BUCKETS, IDLE_PRESETS};
@@ -29,12 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if usage.report.is_none() {
         render_empty(frame, inner, theme);
     } else {
-        let [top, filters, table] = Layout::vertical([
-            Constraint::Length(summary_height(state.size)),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
+        let [top, filters, table] = crate::app::layout::usage_areas(inner, state.size);
         let bar_width: u16 = if top.width >= 108 { 8 } else { 5 };
         let chart_width = 5 * (bar_width + 1) + 1;
         let [summary, chart] =

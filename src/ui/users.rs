@@ -1,7 +1,7 @@
 //! The Users pane: live lookup progress, filters, and a table that renders only the
 //! rows on screen, so 100,000 users cost the same per frame as 1,000.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -24,12 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.directory.is_empty() {
         render_empty(frame, inner, users, theme);
     } else {
-        let [progress, filters, table] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
+        let [progress, filters, table] = crate::app::layout::users_areas(inner);
         frame.render_widget(
             Paragraph::new(progress_line(users, state.waited_on_lookups(), theme)),
             progress,
