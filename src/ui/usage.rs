@@ -314,13 +314,32 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let extra_wide = area.width >= 150;
     // Columns as wide as their content; short of space, the email gets the larger
     // share of what is above the minimums.
+    use crate::app::usage::UsageColumn as C;
+    // Sized from the whole view (measured by the reducer), not only the rows shown.
+    let content = |c: C| {
+        usage
+            .table
+            .content_widths
+            .get(c as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let mut columns = vec![
         Column::fixed("", 1),
         Column::new("Idle d").min(6),
-        Column::new("Email").min(16).weight(4),
+        Column::new("Email")
+            .min(16)
+            .weight(4)
+            .content(content(C::Email)),
     ];
     if wide {
-        columns.push(Column::new("Name").min(12).max(30).weight(2));
+        columns.push(
+            Column::new("Name")
+                .min(12)
+                .max(30)
+                .weight(2)
+                .content(content(C::Name)),
+        );
     }
     columns.extend([
         Column::new("Last active").min(10),
@@ -339,8 +358,11 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Column::new("Accts").min(5),
             Column::new("Lists").min(5),
             Column::new("SSI").min(3),
-            Column::new("Licence").min(7).max(30),
-            Column::new("Line").min(4),
+            Column::new("Licence")
+                .min(7)
+                .max(30)
+                .content(content(C::Licence)),
+            Column::new("Line").min(4).content(content(C::Line)),
         ]);
     }
     columns.push(Column::new("User").min(8).weight(2));
