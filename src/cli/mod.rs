@@ -105,6 +105,10 @@ pub struct DashboardArgs {
     /// default, so the terminal's own selection works; also the profile's "mouse").
     #[arg(long)]
     pub mouse: bool,
+    /// Colours from this theme file instead of theme.toml in the config directory
+    /// (slots and values: see the README).
+    #[arg(long, value_name = "PATH")]
+    pub theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +252,10 @@ pub struct DemoArgs {
     /// default, so the terminal's own selection works).
     #[arg(long)]
     pub mouse: bool,
+    /// Colours from this theme file instead of theme.toml in the config directory
+    /// (slots and values: see the README).
+    #[arg(long, value_name = "PATH")]
+    pub theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,10 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
         }
     }
     let mut state = State::new(connection, no_color());
+    match crate::theme::load(dashboard.theme.as_deref(), &crate::config::config_dir()) {
+        Ok(palette) => state.palette = palette,
+        Err(e) => return usage(e),
+    }
     state.users.aliases = aliases;
     // The profile's identity-provider connections (issue 12): read at start with the
     // files given, like `navscim lookup --source`.
@@ -217,6 +221,14 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     // The identity-provider simulators (issue 12): the Users pane's sources.
     let idp_sims = crate::sim::idp::start_demo().await;
     let mut state = demo_state(sim.base_url(), conn);
+    match crate::theme::load(args.theme.as_deref(), &crate::config::config_dir()) {
+        Ok(palette) => state.palette = palette,
+        Err(e) => {
+            idp_sims.shutdown().await;
+            sim.shutdown().await;
+            return usage(e);
+        }
+    }
     state.users.sources = demo_sources(&idp_sims);
     // The demo's batches change only the embedded simulator, which is gone at exit:
     // journal them apart from the admin's real journal, and clean up after.

@@ -25,7 +25,7 @@ pub use crate::app::layout::MIN_SIZE;
 
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &State) {
-    let theme = Theme::new(state.no_color);
+    let theme = Theme::with_palette(state.no_color, state.palette);
     let Some(crate::app::layout::Screen {
         tabs,
         body,

@@ -282,7 +282,7 @@ fn opt(v: Option<u32>) -> String {
 
 /// The joined user's state in a word: what the plan will make of them.
 fn user_text(state: &State, user: Option<usize>) -> (String, Style) {
-    let theme = Theme::new(state.no_color);
+    let theme = Theme::with_palette(state.no_color, state.palette);
     let Some(u) = user else {
         return ("no user".into(), theme.level(Level::Warn));
     };
