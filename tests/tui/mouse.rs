@@ -45,7 +45,8 @@ fn the_wheel_scrolls_the_table_under_the_pointer_and_keeps_the_cursor_on_screen(
         let email = s.users.directory.users[first].email.clone().unwrap();
         let text = screen(&s, w, h);
         let line = text.lines().nth(table.area.y as usize + 1).unwrap();
-        assert!(line.contains(&email), "{w}x{h}: {line}");
+        // At 80 columns a long email may be cut: its start names the row.
+        assert!(line.contains(&email[..16]), "{w}x{h}: {line}");
         reduce(&mut s, mouse(MouseEventKind::ScrollUp, x, y));
         assert_eq!(s.users.table.offset, 0);
         // Never past the last row.
@@ -93,7 +94,7 @@ fn a_click_on_a_row_moves_the_cursor_there() {
             .nth(y as usize)
             .unwrap()
             .to_string();
-        assert!(line.contains(&email), "{w}x{h}: clicked on {line}");
+        assert!(line.contains(&email[..16]), "{w}x{h}: clicked on {line}");
         // The header is not a row.
         reduce(&mut s, click(table.area.x + 10, table.area.y));
         assert_eq!(s.users.table.cursor, 7);
