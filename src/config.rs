@@ -219,6 +219,11 @@ pub struct Profile {
     /// and apply confirmation, since a base URL is the same for every LinkedIn tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The dashboard takes the mouse (wheel, clicks on tabs and rows), as `--mouse`
+    /// does. Off unless set (`"mouse": true` in `config.json`); the dashboard never
+    /// changes it, saving a profile keeps it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mouse: bool,
 }
 
 impl Profile {
@@ -229,6 +234,7 @@ impl Profile {
             token: Some(TokenSource::Env(DEFAULT_TOKEN_ENV.into())),
             ca_file: None,
             tenant: None,
+            mouse: false,
         }
     }
 }
@@ -313,6 +319,11 @@ pub fn pick_profile(config: &ConfigFile, name: Option<&str>) -> Option<Profile> 
 pub fn save_profile(profile: &Profile, token: Option<&Token>) -> Result<PathBuf, String> {
     let mut config = load()?;
     config.last_profile = Some(profile.name.clone());
+    let mut profile = profile.clone();
+    // What the dashboard does not edit stays as the admin set it.
+    if let Some(saved) = config.profiles.get(&profile.name) {
+        profile.mouse = saved.mouse;
+    }
     config
         .profiles
         .insert(profile.name.clone(), profile.clone());
@@ -420,6 +431,7 @@ mod tests {
             token: Some(TokenSource::Pasted(Token::new("very-secret"))),
             ca_file: None,
             tenant: None,
+            mouse: false,
         };
         let text = serde_json::to_string(&profile);
         // Serialising a pasted source is refused outright rather than written.

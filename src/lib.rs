@@ -24,6 +24,7 @@ pub mod sanitize;
 pub mod scim;
 pub mod secret;
 pub mod sim;
+pub mod theme;
 pub mod ui;
 pub mod usage;
 pub mod workspace;

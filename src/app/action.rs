@@ -11,7 +11,7 @@ use crate::import::{Import, ImportError};
 use crate::matching::LookupOutcome;
 use crate::scim::{ClientStats, ScimUser};
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use super::keys::Command;
 use super::pane::actions::state::{LoadedPlan, UnfinishedBatch};
@@ -23,6 +23,10 @@ pub enum Action {
     Key(KeyEvent),
     /// Bracketed paste from the terminal.
     Paste(String),
+    /// A mouse report (only with `--mouse`: the terminal sends none otherwise).
+    /// Column and row are 0-based cells; the reducer hit-tests them against
+    /// [`super::layout`].
+    Mouse(MouseEvent),
     /// The terminal's size (sent at start and on every change).
     Resize(u16, u16),
     /// A command without a key (tests, scripted screenshots).

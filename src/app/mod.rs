@@ -14,6 +14,7 @@ pub mod command_line;
 pub mod effect;
 pub mod event;
 pub mod keys;
+pub mod layout;
 pub mod notice;
 pub mod pane;
 pub mod reducer;

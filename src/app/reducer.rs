@@ -11,7 +11,7 @@
 //! reducers act on.
 
 use chrono::{DateTime, Utc};
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::Action;
 use super::command_line::{self, Step};
@@ -54,6 +54,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
     match action {
         Action::Key(key) => on_key(state, key, out),
         Action::Paste(text) => on_paste(state, &text),
+        Action::Mouse(event) => on_mouse(state, event, out),
         Action::Resize(width, height) => {
             state.size = (width, height);
             state
@@ -341,9 +342,12 @@ fn on_command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         {
             let visible = state.size.1.saturating_sub(3);
             let lines = u16::try_from(state.messages.len()).unwrap_or(u16::MAX);
+            let help_max = super::layout::help_max_scroll(state);
             match &mut state.overlay {
                 Overlay::Help { scroll } => {
+                    // Never past the last line: what is drawn is what the state says.
                     super::table::scroll(scroll, command);
+                    *scroll = (*scroll).min(help_max);
                 }
                 Overlay::Messages { scroll } => {
                     // Opened past the end (the newest shown): scroll from what is shown.
@@ -396,6 +400,114 @@ fn run_invocation(
         }
     }
     true
+}
+
+/// Rows (or lines) one notch of the mouse wheel scrolls.
+pub const WHEEL_STEP: usize = 3;
+
+/// A mouse report, hit-tested against [`super::layout`] (the layout the screen is
+/// drawn with, at `state.size`): the wheel scrolls what is under the pointer (the
+/// help or message log when open, a pane's details, the pane's table); a left click
+/// on a tab shows that pane, on a table row moves the cursor there. Returns whether
+/// anything visible changed.
+fn on_mouse(state: &mut State, event: MouseEvent, out: &mut Outbox) -> bool {
+    use super::layout;
+    let Some(screen) = layout::screen(layout::full(state.size)) else {
+        return false;
+    };
+    let at = ratatui::layout::Position::new(event.column, event.row);
+    let command = match event.kind {
+        MouseEventKind::ScrollUp => Command::Up,
+        MouseEventKind::ScrollDown => Command::Down,
+        MouseEventKind::Down(MouseButton::Left) => return on_click(state, at, screen, out),
+        _ => return false,
+    };
+    let by = |state: &mut State, out: &mut Outbox| {
+        (0..WHEEL_STEP).fold(false, |moved, _| on_command(state, command, out) | moved)
+    };
+    match state.overlay {
+        Overlay::Help { .. } => {
+            let rect = layout::help_rect(layout::full(state.size), layout::help_line_count(state));
+            rect.contains(at) && by(state, out)
+        }
+        Overlay::Messages { .. } => by(state, out),
+        Overlay::QuitConfirm => false,
+        Overlay::None if !screen.body.contains(at) => false,
+        Overlay::None => match state.pane_context() {
+            // A pane's details (or file list) over its table: they scroll.
+            Context::Details | Context::History => by(state, out),
+            Context::Users | Context::Usage | Context::Actions => {
+                let Some(table) = layout::table_area(state) else {
+                    return false;
+                };
+                let delta = WHEEL_STEP as isize;
+                let delta = if command == Command::Up {
+                    -delta
+                } else {
+                    delta
+                };
+                match state.tab {
+                    Tab::Users => {
+                        let len = state.users.table.view.len();
+                        state.users.table.wheel(delta, len, table.rows)
+                    }
+                    Tab::Usage => {
+                        let len = state.usage.table.view.len();
+                        state.usage.table.wheel(delta, len, table.rows)
+                    }
+                    Tab::Actions => {
+                        let len = state.actions.rows();
+                        state.actions.table.wheel(delta, len, table.rows)
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        },
+    }
+}
+
+/// A left click at `at`: on a tab, that pane (as its number key does, so not while
+/// text is typed or over an overlay); on a row of the pane's table, the cursor there.
+fn on_click(
+    state: &mut State,
+    at: ratatui::layout::Position,
+    screen: super::layout::Screen,
+    out: &mut Outbox,
+) -> bool {
+    if state.overlay != Overlay::None || state.key_context().is_text_entry() {
+        return false;
+    }
+    if screen.tabs.contains(at) {
+        return match super::layout::tab_at(at.x) {
+            Some(tab) if tab != state.tab => on_command(state, Command::GoTab(tab.index()), out),
+            _ => false,
+        };
+    }
+    if !matches!(
+        state.pane_context(),
+        Context::Users | Context::Usage | Context::Actions
+    ) {
+        return false;
+    }
+    let Some(row) = super::layout::table_area(state).and_then(|t| t.row_at(at.x, at.y)) else {
+        return false;
+    };
+    match state.tab {
+        Tab::Users => {
+            let len = state.users.table.view.len();
+            state.users.table.click(row, len)
+        }
+        Tab::Usage => {
+            let len = state.usage.table.view.len();
+            state.usage.table.click(row, len)
+        }
+        Tab::Actions => {
+            let len = state.actions.rows();
+            state.actions.table.click(row, len)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,9 @@ pub struct State {
     pub notice: Option<Notice>,
     /// Render without colour (NO_COLOR); selection stays visible through reverse video.
     pub no_color: bool,
+    /// The colours of the dashboard's slots: the defaults, or the theme file's
+    /// (`theme.toml` in the config directory, `--theme PATH`). Unused without colour.
+    pub palette: crate::theme::Palette,
     pub should_quit: bool,
     /// Bumped by the reducer whenever something visible changed; the runtime draws
     /// only when it differs from the revision it last drew (the dirty flag).
@@ -119,6 +122,7 @@ impl State {
             overlay: Overlay::None,
             notice: None,
             no_color,
+            palette: Default::default(),
             should_quit: false,
             revision: 1,
             now: chrono::DateTime::UNIX_EPOCH,

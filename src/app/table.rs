@@ -32,6 +32,12 @@ pub struct TableState<S> {
     pub filter_editing: bool,
     /// The sort column and whether it is reversed; `None`: item order.
     pub sort: Option<(S, bool)>,
+    /// The widest cell (in characters) of each of the pane's columns over the whole
+    /// view, in the pane's column order (`UserColumn`, `UsageColumn`): what the table
+    /// sizes its columns from, so they do not shift as it scrolls. Measured by the
+    /// pane when its view changes ([`measure`]), grown when one row changes
+    /// ([`TableState::grow`]); empty until then.
+    pub content_widths: Vec<u16>,
     /// Marked items the view hides, kept up to date so a frame does not count them.
     marks_hidden: usize,
 }
@@ -47,6 +53,7 @@ impl<S> Default for TableState<S> {
             filter: TextField::default(),
             filter_editing: false,
             sort: None,
+            content_widths: Vec::new(),
             marks_hidden: 0,
         }
     }
@@ -94,6 +101,17 @@ impl<S: Copy + PartialEq> TableState<S> {
         self.view = view;
         self.recount_hidden_marks();
         self.cursor = cursor_after(&self.view, keep, self.cursor);
+    }
+
+    /// One row changed (a lookup answered): its cells' `widths` widen the columns
+    /// they exceed (a column never narrows until the view is measured again).
+    pub fn grow(&mut self, widths: &[u16]) {
+        if self.content_widths.len() < widths.len() {
+            self.content_widths.resize(widths.len(), 0);
+        }
+        for (have, &w) in self.content_widths.iter_mut().zip(widths) {
+            *have = (*have).max(w);
+        }
     }
 
     /// Back to the first row (a new filter text, a new file).
@@ -164,6 +182,37 @@ impl<S: Copy + PartialEq> TableState<S> {
             return false;
         }
         scroll_into_view(self.cursor, &mut self.offset, len, height);
+        true
+    }
+
+    /// The mouse wheel over a table of `len` rows showing `height`: the rows shown
+    /// move by `delta` (never past the first or last row), the cursor dragged along
+    /// so it stays on screen. Returns whether anything moved.
+    pub fn wheel(&mut self, delta: isize, len: usize, height: usize) -> bool {
+        if len == 0 {
+            return false;
+        }
+        let height = height.max(1);
+        let offset = self
+            .offset
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(height));
+        let last = (offset + height - 1).min(len - 1);
+        let cursor = self.cursor.clamp(offset, last);
+        let moved = (offset, cursor) != (self.offset, self.cursor);
+        self.offset = offset;
+        self.cursor = cursor;
+        moved
+    }
+
+    /// A click on the row shown `at` rows below the first one shown, of `len` rows:
+    /// the cursor goes there. False when there is no row there.
+    pub fn click(&mut self, at: usize, len: usize) -> bool {
+        let position = self.offset + at;
+        if position >= len {
+            return false;
+        }
+        self.cursor = position;
         true
     }
 
@@ -391,6 +440,27 @@ pub fn scroll_into_view(cursor: usize, offset: &mut usize, len: usize, height: u
         *offset = cursor + 1 - height;
     }
     *offset = (*offset).min(len.saturating_sub(height));
+}
+
+/// The widest cell of each of `N` columns over the items of `view`, `widths_of`
+/// giving one item's cell widths (characters): O(items shown by the view), done when
+/// the view changes, never per frame.
+pub fn measure<const N: usize>(
+    view: &[usize],
+    mut widths_of: impl FnMut(usize) -> [u16; N],
+) -> Vec<u16> {
+    let mut out = [0u16; N];
+    for &item in view {
+        for (have, w) in out.iter_mut().zip(widths_of(item)) {
+            *have = (*have).max(w);
+        }
+    }
+    out.to_vec()
+}
+
+/// The width of `text` in the table's terms (characters), at most `u16::MAX`.
+pub fn text_width(text: &str) -> u16 {
+    u16::try_from(text.chars().count()).unwrap_or(u16::MAX)
 }
 
 /// The cursor after the view changed: on the item it was on (`keep`) if still shown,

@@ -97,6 +97,14 @@ pub struct DashboardArgs {
     /// Treat two email domains as one company, e.g. corp-example.co.uk=corp.example (repeatable).
     #[arg(long, value_name = "ALIAS=CANONICAL")]
     pub domain_alias: Vec<String>,
+    /// Take the mouse: the wheel scrolls, a click chooses a tab or a row (off by
+    /// default, so the terminal's own selection works; also the profile's "mouse").
+    #[arg(long)]
+    pub mouse: bool,
+    /// Colours from this theme file instead of theme.toml in the config directory
+    /// (slots and values: see the README).
+    #[arg(long, value_name = "PATH")]
+    pub theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +244,14 @@ pub struct DemoArgs {
     /// Simulated latency of every SCIM request, in milliseconds.
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub latency_ms: u64,
+    /// Take the mouse: the wheel scrolls, a click chooses a tab or a row (off by
+    /// default, so the terminal's own selection works).
+    #[arg(long)]
+    pub mouse: bool,
+    /// Colours from this theme file instead of theme.toml in the config directory
+    /// (slots and values: see the README).
+    #[arg(long, value_name = "PATH")]
+    pub theme: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -75,6 +75,10 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
         }
     }
     let mut state = State::new(connection, no_color());
+    match crate::theme::load(dashboard.theme.as_deref(), &crate::config::config_dir()) {
+        Ok(palette) => state.palette = palette,
+        Err(e) => return usage(e),
+    }
     state.users.aliases = aliases;
     // The profile's identity-provider connections (issue 12): read at start with the
     // files given, like `navscim lookup --source`.
@@ -117,6 +121,7 @@ pub async fn run_saved_profile(conn: &ConnectionArgs, dashboard: &DashboardArgs)
         colors: ColorSupport::from_env(),
         timeout: conn.timeout.map(Duration::from_secs),
         connect_timeout: conn.connect_timeout.map(Duration::from_secs),
+        mouse: dashboard.mouse || conn.resolve().is_ok_and(|(p, _)| p.mouse),
         ..Settings::default()
     };
     finish(runtime::run_tui(state, settings, initial).await)
@@ -216,6 +221,14 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
     // The identity-provider simulators (issue 12): the Users pane's sources.
     let idp_sims = crate::sim::idp::start_demo().await;
     let mut state = demo_state(sim.base_url(), conn);
+    match crate::theme::load(args.theme.as_deref(), &crate::config::config_dir()) {
+        Ok(palette) => state.palette = palette,
+        Err(e) => {
+            idp_sims.shutdown().await;
+            sim.shutdown().await;
+            return usage(e);
+        }
+    }
     state.users.sources = demo_sources(&idp_sims);
     // The demo's batches change only the embedded simulator, which is gone at exit:
     // journal them apart from the admin's real journal, and clean up after.
@@ -224,6 +237,7 @@ pub async fn run_demo(conn: &ConnectionArgs, args: &DemoArgs) -> i32 {
         clipboard: true,
         colors: ColorSupport::from_env(),
         journal_dir: Some(journal_dir.clone()),
+        mouse: args.mouse,
         ..Settings::default()
     };
     // The demo's workspace: a temporary one (removed at exit) unless --workspace names

@@ -5,7 +5,9 @@
 //! The theme uses only the 16 named ANSI colours, but crossterm sends every colour
 //! as a 256-colour code (`ESC[38;5;Nm`), which a terminal that does not announce
 //! 256 colours may not show. On such terminals [`ColorWriter`] rewrites those codes
-//! to the 16-colour ones (`ESC[3Nm`, `ESC[9Nm`, and the background forms).
+//! to the 16-colour ones (`ESC[3Nm`, `ESC[9Nm`, and the background forms). A theme
+//! file's other colours (a 256-colour index, `#rrggbb`) become the nearest of the
+//! 16 there.
 
 use std::io::{self, Write};
 
@@ -145,11 +147,35 @@ fn rewrite_sgr(params: &[u8]) -> String {
             "48" => Some(40u8),
             _ => None,
         };
-        if let (Some(base), Some(&"5"), Some(n)) = (base, parts.get(i + 1), parts.get(i + 2)) {
-            if let Ok(n @ 0..=15) = n.parse::<u8>() {
-                let code = if n < 8 { base + n } else { base + 60 + (n - 8) };
-                out.push(code.to_string());
+        let code = |n: u8| {
+            if n < 8 {
+                base.unwrap_or(30) + n
+            } else {
+                base.unwrap_or(30) + 60 + (n - 8)
+            }
+        };
+        if let (Some(_), Some(&"5"), Some(n)) = (base, parts.get(i + 1), parts.get(i + 2)) {
+            if let Ok(n) = n.parse::<u8>() {
+                let n = if n < 16 {
+                    n
+                } else {
+                    nearest16(rgb_of_index(n))
+                };
+                out.push(code(n).to_string());
                 i += 3;
+                continue;
+            }
+        }
+        if let (Some(_), Some(&"2"), Some(r), Some(g), Some(b)) = (
+            base,
+            parts.get(i + 1),
+            parts.get(i + 2),
+            parts.get(i + 3),
+            parts.get(i + 4),
+        ) {
+            if let (Ok(r), Ok(g), Ok(b)) = (r.parse::<u8>(), g.parse::<u8>(), b.parse::<u8>()) {
+                out.push(code(nearest16((r, g, b))).to_string());
+                i += 5;
                 continue;
             }
         }
@@ -157,6 +183,53 @@ fn rewrite_sgr(params: &[u8]) -> String {
         i += 1;
     }
     out.join(";")
+}
+
+/// The xterm colours of the 16 ANSI colours, by index.
+const ANSI16_RGB: [(u8, u8, u8); 16] = [
+    (0, 0, 0),
+    (205, 0, 0),
+    (0, 205, 0),
+    (205, 205, 0),
+    (0, 0, 238),
+    (205, 0, 205),
+    (0, 205, 205),
+    (229, 229, 229),
+    (127, 127, 127),
+    (255, 0, 0),
+    (0, 255, 0),
+    (255, 255, 0),
+    (92, 92, 255),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 255, 255),
+];
+
+/// The colour of a 256-colour index (xterm's: the 16, a 6x6x6 cube, 24 greys).
+fn rgb_of_index(n: u8) -> (u8, u8, u8) {
+    match n {
+        0..=15 => ANSI16_RGB[n as usize],
+        16..=231 => {
+            let level = |v: u8| if v == 0 { 0 } else { 55 + 40 * v };
+            let n = n - 16;
+            (level(n / 36), level((n / 6) % 6), level(n % 6))
+        }
+        _ => {
+            let v = 8 + 10 * (n - 232);
+            (v, v, v)
+        }
+    }
+}
+
+/// The index of the ANSI colour nearest `rgb` (squared distance).
+fn nearest16(rgb: (u8, u8, u8)) -> u8 {
+    let d = |a: u8, b: u8| (a as i32 - b as i32).pow(2);
+    (0..16u8)
+        .min_by_key(|&i| {
+            let c = ANSI16_RGB[i as usize];
+            d(c.0, rgb.0) + d(c.1, rgb.1) + d(c.2, rgb.2)
+        })
+        .unwrap_or(7)
 }
 
 #[cfg(test)]
@@ -190,13 +263,21 @@ mod tests {
 
     #[test]
     fn named_colours_become_16_colour_codes() {
-        let out = to_ansi16(b"a\x1b[38;5;6mb\x1b[48;5;0m\x1b[38;5;9m\x1b[38;5;200m\x1b[39m");
+        let out = to_ansi16(b"a\x1b[38;5;6mb\x1b[48;5;0m\x1b[38;5;9m\x1b[38;5;201m\x1b[39m");
         assert_eq!(
             out,
-            b"a\x1b[36mb\x1b[40m\x1b[91m\x1b[38;5;200m\x1b[39m".to_vec()
+            b"a\x1b[36mb\x1b[40m\x1b[91m\x1b[95m\x1b[39m".to_vec(),
+            "a theme's index 201 (#ff00ff) is light magenta"
         );
         let out = to_ansi16(b"\x1b[38;5;6;49m x \x1b[1;38;5;0;48;5;14m\x1b[2J");
         assert_eq!(out, b"\x1b[36;49m x \x1b[1;30;106m\x1b[2J".to_vec());
+    }
+
+    #[test]
+    fn a_theme_files_rgb_and_indexed_colours_fall_back_to_the_nearest_of_16() {
+        // #1e90ff (dodger blue) → light blue; a dark grey index → dark grey (90).
+        let out = to_ansi16(b"\x1b[38;2;30;144;255m\x1b[48;5;240m\x1b[1;38;2;200;0;0m");
+        assert_eq!(out, b"\x1b[94m\x1b[100m\x1b[1;31m".to_vec());
     }
 
     #[test]

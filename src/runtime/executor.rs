@@ -45,6 +45,9 @@ pub struct Settings {
     pub connect_timeout: Option<std::time::Duration>,
     /// What colours the terminal shows (decided once at start-up).
     pub colors: super::colors::ColorSupport,
+    /// Take the mouse (`--mouse` or the profile's setting); off by default, when
+    /// no mouse code at all is sent to the terminal.
+    pub mouse: bool,
 }
 
 /// The session's SCIM client, kept while the connection settings stay the same, with

@@ -586,4 +586,31 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn sgr_wheel_down_with_ctrl_split_across_reads_and_a_broken_report_is_dropped() {
+        let t = Instant::now();
+        let mut p = InputParser::new();
+        assert!(p.feed(b"\x1b[<81;120", t).is_empty(), "waits for the rest");
+        let ev = p.feed(b";40M\x1b[<65;;M\x1b[<0;1Mq", t);
+        match &ev[0] {
+            Event::Mouse(m) => {
+                assert_eq!(
+                    (m.kind, m.column, m.row),
+                    (MouseEventKind::ScrollDown, 119, 39)
+                );
+                assert!(m.modifiers.contains(KeyModifiers::CONTROL));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The broken and the short report are consumed whole: no stray keys from
+        // their bytes, and the key after them is a key.
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert_eq!(keys(&ev[1..]), vec![KeyCode::Char('q')]);
+        // Through the runtime's mapping, a report is the reducer's mouse action.
+        assert!(matches!(
+            crate::runtime::action_from_event(ev[0].clone()),
+            Some(crate::app::Action::Mouse(_))
+        ));
+    }
 }

@@ -67,6 +67,7 @@ pub fn action_from_event(event: Event) -> Option<Action> {
     match event {
         Event::Key(key) => Some(Action::Key(key)),
         Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
         _ => None,
     }
@@ -75,7 +76,7 @@ pub fn action_from_event(event: Event) -> Option<Action> {
 /// Runs the dashboard until the admin quits. `initial` actions are dispatched first
 /// (e.g. the demo's automatic connection test).
 pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>) -> io::Result<()> {
-    let mut guard = terminal::TerminalGuard::enter(settings.colors)?;
+    let mut guard = terminal::TerminalGuard::enter(settings.colors, settings.mouse)?;
     let (tx, mut rx) = unbounded_channel();
     let executor = Executor::new(tx, settings);
     let mut events = TerminalInput::new()?;

@@ -82,18 +82,56 @@ impl Write for AppBackend {
     }
 }
 
+/// Mouse reports: button presses and releases with the wheel (1000), in the SGR
+/// form (1006) our parser reads. Not crossterm's `EnableMouseCapture`, which also asks
+/// for every pointer motion (1003) and the urxvt form (1015), read by nothing here.
+pub const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h";
+/// Mouse reports off again (the reverse of [`MOUSE_ON`]).
+pub const MOUSE_OFF: &str = "\x1b[?1006l\x1b[?1000l";
+
+/// Whether the mouse was taken, so [`restore`] (also from the panic hook) gives it
+/// back; without `--mouse` no mouse code is sent, not even to turn it off.
+static MOUSE_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// What taking the terminal writes to it: the alternate screen, bracketed paste,
+/// and the mouse reports only if `mouse`.
+pub fn write_setup(out: &mut impl Write, mouse: bool) -> io::Result<()> {
+    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    if mouse {
+        out.write_all(MOUSE_ON.as_bytes())?;
+    }
+    out.flush()
+}
+
+/// What giving the terminal back writes to it: the mouse reports off if `mouse`
+/// (they were taken), bracketed paste off, the main screen, the cursor shown.
+pub fn write_restore(out: &mut impl Write, mouse: bool) -> io::Result<()> {
+    if mouse {
+        out.write_all(MOUSE_OFF.as_bytes())?;
+    }
+    execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    )?;
+    out.flush()
+}
+
 /// Owns the terminal while the dashboard runs; restores it when dropped.
 pub struct TerminalGuard {
     pub terminal: Tui,
 }
 
 impl TerminalGuard {
-    /// Takes the terminal; colours are sent as `colors` allows.
-    pub fn enter(colors: super::colors::ColorSupport) -> io::Result<Self> {
+    /// Takes the terminal; colours are sent as `colors` allows; the mouse is taken
+    /// only if `mouse` (`--mouse`, or the profile's setting).
+    pub fn enter(colors: super::colors::ColorSupport, mouse: bool) -> io::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
         let mut stdout = io::stdout();
-        if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+        MOUSE_TAKEN.store(mouse, std::sync::atomic::Ordering::SeqCst);
+        if let Err(e) = write_setup(&mut stdout, mouse) {
             restore();
             return Err(e);
         }
@@ -120,14 +158,8 @@ static RESTORED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize
 pub fn restore() {
     RESTORED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let _ = disable_raw_mode();
-    let mut stdout = io::stdout();
-    let _ = execute!(
-        stdout,
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        cursor::Show
-    );
-    let _ = stdout.flush();
+    let mouse = MOUSE_TAKEN.swap(false, std::sync::atomic::Ordering::SeqCst);
+    let _ = write_restore(&mut io::stdout(), mouse);
 }
 
 thread_local! {
@@ -198,6 +230,39 @@ fn panic_report(
 mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
+
+    /// Every code that turns a mouse report mode on or off (X10 9, 1000-1006, 1015).
+    fn mouse_codes(bytes: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        ["9", "1000", "1001", "1002", "1003", "1005", "1006", "1015"]
+            .iter()
+            .flat_map(|mode| [format!("\x1b[?{mode}h"), format!("\x1b[?{mode}l")])
+            .filter(|code| text.contains(code.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn without_mouse_no_mouse_code_is_sent_on_setup_or_restore() {
+        let mut setup = Vec::new();
+        write_setup(&mut setup, false).unwrap();
+        let mut back = Vec::new();
+        write_restore(&mut back, false).unwrap();
+        assert_eq!(mouse_codes(&setup), Vec::<String>::new());
+        assert_eq!(mouse_codes(&back), Vec::<String>::new());
+        assert!(!setup.is_empty(), "the alternate screen is still taken");
+        // Off by default: the dashboard's settings take no mouse unless asked.
+        assert!(!super::super::Settings::default().mouse);
+    }
+
+    #[test]
+    fn with_mouse_sgr_reports_are_taken_and_given_back() {
+        let mut setup = Vec::new();
+        write_setup(&mut setup, true).unwrap();
+        assert_eq!(mouse_codes(&setup), vec!["\x1b[?1000h", "\x1b[?1006h"]);
+        let mut back = Vec::new();
+        write_restore(&mut back, true).unwrap();
+        assert_eq!(mouse_codes(&back), vec!["\x1b[?1000l", "\x1b[?1006l"]);
+    }
 
     #[test]
     fn the_panic_report_names_where_and_never_the_token() {

@@ -33,8 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         render_prompt(frame, area, state, theme);
         return;
     };
-    let [header, table] =
-        Layout::vertical([Constraint::Length(4), Constraint::Min(1)]).areas(inner);
+    let [header, table] = crate::app::layout::actions_areas(inner);
     render_header(frame, header, state, review, theme);
     // The table shows as many rows as the reducer pages by.
     let rows =

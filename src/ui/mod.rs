@@ -14,7 +14,7 @@ pub mod theme;
 pub mod usage;
 pub mod users;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -22,25 +22,21 @@ use ratatui::Frame;
 use crate::app::state::{Overlay, State, Tab};
 use theme::Theme;
 
-/// The smallest terminal the layout is made for (columns, rows); below it the screen
-/// says so instead of hiding lines.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
+pub use crate::app::layout::MIN_SIZE;
 
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &State) {
-    let theme = Theme::new(state.no_color);
-    let area = frame.area();
-    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+    let theme = Theme::with_palette(state.no_color, state.palette);
+    let Some(crate::app::layout::Screen {
+        tabs,
+        body,
+        notice,
+        hints,
+    }) = crate::app::layout::screen(frame.area())
+    else {
         render_too_small(frame, &theme);
         return;
-    }
-    let [tabs, body, notice, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
+    };
 
     render_tabs(frame, tabs, state, &theme);
     match state.tab {
@@ -80,15 +76,15 @@ fn render_too_small(frame: &mut Frame, theme: &Theme) {
 }
 
 fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![Span::styled(" navscim ", theme.title())];
-    for (i, tab) in Tab::ALL.iter().enumerate() {
+    let mut spans = vec![Span::styled(crate::app::layout::APP_TITLE, theme.title())];
+    for tab in Tab::ALL.iter() {
         let style = if *tab == state.tab {
             theme.tab_active()
         } else {
             theme.tab_inactive()
         };
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
+        spans.push(Span::styled(crate::app::layout::tab_label(*tab), style));
     }
     if state.connection.demo {
         spans.push(Span::styled("  demo", theme.dim()));

@@ -1,6 +1,6 @@
 //! Modal overlays: the help (generated from the key table) and the quit confirmation.
 
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
@@ -72,24 +72,12 @@ pub fn render_scrolled(
     );
 }
 
-/// A rectangle of at most `width` x `height`, centred in `area`.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(row);
-    rect
-}
+pub use crate::app::layout::centered;
 
 /// The help lines: the current pane's keys first, then the ones that work everywhere.
 pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
-    let pane = state.pane_context();
     let mut lines = Vec::new();
-    let mut sections = vec![pane];
-    sections.extend(pane.inherited());
-    for context in sections {
+    for context in crate::app::layout::help_sections(state) {
         if !lines.is_empty() {
             lines.push(Line::raw(""));
         }
@@ -101,7 +89,7 @@ pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
-    if pane.inherits_global() {
+    if state.pane_context().inherits_global() {
         // The `:` verbs, from their one table.
         lines.push(Line::raw(""));
         lines.push(Line::styled("Command line (: then Tab)", theme.title()));
@@ -122,7 +110,7 @@ pub fn help_lines(state: &State, theme: &Theme) -> Vec<Line<'static>> {
 
 pub fn render_help(frame: &mut Frame, state: &State, scroll: u16, theme: &Theme) {
     let lines = help_lines(state, theme);
-    let area = centered(frame.area(), 76, lines.len() as u16 + 2);
+    let area = crate::app::layout::help_rect(frame.area(), lines.len() as u16);
     // Never scroll past the last line.
     let visible = area.height.saturating_sub(2);
     let total = lines.len() as u16;

@@ -1,8 +1,12 @@
 //! The one table renderer of the panes (Users, Usage, Actions): columns sized from
 //! their content and the width there is.
 //!
-//! Each [`Column`] asks for its content's width (the widest of its header and the
-//! cells given, at most `max`) and is never narrower than `min`. When everything fits,
+//! Each [`Column`] asks for its content's width (the widest of its header, the cells
+//! given and [`Column::content`], at most `max`) and is never narrower than `min`. A
+//! pane whose table scrolls over many rows gives `content` from the widest cell of
+//! its whole view (measured by the reducer when the view changes,
+//! `TableState::content_widths`), so the columns do not shift as it scrolls and a
+//! frame still costs only the rows on screen. When everything fits,
 //! every column gets its content's width (what is left stays blank at the right);
 //! when it does not, the space above the minimums is shared out by `weight`, a column
 //! that needs less than its share giving the rest to the others, so short columns
@@ -29,6 +33,9 @@ pub struct Column<'a> {
     pub max: u16,
     /// Share of the space above the minimums when not every column fits whole.
     pub weight: u16,
+    /// The widest cell of the column over every row of the table, not only the rows
+    /// given to [`render`] (0: only those).
+    pub content: u16,
 }
 
 impl<'a> Column<'a> {
@@ -40,6 +47,7 @@ impl<'a> Column<'a> {
             min: (text_width(header) as u16).min(8),
             max: u16::MAX,
             weight: 1,
+            content: 0,
         }
     }
 
@@ -50,6 +58,7 @@ impl<'a> Column<'a> {
             min: width,
             max: width,
             weight: 0,
+            content: 0,
         }
     }
 
@@ -65,6 +74,12 @@ impl<'a> Column<'a> {
 
     pub fn weight(mut self, weight: u16) -> Self {
         self.weight = weight;
+        self
+    }
+
+    /// Sized for cells of up to `width` characters, shown or not.
+    pub fn content(mut self, width: u16) -> Self {
+        self.content = width;
         self
     }
 }
@@ -116,7 +131,7 @@ pub fn widths(columns: &[Column], rows: &[TableRow], width: u16) -> Vec<u16> {
                 .iter()
                 .filter_map(|r| r.cells.get(i))
                 .map(|(t, _)| text_width(t))
-                .chain([text_width(c.header)])
+                .chain([text_width(c.header), c.content as usize])
                 .max()
                 .unwrap_or(0);
             (content.min(u16::MAX as usize) as u16)

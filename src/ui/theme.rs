@@ -1,7 +1,7 @@
 //! Colours and emphasis. With `NO_COLOR` every role falls back to bold, reverse or
 //! underline, so focus and selection stay visible on a monochrome terminal.
 
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 
 use crate::app::notice::Level;
 use crate::plan::Permissions;
@@ -9,11 +9,23 @@ use crate::plan::Permissions;
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    /// The colour of each slot (the defaults, or a theme file's).
+    pub palette: crate::theme::Palette,
 }
 
 impl Theme {
+    /// The default colours, or none.
     pub fn new(no_color: bool) -> Self {
-        Theme { color: !no_color }
+        Self::with_palette(no_color, crate::theme::Palette::default())
+    }
+
+    /// `palette`'s colours (a theme file's), or none: without colour the palette is
+    /// not used at all.
+    pub fn with_palette(no_color: bool, palette: crate::theme::Palette) -> Self {
+        Theme {
+            color: !no_color,
+            palette,
+        }
     }
 
     fn pick(&self, colored: Style, plain: Style) -> Style {
@@ -26,7 +38,9 @@ impl Theme {
 
     pub fn title(&self) -> Style {
         self.pick(
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::new()
+                .fg(self.palette.title)
+                .add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::BOLD),
         )
     }
@@ -34,8 +48,8 @@ impl Theme {
     pub fn tab_active(&self) -> Style {
         self.pick(
             Style::new()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
+                .fg(self.palette.tab_active_fg)
+                .bg(self.palette.tab_active_bg)
                 .add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
         )
@@ -48,7 +62,9 @@ impl Theme {
     /// The focused row or the cursor row of a table.
     pub fn focus(&self) -> Style {
         self.pick(
-            Style::new().fg(Color::Black).bg(Color::Cyan),
+            Style::new()
+                .fg(self.palette.focus_fg)
+                .bg(self.palette.focus_bg),
             Style::new().add_modifier(Modifier::REVERSED),
         )
     }
@@ -67,42 +83,50 @@ impl Theme {
     /// A field being edited.
     pub fn editing(&self) -> Style {
         self.pick(
-            Style::new().fg(Color::Black).bg(Color::Yellow),
+            Style::new()
+                .fg(self.palette.editing_fg)
+                .bg(self.palette.editing_bg),
             Style::new().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
         )
     }
 
     pub fn label(&self) -> Style {
-        self.pick(Style::new().fg(Color::Gray), Style::new())
+        self.pick(Style::new().fg(self.palette.label), Style::new())
     }
 
     pub fn dim(&self) -> Style {
         self.pick(
-            Style::new().fg(Color::DarkGray),
+            Style::new().fg(self.palette.dim),
             Style::new().add_modifier(Modifier::DIM),
         )
     }
 
     pub fn key(&self) -> Style {
         self.pick(
-            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::new()
+                .fg(self.palette.key)
+                .add_modifier(Modifier::BOLD),
             Style::new().add_modifier(Modifier::BOLD),
         )
     }
 
     pub fn ok(&self) -> Style {
-        self.pick(Style::new().fg(Color::Green), Style::new())
+        self.pick(Style::new().fg(self.palette.ok), Style::new())
     }
 
     pub fn level(&self, level: Level) -> Style {
         match level {
-            Level::Info => self.pick(Style::new().fg(Color::Cyan), Style::new()),
+            Level::Info => self.pick(Style::new().fg(self.palette.info), Style::new()),
             Level::Warn => self.pick(
-                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                Style::new()
+                    .fg(self.palette.warn)
+                    .add_modifier(Modifier::BOLD),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Level::Error => self.pick(
-                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                Style::new()
+                    .fg(self.palette.error)
+                    .add_modifier(Modifier::BOLD),
                 Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             ),
         }
@@ -111,11 +135,17 @@ impl Theme {
     /// The mode badge: calm when read-only, loud when changes are allowed.
     pub fn badge(&self, permissions: &Permissions) -> Style {
         let colored = if permissions.is_read_only() {
-            Style::new().fg(Color::Black).bg(Color::Green)
+            Style::new()
+                .fg(self.palette.read_only_fg)
+                .bg(self.palette.read_only_bg)
         } else if permissions.deprovisioning {
-            Style::new().fg(Color::White).bg(Color::Red)
+            Style::new()
+                .fg(self.palette.deprovision_fg)
+                .bg(self.palette.deprovision_bg)
         } else {
-            Style::new().fg(Color::Black).bg(Color::Yellow)
+            Style::new()
+                .fg(self.palette.provision_fg)
+                .bg(self.palette.provision_bg)
         };
         self.pick(
             colored.add_modifier(Modifier::BOLD),
@@ -124,10 +154,10 @@ impl Theme {
     }
 
     pub fn border(&self) -> Style {
-        self.pick(Style::new().fg(Color::DarkGray), Style::new())
+        self.pick(Style::new().fg(self.palette.border), Style::new())
     }
 
     pub fn overlay_border(&self) -> Style {
-        self.pick(Style::new().fg(Color::Cyan), Style::new())
+        self.pick(Style::new().fg(self.palette.overlay_border), Style::new())
     }
 }

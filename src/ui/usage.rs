@@ -14,7 +14,6 @@ use super::theme::Theme;
 use super::users::thousands;
 use crate::app::notice::Level;
 use crate::app::state::State;
-use crate::app::usage::reducer::summary_height;
 use crate::app::usage::{is_idle, ActivityFilter, UsageState};
 use crate::matching::MatchStatus;
 use crate::usage::{Activity, IdleSummary, IDLE_BUCKETS, IDLE_PRESETS};
@@ -29,12 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if usage.report.is_none() {
         render_empty(frame, inner, theme);
     } else {
-        let [top, filters, table] = Layout::vertical([
-            Constraint::Length(summary_height(state.size)),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
+        let [top, filters, table] = crate::app::layout::usage_areas(inner, state.size);
         let bar_width: u16 = if top.width >= 108 { 8 } else { 5 };
         let chart_width = 5 * (bar_width + 1) + 1;
         let [summary, chart] =
@@ -288,7 +282,7 @@ fn opt(v: Option<u32>) -> String {
 
 /// The joined user's state in a word: what the plan will make of them.
 fn user_text(state: &State, user: Option<usize>) -> (String, Style) {
-    let theme = Theme::new(state.no_color);
+    let theme = Theme::with_palette(state.no_color, state.palette);
     let Some(u) = user else {
         return ("no user".into(), theme.level(Level::Warn));
     };
@@ -320,13 +314,32 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let extra_wide = area.width >= 150;
     // Columns as wide as their content; short of space, the email gets the larger
     // share of what is above the minimums.
+    use crate::app::usage::UsageColumn as C;
+    // Sized from the whole view (measured by the reducer), not only the rows shown.
+    let content = |c: C| {
+        usage
+            .table
+            .content_widths
+            .get(c as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let mut columns = vec![
         Column::fixed("", 1),
         Column::new("Idle d").min(6),
-        Column::new("Email").min(16).weight(4),
+        Column::new("Email")
+            .min(16)
+            .weight(4)
+            .content(content(C::Email)),
     ];
     if wide {
-        columns.push(Column::new("Name").min(12).max(30).weight(2));
+        columns.push(
+            Column::new("Name")
+                .min(12)
+                .max(30)
+                .weight(2)
+                .content(content(C::Name)),
+        );
     }
     columns.extend([
         Column::new("Last active").min(10),
@@ -345,8 +358,11 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Column::new("Accts").min(5),
             Column::new("Lists").min(5),
             Column::new("SSI").min(3),
-            Column::new("Licence").min(7).max(30),
-            Column::new("Line").min(4),
+            Column::new("Licence")
+                .min(7)
+                .max(30)
+                .content(content(C::Licence)),
+            Column::new("Line").min(4).content(content(C::Line)),
         ]);
     }
     columns.push(Column::new("User").min(8).weight(2));

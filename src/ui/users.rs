@@ -1,7 +1,7 @@
 //! The Users pane: live lookup progress, filters, and a table that renders only the
 //! rows on screen, so 100,000 users cost the same per frame as 1,000.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -24,12 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if users.directory.is_empty() {
         render_empty(frame, inner, users, theme);
     } else {
-        let [progress, filters, table] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Min(1),
-        ])
-        .areas(inner);
+        let [progress, filters, table] = crate::app::layout::users_areas(inner);
         frame.render_widget(
             Paragraph::new(progress_line(users, state.waited_on_lookups(), theme)),
             progress,
@@ -358,20 +353,54 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
     let extra_wide = area.width >= 150;
     // Narrow terminals (80 columns) keep who and why; wide ones add the ids and seat.
     // Columns are as wide as their content; short of space, the email (who the row
-    // is) gets the larger share, the detail the rest.
+    // is) gets by far the larger share, so at 80 columns it shows whole; the detail
+    // (also in the details panel) gets what is left.
+    use crate::app::users::UserColumn as C;
+    // Sized from the whole view (measured by the reducer), not only the rows shown.
+    let content = |c: C| {
+        users
+            .table
+            .content_widths
+            .get(c as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     let mut columns = vec![
         Column::fixed("", 2),
-        Column::new("Status").min(9),
-        Column::new("Name").min(12).max(30).weight(2),
-        Column::new("Email").min(16).weight(4),
+        Column::new("Status").min(9).content(content(C::Status)),
+        Column::new("Name")
+            .min(12)
+            .max(30)
+            .weight(2)
+            .content(content(C::Name)),
+        Column::new("Email")
+            .min(16)
+            .weight(8)
+            .content(content(C::Email)),
     ];
     if wide {
-        columns.extend([Column::new("externalId").min(8), Column::new("Seat").min(6)]);
+        columns.extend([
+            Column::new("externalId")
+                .min(8)
+                .content(content(C::ExternalId)),
+            Column::new("Seat").min(6).content(content(C::Seat)),
+        ]);
     }
     if extra_wide {
-        columns.extend([Column::new("SCIM id").min(8).max(36), Column::new("Src")]);
+        columns.extend([
+            Column::new("SCIM id")
+                .min(8)
+                .max(36)
+                .content(content(C::ScimId)),
+            Column::new("Src").content(content(C::Src)),
+        ]);
     }
-    columns.push(Column::new("Detail").min(8).weight(2));
+    columns.push(
+        Column::new("Detail")
+            .min(8)
+            .weight(1)
+            .content(content(C::Detail)),
+    );
 
     let end = (users.table.offset + height).min(users.table.view.len());
     let rows = users.table.view[users.table.offset.min(end)..end]
@@ -379,55 +408,21 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
         .enumerate()
         .map(|(i, &index)| {
             let position = users.table.offset + i;
-            let user = &users.directory.users[index];
-            let row = &users.rows[index];
-            let status = row.status();
+            let status = users.rows[index].status();
             let marked = users.table.marks.contains(&index);
-            let presence = users.presence(index);
-            let status_text = if presence == Presence::OrphanSeat && !status.is_final() {
-                "orphan".to_string()
-            } else {
-                status.label().to_string()
-            };
+            let cell = |c: C| users.cell(index, c).into_owned();
             let mut cells = TableRow::new(theme.row(marked, position == users.table.cursor))
                 .cell(if marked { "●" } else { " " })
-                .styled(status_text, status_style(status, theme))
-                .cell(user.name())
-                .cell(user.email.clone().unwrap_or_default());
+                .styled(cell(C::Status), status_style(status, theme))
+                .cell(cell(C::Name))
+                .cell(cell(C::Email));
             if wide {
-                let seat = match presence {
-                    Presence::OrphanSeat => "orphan".to_string(),
-                    Presence::Missing => "no seat".to_string(),
-                    _ => user
-                        .seat
-                        .as_ref()
-                        .and_then(|s| s.license_status.as_ref())
-                        .map(|l| l.as_str().to_lowercase())
-                        .unwrap_or_default(),
-                };
-                cells = cells
-                    .cell(user.external_id().unwrap_or("").to_string())
-                    .cell(seat);
+                cells = cells.cell(cell(C::ExternalId)).cell(cell(C::Seat));
             }
             if extra_wide {
-                cells = cells
-                    .cell(row.scim_id().unwrap_or("").to_string())
-                    .cell(user.sources.len().to_string());
+                cells = cells.cell(cell(C::ScimId)).cell(cell(C::Src));
             }
-            let mut detail = users.detail(index);
-            let note = match presence {
-                Presence::OrphanSeat => "orphan seat (in no IdP file)",
-                Presence::Missing => "no seat in the Sales Navigator export",
-                _ => "",
-            };
-            if !note.is_empty() {
-                detail = if detail.is_empty() {
-                    note.to_string()
-                } else {
-                    format!("{note}; {detail}")
-                };
-            }
-            cells.styled(detail, theme.dim())
+            cells.styled(cell(C::Detail), theme.dim())
         })
         .collect();
     super::table::render(frame, area, &columns, rows, theme);

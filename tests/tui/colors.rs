@@ -96,3 +96,26 @@ fn no_color_wins_over_everything() {
     let support = ColorSupport::detect(Some("1"), Some("xterm-256color"), Some("truecolor"));
     assert_eq!(support, ColorSupport::None);
 }
+
+/// Issue 13: a theme file's palette colours its slots; without colour (`NO_COLOR`,
+/// `TERM=dumb`) it is not used at all.
+#[test]
+fn a_theme_palette_colours_its_slots_and_no_color_still_wins() {
+    let palette =
+        navscim::theme::parse("title = \"magenta\"\ntab_active_bg = 208\n", "t.toml").unwrap();
+    for no_color in [false, true] {
+        let mut s = crate::harness::demo_session(no_color);
+        s.palette = palette;
+        let buffer = navscim::runtime::render_to_buffer(&s, 80, 24);
+        // " navscim " is a title; the active tab follows it.
+        let title = buffer[(1, 0)].style();
+        let tab = buffer[(11, 0)].style();
+        if no_color {
+            assert!(matches!(title.fg, None | Some(Color::Reset)), "{title:?}");
+            assert!(matches!(tab.bg, None | Some(Color::Reset)), "{tab:?}");
+        } else {
+            assert_eq!(title.fg, Some(Color::Magenta));
+            assert_eq!(tab.bg, Some(Color::Indexed(208)));
+        }
+    }
+}

@@ -36,9 +36,13 @@ fn usage_emails_and_users_come_whole_at_80x24_and_200x50() {
         for email in shown {
             assert!(text.contains(email), "{w}x{h}: {email} whole:\n{text}");
         }
-        // The Email column is as wide as the longest email shown, no wider: the next
-        // column starts right after it (not 100 blank columns later).
-        let longest = s.usage.table.view[..(h as usize - 12)]
+        // The Email column is as wide as the longest email of the view (shown or
+        // not, so it does not shift while scrolling), no wider: the next column
+        // starts right after it (not 100 blank columns later).
+        let longest = s
+            .usage
+            .table
+            .view
             .iter()
             .filter_map(|&r| rows[r].email.as_deref())
             .map(|e| e.chars().count())
@@ -98,5 +102,46 @@ fn the_empty_actions_pane_keeps_its_margin_on_wrapped_lines() {
         if !inside.trim().is_empty() {
             assert!(inside.starts_with(' '), "no margin: {line:?}\n{text}");
         }
+    }
+}
+
+/// Issue 13: columns are sized from the whole filtered view (measured by the reducer
+/// when the view changes), so scrolling to a row with a long value shifts nothing.
+#[test]
+fn scrolling_to_a_long_value_off_screen_keeps_the_column_widths() {
+    use navscim::app::keys::Command;
+    for (w, h) in [(80u16, 24u16), (200, 50)] {
+        let mut s = demo_session(true);
+        s.tab = Tab::Users;
+        reduce(&mut s, Action::Resize(w, h));
+        // The last user gets a long email, off-screen at the top of the table: the
+        // pane's view is computed again as a file load does.
+        let last = *s.users.table.view.last().unwrap();
+        let long = "a.rather.long.address.for.one.user@subsidiary.northwind.example";
+        s.users.directory.users[last].email = Some(long.into());
+        s.users.refresh_view();
+        let header = |s: &State| {
+            screen(s, w, h)
+                .lines()
+                .find(|l| l.contains("Status") && l.contains("Email"))
+                .unwrap()
+                .to_string()
+        };
+        let top = header(&s);
+        // At 80 columns it is cut, not whole: its start is enough to find it.
+        let start = &long[..24];
+        assert!(
+            !screen(&s, w, h).contains(start),
+            "{w}x{h}: on screen at the top"
+        );
+        reduce(&mut s, Action::Command(Command::Bottom));
+        assert!(
+            screen(&s, w, h).contains(start),
+            "{w}x{h}: shown at the bottom"
+        );
+        assert_eq!(header(&s), top, "{w}x{h}: the columns moved");
+        // And back up: the same again.
+        reduce(&mut s, Action::Command(Command::Top));
+        assert_eq!(header(&s), top, "{w}x{h}");
     }
 }

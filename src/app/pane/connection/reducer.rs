@@ -317,6 +317,7 @@ fn save_profile(state: &mut State, out: &mut Outbox) {
             token,
             ca_file: None,
             tenant: state.tenant.clone(),
+            mouse: false,
         },
         token: stored,
     });

@@ -484,6 +484,17 @@ impl UsageState {
             }
         }
         self.table.set_view(view, keep);
+        let rows = self.rows();
+        self.table.content_widths = crate::app::table::measure(&self.table.view, |r| {
+            let row = &rows[r];
+            let width = |text: Option<&str>| crate::app::table::text_width(text.unwrap_or(""));
+            [
+                width(row.email.as_deref()),
+                width(row.name.as_deref()),
+                width(row.license_type.as_deref()),
+                crate::app::table::text_width(&row.source.line.to_string()),
+            ]
+        });
     }
 
     /// Marks every shown row joined to a user that the predicate picks (a row that
@@ -513,6 +524,18 @@ impl UsageState {
         }
         (users, no_user)
     }
+}
+
+/// The Usage table's columns sized from the whole view (what varies in length from
+/// row to row), in the order of `TableState::content_widths`. The others are numbers
+/// and dates their minimum widths hold; the last (the user a row joined) takes what
+/// is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageColumn {
+    Email,
+    Name,
+    Licence,
+    Line,
 }
 
 impl crate::app::table::FilteredPane for UsageState {

@@ -362,7 +362,8 @@ impl UsersState {
         self.table.hidden_marks()
     }
 
-    /// Changes one user's row, keeping the per-status counts right.
+    /// Changes one user's row, keeping the per-status counts and the column widths
+    /// right.
     pub fn update_row(&mut self, index: usize, change: impl FnOnce(&mut UserRow)) {
         let Some(row) = self.rows.get_mut(index) else {
             return;
@@ -377,6 +378,8 @@ impl UsersState {
             }
             *self.counts.entry(after).or_default() += 1;
         }
+        let widths = self.cell_widths(index);
+        self.table.grow(&widths);
     }
 
     pub fn presence(&self, index: usize) -> Presence {
@@ -502,6 +505,60 @@ impl UsersState {
             }
         }
         self.table.set_view(view, keep);
+        self.table.content_widths =
+            crate::app::table::measure(&self.table.view, |i| self.cell_widths(i));
+    }
+
+    /// The text of user `index`'s cell in `column` of the table, as shown.
+    pub fn cell(&self, index: usize, column: UserColumn) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        let user = &self.directory.users[index];
+        let row = &self.rows[index];
+        let presence = self.presence(index);
+        match column {
+            UserColumn::Status => {
+                let status = row.status();
+                if presence == Presence::OrphanSeat && !status.is_final() {
+                    Cow::Borrowed("orphan")
+                } else {
+                    Cow::Borrowed(status.label())
+                }
+            }
+            UserColumn::Name => Cow::Owned(user.name()),
+            UserColumn::Email => Cow::Borrowed(user.email.as_deref().unwrap_or("")),
+            UserColumn::ExternalId => Cow::Borrowed(user.external_id().unwrap_or("")),
+            UserColumn::Seat => match presence {
+                Presence::OrphanSeat => Cow::Borrowed("orphan"),
+                Presence::Missing => Cow::Borrowed("no seat"),
+                _ => Cow::Owned(
+                    user.seat
+                        .as_ref()
+                        .and_then(|s| s.license_status.as_ref())
+                        .map(|l| l.as_str().to_lowercase())
+                        .unwrap_or_default(),
+                ),
+            },
+            UserColumn::ScimId => Cow::Borrowed(row.scim_id().unwrap_or("")),
+            UserColumn::Src => Cow::Owned(user.sources.len().to_string()),
+            UserColumn::Detail => {
+                let detail = self.detail(index);
+                let note = match presence {
+                    Presence::OrphanSeat => "orphan seat (in no IdP file)",
+                    Presence::Missing => "no seat in the Sales Navigator export",
+                    _ => "",
+                };
+                Cow::Owned(match (note.is_empty(), detail.is_empty()) {
+                    (true, _) => detail,
+                    (false, true) => note.to_string(),
+                    (false, false) => format!("{note}; {detail}"),
+                })
+            }
+        }
+    }
+
+    /// The widths of user `index`'s cells, in [`UserColumn::ALL`]'s order.
+    pub fn cell_widths(&self, index: usize) -> [u16; UserColumn::ALL.len()] {
+        UserColumn::ALL.map(|column| crate::app::table::text_width(&self.cell(index, column)))
     }
 
     /// The text of the one-line summary of a finished user, for the table's detail column.
@@ -540,6 +597,33 @@ impl UsersState {
             _ => String::new(),
         }
     }
+}
+
+/// The Users table's columns whose text comes from the user (the mark column aside),
+/// in the order of [`TableState::content_widths`](crate::app::table::TableState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserColumn {
+    Status,
+    Name,
+    Email,
+    ExternalId,
+    Seat,
+    ScimId,
+    Src,
+    Detail,
+}
+
+impl UserColumn {
+    pub const ALL: [UserColumn; 8] = [
+        UserColumn::Status,
+        UserColumn::Name,
+        UserColumn::Email,
+        UserColumn::ExternalId,
+        UserColumn::Seat,
+        UserColumn::ScimId,
+        UserColumn::Src,
+        UserColumn::Detail,
+    ];
 }
 
 fn haystack(user: &DirUser) -> String {
