@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -181,13 +181,7 @@ fn title(users: &UsersState) -> String {
     if orphans > 0 {
         t.push_str(&format!(" · {orphans} orphan seats"));
     }
-    if !users.table.marks.is_empty() {
-        t.push_str(&format!(" · {} marked", users.table.marks.len()));
-        let hidden = users.hidden_marks();
-        if hidden > 0 {
-            t.push_str(&format!(" ({hidden} hidden by the filter)"));
-        }
-    }
+    super::push_marks(&mut t, users.table.marks.len(), users.hidden_marks());
     t.push(' ');
     t
 }
@@ -373,12 +367,8 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
     }
     columns.push(Column::new("Detail").min(8).weight(2));
 
-    let end = (users.table.offset + height).min(users.table.view.len());
-    let rows = users.table.view[users.table.offset.min(end)..end]
-        .iter()
-        .enumerate()
-        .map(|(i, &index)| {
-            let position = users.table.offset + i;
+    let rows = super::visible_rows(&users.table, height)
+        .map(|(position, index)| {
             let user = &users.directory.users[index];
             let row = &users.rows[index];
             let status = row.status();
@@ -675,13 +665,7 @@ fn render_mapping(
     let block = Block::bordered()
         .title(format!(" Map the columns of {} ", dialog.needs.file))
         .border_style(theme.overlay_border());
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    super::render_dialog(frame, rect, block, lines);
 }
 
 /// The loaded files, what each brought, and every problem with its file:line:column.
