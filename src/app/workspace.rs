@@ -719,6 +719,14 @@ mod tests {
         loaded
     }
 
+    /// A state whose workspace was opened and held [`stored`].
+    fn reopened() -> State {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), None));
+        s
+    }
+
     fn workspace_ops(effects: &[Effect]) -> Vec<&WorkspaceOp> {
         effects
             .iter()
@@ -786,9 +794,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_written_many_at_a_time_and_the_run_recorded() {
-        let mut s = state();
-        reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        let mut s = reopened();
         reduce(&mut s, Action::Command(Command::GoTab(1)));
         let effects = reduce(&mut s, Action::Command(Command::LookupRemaining));
         let Some(Effect::LookupUsers { batch, jobs, .. }) = effects
@@ -836,9 +842,7 @@ mod tests {
 
     #[test]
     fn decisions_are_written_when_made() {
-        let mut s = state();
-        reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        let mut s = reopened();
         reduce(&mut s, Action::Command(Command::GoTab(1)));
         let effects = reduce(&mut s, Action::Command(Command::Ignore));
         assert!(matches!(
@@ -897,9 +901,7 @@ mod tests {
 
     #[test]
     fn stale_rows_are_those_checked_before_the_threshold() {
-        let mut s = state();
-        reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        let mut s = reopened();
         let now = crate::app::testing::now();
         assert_eq!(
             stale_rows(&s, now),
