@@ -310,16 +310,20 @@ fn parse_csi(bytes: &[u8], timed_out: bool) -> Parsed {
 
 /// The xterm modifier parameter (1 + bits: 1 Shift, 2 Alt, 4 Ctrl).
 fn modifiers_of(param: u16) -> KeyModifiers {
-    let bits = param.saturating_sub(1);
+    modifier_bits(param.saturating_sub(1), [1, 2, 4])
+}
+
+/// The modifiers whose bit (Shift, Alt, Ctrl, in that order) is set in `bits`.
+fn modifier_bits(bits: u16, [shift, alt, ctrl]: [u16; 3]) -> KeyModifiers {
     let mut m = KeyModifiers::NONE;
-    if bits & 1 != 0 {
-        m |= KeyModifiers::SHIFT;
-    }
-    if bits & 2 != 0 {
-        m |= KeyModifiers::ALT;
-    }
-    if bits & 4 != 0 {
-        m |= KeyModifiers::CONTROL;
+    for (bit, modifier) in [
+        (shift, KeyModifiers::SHIFT),
+        (alt, KeyModifiers::ALT),
+        (ctrl, KeyModifiers::CONTROL),
+    ] {
+        if bits & bit != 0 {
+            m |= modifier;
+        }
     }
     m
 }
@@ -328,16 +332,7 @@ fn modifiers_of(param: u16) -> KeyModifiers {
 fn parse_sgr_mouse(params: &str, final_byte: u8) -> Option<Event> {
     let mut it = params.split(';').map(|p| p.parse::<u16>().ok());
     let (cb, column, row) = (it.next()??, it.next()??, it.next()??);
-    let mut modifiers = KeyModifiers::NONE;
-    if cb & 4 != 0 {
-        modifiers |= KeyModifiers::SHIFT;
-    }
-    if cb & 8 != 0 {
-        modifiers |= KeyModifiers::ALT;
-    }
-    if cb & 16 != 0 {
-        modifiers |= KeyModifiers::CONTROL;
-    }
+    let modifiers = modifier_bits(cb, [4, 8, 16]);
     let button = match cb & 3 {
         0 => MouseButton::Left,
         1 => MouseButton::Middle,
