@@ -719,6 +719,15 @@ mod tests {
         loaded
     }
 
+    /// The end of lookup batch `batch`, nothing cancelled.
+    fn batch_done(batch: u64) -> Action {
+        Action::LookupBatchDone {
+            batch,
+            cancelled: 0,
+            error: None,
+        }
+    }
+
     /// A state whose workspace was opened and held [`stored`].
     fn reopened() -> State {
         let mut s = state();
@@ -821,14 +830,7 @@ mod tests {
             "kept for the next write"
         );
         assert_eq!(s.workspace.unsaved.len(), 1);
-        let effects = reduce(
-            &mut s,
-            Action::LookupBatchDone {
-                batch,
-                cancelled: 0,
-                error: None,
-            },
-        );
+        let effects = reduce(&mut s, batch_done(batch));
         match &workspace_ops(&effects)[..] {
             [WorkspaceOp::WriteOutcomes(o), WorkspaceOp::RecordRun { kind, .. }] => {
                 assert_eq!(o.len(), 1);
@@ -888,14 +890,7 @@ mod tests {
             assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
         }
         let batch = s.users.progress.batch;
-        let effects = reduce(
-            &mut s,
-            Action::LookupBatchDone {
-                batch,
-                cancelled: 0,
-                error: None,
-            },
-        );
+        let effects = reduce(&mut s, batch_done(batch));
         assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
     }
 

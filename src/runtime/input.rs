@@ -230,14 +230,11 @@ fn parse_escape(bytes: &[u8], timed_out: bool) -> Parsed {
             None => Parsed::Event(2, Some(key(KeyCode::Char('O'), KeyModifiers::ALT))),
             Some(&c) => {
                 let code = match c {
-                    b'A' => KeyCode::Up,
-                    b'B' => KeyCode::Down,
-                    b'C' => KeyCode::Right,
-                    b'D' => KeyCode::Left,
-                    b'H' => KeyCode::Home,
-                    b'F' => KeyCode::End,
                     b'P'..=b'S' => KeyCode::F(c - b'P' + 1),
-                    _ => return Parsed::Event(3, None),
+                    _ => match cursor_key(c) {
+                        Some(code) => code,
+                        None => return Parsed::Event(3, None),
+                    },
                 };
                 Parsed::Event(3, Some(key(code, KeyModifiers::NONE)))
             }
@@ -280,12 +277,6 @@ fn parse_csi(bytes: &[u8], timed_out: bool) -> Parsed {
     let nums: Vec<u16> = params.split(';').map(|p| p.parse().unwrap_or(0)).collect();
     let modifiers = modifiers_of(nums.get(1).copied().unwrap_or(1));
     let code = match final_byte {
-        b'A' => KeyCode::Up,
-        b'B' => KeyCode::Down,
-        b'C' => KeyCode::Right,
-        b'D' => KeyCode::Left,
-        b'H' => KeyCode::Home,
-        b'F' => KeyCode::End,
         b'Z' => {
             return Parsed::Event(used, Some(key(KeyCode::BackTab, KeyModifiers::SHIFT)));
         }
@@ -303,9 +294,25 @@ fn parse_csi(bytes: &[u8], timed_out: bool) -> Parsed {
             // 201 (an end marker after its paste timed out) and the rest.
             _ => return Parsed::Event(used, None),
         },
-        _ => return Parsed::Event(used, None),
+        other => match cursor_key(other) {
+            Some(code) => code,
+            None => return Parsed::Event(used, None),
+        },
     };
     Parsed::Event(used, Some(key(code, modifiers)))
+}
+
+/// The cursor key a final byte names (`ESC [ A` / `ESC O A` …: arrows, Home, End).
+fn cursor_key(final_byte: u8) -> Option<KeyCode> {
+    Some(match final_byte {
+        b'A' => KeyCode::Up,
+        b'B' => KeyCode::Down,
+        b'C' => KeyCode::Right,
+        b'D' => KeyCode::Left,
+        b'H' => KeyCode::Home,
+        b'F' => KeyCode::End,
+        _ => return None,
+    })
 }
 
 /// The xterm modifier parameter (1 + bits: 1 Shift, 2 Alt, 4 Ctrl).
