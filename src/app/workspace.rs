@@ -842,6 +842,41 @@ mod tests {
         assert!(s.workspace.unsaved.is_empty());
     }
 
+    /// A file the reopened workspace lists, loaded again by the same path: one entry
+    /// in the Users pane's sources list, updated, not a second one.
+    #[test]
+    fn a_file_loaded_again_after_a_restart_is_listed_once() {
+        let path = "/data/okta.csv";
+        let mut loaded = stored();
+        loaded.sources.push(crate::workspace::SourceRecord {
+            path: path.into(),
+            kind: "idp".into(),
+            format: "Okta assignments".into(),
+            content_hash: String::new(),
+            mapping: Default::default(),
+            headers: Vec::new(),
+            rows_loaded: 3,
+            loaded_at: crate::app::testing::now(),
+            identities: Vec::new(),
+        });
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(loaded, None));
+        assert_eq!(s.users.files.len(), 1);
+        let csv = format!("{CSV}dan,dan@corp.example,Dan,D\n");
+        let import = import_str(path, &csv, &ImportOptions::default());
+        reduce(
+            &mut s,
+            Action::FilesImported {
+                results: vec![(ImportSource::Path(path.into()), import)],
+                lookup_after: false,
+            },
+        );
+        let names: Vec<&str> = s.users.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [path]);
+        assert_eq!(s.users.files[0].rows, 4, "the entry is the new load's");
+    }
+
     #[test]
     fn decisions_are_written_when_made() {
         let mut s = reopened();

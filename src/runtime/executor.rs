@@ -305,6 +305,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                             })
                         }
                     };
+                    // The file as the workspace records it (absolute, links resolved),
+                    // so a file loaded again is known as the same one after a restart.
+                    let source = match source {
+                        ImportSource::Path(path) => {
+                            ImportSource::Path(std::fs::canonicalize(&path).unwrap_or(path))
+                        }
+                        other => other,
+                    };
                     (source, result)
                 }
             });
@@ -604,9 +612,8 @@ fn workspace_op(
         WorkspaceOp::SetLink { key, scim_id } => {
             w.set_link(&key, scim_id.as_deref()).map(|()| None)
         }
-        WorkspaceOp::SetIgnored { keys, reason } => keys
-            .iter()
-            .try_for_each(|k| w.set_ignored(k, reason.as_deref()))
+        WorkspaceOp::SetIgnored { keys, reason } => w
+            .set_ignored_all(&keys, reason.as_deref())
             .map(|()| None),
         WorkspaceOp::AddNote { key, text } => w.add_note(&key, &text).map(|_| None),
         WorkspaceOp::ResolveConflict {
@@ -933,5 +940,36 @@ pub fn summarize(report: &ConnectionReport) -> ConnectionSummary {
         patch: report.patch_supported,
         delete: report.delete_supported,
         bulk: spc.map(|c| c.bulk.supported).unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ignoring many users (marked users, `i` on Users) is one workspace transaction,
+    /// not one per user.
+    #[test]
+    fn ignoring_many_users_is_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Some(Workspace::open(&dir.path().join("ws.sqlite")).unwrap());
+        let before = ws.as_ref().unwrap().commits();
+        let keys: Vec<String> = ["ann", "bob", "cat"]
+            .iter()
+            .map(|n| format!("{n}@corp.example"))
+            .collect();
+        let op = WorkspaceOp::SetIgnored {
+            keys: keys.clone(),
+            reason: Some("left".into()),
+        };
+        let action = workspace_op(&mut ws, op, dir.path());
+        assert!(
+            matches!(action, Action::WorkspaceWritten { result: Ok(_), .. }),
+            "{action:?}"
+        );
+        let ws = ws.unwrap();
+        assert_eq!(ws.commits() - before, 1, "one transaction for the lot");
+        let ignores = ws.load().unwrap().ignores;
+        assert!(keys.iter().all(|k| ignores[k] == "left"), "{ignores:?}");
     }
 }
