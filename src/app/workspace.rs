@@ -214,6 +214,7 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, String>, out: &mut 
         Ok(opened) => {
             let opened = *opened;
             state.workspace_path = Some(opened.path.clone());
+            state.history.read = false;
             state.workspace.read_only = opened.read_only.clone();
             state.workspace.writable = opened.read_only.is_none();
             state.workspace.problem = opened.problem.clone();
@@ -524,6 +525,7 @@ pub fn lookups_done(state: &mut State, out: &mut Outbox) {
             SnapshotKind::Lookup
         };
         let server = state.connection.base_url.value.trim().to_string();
+        state.history.read = false;
         write(state, out, WorkspaceOp::RecordRun { kind, server });
     } else {
         flush(state, out);

@@ -612,9 +612,9 @@ fn workspace_op(
         WorkspaceOp::SetLink { key, scim_id } => {
             w.set_link(&key, scim_id.as_deref()).map(|()| None)
         }
-        WorkspaceOp::SetIgnored { keys, reason } => w
-            .set_ignored_all(&keys, reason.as_deref())
-            .map(|()| None),
+        WorkspaceOp::SetIgnored { keys, reason } => {
+            w.set_ignored_all(&keys, reason.as_deref()).map(|()| None)
+        }
         WorkspaceOp::AddNote { key, text } => w.add_note(&key, &text).map(|_| None),
         WorkspaceOp::ResolveConflict {
             key,
