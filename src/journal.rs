@@ -884,7 +884,7 @@ pub fn export_csv(log: &BatchLog, out: impl Write) -> Result<(), csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Evidence, Operation, PLAN_VERSION};
+    use crate::plan::{Operation, PLAN_VERSION};
 
     fn header(n: usize) -> BatchHeader {
         BatchHeader {
@@ -910,16 +910,12 @@ mod tests {
                 parameters: serde_json::Value::Null,
                 matched_users: 10,
                 operations: (0..n)
-                    .map(|i| Operation {
-                        op: OpKind::Deactivate,
-                        scim_id: Some(format!("id{i}")),
-                        email: Some(format!("u{i}@x.io")),
-                        user_name: None,
-                        external_id: None,
-                        name: String::new(),
-                        reason: "test".into(),
-                        evidence: Evidence::default(),
-                        new_user: None,
+                    .map(|i| {
+                        Operation::for_test(
+                            OpKind::Deactivate,
+                            format!("id{i}"),
+                            format!("u{i}@x.io"),
+                        )
                     })
                     .collect(),
                 excluded: vec![],

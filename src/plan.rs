@@ -227,6 +227,24 @@ pub struct Operation {
     pub new_user: Option<NewUser>,
 }
 
+#[cfg(test)]
+impl Operation {
+    /// A test operation on the SCIM user `scim_id` (`email`), for the reason "test".
+    pub(crate) fn for_test(op: OpKind, scim_id: String, email: String) -> Operation {
+        Operation {
+            op,
+            scim_id: Some(scim_id),
+            email: Some(email),
+            user_name: None,
+            external_id: None,
+            name: String::new(),
+            reason: "test".into(),
+            evidence: Evidence::default(),
+            new_user: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExclusionReason {
@@ -705,17 +723,7 @@ mod tests {
     use super::*;
 
     fn op(kind: OpKind, email: &str) -> Operation {
-        Operation {
-            op: kind,
-            scim_id: Some(format!("id-{email}")),
-            email: Some(email.into()),
-            user_name: None,
-            external_id: None,
-            name: String::new(),
-            reason: "test".into(),
-            evidence: Evidence::default(),
-            new_user: None,
-        }
+        Operation::for_test(kind, format!("id-{email}"), email.into())
     }
 
     fn plan(ops: Vec<Operation>, matched: usize) -> Plan {

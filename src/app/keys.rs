@@ -115,6 +115,8 @@ pub enum Command {
     AddEntra,
     /// Read the selected connection's assignments again and merge them.
     RefreshSource,
+    /// Read the journal and the workspace's snapshots again (History pane).
+    RefreshHistory,
     RefreshAllSources,
     RemoveSource,
     // The command line.
@@ -526,6 +528,7 @@ pub static HISTORY_BINDINGS: &[Binding] = &[
     b(C::History, &[Key::PageUp], None, "Page up", Command::PageUp),
     b(C::History, &[Key::PageDown], None, "Page down", Command::PageDown),
     b(C::History, &[Key::Enter], Some("show"), "Show the batch: each operation and its result", Command::Details),
+    b(C::History, &[Key::Char('R')], None, "Read the journal and the workspace again", Command::RefreshHistory),
     b(C::History, &[Key::Char('u')], Some("undo"), "Undo the batch: review its reverse plan on Actions", Command::Undo),
     b(C::History, &[Key::Char('r')], Some("resume"), "Resume the unfinished batch: review it on Actions", Command::ResumeBatch),
 ];

@@ -138,6 +138,8 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             history::reducer::trend_read(state, seq, path, result)
         }
         Action::ApplyDone { result } => {
+            // The journal changed: the History pane reads it again when shown.
+            state.history.read = false;
             if let Ok(summary) = &result {
                 // The batch's snapshot (the journal stays the record of what was sent).
                 super::workspace::write(

@@ -215,6 +215,7 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, AppError>, out: &mu
         Ok(opened) => {
             let opened = *opened;
             state.workspace_path = Some(opened.path.clone());
+            state.history.read = false;
             state.workspace.read_only = opened.read_only.clone();
             state.workspace.writable = opened.read_only.is_none();
             state.workspace.problem = opened.problem.clone();
@@ -525,6 +526,7 @@ pub fn lookups_done(state: &mut State, out: &mut Outbox) {
             SnapshotKind::Lookup
         };
         let server = state.connection.base_url.value.trim().to_string();
+        state.history.read = false;
         write(state, out, WorkspaceOp::RecordRun { kind, server });
     } else {
         flush(state, out);
@@ -729,6 +731,23 @@ mod tests {
         loaded
     }
 
+    /// The end of lookup batch `batch`, nothing cancelled.
+    fn batch_done(batch: u64) -> Action {
+        Action::LookupBatchDone {
+            batch,
+            cancelled: 0,
+            error: None,
+        }
+    }
+
+    /// A state whose workspace was opened and held [`stored`].
+    fn reopened() -> State {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), None));
+        s
+    }
+
     fn workspace_ops(effects: &[Effect]) -> Vec<&WorkspaceOp> {
         effects
             .iter()
@@ -796,9 +815,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_written_many_at_a_time_and_the_run_recorded() {
-        let mut s = state();
-        reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        let mut s = reopened();
         reduce(&mut s, Action::Command(Command::GoTab(1)));
         let effects = reduce(&mut s, Action::Command(Command::LookupRemaining));
         let Some(Effect::LookupUsers { batch, jobs, .. }) = effects
@@ -825,14 +842,7 @@ mod tests {
             "kept for the next write"
         );
         assert_eq!(s.workspace.unsaved.len(), 1);
-        let effects = reduce(
-            &mut s,
-            Action::LookupBatchDone {
-                batch,
-                cancelled: 0,
-                error: None,
-            },
-        );
+        let effects = reduce(&mut s, batch_done(batch));
         match &workspace_ops(&effects)[..] {
             [WorkspaceOp::WriteOutcomes(o), WorkspaceOp::RecordRun { kind, .. }] => {
                 assert_eq!(o.len(), 1);
@@ -844,11 +854,44 @@ mod tests {
         assert!(s.workspace.unsaved.is_empty());
     }
 
+    /// A file the reopened workspace lists, loaded again by the same path: one entry
+    /// in the Users pane's sources list, updated, not a second one.
     #[test]
-    fn decisions_are_written_when_made() {
+    fn a_file_loaded_again_after_a_restart_is_listed_once() {
+        let path = "/data/okta.csv";
+        let mut loaded = stored();
+        loaded.sources.push(crate::workspace::SourceRecord {
+            path: path.into(),
+            kind: "idp".into(),
+            format: "Okta assignments".into(),
+            content_hash: String::new(),
+            mapping: Default::default(),
+            headers: Vec::new(),
+            rows_loaded: 3,
+            loaded_at: crate::app::testing::now(),
+            identities: Vec::new(),
+        });
         let mut s = state();
         reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        reduce(&mut s, opened(loaded, None));
+        assert_eq!(s.users.files.len(), 1);
+        let csv = format!("{CSV}dan,dan@corp.example,Dan,D\n");
+        let import = import_str(path, &csv, &ImportOptions::default());
+        reduce(
+            &mut s,
+            Action::FilesImported {
+                results: vec![(ImportSource::Path(path.into()), import)],
+                lookup_after: false,
+            },
+        );
+        let names: Vec<&str> = s.users.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [path]);
+        assert_eq!(s.users.files[0].rows, 4, "the entry is the new load's");
+    }
+
+    #[test]
+    fn decisions_are_written_when_made() {
+        let mut s = reopened();
         reduce(&mut s, Action::Command(Command::GoTab(1)));
         let effects = reduce(&mut s, Action::Command(Command::Ignore));
         assert!(matches!(
@@ -894,22 +937,13 @@ mod tests {
             assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
         }
         let batch = s.users.progress.batch;
-        let effects = reduce(
-            &mut s,
-            Action::LookupBatchDone {
-                batch,
-                cancelled: 0,
-                error: None,
-            },
-        );
+        let effects = reduce(&mut s, batch_done(batch));
         assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
     }
 
     #[test]
     fn stale_rows_are_those_checked_before_the_threshold() {
-        let mut s = state();
-        reduce(&mut s, Action::OpenWorkspace);
-        reduce(&mut s, opened(stored(), None));
+        let mut s = reopened();
         let now = crate::app::testing::now();
         assert_eq!(
             stale_rows(&s, now),

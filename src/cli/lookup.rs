@@ -349,13 +349,16 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     let ignored: Vec<bool> = directory.users.iter().map(is_ignored).collect();
     // `--ignore` is the admin's decision: kept in the workspace like the dashboard's
     // `i`, so the workspace, `report` and `plan --from-workspace` agree with --out.
-    for (u, _) in directory
+    // One transaction for all of them.
+    let newly_ignored: Vec<&str> = directory
         .users
         .iter()
         .zip(&ignored)
         .filter(|(u, &i)| i && !decisions.ignores.contains_key(&u.key))
-    {
-        if let Err(e) = ws.set_ignored(&u.key, Some("ignored with --ignore")) {
+        .map(|(u, _)| u.key.as_str())
+        .collect();
+    if !newly_ignored.is_empty() {
+        if let Err(e) = ws.set_ignored_all(&newly_ignored, Some("ignored with --ignore")) {
             return usage(e);
         }
     }

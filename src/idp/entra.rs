@@ -268,11 +268,10 @@ impl EntraClient {
                     .map_err(|e| http::network(P, url, e))
             })
             .await?;
-            let status = resp.status();
-            if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-                return Ok(resp);
-            }
-            let body = http::body_excerpt(resp).await;
+            let (status, body) = match http::success_or_404(resp).await {
+                Ok(resp) => return Ok(resp),
+                Err(refused) => refused,
+            };
             let summary = graph_error(&body);
             if status == reqwest::StatusCode::UNAUTHORIZED && renewals < MAX_RENEWALS {
                 // Expired (or revoked) mid-listing: a fresh token, then the same request.

@@ -366,6 +366,16 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// `resp` when it is a success or a 404 (the caller's to read); otherwise its status
+/// with the start of its body, for the provider's error mapping.
+pub(crate) async fn success_or_404(resp: Response) -> Result<Response, (StatusCode, String)> {
+    let status = resp.status();
+    if status.is_success() || status == StatusCode::NOT_FOUND {
+        return Ok(resp);
+    }
+    Err((status, body_excerpt(resp).await))
+}
+
 /// The first 8,000 characters of an error body (enough for a JSON error object; shown
 /// only through [`short`]).
 pub(crate) async fn body_excerpt(resp: Response) -> String {

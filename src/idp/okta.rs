@@ -142,11 +142,10 @@ impl OktaClient {
             Ok(resp)
         })
         .await?;
-        let status = resp.status();
-        if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
-            return Ok(resp);
-        }
-        let body = http::body_excerpt(resp).await;
+        let (status, body) = match http::success_or_404(resp).await {
+            Ok(resp) => return Ok(resp),
+            Err(refused) => refused,
+        };
         let summary = okta_error_summary(&body);
         Err(http::status_error(P, what, status, &summary, || {
             "an admin role that can read apps and users (Read-only Administrator); an OAuth \

@@ -344,36 +344,55 @@ impl<'a> Cells<'a> {
     }
 
     fn count(&mut self, f: Field) -> Option<u32> {
-        let raw = self.raw(f)?;
-        match parse_count(raw) {
-            Ok(v) => v,
-            Err(_) => {
-                self.error(f, format!("{} is not a whole number", show(raw.trim())));
-                None
-            }
-        }
+        self.parsed(f, parse_count, |_| "a whole number".to_string())
     }
 
     fn decimal(&mut self, f: Field) -> Option<f64> {
+        self.parsed(f, parse_decimal, |_| "a number".to_string())
+    }
+
+    fn date(&mut self, f: Field, order: Option<DateOrder>) -> Option<NaiveDate> {
+        self.parsed(f, |raw| parse_date(raw, order), |e| e.expected)
+    }
+
+    /// The cell parsed by `parse` (blank → `None`); a value it refuses is an error at
+    /// the cell: "`value` is not `expected(error)`".
+    fn parsed<T, E>(
+        &mut self,
+        f: Field,
+        parse: impl FnOnce(&str) -> Result<Option<T>, E>,
+        expected: impl FnOnce(E) -> String,
+    ) -> Option<T> {
         let raw = self.raw(f)?;
-        match parse_decimal(raw) {
+        match parse(raw) {
             Ok(v) => v,
-            Err(_) => {
-                self.error(f, format!("{} is not a number", show(raw.trim())));
+            Err(e) => {
+                let msg = format!("{} is not {}", show(raw.trim()), expected(e));
+                self.error(f, msg);
                 None
             }
         }
     }
 
-    fn date(&mut self, f: Field, order: Option<DateOrder>) -> Option<NaiveDate> {
-        let raw = self.raw(f)?;
-        match parse_date(raw, order) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error(f, format!("{} is not {}", show(raw.trim()), e.expected));
-                None
-            }
+    /// Ends the row: its invisible-character warnings go to `warnings`; a row with no
+    /// identifier (`missing`, the message, when it has none and no other error) or with
+    /// errors moves them to `errors` and is not kept (`false`).
+    fn settle(
+        &mut self,
+        missing: Option<&str>,
+        warnings: &mut Vec<Diagnostic>,
+        errors: &mut Vec<Diagnostic>,
+    ) -> bool {
+        if let (true, Some(msg)) = (self.errors.is_empty(), missing) {
+            self.errors
+                .push(Diagnostic::at_line(self.file, self.row.line, msg));
         }
+        warnings.extend(self.take_cleaned());
+        if self.errors.is_empty() {
+            return true;
+        }
+        errors.append(&mut self.errors);
+        false
     }
 }
 
@@ -394,37 +413,49 @@ fn show(v: &str) -> String {
 }
 
 struct Dedup {
+    file: String,
     first: HashMap<String, usize>,
     groups: BTreeMap<usize, DuplicateGroup>,
 }
 
 impl Dedup {
-    fn new() -> Self {
+    fn new(file: &str) -> Self {
         Dedup {
+            file: file.to_string(),
             first: HashMap::new(),
             groups: BTreeMap::new(),
         }
     }
 
-    /// `Some(index of the kept record)` when `key` was seen before (the row is then
-    /// merged into it); otherwise remembers `idx` as the first with `key`.
-    fn check(
+    /// Keeps `u` in `out`, unless a record with the same `key` was kept before: the
+    /// row is then merged into that one, with a warning when `differ(u, kept)` says
+    /// other columns differ.
+    fn keep<T: Record>(
         &mut self,
+        out: &mut Vec<T>,
+        u: T,
         key: String,
-        idx: usize,
-        kept_source: impl Fn(usize) -> SourceRef,
-        line: u64,
-    ) -> Option<usize> {
-        match self.first.get(&key).copied() {
-            Some(k) => {
-                self.merge(key, k, kept_source(k), line);
-                Some(k)
-            }
-            None => {
-                self.first.insert(key, idx);
-                None
-            }
+        differ: impl Fn(&T, &T) -> bool,
+        warnings: &mut Vec<Diagnostic>,
+    ) {
+        let line = u.source().line;
+        let Some(k) = self.first.get(&key).copied() else {
+            self.first.insert(key, out.len());
+            out.push(u);
+            return;
+        };
+        let kept = out[k].source().clone();
+        if differ(&u, &out[k]) {
+            warnings.push(Diagnostic::at_line(
+                &self.file,
+                line,
+                format!(
+                    "duplicate of line {} with different values in other columns; kept line {}",
+                    kept.line, kept.line
+                ),
+            ));
         }
+        self.merge(key, k, kept, line);
     }
 
     fn merge(&mut self, key: String, kept_idx: usize, kept: SourceRef, line: u64) {
@@ -443,6 +474,8 @@ impl Dedup {
 /// Collect unrecognised status values, reported once per column.
 #[derive(Default)]
 struct Unrecognised {
+    /// The status column the values are from; `None`: no such column in this kind.
+    field: Option<Field>,
     values: BTreeMap<String, usize>,
 }
 
@@ -455,7 +488,8 @@ pub(super) fn build(
     let file = table.file.clone();
     let mut errors = table.errors.clone();
     let mut warnings = table.warnings.clone();
-    let mut dedup = Dedup::new();
+    let mut dedup = Dedup::new(&table.file);
+    let mut unknown = Unrecognised::default();
     let rows_read = table.rows.len() + table.errors.len();
     let mut report_period = None;
     let mut date_order = None;
@@ -468,7 +502,7 @@ pub(super) fn build(
     let data = match detection.format.kind() {
         FileKind::Idp => {
             let mut out: Vec<IdpUser> = Vec::with_capacity(table.rows.len());
-            let mut unknown = Unrecognised::default();
+            unknown.field = Some(Field::Enabled);
             let block_sign_in = mapping
                 .get(Field::Enabled)
                 .is_some_and(|c| normalize_header(&table.headers[c]) == "blocksignin");
@@ -495,21 +529,12 @@ pub(super) fn build(
                     enabled,
                     source: src(row),
                 };
-                if c.errors.is_empty()
-                    && u.email.is_none()
+                let missing = (u.email.is_none()
                     && u.user_name.is_none()
                     && u.external_id.is_none()
-                    && u.employee_id.is_none()
-                {
-                    c.errors.push(Diagnostic::at_line(
-                        &file,
-                        row.line,
-                        "no email, user name, external id or employee id",
-                    ));
-                }
-                warnings.extend(c.take_cleaned());
-                if !c.errors.is_empty() {
-                    errors.append(&mut c.errors);
+                    && u.employee_id.is_none())
+                .then_some("no email, user name, external id or employee id");
+                if !c.settle(missing, &mut warnings, &mut errors) {
                     continue;
                 }
                 let key = format!(
@@ -522,41 +547,26 @@ pub(super) fn build(
                     u.external_id.as_deref().unwrap_or(""),
                     u.employee_id.as_deref().unwrap_or(""),
                 );
-                if let Some(k) = dedup.check(key, out.len(), |k| out[k].source.clone(), row.line) {
-                    differs(
-                        &file,
-                        &out[k].source,
-                        row.line,
-                        IdpUser {
-                            source: out[k].source.clone(),
-                            email: u.email.as_deref().map(normalize_email),
-                            user_name: u.user_name.as_deref().map(normalize_email),
-                            ..u.clone()
-                        } != IdpUser {
-                            email: out[k].email.as_deref().map(normalize_email),
-                            user_name: out[k].user_name.as_deref().map(normalize_email),
-                            ..out[k].clone()
-                        },
-                        &mut warnings,
-                    );
-                    continue;
-                }
-                out.push(u);
+                let differ = |u: &IdpUser, kept: &IdpUser| {
+                    IdpUser {
+                        source: kept.source.clone(),
+                        email: u.email.as_deref().map(normalize_email),
+                        user_name: u.user_name.as_deref().map(normalize_email),
+                        ..u.clone()
+                    } != IdpUser {
+                        email: kept.email.as_deref().map(normalize_email),
+                        user_name: kept.user_name.as_deref().map(normalize_email),
+                        ..kept.clone()
+                    }
+                };
+                dedup.keep(&mut out, u, key, differ, &mut warnings);
             }
-            report_unknown(
-                &file,
-                &table.headers,
-                &mapping,
-                Field::Enabled,
-                unknown,
-                &mut warnings,
-            );
             ImportData::Idp(out)
         }
         FileKind::SalesNavUsers => {
             let mut seat_people: HashMap<String, (String, u64)> = HashMap::new();
             let mut out: Vec<SalesNavUser> = Vec::with_capacity(table.rows.len());
-            let mut unknown = Unrecognised::default();
+            unknown.field = Some(Field::LicenseStatus);
             for row in &table.rows {
                 let mut c = cells(row);
                 let email = c.email(Field::Email);
@@ -582,16 +592,9 @@ pub(super) fn build(
                     groups: c.raw(Field::Groups).map(split_groups).unwrap_or_default(),
                     source: src(row),
                 };
-                if c.errors.is_empty() && u.email.is_none() && u.unique_user_id.is_none() {
-                    c.errors.push(Diagnostic::at_line(
-                        &file,
-                        row.line,
-                        "no email or unique user id",
-                    ));
-                }
-                warnings.extend(c.take_cleaned());
-                if !c.errors.is_empty() {
-                    errors.append(&mut c.errors);
+                let missing = (u.email.is_none() && u.unique_user_id.is_none())
+                    .then_some("no email or unique user id");
+                if !c.settle(missing, &mut warnings, &mut errors) {
                     continue;
                 }
                 // Identity is the seat and who it names: two seats whose emails
@@ -631,29 +634,14 @@ pub(super) fn build(
                         u.email.as_deref().unwrap_or("")
                     ),
                 };
-                if let Some(k) = dedup.check(key, out.len(), |k| out[k].source.clone(), row.line) {
-                    differs(
-                        &file,
-                        &out[k].source,
-                        row.line,
-                        SalesNavUser {
-                            source: out[k].source.clone(),
-                            ..u.clone()
-                        } != out[k],
-                        &mut warnings,
-                    );
-                    continue;
-                }
-                out.push(u);
+                let differ = |u: &SalesNavUser, kept: &SalesNavUser| {
+                    SalesNavUser {
+                        source: kept.source.clone(),
+                        ..u.clone()
+                    } != *kept
+                };
+                dedup.keep(&mut out, u, key, differ, &mut warnings);
             }
-            report_unknown(
-                &file,
-                &table.headers,
-                &mapping,
-                Field::LicenseStatus,
-                unknown,
-                &mut warnings,
-            );
             ImportData::SalesNav(out)
         }
         FileKind::Usage => {
@@ -695,13 +683,8 @@ pub(super) fn build(
                     ssi: c.decimal(Field::Ssi),
                     source: src(row),
                 };
-                if c.errors.is_empty() && u.email.is_none() && u.name.is_none() {
-                    c.errors
-                        .push(Diagnostic::at_line(&file, row.line, "no email or name"));
-                }
-                warnings.extend(c.take_cleaned());
-                if !c.errors.is_empty() {
-                    errors.append(&mut c.errors);
+                let missing = (u.email.is_none() && u.name.is_none()).then_some("no email or name");
+                if !c.settle(missing, &mut warnings, &mut errors) {
                     continue;
                 }
                 if let Some(d) = ps {
@@ -752,6 +735,7 @@ pub(super) fn build(
             ImportData::Usage(out)
         }
     };
+    report_unknown(&file, &table.headers, &mapping, unknown, &mut warnings);
     errors.sort_by_key(|d| d.line);
     Ok(Import {
         file,
@@ -770,22 +754,20 @@ pub(super) fn build(
     })
 }
 
-fn differs(
-    file: &str,
-    kept: &SourceRef,
-    line: u64,
-    different: bool,
-    warnings: &mut Vec<Diagnostic>,
-) {
-    if different {
-        warnings.push(Diagnostic::at_line(
-            file,
-            line,
-            format!(
-                "duplicate of line {} with different values in other columns; kept line {}",
-                kept.line, kept.line
-            ),
-        ));
+/// A record read from a row, with where it was read.
+trait Record {
+    fn source(&self) -> &SourceRef;
+}
+
+impl Record for IdpUser {
+    fn source(&self) -> &SourceRef {
+        &self.source
+    }
+}
+
+impl Record for SalesNavUser {
+    fn source(&self) -> &SourceRef {
+        &self.source
     }
 }
 
@@ -793,10 +775,10 @@ fn report_unknown(
     file: &str,
     headers: &[String],
     mapping: &ColumnMapping,
-    field: Field,
     unknown: Unrecognised,
     warnings: &mut Vec<Diagnostic>,
 ) {
+    let Some(field) = unknown.field else { return };
     if unknown.values.is_empty() {
         return;
     }

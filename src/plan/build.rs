@@ -888,19 +888,10 @@ pub fn parse_selection(file: &str, text: &str) -> Result<Vec<SelectionEntry>, Ve
             if entry.is_empty() {
                 continue;
             }
-            if !crate::import::is_valid_email(entry) {
-                errors.push(format!(
-                    "{file}:{line_no}: {entry:?} is not an email address"
-                ));
-                continue;
+            match selection_entry(file, line_no, entry, None) {
+                Ok(e) => out.push(e),
+                Err(e) => errors.push(e),
             }
-            out.push(SelectionEntry {
-                email: entry.to_string(),
-                source: SourceRef {
-                    file: file.to_string(),
-                    line: line_no,
-                },
-            });
         }
     } else {
         let mut rdr = csv::ReaderBuilder::new()
@@ -936,19 +927,10 @@ pub fn parse_selection(file: &str, text: &str) -> Result<Vec<SelectionEntry>, Ve
             if value.is_empty() && rec.iter().all(|v| v.trim().is_empty()) {
                 continue;
             }
-            if !crate::import::is_valid_email(value) {
-                errors.push(format!(
-                    "{file}:{line}: column \"{column}\": {value:?} is not an email address"
-                ));
-                continue;
+            match selection_entry(file, line, value, Some(&column)) {
+                Ok(e) => out.push(e),
+                Err(e) => errors.push(e),
             }
-            out.push(SelectionEntry {
-                email: value.to_string(),
-                source: SourceRef {
-                    file: file.to_string(),
-                    line,
-                },
-            });
         }
     }
     if errors.is_empty() {
@@ -956,6 +938,29 @@ pub fn parse_selection(file: &str, text: &str) -> Result<Vec<SelectionEntry>, Ve
     } else {
         Err(errors)
     }
+}
+
+/// The selection entry of `value` at `file:line`, or the error naming it when it is not
+/// an email address (`column`: the CSV column it stands in).
+fn selection_entry(
+    file: &str,
+    line: u64,
+    value: &str,
+    column: Option<&str>,
+) -> Result<SelectionEntry, String> {
+    if !crate::import::is_valid_email(value) {
+        let column = column.map_or(String::new(), |c| format!("column \"{c}\": "));
+        return Err(format!(
+            "{file}:{line}: {column}{value:?} is not an email address"
+        ));
+    }
+    Ok(SelectionEntry {
+        email: value.to_string(),
+        source: SourceRef {
+            file: file.to_string(),
+            line,
+        },
+    })
 }
 
 /// Resolves selected emails to candidates by normalised identity (aliases applied);

@@ -311,6 +311,14 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
                             })
                         }
                     };
+                    // The file as the workspace records it (absolute, links resolved),
+                    // so a file loaded again is known as the same one after a restart.
+                    let source = match source {
+                        ImportSource::Path(path) => {
+                            ImportSource::Path(std::fs::canonicalize(&path).unwrap_or(path))
+                        }
+                        other => other,
+                    };
                     (source, result)
                 }
             });
@@ -646,10 +654,9 @@ fn workspace_op(
         WorkspaceOp::SetLink { key, scim_id } => {
             w.set_link(&key, scim_id.as_deref()).map(|()| None)
         }
-        WorkspaceOp::SetIgnored { keys, reason } => keys
-            .iter()
-            .try_for_each(|k| w.set_ignored(k, reason.as_deref()))
-            .map(|()| None),
+        WorkspaceOp::SetIgnored { keys, reason } => {
+            w.set_ignored_all(&keys, reason.as_deref()).map(|()| None)
+        }
         WorkspaceOp::AddNote { key, text } => w.add_note(&key, &text).map(|_| None),
         WorkspaceOp::ResolveConflict {
             key,
@@ -1007,5 +1014,31 @@ mod tests {
         let died: Option<()> = caught("Saving a note", || panic!("in the writer"));
         assert_eq!(died, None);
         assert_eq!(super::super::terminal::current_effect(), None);
+    }
+
+    /// Ignoring many users (marked users, `i` on Users) is one workspace transaction,
+    /// not one per user.
+    #[test]
+    fn ignoring_many_users_is_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Some(Workspace::open(&dir.path().join("ws.sqlite")).unwrap());
+        let before = ws.as_ref().unwrap().commits();
+        let keys: Vec<String> = ["ann", "bob", "cat"]
+            .iter()
+            .map(|n| format!("{n}@corp.example"))
+            .collect();
+        let op = WorkspaceOp::SetIgnored {
+            keys: keys.clone(),
+            reason: Some("left".into()),
+        };
+        let action = workspace_op(&mut ws, op, dir.path());
+        assert!(
+            matches!(action, Action::WorkspaceWritten { result: Ok(_), .. }),
+            "{action:?}"
+        );
+        let ws = ws.unwrap();
+        assert_eq!(ws.commits() - before, 1, "one transaction for the lot");
+        let ignores = ws.load().unwrap().ignores;
+        assert!(keys.iter().all(|k| ignores[k] == "left"), "{ignores:?}");
     }
 }

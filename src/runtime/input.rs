@@ -230,14 +230,11 @@ fn parse_escape(bytes: &[u8], timed_out: bool) -> Parsed {
             None => Parsed::Event(2, Some(key(KeyCode::Char('O'), KeyModifiers::ALT))),
             Some(&c) => {
                 let code = match c {
-                    b'A' => KeyCode::Up,
-                    b'B' => KeyCode::Down,
-                    b'C' => KeyCode::Right,
-                    b'D' => KeyCode::Left,
-                    b'H' => KeyCode::Home,
-                    b'F' => KeyCode::End,
                     b'P'..=b'S' => KeyCode::F(c - b'P' + 1),
-                    _ => return Parsed::Event(3, None),
+                    _ => match cursor_key(c) {
+                        Some(code) => code,
+                        None => return Parsed::Event(3, None),
+                    },
                 };
                 Parsed::Event(3, Some(key(code, KeyModifiers::NONE)))
             }
@@ -280,12 +277,6 @@ fn parse_csi(bytes: &[u8], timed_out: bool) -> Parsed {
     let nums: Vec<u16> = params.split(';').map(|p| p.parse().unwrap_or(0)).collect();
     let modifiers = modifiers_of(nums.get(1).copied().unwrap_or(1));
     let code = match final_byte {
-        b'A' => KeyCode::Up,
-        b'B' => KeyCode::Down,
-        b'C' => KeyCode::Right,
-        b'D' => KeyCode::Left,
-        b'H' => KeyCode::Home,
-        b'F' => KeyCode::End,
         b'Z' => {
             return Parsed::Event(used, Some(key(KeyCode::BackTab, KeyModifiers::SHIFT)));
         }
@@ -303,23 +294,43 @@ fn parse_csi(bytes: &[u8], timed_out: bool) -> Parsed {
             // 201 (an end marker after its paste timed out) and the rest.
             _ => return Parsed::Event(used, None),
         },
-        _ => return Parsed::Event(used, None),
+        other => match cursor_key(other) {
+            Some(code) => code,
+            None => return Parsed::Event(used, None),
+        },
     };
     Parsed::Event(used, Some(key(code, modifiers)))
 }
 
+/// The cursor key a final byte names (`ESC [ A` / `ESC O A` …: arrows, Home, End).
+fn cursor_key(final_byte: u8) -> Option<KeyCode> {
+    Some(match final_byte {
+        b'A' => KeyCode::Up,
+        b'B' => KeyCode::Down,
+        b'C' => KeyCode::Right,
+        b'D' => KeyCode::Left,
+        b'H' => KeyCode::Home,
+        b'F' => KeyCode::End,
+        _ => return None,
+    })
+}
+
 /// The xterm modifier parameter (1 + bits: 1 Shift, 2 Alt, 4 Ctrl).
 fn modifiers_of(param: u16) -> KeyModifiers {
-    let bits = param.saturating_sub(1);
+    modifier_bits(param.saturating_sub(1), [1, 2, 4])
+}
+
+/// The modifiers whose bit (Shift, Alt, Ctrl, in that order) is set in `bits`.
+fn modifier_bits(bits: u16, [shift, alt, ctrl]: [u16; 3]) -> KeyModifiers {
     let mut m = KeyModifiers::NONE;
-    if bits & 1 != 0 {
-        m |= KeyModifiers::SHIFT;
-    }
-    if bits & 2 != 0 {
-        m |= KeyModifiers::ALT;
-    }
-    if bits & 4 != 0 {
-        m |= KeyModifiers::CONTROL;
+    for (bit, modifier) in [
+        (shift, KeyModifiers::SHIFT),
+        (alt, KeyModifiers::ALT),
+        (ctrl, KeyModifiers::CONTROL),
+    ] {
+        if bits & bit != 0 {
+            m |= modifier;
+        }
     }
     m
 }
@@ -328,16 +339,7 @@ fn modifiers_of(param: u16) -> KeyModifiers {
 fn parse_sgr_mouse(params: &str, final_byte: u8) -> Option<Event> {
     let mut it = params.split(';').map(|p| p.parse::<u16>().ok());
     let (cb, column, row) = (it.next()??, it.next()??, it.next()??);
-    let mut modifiers = KeyModifiers::NONE;
-    if cb & 4 != 0 {
-        modifiers |= KeyModifiers::SHIFT;
-    }
-    if cb & 8 != 0 {
-        modifiers |= KeyModifiers::ALT;
-    }
-    if cb & 16 != 0 {
-        modifiers |= KeyModifiers::CONTROL;
-    }
+    let modifiers = modifier_bits(cb, [4, 8, 16]);
     let button = match cb & 3 {
         0 => MouseButton::Left,
         1 => MouseButton::Middle,

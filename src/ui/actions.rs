@@ -521,13 +521,7 @@ fn render_details(
     let block = Block::bordered()
         .title(" Details — Esc closes ")
         .border_style(theme.overlay_border());
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
-    );
+    super::render_dialog(frame, rect, block, lines);
 }
 
 fn render_confirm(

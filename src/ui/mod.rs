@@ -128,3 +128,42 @@ pub fn with_margin(lines: Vec<ratatui::text::Line<'static>>) -> Vec<ratatui::tex
         })
         .collect()
 }
+
+/// The rows of `table` that fit in `height` lines from its scroll offset: each as
+/// (position in the view, item index).
+pub fn visible_rows<S>(
+    table: &crate::app::table::TableState<S>,
+    height: usize,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let end = (table.offset + height).min(table.view.len());
+    let start = table.offset.min(end);
+    (start..end).zip(table.view[start..end].iter().copied())
+}
+
+/// Appends a table title's " · N marked" (and how many of them the filter hides);
+/// nothing when none is marked.
+pub fn push_marks(title: &mut String, marked: usize, hidden: usize) {
+    if marked == 0 {
+        return;
+    }
+    title.push_str(&format!(" · {marked} marked"));
+    if hidden > 0 {
+        title.push_str(&format!(" ({hidden} hidden by the filter)"));
+    }
+}
+
+/// A dialog drawn over whatever is below `rect`: `lines` wrapped in `block`.
+pub fn render_dialog(
+    frame: &mut Frame,
+    rect: ratatui::layout::Rect,
+    block: ratatui::widgets::Block<'_>,
+    lines: Vec<Line<'_>>,
+) {
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(ratatui::widgets::Wrap { trim: false }),
+        rect,
+    );
+}

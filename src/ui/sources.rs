@@ -4,7 +4,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::Block;
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -156,13 +156,7 @@ fn render_form(frame: &mut Frame, area: Rect, form: &SourceForm, theme: &Theme) 
         "  The secret itself is never stored: name where navscim reads it.",
         theme.dim(),
     ));
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    super::render_dialog(frame, rect, block, lines);
     if let Some((row, col)) = cursor {
         let x = inner.x + (36 + col).min(inner.width.saturating_sub(1));
         frame.set_cursor_position((x, inner.y + row));

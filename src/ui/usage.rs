@@ -6,7 +6,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -69,13 +69,7 @@ fn title(usage: &UsageState) -> String {
         None if usage.report.is_some() => t.push_str(" · as of ?"),
         None => {}
     }
-    if !usage.table.marks.is_empty() {
-        t.push_str(&format!(" · {} marked", usage.table.marks.len()));
-        let hidden = usage.hidden_marks();
-        if hidden > 0 {
-            t.push_str(&format!(" ({hidden} hidden by the filter)"));
-        }
-    }
+    super::push_marks(&mut t, usage.table.marks.len(), usage.hidden_marks());
     t.push(' ');
     t
 }
@@ -367,12 +361,8 @@ fn render_table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     columns.push(Column::new("User").min(8).weight(2));
 
-    let end = (usage.table.offset + height).min(usage.table.view.len());
-    let rows = usage.table.view[usage.table.offset.min(end)..end]
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| {
-            let position = usage.table.offset + i;
+    let rows = super::visible_rows(&usage.table, height)
+        .map(|(position, r)| {
             let row = &rows_data[r];
             let activity = usage.activity_of(r);
             let marked = usage.table.marks.contains(&r);
@@ -611,11 +601,5 @@ fn render_date_order(frame: &mut Frame, area: Rect, usage: &UsageState, theme: &
     let block = Block::bordered()
         .title(format!(" How are the dates in {} written? ", q.needs.file))
         .border_style(theme.overlay_border());
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    super::render_dialog(frame, rect, block, lines);
 }

@@ -4,7 +4,7 @@
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::overlay::centered;
@@ -176,13 +176,7 @@ fn title(users: &UsersState) -> String {
     if orphans > 0 {
         t.push_str(&format!(" · {orphans} orphan seats"));
     }
-    if !users.table.marks.is_empty() {
-        t.push_str(&format!(" · {} marked", users.table.marks.len()));
-        let hidden = users.hidden_marks();
-        if hidden > 0 {
-            t.push_str(&format!(" ({hidden} hidden by the filter)"));
-        }
-    }
+    super::push_marks(&mut t, users.table.marks.len(), users.hidden_marks());
     t.push(' ');
     t
 }
@@ -402,12 +396,8 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
             .content(content(C::Detail)),
     );
 
-    let end = (users.table.offset + height).min(users.table.view.len());
-    let rows = users.table.view[users.table.offset.min(end)..end]
-        .iter()
-        .enumerate()
-        .map(|(i, &index)| {
-            let position = users.table.offset + i;
+    let rows = super::visible_rows(&users.table, height)
+        .map(|(position, index)| {
             let status = users.rows[index].status();
             let marked = users.table.marks.contains(&index);
             let cell = |c: C| users.cell(index, c).into_owned();
@@ -670,13 +660,7 @@ fn render_mapping(
     let block = Block::bordered()
         .title(format!(" Map the columns of {} ", dialog.needs.file))
         .border_style(theme.overlay_border());
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    super::render_dialog(frame, rect, block, lines);
 }
 
 /// The loaded files, what each brought, and every problem with its file:line:column.

@@ -107,6 +107,8 @@ pub struct Workspace {
     read_only: Option<String>,
     /// The lock file, held (advisory lock) while the workspace is open for writing.
     _lock: Option<File>,
+    /// Write transactions committed through this handle ([`Workspace::commits`]).
+    commits: u64,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -237,6 +239,7 @@ impl Workspace {
             path: path.to_path_buf(),
             read_only: Some(why),
             _lock: None,
+            commits: 0,
         })
     }
 
@@ -263,7 +266,14 @@ impl Workspace {
             path: path.to_path_buf(),
             read_only: None,
             _lock: None,
+            commits: 0,
         })
+    }
+
+    /// How many write transactions this handle has committed (each write method commits
+    /// one; a test counts them).
+    pub fn commits(&self) -> u64 {
+        self.commits
     }
 
     /// The database file.

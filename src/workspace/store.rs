@@ -762,6 +762,7 @@ impl Workspace {
         let tx = self.conn.transaction().map_err(err)?;
         let out = f(&tx).map_err(err)?;
         tx.commit().map_err(err)?;
+        self.commits += 1;
         Ok(out)
     }
 
@@ -822,33 +823,46 @@ impl Workspace {
 
     /// Links a user to a SCIM id by hand (`None`: removes the link).
     pub fn set_link(&mut self, key: &str, scim_id: Option<&str>) -> Result<(), WorkspaceError> {
-        self.set_decision(Decision::Link, key, scim_id)
+        self.set_decisions(Decision::Link, &[key], scim_id)
     }
 
     /// Ignores a user, with the reason (`None`: no longer ignored).
     pub fn set_ignored(&mut self, key: &str, reason: Option<&str>) -> Result<(), WorkspaceError> {
-        self.set_decision(Decision::Ignore, key, reason)
+        self.set_decisions(Decision::Ignore, &[key], reason)
     }
 
-    /// Stores one per-user decision with the time it was made (`None`: removes it).
-    fn set_decision(
+    /// Ignores (`Some(reason)`) or un-ignores all of `keys` in one transaction.
+    pub fn set_ignored_all<K: AsRef<str>>(
+        &mut self,
+        keys: &[K],
+        reason: Option<&str>,
+    ) -> Result<(), WorkspaceError> {
+        self.set_decisions(Decision::Ignore, keys, reason)
+    }
+
+    /// Stores one per-user decision for each of `keys`, with the time it was made
+    /// (`None`: removes it), in one transaction.
+    fn set_decisions<K: AsRef<str>>(
         &mut self,
         decision: Decision,
-        key: &str,
+        keys: &[K],
         value: Option<&str>,
     ) -> Result<(), WorkspaceError> {
         let (table, column, at) = decision.columns();
         let now = ts(Utc::now());
         self.write(|tx| {
-            match value {
-                Some(v) => tx.execute(
-                    &format!(
-                        "INSERT OR REPLACE INTO {table} (key, {column}, {at}) VALUES (?1, ?2, ?3)"
-                    ),
-                    params![key, v, now],
-                )?,
-                None => tx.execute(&format!("DELETE FROM {table} WHERE key = ?1"), [key])?,
-            };
+            for key in keys {
+                let key = key.as_ref();
+                match value {
+                    Some(v) => tx.execute(
+                        &format!(
+                            "INSERT OR REPLACE INTO {table} (key, {column}, {at}) VALUES (?1, ?2, ?3)"
+                        ),
+                        params![key, v, now],
+                    )?,
+                    None => tx.execute(&format!("DELETE FROM {table} WHERE key = ?1"), [key])?,
+                };
+            }
             Ok(())
         })
     }

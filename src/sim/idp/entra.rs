@@ -176,9 +176,7 @@ pub async fn start(config: EntraSimConfig) -> std::io::Result<IdpSimHandle> {
     let router = axum::Router::new()
         .fallback(handle)
         .with_state(shared.clone());
-    let (handle, base) = super::serve(config.common.addr, router, limiter).await?;
-    let _ = shared.base_url.set(base);
-    Ok(handle)
+    super::serve(config.common.addr, router, limiter, &shared.base_url).await
 }
 
 fn respond(status: StatusCode, v: &Value) -> Response {

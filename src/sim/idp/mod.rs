@@ -298,18 +298,21 @@ impl IdpSimHandle {
     }
 }
 
-/// Binds `addr` and serves `router` until the handle is shut down.
+/// Binds `addr` and serves `router` until the handle is shut down; `base_url` (the
+/// simulator's shared state, which builds its links from it) is set to where it listens.
 pub(crate) async fn serve(
     addr: SocketAddr,
     router: axum::Router,
     limiter: Arc<Limiter>,
-) -> std::io::Result<(IdpSimHandle, String)> {
+    base_url: &std::sync::OnceLock<String>,
+) -> std::io::Result<IdpSimHandle> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let mut addr = listener.local_addr()?;
     if addr.ip().is_unspecified() {
         addr.set_ip(Ipv4Addr::LOCALHOST.into());
     }
-    let base_url = format!("http://{addr}");
+    let url = format!("http://{addr}");
+    let _ = base_url.set(url.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
@@ -318,15 +321,12 @@ pub(crate) async fn serve(
             })
             .await
     });
-    Ok((
-        IdpSimHandle {
-            base_url: base_url.clone(),
-            stop,
-            task,
-            limiter,
-        },
-        base_url,
-    ))
+    Ok(IdpSimHandle {
+        base_url: url,
+        stop,
+        task,
+        limiter,
+    })
 }
 
 /// The demo's identity-provider simulators (`navscim demo`); a simulator that could

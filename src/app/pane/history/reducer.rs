@@ -52,11 +52,15 @@ pub fn scroll_into_view(state: &mut State) {
     state.history.table.keep_over(rows, height);
 }
 
-/// The pane is shown: read the journal and the workspace's snapshots again (a batch
-/// may have run, here or in another navscim, since they were last read). What was
-/// read before stays on screen until the new answer arrives.
+/// The pane is shown: read the journal and the workspace's snapshots, unless they were
+/// read and nothing changed them since (`HistoryState::read`: a batch ended, an undo or
+/// resume started, a run was recorded, `R`). What was read before stays on screen until
+/// the new answer arrives.
 pub fn opened(state: &mut State, out: &mut Outbox) {
     let history = &mut state.history;
+    if std::mem::replace(&mut history.read, true) {
+        return;
+    }
     history.seq += 1;
     let seq = history.seq;
     if !matches!(history.journal, JournalView::Loaded(_)) {
@@ -163,6 +167,10 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         }
         Command::Undo => undo(state, out),
         Command::ResumeBatch => resume(state, out),
+        Command::RefreshHistory => {
+            state.history.read = false;
+            opened(state, out);
+        }
         _ => return false,
     }
     true
@@ -209,6 +217,7 @@ fn checked_selection(state: &mut State, what: &str) -> Option<JournalBatch> {
 /// `u`: build the reverse plan of the batch under the cursor with the Actions pane's
 /// undo flow; it arrives there for review (`Action::PlanLoaded`), never applied here.
 fn undo(state: &mut State, out: &mut Outbox) {
+    state.history.read = false;
     let Some(batch) = checked_selection(state, "undo") else {
         return;
     };
@@ -242,6 +251,7 @@ fn undo(state: &mut State, out: &mut Outbox) {
 /// `r`: the batch under the cursor, if unfinished, goes to the Actions pane's resume
 /// flow for review; applying it there finishes it (re-reading every target first).
 fn resume(state: &mut State, out: &mut Outbox) {
+    state.history.read = false;
     let Some(batch) = checked_selection(state, "resume") else {
         return;
     };
@@ -365,12 +375,39 @@ mod tests {
         assert_eq!(s.history.journal, JournalView::Loading);
 
         s.workspace_path = Some("/w/default.sqlite".into());
-        reduce(&mut s, Action::Command(Command::GoTab(0)));
-        let effects = reduce(&mut s, Action::Command(Command::GoTab(4)));
+        let effects = reduce(&mut s, Action::Command(Command::RefreshHistory));
         assert!(
             matches!(&effects[..], [Effect::ListJournal { seq: 2 }, Effect::ReadTrend { seq: 2, path }] if path.to_str() == Some("/w/default.sqlite")),
             "{effects:?}"
         );
+    }
+
+    /// Shown twice with nothing changed in between: one read. A finished batch makes
+    /// the next showing read again.
+    #[test]
+    fn showing_the_pane_twice_reads_once_until_something_changes() {
+        let mut s = state();
+        let reads = |effects: &[Effect]| {
+            effects
+                .iter()
+                .filter(|e| matches!(e, Effect::ListJournal { .. }))
+                .count()
+        };
+        let mut shown = 0;
+        for _ in 0..2 {
+            reduce(&mut s, Action::Command(Command::GoTab(0)));
+            shown += reads(&reduce(&mut s, Action::Command(Command::GoTab(4))));
+        }
+        assert_eq!(shown, 1);
+        reduce(
+            &mut s,
+            Action::ApplyDone {
+                result: Err(crate::error::AppError::io("stopped")),
+            },
+        );
+        reduce(&mut s, Action::Command(Command::GoTab(0)));
+        let effects = reduce(&mut s, Action::Command(Command::GoTab(4)));
+        assert_eq!(reads(&effects), 1, "{effects:?}");
     }
 
     #[test]

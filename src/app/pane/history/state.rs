@@ -240,6 +240,10 @@ pub struct HistoryState {
     pub trend: TrendView,
     /// Numbers the latest reads, so an older answer never replaces a newer one.
     pub seq: u64,
+    /// The journal and the snapshots were read and nothing has changed them since:
+    /// showing the pane again reads nothing. Cleared when a batch finishes, an undo or
+    /// a resume starts, a run snapshot is recorded, a workspace opens, or on `r`.
+    pub read: bool,
 }
 
 impl HistoryState {

@@ -626,6 +626,17 @@ pub fn files_imported(
     out: &mut Outbox,
 ) {
     super::sources::imported(state, &results);
+    // A file loaded again (in this session, or before a restart: the workspace lists
+    // it by its absolute path) updates its entry in the sources list.
+    for (source, result) in &results {
+        if let (ImportSource::Path(path), Ok(import)) = (source, result) {
+            let path = path.display().to_string();
+            state
+                .users
+                .files
+                .retain(|f| f.name != path && f.name != import.file);
+        }
+    }
     let files_before = state.users.files.len();
     let mut failures = Vec::new();
     let mut imports = Vec::new();
