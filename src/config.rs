@@ -319,11 +319,8 @@ pub fn pick_profile(config: &ConfigFile, name: Option<&str>) -> Option<Profile> 
 pub fn save_profile(profile: &Profile, token: Option<&Token>) -> Result<PathBuf, String> {
     let mut config = load()?;
     config.last_profile = Some(profile.name.clone());
-    let mut profile = profile.clone();
-    // What the dashboard does not edit stays as the admin set it.
-    if let Some(saved) = config.profiles.get(&profile.name) {
-        profile.mouse = saved.mouse;
-    }
+    let profile =
+        keep_what_the_dashboard_does_not_edit(profile, config.profiles.get(&profile.name));
     config
         .profiles
         .insert(profile.name.clone(), profile.clone());
@@ -334,6 +331,20 @@ pub fn save_profile(profile: &Profile, token: Option<&Token>) -> Result<PathBuf,
         write_private(&stored_token_path(&profile.name), token.expose().as_bytes())?;
     }
     Ok(path)
+}
+
+/// `profile` as the dashboard saves it, with what the dashboard has no field for
+/// (the mouse setting, the CA file) taken from the `saved` profile of that name, so a
+/// save from the Connection pane never drops them.
+fn keep_what_the_dashboard_does_not_edit(profile: &Profile, saved: Option<&Profile>) -> Profile {
+    let mut profile = profile.clone();
+    if let Some(saved) = saved {
+        profile.mouse = saved.mouse;
+        if profile.ca_file.is_none() {
+            profile.ca_file = saved.ca_file.clone();
+        }
+    }
+    profile
 }
 
 /// Writes a file readable by its owner only, via a temporary file and a rename.
@@ -383,6 +394,30 @@ mod tests {
     use super::*;
 
     #[cfg(unix)]
+    #[test]
+    fn a_dashboard_save_keeps_the_saved_mouse_setting_and_ca_file() {
+        let saved = Profile {
+            name: "prod".into(),
+            base_url: "https://old.example/scim".into(),
+            token: None,
+            ca_file: Some(PathBuf::from("/etc/corp-ca.pem")),
+            tenant: None,
+            mouse: true,
+        };
+        let from_dashboard = Profile {
+            base_url: "https://new.example/scim".into(),
+            ca_file: None,
+            mouse: false,
+            ..saved.clone()
+        };
+        let kept = keep_what_the_dashboard_does_not_edit(&from_dashboard, Some(&saved));
+        assert_eq!(kept.base_url, "https://new.example/scim");
+        assert_eq!(kept.ca_file, saved.ca_file);
+        assert!(kept.mouse);
+        let first = keep_what_the_dashboard_does_not_edit(&from_dashboard, None);
+        assert_eq!(first, from_dashboard);
+    }
+
     #[test]
     fn token_file_readable_by_others_is_refused() {
         use std::os::unix::fs::PermissionsExt;
