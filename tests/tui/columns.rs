@@ -115,10 +115,11 @@ fn scrolling_to_a_long_value_off_screen_keeps_the_column_widths() {
         s.tab = Tab::Users;
         reduce(&mut s, Action::Resize(w, h));
         // The last user gets a long email, off-screen at the top of the table: the
-        // pane's view is computed again as a file load does.
+        // pane's widths and view are computed again as a file load does.
         let last = *s.users.table.view.last().unwrap();
         let long = "a.rather.long.address.for.one.user@subsidiary.northwind.example";
         s.users.directory.users[last].email = Some(long.into());
+        s.users.measure_all();
         s.users.refresh_view();
         let header = |s: &State| {
             screen(s, w, h)

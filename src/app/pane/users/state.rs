@@ -287,6 +287,11 @@ pub struct UsersState {
     pub files: Vec<LoadedFile>,
     /// Lower-cased name, email, ids per user: what the `/` filter searches.
     pub haystacks: Vec<String>,
+    /// Each user's cell widths, as [`UsersState::cell_widths`] gives them (parallel to
+    /// `rows`): rebuilt when users come or go, kept by [`UsersState::update_row`], so
+    /// a filter keystroke sizes the columns from these instead of building every
+    /// row's texts again.
+    pub widths: Vec<[u16; UserColumn::ALL.len()]>,
     /// The table of directory users (items are directory indices).
     pub table: TableState<SortColumn>,
     pub status_filter: StatusFilter,
@@ -380,6 +385,17 @@ impl UsersState {
         }
         let widths = self.cell_widths(index);
         self.table.grow(&widths);
+        if let Some(cached) = self.widths.get_mut(index) {
+            *cached = widths;
+        }
+    }
+
+    /// Every user's cell widths again (users came or went, or a file changed who has a
+    /// seat); [`UsersState::add_imports`] and [`UsersState::restore`] call it.
+    pub fn measure_all(&mut self) {
+        self.widths = (0..self.directory.len())
+            .map(|i| self.cell_widths(i))
+            .collect();
     }
 
     pub fn presence(&self, index: usize) -> Presence {
@@ -453,6 +469,7 @@ impl UsersState {
             .count();
         // Users seen again in a later file may have gained details: rebuild all.
         self.haystacks = self.directory.users.iter().map(haystack).collect();
+        self.measure_all();
         self.refresh_view();
         (before..self.directory.len()).collect()
     }
@@ -474,6 +491,7 @@ impl UsersState {
             .filter(|i| self.presence(*i) == Presence::OrphanSeat)
             .count();
         self.haystacks = self.directory.users.iter().map(haystack).collect();
+        self.measure_all();
         self.changes += 1;
         self.refresh_view();
     }
@@ -505,8 +523,10 @@ impl UsersState {
             }
         }
         self.table.set_view(view, keep);
-        self.table.content_widths =
-            crate::app::table::measure(&self.table.view, |i| self.cell_widths(i));
+        let widths = &self.widths;
+        self.table.content_widths = crate::app::table::measure(&self.table.view, |i| {
+            widths.get(i).copied().unwrap_or_default()
+        });
     }
 
     /// The text of user `index`'s cell in `column` of the table, as shown.
