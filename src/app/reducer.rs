@@ -381,6 +381,15 @@ fn run_invocation(
     for step in steps {
         match step {
             Step::Command(command) => {
+                if let Command::SetFilter(_) = command {
+                    // A filter chooses the table's rows: it goes to the table, not to
+                    // a details view left open (where it would be dropped unsaid).
+                    match state.tab {
+                        Tab::Users => state.users.details_open = false,
+                        Tab::Usage => state.usage.details_open = false,
+                        _ => {}
+                    }
+                }
                 on_command(state, command, out);
             }
             Step::TextFilter(text) => match state.tab {

@@ -35,6 +35,33 @@ fn typed_line(s: &State) -> String {
         .unwrap_or_default()
 }
 
+/// A pane filter given while that pane's details are open goes to the table (the
+/// details close), not to the details view, where it used to be dropped unsaid.
+#[test]
+fn a_pane_filter_given_with_the_details_open_filters_the_table() {
+    let mut s = demo_session(true);
+    // Details left open on Users, then the admin is on Usage.
+    s.users.details_open = true;
+    run(&mut s, "usage");
+    run(&mut s, "users orphan");
+    assert_eq!(
+        s.users.status_filter,
+        StatusFilter::Orphan,
+        "{}",
+        notice(&s)
+    );
+    assert!(!s.users.details_open);
+    s.usage.details_open = true;
+    run(&mut s, "usage unmatched");
+    assert_eq!(
+        s.usage.activity_filter,
+        ActivityFilter::NoUser,
+        "{}",
+        notice(&s)
+    );
+    assert!(!s.usage.details_open);
+}
+
 #[test]
 fn verbs_switch_panes_and_set_the_panes_own_filters() {
     let mut s = demo_session(true);
