@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             progress,
         );
         frame.render_widget(Paragraph::new(filter_line(users, theme)), filters);
-        render_table(frame, table, users, theme);
+        render_table(frame, table, users, state.now, theme);
     }
     if users.details_open {
         render_details(frame, area, state, theme);
@@ -340,7 +340,13 @@ fn status_style(status: MatchStatus, theme: &Theme) -> Style {
     }
 }
 
-fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme) {
+fn render_table(
+    frame: &mut Frame,
+    area: Rect,
+    users: &UsersState,
+    now: chrono::DateTime<chrono::Utc>,
+    theme: &Theme,
+) {
     use super::table::{Column, TableRow};
     let height = area.height.saturating_sub(1) as usize;
     let wide = area.width >= 110;
@@ -378,6 +384,9 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 .min(8)
                 .content(content(C::ExternalId)),
             Column::new("Seat").min(6).content(content(C::Seat)),
+            // When the result was checked, as the reducer's clock sees it ("3 d ago");
+            // at most "59 min ago" wide, so it is not measured.
+            Column::new("Checked").min(8).max(10),
         ]);
     }
     if extra_wide {
@@ -407,7 +416,14 @@ fn render_table(frame: &mut Frame, area: Rect, users: &UsersState, theme: &Theme
                 .cell(cell(C::Name))
                 .cell(cell(C::Email));
             if wide {
-                cells = cells.cell(cell(C::ExternalId)).cell(cell(C::Seat));
+                let checked = users.rows[index]
+                    .checked_at
+                    .map(|at| crate::app::workspace::age(now, at))
+                    .unwrap_or_default();
+                cells = cells
+                    .cell(cell(C::ExternalId))
+                    .cell(cell(C::Seat))
+                    .styled(checked, theme.dim());
             }
             if extra_wide {
                 cells = cells.cell(cell(C::ScimId)).cell(cell(C::Src));

@@ -146,3 +146,24 @@ fn scrolling_to_a_long_value_off_screen_keeps_the_column_widths() {
         assert_eq!(header(&s), top, "{w}x{h}");
     }
 }
+
+/// Issue 11: each result's age is a column of the Users table where there is room
+/// ("3 d ago", from the reducer's clock), not only a line of the details panel.
+#[test]
+fn wide_users_tables_show_when_each_result_was_checked() {
+    let mut s = demo_session(true);
+    s.tab = Tab::Users;
+    reduce(&mut s, Action::Resize(120, 40));
+    let first = s.users.table.view[0];
+    s.users.rows[first].checked_at = Some(s.now - chrono::Duration::days(3));
+    let email = s.users.directory.users[first].email.clone().unwrap();
+    let text = screen(&s, 120, 40);
+    let header = text.lines().find(|l| l.contains("Status")).unwrap();
+    assert!(header.contains("Checked"), "{text}");
+    let row = text.lines().find(|l| l.contains(&email)).unwrap();
+    assert!(row.contains("3 d ago"), "{row}\n{text}");
+    // At 80 columns who and why come first: no room for it.
+    reduce(&mut s, Action::Resize(80, 24));
+    let text = screen(&s, 80, 24);
+    assert!(!text.contains("Checked"), "{text}");
+}
