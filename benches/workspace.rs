@@ -17,7 +17,9 @@
 //!    it reports wall and CPU time and its peak memory (VmHWM), so nothing from making
 //!    the workspace counts.
 //!
-//! Each mode prints the command line that ran it.
+//! Each mode prints the command line that ran it. To profile a reopen: make a workspace
+//! once with `NAVSCIM_BENCH_MAKE=PATH`, then run this binary with
+//! `NAVSCIM_BENCH_LOAD=PATH NAVSCIM_BENCH_MODE=frame` (under `perf record` or `heaptrack`).
 
 use std::time::{Duration, Instant};
 
@@ -449,6 +451,7 @@ fn child_first_frame(path: &str) {
     let ws = Workspace::open(std::path::Path::new(path)).unwrap();
     let loaded = ws.load().unwrap();
     let read = t.elapsed();
+    let rss_read = status_kb("VmHWM:");
     let mut state = State::new(ConnectionState::new("bench", "https://scim.example"), false);
     navscim::app::reduce(&mut state, Action::Resize(120, 40), now);
     let opened = Opened {
@@ -465,6 +468,7 @@ fn child_first_frame(path: &str) {
         now,
     );
     let reduced = t.elapsed();
+    let rss_reduced = status_kb("VmHWM:");
     let buffer = navscim::runtime::render_to_buffer(&state, 120, 40);
     let elapsed = t.elapsed();
     println!(
@@ -472,6 +476,11 @@ fn child_first_frame(path: &str) {
         read.as_secs_f64() * 1e3,
         (reduced - read).as_secs_f64() * 1e3,
         (elapsed - reduced).as_secs_f64() * 1e3
+    );
+    println!(
+        "  peak RSS after the read {:.0} MB, after the reducer {:.0} MB",
+        rss_read as f64 / 1024.0,
+        rss_reduced as f64 / 1024.0
     );
     let cpu = cpu_secs() - cpu0;
     assert_eq!(state.users.directory.len(), USERS);
@@ -491,6 +500,12 @@ fn child_first_frame(path: &str) {
 }
 
 fn main() {
+    // Makes the 100,000-user workspace and keeps it, for profiling the child modes
+    // (`NAVSCIM_BENCH_LOAD=PATH NAVSCIM_BENCH_MODE=frame`) under perf.
+    if let Ok(path) = std::env::var("NAVSCIM_BENCH_MAKE") {
+        make_workspace(std::path::Path::new(&path));
+        return;
+    }
     if let Ok(path) = std::env::var("NAVSCIM_BENCH_LOAD") {
         child_load(&path);
         return;
