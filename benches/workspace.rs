@@ -422,7 +422,10 @@ fn child_load(path: &str) {
     let elapsed = t.elapsed();
     let cpu = cpu_secs() - cpu0;
     assert_eq!(loaded.users.len(), USERS);
-    assert_eq!(loaded.summaries.len(), USERS);
+    assert_eq!(
+        loaded.users.iter().filter(|u| u.latest.is_some()).count(),
+        USERS
+    );
     assert_eq!(loaded.outcomes.len(), if full { USERS } else { 0 });
     assert_eq!(loaded.usage_reports[0].rows.len(), USERS);
     println!(
@@ -437,9 +440,10 @@ fn child_load(path: &str) {
 }
 
 /// What the dashboard does on reopening, up to its first frame: open the workspace,
-/// `Workspace::load` (what the executor's `WorkspaceOp::Open` reads: every full
-/// outcome, which the reducer restores into the rows), the reducer's `WorkspaceLoaded` (the panes filled, the table view
-/// and its column widths built), and one frame drawn at 120x40.
+/// `Workspace::load_summaries` (what the executor's `WorkspaceOp::Open` reads: each
+/// user with the summary of their latest outcome; full outcomes are read when a
+/// user's details are shown), the reducer's `WorkspaceLoaded` (the panes filled, the
+/// table view and its column widths built), and one frame drawn at 120x40.
 fn child_first_frame(path: &str) {
     use navscim::app::connection::ConnectionState;
     use navscim::app::workspace::Opened;
@@ -449,7 +453,7 @@ fn child_first_frame(path: &str) {
     let cpu0 = cpu_secs();
     let t = Instant::now();
     let ws = Workspace::open(std::path::Path::new(path)).unwrap();
-    let loaded = ws.load().unwrap();
+    let loaded = ws.load_summaries().unwrap();
     let read = t.elapsed();
     let rss_read = status_kb("VmHWM:");
     let mut state = State::new(ConnectionState::new("bench", "https://scim.example"), false);
@@ -490,7 +494,7 @@ fn child_first_frame(path: &str) {
     std::hint::black_box(navscim::runtime::render_to_buffer(&state, 120, 40));
     println!("  next frame {:.1} ms", again.elapsed().as_secs_f64() * 1e3);
     println!(
-        "load (frame): open + Workspace::load + the reducer's WorkspaceLoaded + one frame at 120x40, {USERS} users: wall {:.0} ms, CPU {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
+        "load (frame): open + Workspace::load_summaries + the reducer's WorkspaceLoaded + one frame at 120x40, {USERS} users: wall {:.0} ms, CPU {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
         elapsed.as_secs_f64() * 1e3,
         cpu * 1e3,
         status_kb("VmHWM:") as f64 / 1024.0,

@@ -470,6 +470,24 @@ impl MatchStatus {
         }
     }
 
+    /// The status named `name` ([`MatchStatus::name`]); `active` completes `matched`
+    /// (absent: active, as RFC 7643 reads a missing `active`).
+    pub fn from_name(name: &str, active: Option<bool>) -> Option<MatchStatus> {
+        Some(match name {
+            "pending" => MatchStatus::Pending,
+            "looking_up" => MatchStatus::LookingUp,
+            "matched" => MatchStatus::Matched {
+                active: active.unwrap_or(true),
+            },
+            "not_found" => MatchStatus::NotFound,
+            "ambiguous" => MatchStatus::Ambiguous,
+            "conflict" => MatchStatus::Conflict,
+            "error" => MatchStatus::Error,
+            "ignored" => MatchStatus::Ignored,
+            _ => return None,
+        })
+    }
+
     /// Short words for the table.
     pub fn label(self) -> &'static str {
         match self {
@@ -538,30 +556,128 @@ impl LookupOutcome {
     /// Turns a match (or a not-found, for `also_not_found`) into a `conflict`, adding
     /// `why` once. Other statuses are left alone. Returns whether it changed anything.
     pub fn mark_conflict(&mut self, why: &str, also_not_found: bool) -> bool {
-        let eligible = match self.status {
-            MatchStatus::Matched { .. } | MatchStatus::Conflict => true,
-            MatchStatus::NotFound => also_not_found,
-            _ => false,
-        };
-        if !eligible {
-            return false;
-        }
-        let already = self
-            .error
-            .as_deref()
-            .is_some_and(|e| e.split("; ").any(|r| r == why));
-        if already && self.status == MatchStatus::Conflict {
-            return false;
-        }
-        self.status = MatchStatus::Conflict;
-        if !already {
-            self.error = Some(match self.error.take().filter(|e| !e.is_empty()) {
-                Some(e) => format!("{e}; {why}"),
-                None => why.to_string(),
-            });
-        }
-        true
+        mark_conflict(&mut self.status, &mut self.error, why, also_not_found)
     }
+}
+
+/// [`LookupOutcome::mark_conflict`] on a status and its error (the reasons, joined by
+/// `; `), shared with [`OutcomeSummary::mark_conflict`].
+fn mark_conflict(
+    status: &mut MatchStatus,
+    error: &mut Option<String>,
+    why: &str,
+    also_not_found: bool,
+) -> bool {
+    let eligible = match *status {
+        MatchStatus::Matched { .. } | MatchStatus::Conflict => true,
+        MatchStatus::NotFound => also_not_found,
+        _ => false,
+    };
+    if !eligible {
+        return false;
+    }
+    let already = error
+        .as_deref()
+        .is_some_and(|e| e.split("; ").any(|r| r == why));
+    if already && *status == MatchStatus::Conflict {
+        return false;
+    }
+    *status = MatchStatus::Conflict;
+    if !already {
+        *error = Some(match error.take().filter(|e| !e.is_empty()) {
+            Some(e) => format!("{e}; {why}"),
+            None => why.to_string(),
+        });
+    }
+    true
+}
+
+/// What the dashboard keeps in memory of a user's latest lookup outcome: what the
+/// Users table, the plans (status, SCIM identity, `meta.created` for the grace period),
+/// the usage join and the cross-user conflict checks read. The rest (the SCIM
+/// resource's other attributes, each attempt's request, the candidates) stays in the
+/// workspace and is read when the user's details are shown: about 0.3 KB a user
+/// instead of 2.5 KB (issue 11's reopen target). Stored in plain columns of the
+/// workspace's `outcomes` table (schema v3), so reopening parses no JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeSummary {
+    pub status: MatchStatus,
+    /// How the user was found (matched users).
+    pub matched_by: Option<LookupKind>,
+    /// The SCIM user matched (for a `conflict`, the one the user was resolved to): the
+    /// identity a plan records and apply re-verifies. `None` without a SCIM id.
+    pub scim: Option<crate::plan::TargetIdentity>,
+    /// The SCIM user's `meta.created` date (RFC 7643 section 3.1).
+    pub created: Option<chrono::NaiveDate>,
+    /// The last error (`error`), or why (`conflict`, reasons joined by `; `).
+    pub error: Option<String>,
+    /// The Users table's one-line explanation ([`OutcomeSummary::detail_of`]).
+    pub detail: String,
+}
+
+impl OutcomeSummary {
+    /// The summary of a full outcome.
+    pub fn of(outcome: &LookupOutcome) -> OutcomeSummary {
+        let user = outcome.user.as_ref();
+        OutcomeSummary {
+            status: outcome.status,
+            matched_by: outcome.matched_by,
+            scim: user.and_then(crate::plan::TargetIdentity::of),
+            created: user.and_then(crate::plan::scim_created),
+            error: outcome.error.clone(),
+            detail: Self::detail_of(outcome),
+        }
+    }
+
+    /// The matched SCIM user's id.
+    pub fn scim_id(&self) -> Option<&str> {
+        self.scim.as_ref().map(|s| s.id.as_str())
+    }
+
+    /// As [`LookupOutcome::mark_conflict`]; the detail follows.
+    pub fn mark_conflict(&mut self, why: &str, also_not_found: bool) -> bool {
+        let changed = mark_conflict(&mut self.status, &mut self.error, why, also_not_found);
+        if changed {
+            self.detail = conflict_detail(self.error.as_deref());
+        }
+        changed
+    }
+
+    /// The one-line explanation of an outcome: its first warning (but for a conflict),
+    /// how a match was found, the number of candidates, the error, or what a not-found
+    /// lookup tried.
+    pub fn detail_of(outcome: &LookupOutcome) -> String {
+        if let Some(w) = outcome
+            .warnings
+            .first()
+            .filter(|_| outcome.status != MatchStatus::Conflict)
+        {
+            return w.clone();
+        }
+        match outcome.status {
+            MatchStatus::Matched { .. } => outcome
+                .matched_by
+                .map(|k| format!("by {}", k.label()))
+                .unwrap_or_default(),
+            MatchStatus::Ambiguous => format!("{} candidates", outcome.candidates.len()),
+            MatchStatus::Error => outcome.error.clone().unwrap_or_default(),
+            MatchStatus::Conflict => conflict_detail(outcome.error.as_deref()),
+            MatchStatus::NotFound => {
+                let tried: Vec<&str> = outcome
+                    .attempts
+                    .iter()
+                    .filter(|a| !matches!(a.result, AttemptResult::Skipped(_)))
+                    .map(|a| a.kind.label())
+                    .collect();
+                format!("tried {}", tried.join(", "))
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+fn conflict_detail(error: Option<&str>) -> String {
+    format!("conflict: {}", error.unwrap_or("identities disagree"))
 }
 
 /// The email-like identifiers of a source user (email, and a user name that is an
@@ -643,12 +759,13 @@ pub fn contradictions(user: &DirUser, scim: &ScimUser, aliases: &DomainAliases) 
 /// - one Sales Navigator seat id on rows of different people: each is a conflict,
 ///   "seat id … also names …".
 ///
-/// `outcome_of(i)` gives the outcome of `directory.users[i]`, if looked up. Returns,
+/// `outcome_of(i)` gives the status and SCIM id of `directory.users[i]`'s outcome, if
+/// looked up. Returns,
 /// per user index, the reasons to add with [`LookupOutcome::mark_conflict`] (seat
 /// conflicts apply to not-found users too: the second bool).
 pub fn cross_conflicts<'a>(
     directory: &Directory,
-    outcome_of: impl Fn(usize) -> Option<&'a LookupOutcome>,
+    outcome_of: impl Fn(usize) -> Option<(MatchStatus, Option<&'a str>)>,
 ) -> Vec<(usize, String, bool)> {
     let mut out = Vec::new();
     let label = |i: usize| {
@@ -665,14 +782,13 @@ pub fn cross_conflicts<'a>(
     };
     let mut by_scim: HashMap<&str, Vec<usize>> = HashMap::new();
     for i in 0..directory.users.len() {
-        let Some(o) = outcome_of(i) else { continue };
-        if !matches!(
-            o.status,
-            MatchStatus::Matched { .. } | MatchStatus::Conflict
-        ) {
+        let Some((status, scim_id)) = outcome_of(i) else {
+            continue;
+        };
+        if !matches!(status, MatchStatus::Matched { .. } | MatchStatus::Conflict) {
             continue;
         }
-        if let Some(id) = o.scim_id() {
+        if let Some(id) = scim_id {
             by_scim.entry(id).or_default().push(i);
         }
     }

@@ -12,7 +12,9 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::import::SourceRef;
-use crate::matching::{AttemptResult, DirUser, LookupKind, LookupOutcome, MatchStatus, Presence};
+use crate::matching::{
+    AttemptResult, DirUser, LookupKind, LookupOutcome, MatchStatus, OutcomeSummary, Presence,
+};
 use crate::scim::ScimUser;
 
 /// One user's result. Field names and order are a stable interface for scripts.
@@ -218,6 +220,43 @@ impl UserReport {
             detail.push_str(&r.warnings.join("; "));
         }
         r.detail = detail;
+        r
+    }
+
+    /// The row for a user of whose outcome only the summary is in memory (the dashboard
+    /// keeps the full outcome in the workspace): everything but the attempts, the
+    /// candidates and the outcome's warnings, with the summary's detail. An export
+    /// replaces it with [`UserReport::new`] from the stored outcome when it can be read.
+    pub fn from_summary(
+        user: &DirUser,
+        presence: Presence,
+        summary: &OutcomeSummary,
+        ignored: bool,
+    ) -> Self {
+        let mut r = UserReport::new(user, presence, None, ignored);
+        if !ignored {
+            r.status = summary.status.name().to_string();
+        }
+        if let MatchStatus::Matched { active } = summary.status {
+            r.active = Some(active);
+        }
+        r.matched_by = summary.matched_by.map(|k| k.name().to_string());
+        if let Some(scim) = &summary.scim {
+            r.scim_id = Some(scim.id.clone());
+            r.scim_user_name = scim.user_name.clone();
+            r.scim_external_id = scim.external_id.clone();
+            r.scim_emails = scim.emails.clone();
+        }
+        r.scim_created = summary.created.map(|d| d.to_string());
+        r.detail = if ignored {
+            format!("ignored; {}", summary.detail)
+        } else {
+            summary.detail.clone()
+        };
+        if !r.warnings.is_empty() {
+            r.detail.push_str("; ");
+            r.detail.push_str(&r.warnings.join("; "));
+        }
         r
     }
 

@@ -138,6 +138,12 @@ pub enum Action {
         what: &'static str,
         result: Result<Option<crate::workspace::SourceChanges>, AppError>,
     },
+    /// The answer to `WorkspaceOp::ReadOutcome`: user `key`'s stored full outcome
+    /// (none stored: `None`), for the details view.
+    OutcomeRead {
+        key: String,
+        result: Result<Option<Box<crate::workspace::StoredOutcome>>, AppError>,
+    },
     // Users pane: the sources list (issue 12).
     /// Read every identity-provider connection of the sources list and load `files`
     /// with them, in one load, then look the new users up (at start: the demo's

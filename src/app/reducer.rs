@@ -97,8 +97,7 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             stats,
             ..
         } => {
-            users::reducer::lookup_finished(state, index, outcome, at, stats);
-            super::workspace::outcome_arrived(state, index, out);
+            users::reducer::lookup_finished(state, index, outcome, at, stats, out);
             true
         }
         Action::LookupBatchDone {
@@ -158,6 +157,10 @@ fn route(state: &mut State, action: Action, out: &mut Outbox) -> bool {
             true
         }
         Action::WorkspaceWritten { what, result } => super::workspace::written(state, what, result),
+        Action::OutcomeRead { key, result } => {
+            super::workspace::outcome_read(state, key, result);
+            true
+        }
         Action::ReadSources { files } => {
             users::sources::read_all(state, files, out);
             true

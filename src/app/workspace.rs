@@ -27,15 +27,15 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
-use super::effect::{Effect, ImportSource};
+use super::effect::{Effect, ExportJob, ImportSource};
 use super::event::Outbox;
 use super::notice::{error, failed, info, warn, Notice};
 use super::pane::actions::state::PlanOrigin;
-use super::pane::users::state::{LoadedFile, UserRow};
+use super::pane::users::state::{LoadedFile, StoredDetails, UserRow};
 use super::state::State;
 use crate::error::{AppError, ErrorKind};
 use crate::import::Import;
-use crate::matching::{Directory, DomainAliases, MatchStatus, Presence};
+use crate::matching::{Directory, DomainAliases, LookupOutcome, MatchStatus, Presence};
 use crate::plan::Plan;
 use crate::workspace::{Loaded, Settings, SnapshotKind, SourceChanges, StoredOutcome};
 
@@ -140,6 +140,32 @@ pub enum WorkspaceOp {
     RecordBatch {
         batch: String,
     },
+    /// Mark stored outcomes a conflict, `(key, reasons)`: the conflicts found across
+    /// users at the end of a lookup run.
+    MarkConflicts(Vec<(String, String)>),
+    /// Read one user's full outcome for the details view (also on a read-only view).
+    /// Answers [`crate::app::Action::OutcomeRead`].
+    ReadOutcome {
+        key: String,
+    },
+    /// Export the Users view, completing the rows of which only a summary is in
+    /// memory from the stored outcomes first (also on a read-only view). Answers as
+    /// [`Effect::Export`] does.
+    ExportUsers {
+        job: Box<ExportJob>,
+        complete: Vec<CompleteRow>,
+    },
+}
+
+/// A row of a Users export to complete from the stored outcome
+/// ([`WorkspaceOp::ExportUsers`]).
+#[derive(Debug, Clone)]
+pub struct CompleteRow {
+    /// Its place among the export's rows.
+    pub at: usize,
+    pub user: Box<crate::matching::DirUser>,
+    pub presence: Presence,
+    pub ignored: bool,
 }
 
 impl WorkspaceOp {
@@ -158,6 +184,9 @@ impl WorkspaceOp {
             WorkspaceOp::SavePlan { .. } => "saving the plan under review",
             WorkspaceOp::RecordRun { .. } => "recording the lookup run",
             WorkspaceOp::RecordBatch { .. } => "recording the batch",
+            WorkspaceOp::MarkConflicts(_) => "saving the conflicts",
+            WorkspaceOp::ReadOutcome { .. } => "reading the full result",
+            WorkspaceOp::ExportUsers { .. } => "exporting the users",
         }
     }
 }
@@ -179,6 +208,52 @@ pub fn write(state: &State, out: &mut Outbox, op: WorkspaceOp) {
     if state.workspace.writable {
         out.push(Effect::Workspace(op));
     }
+}
+
+/// Hands a read (or an export) to the writer when a workspace is open, writable or
+/// read-only. Returns whether it did.
+pub fn read(state: &State, out: &mut Outbox, op: WorkspaceOp) -> bool {
+    let open = state.workspace.writable || state.workspace.read_only.is_some();
+    if open {
+        out.push(Effect::Workspace(op));
+    }
+    open
+}
+
+/// The details of user `index` are shown: unless this session holds their full outcome,
+/// it is read from the workspace (after the outcomes not written yet, so the read sees
+/// them) and shown when [`crate::app::Action::OutcomeRead`] brings it.
+pub fn read_details(state: &mut State, index: usize, out: &mut Outbox) {
+    let users = &state.users;
+    let (Some(row), Some(user)) = (users.rows.get(index), users.directory.users.get(index)) else {
+        return;
+    };
+    if row.full.is_some() || row.outcome.is_none() {
+        return;
+    }
+    if users.stored_details.is_for(&user.key) {
+        return;
+    }
+    let key = user.key.clone();
+    flush(state, out);
+    if read(state, out, WorkspaceOp::ReadOutcome { key: key.clone() }) {
+        state.users.stored_details = StoredDetails::Reading(key);
+    }
+}
+
+/// [`crate::app::Action::OutcomeRead`]: the full outcome for the details view.
+pub fn outcome_read(
+    state: &mut State,
+    key: String,
+    result: Result<Option<Box<StoredOutcome>>, AppError>,
+) {
+    if !state.users.stored_details.is_for(&key) {
+        return;
+    }
+    state.users.stored_details = match result {
+        Ok(found) => StoredDetails::Read(key, found.map(|s| Box::new(s.outcome))),
+        Err(e) => StoredDetails::Failed(key, e.message),
+    };
 }
 
 /// [`crate::app::Action::OpenWorkspace`]: opens `state.workspace_path`, if there is one.
@@ -277,8 +352,7 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
     let Loaded {
         sources,
         users,
-        summaries: _,
-        outcomes,
+        outcomes: _,
         links,
         ignores,
         notes,
@@ -324,10 +398,10 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
             if let Some(id) = links.get(&user.key) {
                 user.stored_scim_id = Some(id.clone());
             }
-            let outcome = outcomes.get(&user.key);
+            let latest = stored.latest;
             rows.push(UserRow {
-                outcome: outcome.map(|o| Box::new(o.outcome.clone())),
-                checked_at: outcome.map(|o| o.checked_at),
+                checked_at: latest.as_ref().map(|l| l.checked_at),
+                outcome: latest.map(|l| Box::new(l.summary)),
                 ignored: ignores.contains_key(&user.key),
                 linked: links.contains_key(&user.key),
                 ..UserRow::default()
@@ -457,32 +531,49 @@ pub fn set_stale_hours(state: &mut State, hours: u64, out: &mut Outbox) {
     write(state, out, WorkspaceOp::SetSettings(Box::new(settings)));
 }
 
-/// A lookup answered for the user at `index`: stamped and kept for the next write.
-pub fn outcome_arrived(state: &mut State, index: usize, out: &mut Outbox) {
+/// A lookup answered for the user at `index` (its row already shows the summary): the
+/// row is stamped, and the full outcome is kept for the next write, or, when no
+/// writable workspace will hold it, in the row itself (the details show it from
+/// there). Rows keep only summaries otherwise: 100,000 full outcomes are about
+/// 250 MB, their summaries about 30 MB (issue 11).
+pub fn outcome_arrived(
+    state: &mut State,
+    index: usize,
+    outcome: Box<LookupOutcome>,
+    out: &mut Outbox,
+) {
     let now = out.now;
-    let Some(row) = state.users.rows.get_mut(index) else {
+    let users = &mut state.users;
+    let (Some(row), Some(user)) = (users.rows.get_mut(index), users.directory.users.get(index))
+    else {
         return;
     };
     row.checked_at = Some(now);
+    if users.stored_details.is_for(&user.key) {
+        users.stored_details = StoredDetails::None;
+    }
     if !state.workspace.writable {
+        row.full = Some(outcome);
         return;
     }
-    let (Some(outcome), Some(user)) = (&row.outcome, state.users.directory.users.get(index)) else {
-        return;
-    };
     state.workspace.unsaved.push(StoredOutcome {
         key: user.key.clone(),
         checked_at: now,
-        outcome: (**outcome).clone(),
+        outcome: *outcome,
     });
     if state.workspace.unsaved.len() >= OUTCOMES_PER_WRITE {
         flush(state, out);
     }
 }
 
-/// Writes the user's current outcome at once (a hand link).
-pub fn save_outcome(state: &mut State, index: usize, out: &mut Outbox) {
-    outcome_arrived(state, index, out);
+/// Writes the user's new outcome at once (a hand link).
+pub fn save_outcome(
+    state: &mut State,
+    index: usize,
+    outcome: Box<LookupOutcome>,
+    out: &mut Outbox,
+) {
+    outcome_arrived(state, index, outcome, out);
     flush(state, out);
 }
 
@@ -502,24 +593,20 @@ pub fn lookups_done(state: &mut State, out: &mut Outbox) {
         return;
     }
     if state.users.running_batches.is_empty() {
-        // Conflicts across users are marked at the end of a run: write them again.
-        let now = out.now;
-        let conflicts: Vec<StoredOutcome> = state
+        // Conflicts across users are marked at the end of a run: the stored outcomes
+        // (written first) are marked too.
+        flush(state, out);
+        let conflicts: Vec<(String, String)> = state
             .users
             .rows
             .iter()
             .zip(&state.users.directory.users)
             .filter(|(r, _)| r.status() == MatchStatus::Conflict)
-            .filter_map(|(r, u)| {
-                Some(StoredOutcome {
-                    key: u.key.clone(),
-                    checked_at: r.checked_at.unwrap_or(now),
-                    outcome: (**r.outcome.as_ref()?).clone(),
-                })
-            })
+            .filter_map(|(r, u)| Some((u.key.clone(), r.outcome.as_ref()?.error.clone()?)))
             .collect();
-        state.workspace.unsaved.extend(conflicts);
-        flush(state, out);
+        if !conflicts.is_empty() {
+            write(state, out, WorkspaceOp::MarkConflicts(conflicts));
+        }
         let kind = if std::mem::take(&mut state.workspace.refreshing) {
             SnapshotKind::Refresh
         } else {
@@ -665,7 +752,8 @@ mod tests {
     use crate::app::Action;
     use crate::import::{import_str, ImportOptions};
     use crate::matching::LookupOutcome;
-    use crate::workspace::StoredUser;
+    use crate::matching::OutcomeSummary;
+    use crate::workspace::{StoredSummary, StoredUser};
 
     const CSV: &str = "Username,Email,First Name,Last Name\n\
         ann,ann@corp.example,Ann,A\n\
@@ -712,18 +800,14 @@ mod tests {
                 .map(|u| StoredUser {
                     user: u.clone(),
                     presence: Presence::Unknown,
+                    latest: (u.key == "ann@corp.example").then(|| StoredSummary {
+                        checked_at: then,
+                        summary: OutcomeSummary::of(&not_found()),
+                    }),
                 })
                 .collect(),
             ..Loaded::default()
         };
-        loaded.outcomes.insert(
-            "ann@corp.example".into(),
-            StoredOutcome {
-                key: "ann@corp.example".into(),
-                checked_at: then,
-                outcome: not_found(),
-            },
-        );
         loaded
             .ignores
             .insert("bob@corp.example".into(), "left".into());
@@ -856,6 +940,131 @@ mod tests {
 
     /// A file the reopened workspace lists, loaded again by the same path: one entry
     /// in the Users pane's sources list, updated, not a second one.
+    /// The lookup of user 2 (cat) answered in a reopened state.
+    fn cat_answered(s: &mut State) -> Vec<Effect> {
+        reduce(s, Action::Command(Command::GoTab(1)));
+        let effects = reduce(s, Action::Command(Command::LookupRemaining));
+        let batch = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::LookupUsers { batch, .. } => Some(*batch),
+                _ => None,
+            })
+            .expect("a lookup");
+        let mut outcome = not_found();
+        outcome.warnings.push("the only warning".into());
+        reduce(
+            s,
+            Action::LookupFinished {
+                batch,
+                index: 2,
+                outcome: Box::new(outcome),
+                at: std::time::Duration::ZERO,
+                stats: Default::default(),
+            },
+        )
+    }
+
+    /// Issue 11's memory target: with a writable workspace, a row keeps the summary of
+    /// its outcome and the full outcome goes to the writer; without one (read-only
+    /// here), the row keeps it, since nothing else will.
+    #[test]
+    fn rows_keep_summaries_and_the_workspace_the_full_outcome() {
+        let mut s = reopened();
+        cat_answered(&mut s);
+        let row = &s.users.rows[2];
+        assert!(row.full.is_none(), "the writer has it");
+        assert_eq!(row.outcome.as_ref().unwrap().detail, "the only warning");
+        assert_eq!(s.workspace.unsaved.len(), 1);
+        assert_eq!(
+            s.workspace.unsaved[0].outcome.warnings,
+            ["the only warning"]
+        );
+        // The restored rows hold summaries only.
+        assert!(s.users.rows[0].full.is_none());
+        assert_eq!(s.users.rows[0].status(), MatchStatus::NotFound);
+
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        reduce(&mut s, opened(stored(), Some("in use by another navscim")));
+        cat_answered(&mut s);
+        let full = s.users.rows[2].full.as_ref().expect("kept in the row");
+        assert_eq!(full.warnings, ["the only warning"]);
+        assert!(s.workspace.unsaved.is_empty());
+    }
+
+    /// A user's details need the full outcome: it is read from the workspace after the
+    /// outcomes not written yet, and only the answer for that user is shown.
+    #[test]
+    fn details_read_the_full_outcome_from_the_workspace_after_the_unsaved_ones() {
+        let mut s = reopened();
+        cat_answered(&mut s);
+        reduce(&mut s, Action::Command(Command::ClearFilters));
+        s.users.table.cursor = s.users.table.view.iter().position(|&i| i == 0).unwrap();
+        let effects = reduce(&mut s, Action::Command(Command::Details));
+        match &workspace_ops(&effects)[..] {
+            [WorkspaceOp::WriteOutcomes(o), WorkspaceOp::ReadOutcome { key }] => {
+                assert_eq!(o[0].key, "cat@corp.example");
+                assert_eq!(key, "ann@corp.example");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.users.full_outcome(0).is_none(), "not read yet");
+        let text = crate::runtime::render_to_buffer(&s, 100, 30);
+        let text: String = text.content().iter().map(|c| c.symbol()).collect();
+        assert!(text.contains("Reading the full result"), "{text}");
+        let answer = |key: &str| Action::OutcomeRead {
+            key: key.into(),
+            result: Ok(Some(Box::new(StoredOutcome {
+                key: key.into(),
+                checked_at: crate::app::testing::now(),
+                outcome: not_found(),
+            }))),
+        };
+        reduce(&mut s, answer("bob@corp.example"));
+        assert!(s.users.full_outcome(0).is_none(), "another user's answer");
+        reduce(&mut s, answer("ann@corp.example"));
+        assert_eq!(s.users.full_outcome(0), Some(&not_found()));
+        // Shown again: nothing asked twice.
+        reduce(&mut s, Action::Command(Command::Close));
+        let effects = reduce(&mut s, Action::Command(Command::Details));
+        assert!(workspace_ops(&effects).is_empty(), "{effects:?}");
+    }
+
+    /// Conflicts found across users at the end of a run are marked in the workspace
+    /// too (after the run's outcomes are written).
+    #[test]
+    fn conflicts_found_at_the_end_of_a_run_are_marked_in_the_workspace() {
+        let mut s = reopened();
+        let effects = reduce(&mut s, Action::Command(Command::GoTab(1)));
+        drop(effects);
+        let effects = reduce(&mut s, Action::Command(Command::LookupRemaining));
+        let batch = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::LookupUsers { batch, .. } => Some(*batch),
+                _ => None,
+            })
+            .unwrap();
+        s.users.rows[0].mark_conflict("same SCIM user as cat", true);
+        let effects = reduce(&mut s, batch_done(batch));
+        let ops = workspace_ops(&effects);
+        let marks = ops
+            .iter()
+            .find_map(|op| match op {
+                WorkspaceOp::MarkConflicts(m) => Some(m.clone()),
+                _ => None,
+            })
+            .expect("marked");
+        assert_eq!(
+            marks,
+            [(
+                "ann@corp.example".to_string(),
+                "same SCIM user as cat".to_string()
+            )]
+        );
+    }
+
     #[test]
     fn a_file_loaded_again_after_a_restart_is_listed_once() {
         let path = "/data/okta.csv";

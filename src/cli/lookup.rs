@@ -942,7 +942,9 @@ impl Results<'_> {
     fn apply_conflicts(&mut self) -> Vec<usize> {
         let marks = {
             let waiting = &self.waiting;
-            crate::matching::cross_conflicts(self.dir, |i| waiting.get(&i).map(|o| &**o))
+            crate::matching::cross_conflicts(self.dir, |i| {
+                waiting.get(&i).map(|o| (o.status, o.scim_id()))
+            })
         };
         let mut marked = Vec::with_capacity(marks.len());
         for (i, why, not_found_too) in marks {

@@ -44,7 +44,7 @@ use super::{
 };
 use super::{ProtectedUsers, PLAN_VERSION};
 use crate::import::{normalize_email, ReportPeriod, SourceRef, UsageRow};
-use crate::matching::{identity_key, DirUser, DomainAliases, LookupOutcome, MatchStatus};
+use crate::matching::{identity_key, DirUser, DomainAliases, MatchStatus, OutcomeSummary};
 use crate::report::UserReport;
 use crate::scim::{NewUser, ScimUser};
 use crate::usage::{self, Activity, JoinTarget, UsageJoin};
@@ -112,15 +112,15 @@ impl PlanCandidate {
         })
     }
 
-    /// From the Users pane: a directory user and their lookup outcome. The creation
-    /// date is read from the matched SCIM resource's `meta.created`.
-    pub fn from_directory(user: &DirUser, outcome: Option<&LookupOutcome>, ignored: bool) -> Self {
+    /// From the Users pane: a directory user and what is kept of their lookup outcome
+    /// (the creation date is the matched SCIM resource's `meta.created`).
+    pub fn from_directory(user: &DirUser, outcome: Option<&OutcomeSummary>, ignored: bool) -> Self {
         let status = if ignored {
             MatchStatus::Ignored
         } else {
             outcome.map(|o| o.status).unwrap_or(MatchStatus::Pending)
         };
-        let scim = outcome.and_then(|o| o.user.as_ref());
+        let scim = outcome.and_then(|o| o.scim.as_ref());
         PlanCandidate {
             email: user.email.clone(),
             user_name: user.user_name.clone(),
@@ -129,12 +129,12 @@ impl PlanCandidate {
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
             status,
-            scim_id: scim.and_then(|u| u.id.clone()),
+            scim_id: scim.map(|s| s.id.clone()),
             is_admin: user.is_admin(),
             license_status: user.license_status().map(str::to_string),
-            provisioned_on: scim.and_then(scim_created),
+            provisioned_on: scim.and(outcome.and_then(|o| o.created)),
             sources: user.sources.clone(),
-            scim: scim.and_then(TargetIdentity::of),
+            scim: scim.cloned(),
         }
     }
 

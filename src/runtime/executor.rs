@@ -490,16 +490,26 @@ async fn run(effect: Effect, inner: &Inner, control: BatchControl) -> Option<Act
         // Queued to the workspace writer in `Executor::spawn`.
         Effect::Workspace(_) => return None,
         Effect::Export(job) => {
-            if !job.overwrite && job.path.exists() {
-                return Some(Action::ExportExists { job });
-            }
             let what = job.content.kind();
-            let result = blocking(move || write_export(*job).map_err(AppError::io))
+            blocking(move || export(job))
                 .await
-                .unwrap_or_else(|e| Err(e.into()));
-            Action::Exported { what, result }
+                .unwrap_or_else(|e| Action::Exported {
+                    what,
+                    result: Err(e.into()),
+                })
         }
     })
+}
+
+/// Runs an export (blocking): a file already there is not replaced unless the job says
+/// so (`Action::ExportExists`), else [`write_export`] answers `Action::Exported`.
+fn export(job: Box<crate::app::effect::ExportJob>) -> Action {
+    if !job.overwrite && job.path.exists() {
+        return Action::ExportExists { job };
+    }
+    let what = job.content.kind();
+    let result = write_export(*job).map_err(AppError::io);
+    Action::Exported { what, result }
 }
 
 /// Writes an export (blocking): the Users view as `report` writes it, the Usage view
@@ -592,7 +602,8 @@ fn workspace_op(
     if let WorkspaceOp::Open { path } = op {
         *ws = None;
         let result = open_workspace(&path).and_then(|(w, problem)| {
-            let loaded = w.load()?;
+            // Summaries only: a full outcome is read when its details are shown.
+            let loaded = w.load_summaries()?;
             let opened = Opened {
                 path: w.path().to_path_buf(),
                 loaded: Box::new(loaded),
@@ -604,6 +615,28 @@ fn workspace_op(
         });
         return Action::WorkspaceLoaded { result };
     }
+    // Reads, answered with their own actions.
+    let op = match op {
+        WorkspaceOp::ReadOutcome { key } => {
+            let result = match ws.as_ref() {
+                Some(w) => w
+                    .outcome(&key)
+                    .map(|o| o.map(Box::new))
+                    .map_err(AppError::from),
+                None => Err(AppError::new(ErrorKind::Bug, "no workspace is open")),
+            };
+            return Action::OutcomeRead { key, result };
+        }
+        WorkspaceOp::ExportUsers { mut job, complete } => {
+            if let (Some(w), crate::app::effect::ExportContent::Users(rows)) =
+                (ws.as_ref(), &mut job.content)
+            {
+                complete_users_export(w, rows, complete);
+            }
+            return export(job);
+        }
+        op => op,
+    };
     let Some(w) = ws.as_mut() else {
         let none = AppError::new(ErrorKind::Bug, "no workspace is open");
         return workspace_failed(what, false, none);
@@ -672,6 +705,10 @@ fn workspace_op(
         WorkspaceOp::RecordRun { kind, server } => w
             .record_run(kind, Some(server.as_str()).filter(|s| !s.is_empty()))
             .map(|_| None),
+        WorkspaceOp::MarkConflicts(marks) => w.mark_conflicts(&marks).map(|()| None),
+        WorkspaceOp::ReadOutcome { .. } | WorkspaceOp::ExportUsers { .. } => {
+            unreachable!("answered above")
+        }
         WorkspaceOp::RecordBatch { batch } => {
             let log =
                 journal::find(journal_dir, &batch).and_then(|path| journal::read_batch(&path));
@@ -684,6 +721,37 @@ fn workspace_op(
     Action::WorkspaceWritten {
         what,
         result: result.map_err(AppError::from),
+    }
+}
+
+/// Completes the rows of a Users export of which the dashboard held only a summary,
+/// from the stored outcomes. A row whose outcome cannot be read keeps its summary (and
+/// the log says so).
+fn complete_users_export(
+    w: &Workspace,
+    rows: &mut [crate::report::UserReport],
+    complete: Vec<crate::app::workspace::CompleteRow>,
+) {
+    let mut unread = 0;
+    for c in complete {
+        match w.outcome(&c.user.key) {
+            Ok(Some(stored)) => {
+                if let Some(row) = rows.get_mut(c.at) {
+                    *row = crate::report::UserReport::new(
+                        &c.user,
+                        c.presence,
+                        Some(&stored.outcome),
+                        c.ignored,
+                    );
+                }
+            }
+            Ok(None) | Err(_) => unread += 1,
+        }
+    }
+    if unread > 0 {
+        tracing::warn!(
+            "users export: {unread} rows written from their summaries (the stored result could not be read)"
+        );
     }
 }
 

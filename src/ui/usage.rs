@@ -466,11 +466,10 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .map(|r| r.status())
                 .unwrap_or(MatchStatus::Pending);
             lines.push(field("SCIM status", status.label().to_string()));
-            let scim = outcome.and_then(|o| o.user.as_ref());
-            if let Some(id) = scim.and_then(|s| s.id.clone()) {
-                lines.push(field("SCIM id", id));
+            if let Some(id) = outcome.and_then(|o| o.scim_id()) {
+                lines.push(field("SCIM id", id.to_string()));
             }
-            let created = scim.and_then(crate::plan::scim_created);
+            let created = outcome.filter(|o| o.scim.is_some()).and_then(|o| o.created);
             lines.push(field(
                 "Provisioned",
                 match created {

@@ -11,7 +11,7 @@ use super::overlay::centered;
 use super::theme::Theme;
 use crate::app::notice::Level;
 use crate::app::state::State;
-use crate::app::users::{StatusFilter, UsersState};
+use crate::app::users::{StatusFilter, StoredDetails, UsersState};
 use crate::matching::{AttemptResult, MatchStatus, Presence};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -465,8 +465,10 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             format!("{} ({})", text, at.format("%Y-%m-%d %H:%M")),
         ));
     }
+    // The full outcome: held by this session, or read from the workspace on opening.
+    let full = users.full_outcome(index);
     if row.status() == MatchStatus::Conflict {
-        if let Some(o) = row.outcome.as_deref() {
+        if let Some(o) = full {
             let why: Vec<String> = o
                 .error
                 .as_deref()
@@ -550,7 +552,27 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             user.duplicate_rows
         )));
     }
-    if let Some(outcome) = &row.outcome {
+    if let (None, Some(summary)) = (full, row.outcome.as_deref()) {
+        lines.push(Line::raw(""));
+        let key = user.key.as_str();
+        let why = match &users.stored_details {
+            StoredDetails::Failed(k, why) if k == key => {
+                format!("The full result could not be read from the workspace: {why}")
+            }
+            StoredDetails::Read(k, None) if k == key => {
+                "The workspace holds no full result for this user".to_string()
+            }
+            _ => "Reading the full result from the workspace…".to_string(),
+        };
+        lines.push(Line::styled(why, theme.dim()));
+        if !summary.detail.is_empty() {
+            lines.push(field("Result", summary.detail.clone()));
+        }
+        if let Some(scim) = &summary.scim {
+            lines.push(field("SCIM id", scim.id.clone()));
+        }
+    }
+    if let Some(outcome) = full {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Lookups tried", theme.title()));
         for attempt in &outcome.attempts {

@@ -46,7 +46,7 @@ pub use history::{
 pub use sources::{source_identities, IdentifierChange, SourceChanges, SourceIdentity};
 pub use store::{
     Conflict, Decisions, Loaded, Note, OutcomeRow, Settings, SourceRecord, StaleUser,
-    StoredOutcome, StoredPlan, StoredUsageReport, StoredUser,
+    StoredOutcome, StoredPlan, StoredSummary, StoredUsageReport, StoredUser,
 };
 pub use writer::{OutcomeWriter, WriterReport, MAX_ROWS_PER_TRANSACTION};
 

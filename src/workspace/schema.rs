@@ -2,7 +2,7 @@
 //! (it keeps the version in SQLite's `user_version`, so there is no bookkeeping table).
 //!
 //! Rules: a released migration is never edited; a change is a new `M::up` appended to
-//! [`MIGRATIONS`]. `fixtures/workspace/v1.sqlite` is a database of version 1 that every
+//! the list in `all`. `fixtures/workspace/v1.sqlite` is a database of version 1 that every
 //! later version must open with its data (see `tests/engine/workspace.rs`).
 
 use rusqlite_migration::{Migrations, M};
@@ -184,17 +184,71 @@ FROM usage_reports r, json_each(r.rows) j;
 ALTER TABLE usage_reports DROP COLUMN rows;
 "#;
 
-/// Every schema version, oldest first; the index + 1 is the version number.
-pub static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
+/// Version 3: each outcome's summary in plain columns (what the dashboard keeps in
+/// memory of an outcome, [`crate::matching::OutcomeSummary`]), so reopening parses no
+/// JSON; and an index on the users' order. The hook fills the new columns of the
+/// outcomes already stored (a stored outcome that cannot be read fails the upgrade,
+/// leaving the file as it was).
+const V3: &str = r#"
+ALTER TABLE outcomes ADD COLUMN scim_user_name TEXT;
+ALTER TABLE outcomes ADD COLUMN scim_external_id TEXT;
+ALTER TABLE outcomes ADD COLUMN scim_emails TEXT;    -- JSON: [String], the primary first
+ALTER TABLE outcomes ADD COLUMN created TEXT;        -- the SCIM user's meta.created, YYYY-MM-DD
+ALTER TABLE outcomes ADD COLUMN error TEXT;          -- LookupOutcome::error
+ALTER TABLE outcomes ADD COLUMN detail TEXT;         -- OutcomeSummary::detail
+CREATE INDEX users_position ON users(position);
+"#;
+
+/// Fills the v3 columns of every stored outcome from its JSON.
+fn v3_summaries(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    use crate::matching::LookupOutcome;
+    let mut rows = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT key, checked_at, outcome FROM outcomes")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            let key: String = r.get(0)?;
+            let checked: String = r.get(1)?;
+            let checked_at = super::parse_ts(&checked).ok_or_else(|| {
+                rusqlite_migration::HookError::Hook(format!(
+                    "outcomes.checked_at of {key:?}: not a time: {checked:?}"
+                ))
+            })?;
+            let bad = |e: &dyn std::fmt::Display| {
+                rusqlite_migration::HookError::Hook(format!("outcomes.outcome of {key:?}: {e}"))
+            };
+            let text = r.get_ref(2)?.as_str().map_err(|e| bad(&e))?;
+            let outcome: LookupOutcome = serde_json::from_str(text).map_err(|e| bad(&e))?;
+            rows.push(super::OutcomeRow::new(&key, checked_at, &outcome));
+        }
+    }
+    let mut stmt = tx.prepare_cached(super::store::INSERT_OUTCOME)?;
+    for row in &rows {
+        super::store::insert_outcome(&mut stmt, row)?;
+    }
+    Ok(())
+}
+
+/// Every schema version, oldest first; the index + 1 is the version number. A released
+/// migration is never edited.
+fn all() -> Vec<M<'static>> {
+    vec![M::up(V1), M::up(V2), M::up_with_hook(V3, v3_summaries)]
+}
 
 /// The schema version this navscim writes.
 pub fn latest_version() -> u32 {
-    MIGRATIONS.len() as u32
+    all().len() as u32
+}
+
+/// The first `versions` migrations only: what a navscim of that schema version
+/// applied (a test makes an older workspace with it).
+pub fn migrations_up_to(versions: usize) -> Migrations<'static> {
+    Migrations::new(all().into_iter().take(versions).collect())
 }
 
 /// The migrations as `rusqlite_migration` wants them.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::from_slice(MIGRATIONS)
+    Migrations::new(all())
 }
 
 #[cfg(test)]

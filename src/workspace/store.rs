@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::{parse_ts, ts, Snapshot, SourceIdentity, Workspace, WorkspaceError};
 use crate::import::SourceRef;
 use crate::import::{ColumnMapping, ReportPeriod, UsageRow};
-use crate::matching::{DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, Presence, Seat};
-use crate::plan::{Plan, ProtectedUsers};
+use crate::matching::{
+    DirUser, Directory, LookupKind, LookupOutcome, MatchStatus, OutcomeSummary, Presence, Seat,
+};
+use crate::plan::{Plan, ProtectedUsers, TargetIdentity};
 use crate::report::UserReport;
 
 /// A file loaded into the workspace.
@@ -39,6 +41,9 @@ pub struct SourceRecord {
 pub struct StoredUser {
     pub user: DirUser,
     pub presence: Presence,
+    /// The summary of their latest lookup outcome, if any (read with the user, from
+    /// plain columns).
+    pub latest: Option<StoredSummary>,
 }
 
 /// A user's latest lookup outcome: when it was checked and what the server said (the
@@ -63,17 +68,12 @@ impl StoredOutcome {
     }
 }
 
-/// A user's latest outcome as a table row shows it: status, when and how checked.
+/// What the dashboard keeps of a user's latest outcome: when it was checked and its
+/// [`OutcomeSummary`] (from plain columns of `outcomes`, schema v3: no JSON parsed).
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutcomeSummary {
+pub struct StoredSummary {
     pub checked_at: DateTime<Utc>,
-    /// [`MatchStatus::name`], e.g. `matched`.
-    pub status: String,
-    /// Active on the server (matched users only).
-    pub active: Option<bool>,
-    pub scim_id: Option<String>,
-    /// How the user was found.
-    pub lookup_kind: Option<LookupKind>,
+    pub summary: OutcomeSummary,
 }
 
 /// A note the admin wrote about a user.
@@ -153,10 +153,8 @@ pub struct StoredPlan {
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
     pub sources: Vec<SourceRecord>,
-    /// The merged users, in their order.
+    /// The merged users, in their order, each with the summary of their latest outcome.
     pub users: Vec<StoredUser>,
-    /// What a table row shows of each latest outcome, by identity key.
-    pub summaries: HashMap<String, OutcomeSummary>,
     /// Latest full outcome by identity key (empty from [`Workspace::load_summaries`]).
     pub outcomes: HashMap<String, StoredOutcome>,
     /// Hand links: identity key → SCIM id.
@@ -223,7 +221,8 @@ pub struct StaleUser {
     pub checked_at: Option<DateTime<Utc>>,
 }
 
-/// One outcome, serialised and ready to write ([`Workspace::write_outcome_rows`]).
+/// One outcome, serialised and ready to write ([`Workspace::write_outcome_rows`]): the
+/// full outcome as JSON, and its [`OutcomeSummary`] in plain columns.
 #[derive(Debug, Clone)]
 pub struct OutcomeRow {
     key: String,
@@ -232,6 +231,14 @@ pub struct OutcomeRow {
     scim_id: Option<String>,
     status: &'static str,
     active: Option<bool>,
+    scim_user_name: Option<String>,
+    scim_external_id: Option<String>,
+    /// JSON array of the SCIM user's emails, the primary first.
+    scim_emails: Option<String>,
+    /// `YYYY-MM-DD`.
+    created: Option<String>,
+    error: Option<String>,
+    detail: String,
     json: String,
 }
 
@@ -242,17 +249,83 @@ impl OutcomeRow {
             MatchStatus::Matched { active } => Some(active),
             _ => None,
         };
+        let summary = OutcomeSummary::of(outcome);
+        let scim = summary.scim.as_ref();
         OutcomeRow {
             key: key.to_string(),
             checked_at: ts(checked_at),
             lookup_kind: outcome.matched_by.map(LookupKind::name),
-            scim_id: outcome.user.as_ref().and_then(|u| u.id.clone()),
+            // The id the summary keeps (a blank id is none), so that the column and
+            // the summary read back agree.
+            scim_id: scim.map(|s| s.id.clone()),
             status: outcome.status.name(),
             active,
+            scim_user_name: scim.and_then(|s| s.user_name.clone()),
+            scim_external_id: scim.and_then(|s| s.external_id.clone()),
+            scim_emails: scim
+                .filter(|s| !s.emails.is_empty())
+                .map(|s| to_json(&s.emails)),
+            created: summary.created.map(|d| d.to_string()),
+            error: summary.error,
+            detail: summary.detail,
             // A LookupOutcome is plain data: serialising it cannot fail.
             json: serde_json::to_string(outcome).unwrap_or_default(),
         }
     }
+}
+
+/// The `outcomes` columns [`read_summary`] reads, from column `at` on (`checked_at`
+/// first). `NULL` throughout when a user has no outcome (a `LEFT JOIN`).
+const SUMMARY_COLUMNS: &str = "o.checked_at, o.status, o.active, o.lookup_kind, o.scim_id, \
+     o.scim_user_name, o.scim_external_id, o.scim_emails, o.created, o.error, o.detail";
+
+/// The [`StoredSummary`] in [`SUMMARY_COLUMNS`] from column `at` on (`None` when
+/// `checked_at` is `NULL`: no outcome).
+fn read_summary(c: &Cols<'_, '_>, at: usize) -> Result<Option<StoredSummary>, WorkspaceError> {
+    let Some(checked) = c.opt_text(at, "outcomes.checked_at")? else {
+        return Ok(None);
+    };
+    let checked_at = time(c.ws, "outcomes.checked_at", checked)?;
+    let name = c.text(at + 1, "outcomes.status")?;
+    let status = MatchStatus::from_name(name, c.get(at + 2)?)
+        .ok_or_else(|| data_err(c.ws, "outcomes.status", format!("unknown status {name:?}")))?;
+    let matched_by = c
+        .opt_text(at + 3, "outcomes.lookup_kind")?
+        .and_then(LookupKind::from_name);
+    let scim = match c.opt_text(at + 4, "outcomes.scim_id")? {
+        Some(id) => {
+            let emails: Vec<String> = match c.opt_text(at + 7, "outcomes.scim_emails")? {
+                Some(t) => from_json(c.ws, "outcomes.scim_emails", t)?,
+                None => Vec::new(),
+            };
+            Some(TargetIdentity {
+                id: id.to_string(),
+                user_name: c.get(at + 5)?,
+                external_id: c.get(at + 6)?,
+                email: emails.first().cloned(),
+                emails,
+            })
+        }
+        None => None,
+    };
+    let created = match c.opt_text(at + 8, "outcomes.created")? {
+        Some(d) => Some(
+            d.parse()
+                .map_err(|e| data_err(c.ws, "outcomes.created", format!("{d:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(Some(StoredSummary {
+        checked_at,
+        summary: OutcomeSummary {
+            status,
+            matched_by,
+            scim,
+            created,
+            error: c.get(at + 9)?,
+            detail: c.get::<Option<String>>(at + 10)?.unwrap_or_default(),
+        },
+    }))
 }
 
 fn data_err(ws: &Workspace, what: &str, e: impl std::fmt::Display) -> WorkspaceError {
@@ -384,6 +457,36 @@ fn read_user(c: &Cols<'_, '_>) -> Result<DirUser, WorkspaceError> {
     })
 }
 
+/// The statement [`insert_outcome`] runs.
+pub(super) const INSERT_OUTCOME: &str = "INSERT OR REPLACE INTO outcomes \
+     (key, checked_at, lookup_kind, scim_id, status, active, scim_user_name, \
+     scim_external_id, scim_emails, created, error, detail, outcome) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/// Writes one `outcomes` row with [`INSERT_OUTCOME`] (also used by the schema v3
+/// migration).
+pub(super) fn insert_outcome(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    r: &OutcomeRow,
+) -> rusqlite::Result<()> {
+    stmt.execute(params![
+        r.key,
+        r.checked_at,
+        r.lookup_kind,
+        r.scim_id,
+        r.status,
+        r.active,
+        r.scim_user_name,
+        r.scim_external_id,
+        r.scim_emails,
+        r.created,
+        r.error,
+        r.detail,
+        r.json
+    ])?;
+    Ok(())
+}
+
 /// Writes `u` as one `users` row (see [`read_user`] for the columns).
 fn insert_user(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -441,7 +544,6 @@ impl Workspace {
         let loaded = Loaded {
             sources: self.sources()?,
             users: self.users()?,
-            summaries: self.summaries()?,
             outcomes: if full {
                 self.outcomes()?
             } else {
@@ -519,21 +621,27 @@ impl Workspace {
         )
     }
 
-    /// The merged users, in order (plain columns since schema v2: no JSON but the rare
-    /// extra seats and sources, and a seat's license status).
+    /// The merged users, in order, each with the summary of their latest outcome (plain
+    /// columns since schema v3: no JSON but the rare extra seats and sources, a seat's
+    /// license status and the SCIM user's emails).
     pub fn users(&self) -> Result<Vec<StoredUser>, WorkspaceError> {
         let mut out = Vec::with_capacity(self.count("users")?);
         self.each(
-            "SELECT key, presence, email, user_name, idp_id, first_name, last_name, \
-             display_name, in_idp, idp_enabled, has_seat, seat_license_status, seat_is_admin, \
-             seat_id, seat_unique_user_id, other_seats, source_file, source_line, \
-             more_sources, duplicate_rows, stored_scim_id FROM users ORDER BY position",
+            &format!(
+                "SELECT u.key, u.presence, u.email, u.user_name, u.idp_id, u.first_name, \
+                 u.last_name, u.display_name, u.in_idp, u.idp_enabled, u.has_seat, \
+                 u.seat_license_status, u.seat_is_admin, u.seat_id, u.seat_unique_user_id, \
+                 u.other_seats, u.source_file, u.source_line, u.more_sources, \
+                 u.duplicate_rows, u.stored_scim_id, {SUMMARY_COLUMNS} \
+                 FROM users u LEFT JOIN outcomes o ON o.key = u.key ORDER BY u.position"
+            ),
             [],
             |c| {
                 out.push(StoredUser {
                     presence: presence_from_name(c.text(1, "users.presence")?)
                         .ok_or_else(|| data_err(self, "users.presence", "unknown presence"))?,
                     user: read_user(&c)?,
+                    latest: read_summary(&c, 21)?,
                 });
                 Ok(())
             },
@@ -541,23 +649,17 @@ impl Workspace {
         Ok(out)
     }
 
-    /// What a table row shows of each user's latest outcome, by identity key (read from
-    /// plain columns: no JSON is parsed).
-    pub fn summaries(&self) -> Result<HashMap<String, OutcomeSummary>, WorkspaceError> {
+    /// The summary of each user's latest outcome, by identity key (plain columns: no
+    /// JSON but the SCIM user's emails).
+    pub fn summaries(&self) -> Result<HashMap<String, StoredSummary>, WorkspaceError> {
         let mut out = HashMap::with_capacity(self.count("outcomes")?);
         self.each(
-            "SELECT key, checked_at, status, active, scim_id, lookup_kind FROM outcomes",
+            &format!("SELECT o.key, {SUMMARY_COLUMNS} FROM outcomes o"),
             [],
             |c| {
-                let kind: Option<&str> = c.opt_text(5, "outcomes.lookup_kind")?;
-                let summary = OutcomeSummary {
-                    checked_at: c.time(1, "outcomes.checked_at")?,
-                    status: c.get(2)?,
-                    active: c.get(3)?,
-                    scim_id: c.get(4)?,
-                    lookup_kind: kind.and_then(LookupKind::from_name),
-                };
-                out.insert(c.get(0)?, summary);
+                if let Some(summary) = read_summary(&c, 1)? {
+                    out.insert(c.get(0)?, summary);
+                }
                 Ok(())
             },
         )?;
@@ -801,24 +903,29 @@ impl Workspace {
             return Ok(());
         }
         self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO outcomes \
-                 (key, checked_at, lookup_kind, scim_id, status, active, outcome) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            let mut stmt = tx.prepare_cached(INSERT_OUTCOME)?;
             for r in rows {
-                stmt.execute(params![
-                    r.key,
-                    r.checked_at,
-                    r.lookup_kind,
-                    r.scim_id,
-                    r.status,
-                    r.active,
-                    r.json
-                ])?;
+                insert_outcome(&mut stmt, r)?;
             }
             Ok(())
         })
+    }
+
+    /// Marks stored outcomes a `conflict` with these reasons (`(key, reasons)`, the
+    /// reasons joined by `; ` as [`LookupOutcome::error`] holds them): the conflicts
+    /// the dashboard found across users at the end of a lookup run. A key without a
+    /// stored outcome is skipped. One transaction.
+    pub fn mark_conflicts(&mut self, marks: &[(String, String)]) -> Result<(), WorkspaceError> {
+        let mut rows = Vec::with_capacity(marks.len());
+        for (key, reasons) in marks {
+            let Some(mut stored) = self.outcome(key)? else {
+                continue;
+            };
+            stored.outcome.status = MatchStatus::Conflict;
+            stored.outcome.error = Some(reasons.clone());
+            rows.push(OutcomeRow::new(key, stored.checked_at, &stored.outcome));
+        }
+        self.write_outcome_rows(&rows)
     }
 
     /// Links a user to a SCIM id by hand (`None`: removes the link).
@@ -1074,9 +1181,8 @@ impl Workspace {
         older_than: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<StaleUser>, WorkspaceError> {
+        // The summaries say when and to whom: no full outcome is parsed.
         let users = self.users()?;
-        // The columns say when and to whom: no full outcome is parsed.
-        let outcomes = self.summaries()?;
         let links = self.pairs("SELECT key, scim_id FROM links")?;
         let ignores = self.pairs("SELECT key, reason FROM ignores")?;
         let cutoff = now - older_than;
@@ -1084,7 +1190,7 @@ impl Workspace {
             .into_iter()
             .filter(|u| !ignores.contains_key(&u.user.key))
             .filter_map(|u| {
-                let o = outcomes.get(&u.user.key);
+                let o = u.latest.as_ref();
                 let checked_at = o.map(|o| o.checked_at);
                 if checked_at.is_some_and(|t| t > cutoff) {
                     return None;
@@ -1093,7 +1199,7 @@ impl Workspace {
                 let id = links
                     .get(&user.key)
                     .cloned()
-                    .or_else(|| o.and_then(|o| o.scim_id.clone()));
+                    .or_else(|| o.and_then(|o| o.summary.scim_id()).map(str::to_string));
                 if id.is_some() {
                     user.stored_scim_id = id;
                 }

@@ -623,7 +623,7 @@ async fn duplicate_seat_ids_naming_different_people_are_conflicts() {
         assert!(o.error.as_deref().unwrap().contains("S-77"));
     }
     // Pure: the cross-user pass alone names the other person.
-    let marks = cross_conflicts(&dir, |i| outs.get(i));
+    let marks = cross_conflicts(&dir, |i| outs.get(i).map(|o| (o.status, o.scim_id())));
     assert!(marks
         .iter()
         .any(|(i, why, _)| *i == 0 && why.contains("tom.berg")));

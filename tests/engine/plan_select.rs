@@ -290,7 +290,9 @@ fn the_tui_path_from_directory_and_marks() {
         .users
         .iter()
         .zip(&outcomes)
-        .map(|(u, o)| PlanCandidate::from_directory(u, Some(o), false))
+        .map(|(u, o)| {
+            PlanCandidate::from_directory(u, Some(&navscim::matching::OutcomeSummary::of(o)), false)
+        })
         .collect();
     assert_eq!(
         scim_created(outcomes[0].user.as_ref().unwrap()),

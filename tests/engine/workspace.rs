@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, Utc};
 use navscim::import::{import_path, ImportOptions};
 use navscim::matching::{
-    Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus, Presence,
+    Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus, OutcomeSummary, Presence,
 };
 use navscim::plan::{Plan, PlanTarget, ProtectedUsers};
 use navscim::scim::ScimUser;
@@ -215,23 +215,28 @@ fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan() {
     let quick = ws.load_summaries().unwrap();
     assert!(quick.outcomes.is_empty());
     assert_eq!(quick.users.len(), 3);
-    assert_eq!(quick.summaries, l.summaries);
-    let s = &quick.summaries["ann@corp.example"];
+    assert_eq!(quick.users, l.users);
+    let latest = |key: &str| {
+        quick
+            .users
+            .iter()
+            .find(|u| u.user.key == key)
+            .and_then(|u| u.latest.clone())
+    };
+    let s = latest("ann@corp.example").expect("ann's summary");
+    assert_eq!(s.summary, OutcomeSummary::of(&ann.outcome));
     assert_eq!(
+        (s.summary.status, s.summary.scim_id(), s.summary.matched_by),
         (
-            s.status.as_str(),
-            s.active,
-            s.scim_id.as_deref(),
-            s.lookup_kind
-        ),
-        (
-            "matched",
-            Some(true),
+            MatchStatus::Matched { active: true },
             Some("id-ann"),
             Some(LookupKind::Email)
         )
     );
-    assert_eq!(quick.summaries["bob@corp.example"].status, "not_found");
+    assert_eq!(
+        latest("bob@corp.example").unwrap().summary.status,
+        MatchStatus::NotFound
+    );
     assert_eq!(ws.outcome("ann@corp.example").unwrap().as_ref(), Some(ann));
     assert_eq!(ws.outcome("nobody@corp.example").unwrap(), None);
 
@@ -603,10 +608,7 @@ fn the_outcome_writer_thread_writes_everything_queued_in_bounded_transactions() 
     );
     let summaries = ws.summaries().unwrap();
     assert_eq!(summaries.len(), n);
-    assert_eq!(
-        summaries["u0@corp.example"].scim_id.as_deref(),
-        Some("id-0")
-    );
+    assert_eq!(summaries["u0@corp.example"].summary.scim_id(), Some("id-0"));
     drop(ws);
 
     // A second opener gets a read-only view: its writer writes nothing and says why.
@@ -751,9 +753,7 @@ fn a_schema_v1_workspace_migrates_users_and_usage_rows_with_every_field() {
     {
         // Written as navscim of schema v1 wrote it.
         let mut conn = rusqlite::Connection::open(&db).unwrap();
-        rusqlite_migration::Migrations::from_slice(&schema::MIGRATIONS[..1])
-            .to_latest(&mut conn)
-            .unwrap();
+        schema::migrations_up_to(1).to_latest(&mut conn).unwrap();
         for (i, u) in users.iter().enumerate() {
             conn.execute(
                 "INSERT INTO users (key, position, presence, user) VALUES (?1, ?2, ?3, ?4)",
@@ -816,4 +816,116 @@ fn a_schema_v1_workspace_migrates_users_and_usage_rows_with_every_field() {
     let got: Vec<_> = l.users.iter().map(|u| u.user.clone()).collect();
     assert_eq!(got, users);
     assert_eq!(l.usage_reports[0].rows, rows[..1]);
+}
+
+/// Schema v3 keeps each outcome's summary in plain columns, so reopening parses no JSON;
+/// the upgrade fills them for the outcomes a v2 navscim stored, equal to what this
+/// navscim computes from the full outcome.
+#[test]
+fn a_schema_v2_workspace_gets_the_summary_of_every_stored_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.sqlite");
+    let mut created = matched("id-ann", "ann@corp.example", true);
+    let user = created.user.as_mut().unwrap();
+    user.extra.insert(
+        "meta".into(),
+        serde_json::json!({"created": "2026-01-05T10:00:00Z"}),
+    );
+    user.emails.push(navscim::scim::Email {
+        value: "ann@old.example".into(),
+        kind: None,
+        primary: None,
+    });
+    user.emails.push(navscim::scim::Email {
+        value: "ann@corp.example".into(),
+        kind: Some("work".into()),
+        primary: Some(true),
+    });
+    let mut conflict = matched("id-ann", "bob@corp.example", true);
+    conflict.mark_conflict("same SCIM user as ann@corp.example", false);
+    let mut missing = not_found();
+    missing.warnings.push("externalId differs".into());
+    let outcomes = [
+        ("ann@corp.example", created),
+        ("bob@corp.example", conflict),
+        ("cat@corp.example", missing),
+    ];
+    {
+        // Written as navscim of schema v2 wrote it.
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        schema::migrations_up_to(2).to_latest(&mut conn).unwrap();
+        for (i, (key, outcome)) in outcomes.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO users (key, position, presence, email, in_idp, idp_enabled, \
+                 has_seat, duplicate_rows) VALUES (?1, ?2, 'both', ?1, 1, 1, 0, 0)",
+                rusqlite::params![key, i as i64],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO outcomes (key, checked_at, lookup_kind, scim_id, status, active, \
+                 outcome) VALUES (?1, '2026-10-02T00:00:00.000Z', NULL, ?2, ?3, NULL, ?4)",
+                rusqlite::params![
+                    key,
+                    outcome.scim_id(),
+                    outcome.status.name(),
+                    serde_json::to_string(outcome).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let ws = Workspace::open(&db).unwrap();
+    assert_eq!(ws.schema_version().unwrap(), schema::latest_version());
+    let quick = ws.load_summaries().unwrap();
+    assert_eq!(quick.users.len(), 3);
+    for (stored, (key, outcome)) in quick.users.iter().zip(&outcomes) {
+        assert_eq!(stored.user.key, *key);
+        let latest = stored.latest.as_ref().expect("a summary");
+        assert_eq!(latest.summary, OutcomeSummary::of(outcome), "{key}");
+    }
+    let ann = &quick.users[0].latest.as_ref().unwrap().summary;
+    assert_eq!(ann.created.unwrap().to_string(), "2026-01-05");
+    assert_eq!(
+        ann.scim.as_ref().unwrap().emails,
+        ["ann@corp.example", "ann@old.example"]
+    );
+    assert_eq!(
+        quick.users[1].latest.as_ref().unwrap().summary.detail,
+        "conflict: same SCIM user as ann@corp.example"
+    );
+    assert_eq!(
+        quick.users[2].latest.as_ref().unwrap().summary.detail,
+        "externalId differs"
+    );
+}
+
+/// The conflicts the dashboard finds across users at the end of a run are marked in the
+/// stored outcomes: the full outcome and its summary columns.
+#[test]
+fn marked_conflicts_are_stored_in_the_outcome_and_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws.sqlite")).unwrap();
+    let at = Utc::now();
+    ws.write_outcomes(&[StoredOutcome {
+        key: "ann@corp.example".into(),
+        checked_at: at,
+        outcome: matched("id-1", "ann@corp.example", true),
+    }])
+    .unwrap();
+    let why = "same SCIM user as bob@corp.example".to_string();
+    ws.mark_conflicts(&[
+        ("ann@corp.example".into(), why.clone()),
+        ("nobody@corp.example".into(), why.clone()),
+    ])
+    .unwrap();
+    let stored = ws.outcome("ann@corp.example").unwrap().unwrap();
+    assert_eq!(stored.outcome.status, MatchStatus::Conflict);
+    assert_eq!(stored.outcome.error.as_deref(), Some(why.as_str()));
+    assert_eq!(stored.outcome.scim_id(), Some("id-1"), "the same SCIM user");
+    let summaries = ws.summaries().unwrap();
+    assert_eq!(summaries.len(), 1, "nobody was not invented");
+    let s = &summaries["ann@corp.example"];
+    assert_eq!(s.summary, OutcomeSummary::of(&stored.outcome));
+    assert_eq!(s.summary.detail, format!("conflict: {why}"));
+    assert_eq!(s.checked_at.timestamp_millis(), at.timestamp_millis());
 }

@@ -65,7 +65,7 @@ pub async fn look_up_all(client: &ScimClient, directory: &Directory) -> Vec<Look
     for u in &directory.users {
         outs.push(lookup_one(client, u, &options, &unsupported).await);
     }
-    let marks = cross_conflicts(directory, |i| outs.get(i));
+    let marks = cross_conflicts(directory, |i| outs.get(i).map(|o| (o.status, o.scim_id())));
     for (i, why, not_found_too) in marks {
         outs[i].mark_conflict(&why, not_found_too);
     }

@@ -460,7 +460,7 @@ async fn the_users_export_feeds_navscim_plan() {
             navscim::report::UserReport::new(
                 &users.directory.users[i],
                 users.presence(i),
-                users.rows[i].outcome.as_deref(),
+                users.full_outcome(i),
                 users.rows[i].ignored,
             )
         })

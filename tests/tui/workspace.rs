@@ -111,6 +111,10 @@ fn row_of(state: &State, key: &str) -> usize {
     state.users.directory.index_of(key).expect("the user")
 }
 
+fn s_users(state: &State) -> usize {
+    state.users.directory.len()
+}
+
 fn temp() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ws").join("tenant.sqlite");
@@ -196,12 +200,37 @@ async fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan_and_se
     ));
     let checked = s.users.rows[row_of(s, &noted)].checked_at.unwrap();
     assert_eq!(checked, now() - Age::days(3));
-    // The age and the note are shown in the user's details.
+    // The age and the note are shown in the user's details, and the lookups tried and
+    // the SCIM resource as the server returned it, read from the workspace (the rows
+    // keep summaries only).
+    assert!(s.users.rows.iter().all(|r| r.full.is_none()));
     focus_user(&mut again, &noted);
     cmd(&mut again, Command::Details);
-    let text = screen(&again.state, 100, 30);
+    again.settle().await;
+    let text = screen(&again.state, 100, 60);
     assert!(text.contains("3 d ago"), "{text}");
     assert!(text.contains("Left in March, ask Dana"), "{text}");
+    assert!(text.contains("Lookups tried"), "{text}");
+    assert!(text.contains("SCIM resource"), "{text}");
+    assert!(
+        text.contains(&format!("\"userName\": \"{noted}\"")),
+        "{text}"
+    );
+    cmd(&mut again, Command::Close);
+
+    // The Users export is complete too: its rows come from the stored outcomes.
+    let export = dir.path().join("users.json");
+    cmd(&mut again, Command::ClearFilters);
+    again.dispatch(key_event(KeyCode::Char(':')));
+    typed(&mut again, &format!("export {}", export.display()));
+    cmd(&mut again, Command::EditCommit);
+    again.settle().await;
+    let rows: Vec<navscim::report::UserReport> =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(rows.len(), s_users(&again.state));
+    let row = rows.iter().find(|r| r.key == noted).unwrap();
+    assert!(!row.attempts.is_empty(), "{row:?}");
+    assert_eq!(requests(&sim), sent, "still no request");
     again.close_workspace();
     sim.shutdown().await;
 }
@@ -313,12 +342,22 @@ async fn refresh_looks_up_only_stale_results_by_their_stored_scim_id_first() {
             "{key} not again"
         );
     }
+    for &i in &stale {
+        assert_eq!(s.users.rows[i].checked_at, Some(now()));
+    }
+    // The rows keep summaries; the attempts are in the workspace.
+    let keys: Vec<String> = stale
+        .iter()
+        .map(|&i| s.users.directory.users[i].key.clone())
+        .collect();
+    driver.close_workspace();
+    let ws = Workspace::open_read_only(&path).unwrap();
     let mut by_id = 0;
     let mut sent = 0;
-    for &i in &stale {
-        let row = &s.users.rows[i];
-        assert_eq!(row.checked_at, Some(now()));
-        let outcome = row.outcome.as_ref().unwrap();
+    for key in &keys {
+        let stored = ws.outcome(key).unwrap().expect("written");
+        assert_eq!(stored.checked_at, now());
+        let outcome = &stored.outcome;
         sent += outcome
             .attempts
             .iter()
@@ -343,8 +382,7 @@ async fn refresh_looks_up_only_stale_results_by_their_stored_scim_id_first() {
         "nothing but the stale users' lookups"
     );
     // The snapshot of the run says it was a refresh.
-    driver.close_workspace();
-    let history = Workspace::open_read_only(&path).unwrap().history().unwrap();
+    let history = ws.history().unwrap();
     assert_eq!(
         history.last().unwrap().kind,
         navscim::workspace::SnapshotKind::Refresh

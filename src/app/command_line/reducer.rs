@@ -13,6 +13,7 @@ use crate::app::notice::{error, failed, info, warn};
 use crate::app::pane::{actions, usage, users};
 use crate::app::state::{State, Tab};
 use crate::app::text_field::{TextEdit, TextField};
+use crate::app::workspace::WorkspaceOp;
 
 /// How many command lines the session keeps for Up / Down.
 pub const HISTORY_LEN: usize = 100;
@@ -163,8 +164,13 @@ pub fn commit(state: &mut State, out: &mut Outbox) -> Option<super::Invocation> 
 /// under review. The one export path of `x`, `w` and `:export`; a file there is not
 /// replaced before the admin says so ([`export_exists`]).
 pub fn export_to(state: &mut State, path: PathBuf, out: &mut Outbox) -> bool {
+    let mut to_complete = Vec::new();
     let content = match state.tab {
-        Tab::Users => Ok(users::reducer::export_content(state)),
+        Tab::Users => {
+            let (content, rows) = users::reducer::export_content(state);
+            to_complete = rows;
+            Ok(content)
+        }
         Tab::Usage => usage::reducer::export_content(state).and_then(|c| {
             let csv = path
                 .extension()
@@ -186,11 +192,24 @@ pub fn export_to(state: &mut State, path: PathBuf, out: &mut Outbox) -> bool {
     };
     match content {
         Ok(content) => {
-            out.push(Effect::Export(Box::new(ExportJob {
+            let job = Box::new(ExportJob {
                 path,
                 content,
                 overwrite: false,
-            })));
+            });
+            // Rows of which only the summary is in memory are completed from the
+            // workspace first (the writer does it, after the writes before it).
+            if to_complete.is_empty() {
+                out.push(Effect::Export(job));
+            } else {
+                let op = WorkspaceOp::ExportUsers {
+                    job: job.clone(),
+                    complete: to_complete,
+                };
+                if !crate::app::workspace::read(state, out, op) {
+                    out.push(Effect::Export(job));
+                }
+            }
         }
         Err(e) => state.notice = Some(error(e)),
     }

@@ -14,7 +14,9 @@ use crate::app::workspace::{self, WorkspaceOp};
 use crate::error::{AppError, ErrorKind};
 use crate::import::{ColumnRef, ImportError, ImportOptions, MappingOverride};
 use crate::lookup::{LookupJob, LookupOptions};
-use crate::matching::{Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus};
+use crate::matching::{
+    Attempt, AttemptResult, LookupKind, LookupOutcome, MatchStatus, OutcomeSummary,
+};
 use crate::report::UserReport;
 use crate::scim::{ClientStats, ScimUser};
 
@@ -218,23 +220,34 @@ pub fn paste(state: &mut State, text: &str) -> bool {
 }
 
 /// The export of the view shown (the rows as the filter and sort show them): what
-/// `x` and `:export` write on the Users pane.
-pub fn export_content(state: &State) -> ExportContent {
+/// `x` and `:export` write on the Users pane. Rows of which only the summary is in
+/// memory are made from it and listed to be completed from the stored outcomes.
+pub fn export_content(state: &State) -> (ExportContent, Vec<workspace::CompleteRow>) {
     let users = &state.users;
+    let mut complete = Vec::new();
     let rows: Vec<UserReport> = users
         .table
         .view
         .iter()
-        .map(|&i| {
-            UserReport::new(
-                &users.directory.users[i],
-                users.presence(i),
-                users.rows[i].outcome.as_deref(),
-                users.rows[i].ignored,
-            )
+        .enumerate()
+        .map(|(at, &i)| {
+            let (user, row, presence) =
+                (&users.directory.users[i], &users.rows[i], users.presence(i));
+            match (row.full.as_deref(), row.outcome.as_deref()) {
+                (None, Some(summary)) => {
+                    complete.push(workspace::CompleteRow {
+                        at,
+                        user: Box::new(user.clone()),
+                        presence,
+                        ignored: row.ignored,
+                    });
+                    UserReport::from_summary(user, presence, summary, row.ignored)
+                }
+                (full, _) => UserReport::new(user, presence, full, row.ignored),
+            }
         })
         .collect();
-    ExportContent::Users(rows)
+    (ExportContent::Users(rows), complete)
 }
 
 /// `D` / `E` / `C`: the Actions pane builds a plan from the marked users (or the
@@ -288,9 +301,10 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
         }
         Command::Sources => super::sources::open(state),
         Command::Details => {
-            if users.cursor_user().is_some() {
+            if let Some(index) = users.cursor_user() {
                 users.details_open = true;
                 users.details_scroll = 0;
+                workspace::read_details(state, index, out);
             }
         }
         Command::Relookup => {
@@ -733,12 +747,15 @@ pub fn lookup_started(state: &mut State, batch: u64, index: usize, at: Duration)
     });
 }
 
+/// A lookup answered: the row shows its summary, and the full outcome goes to the
+/// workspace ([`workspace::outcome_arrived`]).
 pub fn lookup_finished(
     state: &mut State,
     index: usize,
     outcome: Box<LookupOutcome>,
     at: Duration,
     stats: ClientStats,
+    out: &mut Outbox,
 ) {
     let users = &mut state.users;
     if index >= users.rows.len() {
@@ -769,11 +786,13 @@ pub fn lookup_finished(
             outcome.mark_conflict(&why.join("; "), false);
         }
     }
+    let summary = Box::new(OutcomeSummary::of(&outcome));
     users.update_row(index, |row| {
         row.queued = false;
         row.looking_up = false;
         row.linked = false;
-        row.outcome = Some(outcome);
+        row.outcome = Some(summary);
+        row.full = None;
     });
     let progress = &mut users.progress;
     progress.done += 1;
@@ -794,6 +813,7 @@ pub fn lookup_finished(
         users.refresh_view();
         users.table.scroll_into_view(table_height(state.size));
     }
+    workspace::outcome_arrived(state, index, outcome, out);
 }
 
 pub fn batch_done(
@@ -865,6 +885,7 @@ fn mark_cross_conflicts(users: &mut UsersState) {
             rows.get(i)
                 .filter(|r| !r.ignored)
                 .and_then(|r| r.outcome.as_deref())
+                .map(|o| (o.status, o.scim_id()))
         })
     };
     for (i, why, not_found_too) in marks {
@@ -872,9 +893,7 @@ fn mark_cross_conflicts(users: &mut UsersState) {
             continue;
         }
         users.update_row(i, |row| {
-            if let Some(o) = row.outcome.as_mut() {
-                o.mark_conflict(&why, not_found_too);
-            }
+            row.mark_conflict(&why, not_found_too);
         });
     }
 }
@@ -964,8 +983,9 @@ fn link_confirmed(
         Ok(Some(user)) => {
             let user = *user;
             let active = user.is_active();
+            // The earlier attempts, when this session still holds them.
             let mut attempts = row
-                .outcome
+                .full
                 .as_ref()
                 .map(|o| o.attempts.clone())
                 .unwrap_or_default();
@@ -989,8 +1009,10 @@ fn link_confirmed(
                 error: None,
                 warnings,
             });
+            let summary = Box::new(OutcomeSummary::of(&outcome));
             state.users.update_row(index, |row| {
-                row.outcome = Some(outcome);
+                row.outcome = Some(summary);
+                row.full = None;
                 row.linked = true;
                 row.ignored = false;
             });
@@ -1005,7 +1027,7 @@ fn link_confirmed(
                     scim_id: Some(scim_id.clone()),
                 },
             );
-            workspace::save_outcome(state, index, out);
+            workspace::save_outcome(state, index, outcome, out);
             state.notice = Some(info(format!("Linked to SCIM id {scim_id}")));
         }
         Ok(None) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::import::{Diagnostic, Import, ImportError};
 use crate::matching::{
-    AttemptResult, DirUser, Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus,
+    DirUser, Directory, DomainAliases, LookupKind, LookupOutcome, MatchStatus, OutcomeSummary,
     Presence,
 };
 use crate::scim::ScimUser;
@@ -143,7 +143,13 @@ pub struct UserRow {
     pub queued: bool,
     /// A lookup request for this user is in flight.
     pub looking_up: bool,
-    pub outcome: Option<Box<LookupOutcome>>,
+    /// The latest outcome, as the table, plans and joins read it.
+    pub outcome: Option<Box<OutcomeSummary>>,
+    /// The latest full outcome (attempts, candidates, the SCIM resource as returned),
+    /// kept only while no writable workspace holds it (no workspace, or a read-only
+    /// one); otherwise the details read it from the workspace
+    /// ([`crate::app::workspace::outcome_arrived`]).
+    pub full: Option<Box<LookupOutcome>>,
     pub ignored: bool,
     /// Linked by hand to a SCIM id (verified by GET).
     pub linked: bool,
@@ -168,12 +174,46 @@ impl UserRow {
         }
     }
 
-    pub fn scim_user(&self) -> Option<&ScimUser> {
-        self.outcome.as_ref().and_then(|o| o.user.as_ref())
+    pub fn scim_id(&self) -> Option<&str> {
+        self.outcome.as_ref().and_then(|o| o.scim_id())
     }
 
-    pub fn scim_id(&self) -> Option<&str> {
-        self.scim_user().and_then(|u| u.id.as_deref())
+    /// Marks the outcome a conflict (see [`LookupOutcome::mark_conflict`]), in the
+    /// summary and in the full outcome if kept. Returns whether it changed anything.
+    pub fn mark_conflict(&mut self, why: &str, also_not_found: bool) -> bool {
+        if let Some(full) = self.full.as_mut() {
+            full.mark_conflict(why, also_not_found);
+        }
+        self.outcome
+            .as_mut()
+            .is_some_and(|o| o.mark_conflict(why, also_not_found))
+    }
+}
+
+/// The full outcome the details view shows when this session does not hold it: read
+/// from the workspace ([`crate::app::workspace::read_details`]). Keyed by the user's
+/// identity key, so an answer for another user is never shown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum StoredDetails {
+    #[default]
+    None,
+    /// Asked of the workspace.
+    Reading(String),
+    /// The workspace's answer: the stored outcome (none: nothing stored).
+    Read(String, Option<Box<LookupOutcome>>),
+    /// The read failed: why.
+    Failed(String, String),
+}
+
+impl StoredDetails {
+    /// Whether this is about the user `key`.
+    pub fn is_for(&self, key: &str) -> bool {
+        match self {
+            StoredDetails::None => false,
+            StoredDetails::Reading(k) | StoredDetails::Read(k, _) | StoredDetails::Failed(k, _) => {
+                k == key
+            }
+        }
     }
 }
 
@@ -306,6 +346,8 @@ pub struct UsersState {
     pub quiet_batches: BTreeSet<u64>,
     pub details_open: bool,
     pub details_scroll: u16,
+    /// The full outcome of the user whose details are shown, read from the workspace.
+    pub stored_details: StoredDetails,
     /// The loaded files and every problem found in them (`p`); scrolls like details.
     pub files_open: bool,
     pub prompt: Option<Prompt>,
@@ -567,12 +609,27 @@ impl UsersState {
                     Presence::Missing => "no seat in the Sales Navigator export",
                     _ => "",
                 };
-                Cow::Owned(match (note.is_empty(), detail.is_empty()) {
-                    (true, _) => detail,
-                    (false, true) => note.to_string(),
-                    (false, false) => format!("{note}; {detail}"),
-                })
+                match (note.is_empty(), detail.is_empty()) {
+                    (true, _) => Cow::Borrowed(detail),
+                    (false, true) => Cow::Borrowed(note),
+                    (false, false) => Cow::Owned(format!("{note}; {detail}")),
+                }
             }
+        }
+    }
+
+    /// User `index`'s full latest outcome, if this session holds it or the workspace's
+    /// answer for them is in.
+    pub fn full_outcome(&self, index: usize) -> Option<&LookupOutcome> {
+        let row = self.rows.get(index)?;
+        if let Some(full) = row.full.as_deref() {
+            return Some(full);
+        }
+        match &self.stored_details {
+            StoredDetails::Read(key, Some(o)) if *key == self.directory.users.get(index)?.key => {
+                Some(o)
+            }
+            _ => None,
         }
     }
 
@@ -582,40 +639,12 @@ impl UsersState {
     }
 
     /// The text of the one-line summary of a finished user, for the table's detail column.
-    pub fn detail(&self, index: usize) -> String {
-        let row = &self.rows[index];
-        let Some(outcome) = &row.outcome else {
-            return String::new();
-        };
-        if let Some(w) = outcome
-            .warnings
-            .first()
-            .filter(|_| outcome.status != MatchStatus::Conflict)
-        {
-            return w.clone();
-        }
-        match outcome.status {
-            MatchStatus::Matched { .. } => outcome
-                .matched_by
-                .map(|k| format!("by {}", k.label()))
-                .unwrap_or_default(),
-            MatchStatus::Ambiguous => format!("{} candidates", outcome.candidates.len()),
-            MatchStatus::Error => outcome.error.clone().unwrap_or_default(),
-            MatchStatus::Conflict => format!(
-                "conflict: {}",
-                outcome.error.as_deref().unwrap_or("identities disagree")
-            ),
-            MatchStatus::NotFound => {
-                let tried: Vec<&str> = outcome
-                    .attempts
-                    .iter()
-                    .filter(|a| !matches!(a.result, AttemptResult::Skipped(_)))
-                    .map(|a| a.kind.label())
-                    .collect();
-                format!("tried {}", tried.join(", "))
-            }
-            _ => String::new(),
-        }
+    pub fn detail(&self, index: usize) -> &str {
+        self.rows[index]
+            .outcome
+            .as_ref()
+            .map(|o| o.detail.as_str())
+            .unwrap_or("")
     }
 }
 
