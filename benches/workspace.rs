@@ -380,28 +380,22 @@ fn child_load(path: &str) {
     if mode == "parts" {
         // The parts one by one: where the time and memory go.
         let ws = Workspace::open(std::path::Path::new(path)).unwrap();
+        let part = |name: &str, t: Instant| {
+            println!(
+                "  {name}: {:.0} ms, RSS {:.0} MB",
+                t.elapsed().as_secs_f64() * 1e3,
+                status_kb("VmRSS:") as f64 / 1024.0
+            )
+        };
         let t = Instant::now();
         let users = ws.users().unwrap();
-        println!(
-            "  users: {:.0} ms, RSS {:.0} MB",
-            t.elapsed().as_secs_f64() * 1e3,
-            status_kb("VmRSS:") as f64 / 1024.0
-        );
+        part("users with their summaries", t);
+        let t = Instant::now();
+        let usage = ws.load_summaries().unwrap().usage_reports;
+        part("everything again (load_summaries)", t);
         let t = Instant::now();
         let outcomes = ws.outcomes().unwrap();
-        println!(
-            "  outcomes: {:.0} ms, RSS {:.0} MB",
-            t.elapsed().as_secs_f64() * 1e3,
-            status_kb("VmRSS:") as f64 / 1024.0
-        );
-        let t = Instant::now();
-        let usage = ws.load().unwrap().usage_reports;
-        println!(
-            "  everything again: {:.0} ms, RSS {:.0} MB, peak {:.0} MB",
-            t.elapsed().as_secs_f64() * 1e3,
-            status_kb("VmRSS:") as f64 / 1024.0,
-            status_kb("VmHWM:") as f64 / 1024.0
-        );
+        part("every full outcome (not read on reopening)", t);
         drop((users, outcomes, usage));
         return;
     }

@@ -184,27 +184,52 @@ FROM usage_reports r, json_each(r.rows) j;
 ALTER TABLE usage_reports DROP COLUMN rows;
 "#;
 
-/// Version 3: each outcome's summary in plain columns (what the dashboard keeps in
-/// memory of an outcome, [`crate::matching::OutcomeSummary`]), so reopening parses no
-/// JSON; and an index on the users' order. The hook fills the new columns of the
-/// outcomes already stored (a stored outcome that cannot be read fails the upgrade,
-/// leaving the file as it was).
+/// Version 3: each outcome's summary in plain columns of `outcomes` (what the dashboard
+/// keeps in memory of an outcome, [`crate::matching::OutcomeSummary`]) and the full
+/// outcome in a table of its own, so reopening reads small rows and parses no JSON; and
+/// an index on the users' order. The hook fills the summaries of the outcomes already
+/// stored (a stored outcome that cannot be read fails the upgrade, leaving the file as
+/// it was).
 const V3: &str = r#"
-ALTER TABLE outcomes ADD COLUMN scim_user_name TEXT;
-ALTER TABLE outcomes ADD COLUMN scim_external_id TEXT;
-ALTER TABLE outcomes ADD COLUMN scim_emails TEXT;    -- JSON: [String], the primary first
-ALTER TABLE outcomes ADD COLUMN created TEXT;        -- the SCIM user's meta.created, YYYY-MM-DD
-ALTER TABLE outcomes ADD COLUMN error TEXT;          -- LookupOutcome::error
-ALTER TABLE outcomes ADD COLUMN detail TEXT;         -- OutcomeSummary::detail
+CREATE TABLE outcome_details (
+    key     TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL               -- JSON: matching::LookupOutcome
+);
+INSERT INTO outcome_details (key, outcome) SELECT key, outcome FROM outcomes;
+
+CREATE TABLE outcomes_v3 (
+    key              TEXT PRIMARY KEY,
+    checked_at       TEXT NOT NULL,     -- RFC 3339, UTC
+    status           TEXT NOT NULL,     -- matching::MatchStatus::name
+    active           INTEGER,           -- 0/1 when matched, else NULL
+    lookup_kind      TEXT,              -- matching::LookupKind that matched, if any
+    scim_id          TEXT,
+    scim_user_name   TEXT,
+    scim_external_id TEXT,
+    scim_emails      TEXT,              -- JSON: [String], the primary first
+    created          TEXT,              -- the SCIM user's meta.created, YYYY-MM-DD
+    error            TEXT,              -- LookupOutcome::error
+    detail           TEXT               -- OutcomeSummary::detail
+);
+INSERT INTO outcomes_v3 (key, checked_at, status, active, lookup_kind, scim_id)
+SELECT key, checked_at, status, active, lookup_kind, scim_id FROM outcomes;
+DROP TABLE outcomes;
+ALTER TABLE outcomes_v3 RENAME TO outcomes;
+CREATE INDEX outcomes_checked_at ON outcomes(checked_at);
+CREATE INDEX outcomes_scim_id ON outcomes(scim_id);
+
 CREATE INDEX users_position ON users(position);
 "#;
 
-/// Fills the v3 columns of every stored outcome from its JSON.
+/// Fills the v3 summary columns of every stored outcome from its JSON.
 fn v3_summaries(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
     use crate::matching::LookupOutcome;
     let mut rows = Vec::new();
     {
-        let mut stmt = tx.prepare("SELECT key, checked_at, outcome FROM outcomes")?;
+        let mut stmt = tx.prepare(
+            "SELECT o.key, o.checked_at, d.outcome FROM outcomes o \
+             JOIN outcome_details d ON d.key = o.key",
+        )?;
         let mut q = stmt.query([])?;
         while let Some(r) = q.next()? {
             let key: String = r.get(0)?;
@@ -222,9 +247,8 @@ fn v3_summaries(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
             rows.push(super::OutcomeRow::new(&key, checked_at, &outcome));
         }
     }
-    let mut stmt = tx.prepare_cached(super::store::INSERT_OUTCOME)?;
     for row in &rows {
-        super::store::insert_outcome(&mut stmt, row)?;
+        super::store::insert_outcome(tx, row)?;
     }
     Ok(())
 }

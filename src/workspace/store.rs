@@ -457,19 +457,19 @@ fn read_user(c: &Cols<'_, '_>) -> Result<DirUser, WorkspaceError> {
     })
 }
 
-/// The statement [`insert_outcome`] runs.
-pub(super) const INSERT_OUTCOME: &str = "INSERT OR REPLACE INTO outcomes \
-     (key, checked_at, lookup_kind, scim_id, status, active, scim_user_name, \
-     scim_external_id, scim_emails, created, error, detail, outcome) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-
-/// Writes one `outcomes` row with [`INSERT_OUTCOME`] (also used by the schema v3
-/// migration).
+/// Writes one outcome: its summary into `outcomes`, the full outcome into
+/// `outcome_details` (also used by the schema v3 migration).
 pub(super) fn insert_outcome(
-    stmt: &mut rusqlite::CachedStatement<'_>,
+    tx: &rusqlite::Transaction<'_>,
     r: &OutcomeRow,
 ) -> rusqlite::Result<()> {
-    stmt.execute(params![
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO outcomes \
+         (key, checked_at, lookup_kind, scim_id, status, active, scim_user_name, \
+         scim_external_id, scim_emails, created, error, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
         r.key,
         r.checked_at,
         r.lookup_kind,
@@ -482,8 +482,9 @@ pub(super) fn insert_outcome(
         r.created,
         r.error,
         r.detail,
-        r.json
     ])?;
+    tx.prepare_cached("INSERT OR REPLACE INTO outcome_details (key, outcome) VALUES (?1, ?2)")?
+        .execute(params![r.key, r.json])?;
     Ok(())
 }
 
@@ -532,18 +533,54 @@ impl Workspace {
         self.load_with(true)
     }
 
-    /// Everything but the full outcomes (`outcomes` is empty; `summaries` has what a
-    /// table row shows): the quick start for a large workspace. A full outcome is then
-    /// read when needed with [`Workspace::outcome`].
+    /// What the dashboard shows on reopening, quickly: everything but the full outcomes
+    /// (`outcomes` is empty; each user carries the summary of their latest outcome) and
+    /// the rows of all usage reports but the latest (the others keep their periods and
+    /// hashes). A full outcome is read when needed with [`Workspace::outcome`]. The
+    /// latest report's rows are read on a second, read-only connection while the users
+    /// are read (this thread is the workspace's only writer, so both see the same data;
+    /// if that connection cannot be opened, they are read here after the users).
     pub fn load_summaries(&self) -> Result<Loaded, WorkspaceError> {
         self.load_with(false)
     }
 
     fn load_with(&self, full: bool) -> Result<Loaded, WorkspaceError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let mut usage_reports = self.usage_reports_listed()?;
+        let latest = usage_reports
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, r)| r.loaded_at)
+            .map(|(i, _)| i);
+        let (users, latest_rows) = std::thread::scope(|scope| {
+            let helper = match (full, latest) {
+                (false, Some(i)) => {
+                    let report = usage_reports[i].path.clone();
+                    let path = self.path.clone();
+                    Some(scope.spawn(move || {
+                        let ro = Workspace::open_read_only(&path).ok()?;
+                        ro.usage_rows(&report).ok()
+                    }))
+                }
+                _ => None,
+            };
+            let users = self.users();
+            let rows = helper.and_then(|h| h.join().ok().flatten());
+            (users, rows)
+        });
+        match latest_rows {
+            Some(rows) => usage_reports[latest.unwrap_or_default()].rows = rows,
+            None => {
+                for (i, report) in usage_reports.iter_mut().enumerate() {
+                    if full || Some(i) == latest {
+                        report.rows = self.usage_rows(&report.path)?;
+                    }
+                }
+            }
+        }
         let loaded = Loaded {
             sources: self.sources()?,
-            users: self.users()?,
+            users: users?,
             outcomes: if full {
                 self.outcomes()?
             } else {
@@ -553,7 +590,7 @@ impl Workspace {
             ignores: self.pairs("SELECT key, reason FROM ignores")?,
             notes: self.notes()?,
             conflicts: self.conflicts()?,
-            usage_reports: self.usage_reports()?,
+            usage_reports,
             settings: self.settings()?,
             plan: self.plan()?,
             history: self.history()?,
@@ -670,7 +707,8 @@ impl Workspace {
     pub fn outcome(&self, key: &str) -> Result<Option<StoredOutcome>, WorkspaceError> {
         let mut found = None;
         self.each(
-            "SELECT checked_at, outcome FROM outcomes WHERE key = ?1",
+            "SELECT o.checked_at, d.outcome FROM outcomes o \
+             JOIN outcome_details d ON d.key = o.key WHERE o.key = ?1",
             [key],
             |c| {
                 found = Some(StoredOutcome {
@@ -687,7 +725,9 @@ impl Workspace {
     /// Latest outcome by identity key.
     pub fn outcomes(&self) -> Result<HashMap<String, StoredOutcome>, WorkspaceError> {
         let mut out = HashMap::with_capacity(self.count("outcomes")?);
-        self.each("SELECT key, checked_at, outcome FROM outcomes", [], |c| {
+        let sql = "SELECT o.key, o.checked_at, d.outcome FROM outcomes o \
+                   JOIN outcome_details d ON d.key = o.key";
+        self.each(sql, [], |c| {
             let key: String = c.get(0)?;
             let o = StoredOutcome {
                 checked_at: c.time(1, "outcomes.checked_at")?,
@@ -738,7 +778,16 @@ impl Workspace {
     }
 
     pub(crate) fn usage_reports(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
-        let mut reports = self.all(
+        let mut reports = self.usage_reports_listed()?;
+        for report in &mut reports {
+            report.rows = self.usage_rows(&report.path)?;
+        }
+        Ok(reports)
+    }
+
+    /// The usage reports loaded, oldest first, without their rows.
+    fn usage_reports_listed(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
+        self.all(
             "SELECT path, period_start, period_end, content_hash, loaded_at \
              FROM usage_reports ORDER BY loaded_at, path",
             |c| {
@@ -756,11 +805,7 @@ impl Workspace {
                     content_hash: c.get(3)?,
                 })
             },
-        )?;
-        for report in &mut reports {
-            report.rows = self.usage_rows(&report.path)?;
-        }
-        Ok(reports)
+        )
     }
 
     /// The rows of the usage report loaded from `path`, in its order.
@@ -903,9 +948,8 @@ impl Workspace {
             return Ok(());
         }
         self.write(|tx| {
-            let mut stmt = tx.prepare_cached(INSERT_OUTCOME)?;
             for r in rows {
-                insert_outcome(&mut stmt, r)?;
+                insert_outcome(tx, r)?;
             }
             Ok(())
         })
@@ -1151,15 +1195,18 @@ impl Workspace {
             return Ok(());
         }
         self.write(|tx| {
-            let mut stmt = tx.prepare(
-                "UPDATE outcomes SET active = ?2, \
-                 outcome = json_set(outcome, '$.status', json_object('matched', json_object('active', json(?3))), \
-                 '$.user.active', json(?3)) \
-                 WHERE scim_id = ?1 AND status = 'matched'",
+            let mut details = tx.prepare(
+                "UPDATE outcome_details SET \
+                 outcome = json_set(outcome, '$.status', json_object('matched', json_object('active', json(?2))), \
+                 '$.user.active', json(?2)) \
+                 WHERE key IN (SELECT key FROM outcomes WHERE scim_id = ?1 AND status = 'matched')",
             )?;
+            let mut summary = tx
+                .prepare("UPDATE outcomes SET active = ?2 WHERE scim_id = ?1 AND status = 'matched'")?;
             for (id, active) in changes {
                 let flag = if *active { "true" } else { "false" };
-                stmt.execute(params![id, active, flag])?;
+                details.execute(params![id, flag])?;
+                summary.execute(params![id, active])?;
             }
             Ok(())
         })

@@ -929,3 +929,38 @@ fn marked_conflicts_are_stored_in_the_outcome_and_its_summary() {
     assert_eq!(s.summary.detail, format!("conflict: {why}"));
     assert_eq!(s.checked_at.timestamp_millis(), at.timestamp_millis());
 }
+
+/// Reopening reads the rows of the latest usage report only (the dashboard shows that
+/// one; the others keep their periods), on a second connection while the users are
+/// read; `load` (the headless commands) reads them all.
+#[test]
+fn the_quick_start_reads_the_latest_usage_report_rows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws.sqlite")).unwrap();
+    let rows = usage_rows_of_every_shape();
+    let now = Utc::now();
+    for (path, at, rows) in [
+        ("september.csv", now - Duration::days(30), &rows[..1]),
+        ("october.csv", now, &rows[..]),
+    ] {
+        ws.save_usage_report(&StoredUsageReport {
+            path: path.into(),
+            period: None,
+            content_hash: "0".repeat(64),
+            loaded_at: at,
+            rows: rows.to_vec(),
+        })
+        .unwrap();
+    }
+    let quick = ws.load_summaries().unwrap();
+    let got: Vec<(&str, usize)> = quick
+        .usage_reports
+        .iter()
+        .map(|r| (r.path.as_str(), r.rows.len()))
+        .collect();
+    assert_eq!(got, [("september.csv", 0), ("october.csv", rows.len())]);
+    assert_eq!(quick.usage_reports[1].rows, rows);
+    let all = ws.load().unwrap();
+    let got: Vec<usize> = all.usage_reports.iter().map(|r| r.rows.len()).collect();
+    assert_eq!(got, [1, rows.len()]);
+}
