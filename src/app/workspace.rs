@@ -393,6 +393,7 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
         directory.has_salesnav = sources.iter().any(|s| s.kind == "salesnav_users")
             || users.iter().any(|u| u.presence != Presence::Unknown);
         let mut rows = Vec::with_capacity(users.len());
+        directory.users.reserve_exact(users.len());
         for stored in users {
             let mut user = stored.user;
             if let Some(id) = links.get(&user.key) {
@@ -401,7 +402,7 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
             let latest = stored.latest;
             rows.push(UserRow {
                 checked_at: latest.as_ref().map(|l| l.checked_at),
-                outcome: latest.map(|l| Box::new(l.summary)),
+                outcome: latest.map(|l| l.summary),
                 ignored: ignores.contains_key(&user.key),
                 linked: links.contains_key(&user.key),
                 ..UserRow::default()
@@ -802,7 +803,7 @@ mod tests {
                     presence: Presence::Unknown,
                     latest: (u.key == "ann@corp.example").then(|| StoredSummary {
                         checked_at: then,
-                        summary: OutcomeSummary::of(&not_found()),
+                        summary: Box::new(OutcomeSummary::of(&not_found())),
                     }),
                 })
                 .collect(),

@@ -73,7 +73,9 @@ impl StoredOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSummary {
     pub checked_at: DateTime<Utc>,
-    pub summary: OutcomeSummary,
+    /// Boxed: the dashboard keeps it as it is in its row (and a user without an outcome
+    /// costs a pointer, not a summary).
+    pub summary: Box<OutcomeSummary>,
 }
 
 /// A note the admin wrote about a user.
@@ -317,14 +319,14 @@ fn read_summary(c: &Cols<'_, '_>, at: usize) -> Result<Option<StoredSummary>, Wo
     };
     Ok(Some(StoredSummary {
         checked_at,
-        summary: OutcomeSummary {
+        summary: Box::new(OutcomeSummary {
             status,
             matched_by,
             scim,
             created,
             error: c.get(at + 9)?,
             detail: c.get::<Option<String>>(at + 10)?.unwrap_or_default(),
-        },
+        }),
     }))
 }
 

@@ -224,7 +224,7 @@ fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan() {
             .and_then(|u| u.latest.clone())
     };
     let s = latest("ann@corp.example").expect("ann's summary");
-    assert_eq!(s.summary, OutcomeSummary::of(&ann.outcome));
+    assert_eq!(*s.summary, OutcomeSummary::of(&ann.outcome));
     assert_eq!(
         (s.summary.status, s.summary.scim_id(), s.summary.matched_by),
         (
@@ -881,7 +881,7 @@ fn a_schema_v2_workspace_gets_the_summary_of_every_stored_outcome() {
     for (stored, (key, outcome)) in quick.users.iter().zip(&outcomes) {
         assert_eq!(stored.user.key, *key);
         let latest = stored.latest.as_ref().expect("a summary");
-        assert_eq!(latest.summary, OutcomeSummary::of(outcome), "{key}");
+        assert_eq!(*latest.summary, OutcomeSummary::of(outcome), "{key}");
     }
     let ann = &quick.users[0].latest.as_ref().unwrap().summary;
     assert_eq!(ann.created.unwrap().to_string(), "2026-01-05");
@@ -925,7 +925,7 @@ fn marked_conflicts_are_stored_in_the_outcome_and_its_summary() {
     let summaries = ws.summaries().unwrap();
     assert_eq!(summaries.len(), 1, "nobody was not invented");
     let s = &summaries["ann@corp.example"];
-    assert_eq!(s.summary, OutcomeSummary::of(&stored.outcome));
+    assert_eq!(*s.summary, OutcomeSummary::of(&stored.outcome));
     assert_eq!(s.summary.detail, format!("conflict: {why}"));
     assert_eq!(s.checked_at.timestamp_millis(), at.timestamp_millis());
 }
