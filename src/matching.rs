@@ -274,6 +274,7 @@ impl Directory {
         match import.detection.format.kind() {
             FileKind::Idp => {
                 self.has_idp = true;
+                self.reserve(import.idp_users().len());
                 for row in import.idp_users() {
                     let email = row.email.clone().or_else(|| {
                         // Entra UPNs and Okta logins are usually emails.
@@ -301,6 +302,7 @@ impl Directory {
             }
             FileKind::SalesNavUsers => {
                 self.has_salesnav = true;
+                self.reserve(import.salesnav_users().len());
                 for row in import.salesnav_users() {
                     let Some(key) =
                         key_for(row.email.as_deref(), row.unique_user_id.as_deref(), aliases)
@@ -331,6 +333,13 @@ impl Directory {
             FileKind::Usage => {}
         }
         self.users.len() - before
+    }
+
+    /// Room for `rows` more users (a file's rows: at most that many are new), so that
+    /// a 100,000-row file does not grow the list and the key index step by step.
+    fn reserve(&mut self, rows: usize) {
+        self.users.reserve(rows);
+        self.by_key.reserve(rows);
     }
 
     fn entry(&mut self, key: String) -> usize {

@@ -386,11 +386,15 @@ impl UsageState {
         self.haystacks = rows
             .iter()
             .map(|r| {
-                format!(
-                    "{}\u{1f}{}",
-                    r.name.as_deref().unwrap_or("").to_lowercase(),
-                    r.email.as_deref().unwrap_or("").to_lowercase()
-                )
+                let (name, email) = (
+                    r.name.as_deref().unwrap_or(""),
+                    r.email.as_deref().unwrap_or(""),
+                );
+                let mut s = String::with_capacity(name.len() + email.len() + 1);
+                crate::app::table::push_lowercase(&mut s, name);
+                s.push('\u{1f}');
+                crate::app::table::push_lowercase(&mut s, email);
+                s
             })
             .collect();
         self.recompute();
@@ -495,7 +499,8 @@ impl UsageState {
                 width(row.email.as_deref()),
                 width(row.name.as_deref()),
                 width(row.license_type.as_deref()),
-                crate::app::table::text_width(&row.source.line.to_string()),
+                // The line number's digits, without formatting it.
+                row.source.line.checked_ilog10().map_or(1, |d| d as u16 + 1),
             ]
         });
     }
