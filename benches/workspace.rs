@@ -487,6 +487,28 @@ fn child_first_frame(path: &str) {
     let again = Instant::now();
     std::hint::black_box(navscim::runtime::render_to_buffer(&state, 120, 40));
     println!("  next frame {:.1} ms", again.elapsed().as_secs_f64() * 1e3);
+    // The Usage pane shown (`3`): its plan preview is computed then, not at reopen.
+    let shown = Instant::now();
+    navscim::app::reduce(
+        &mut state,
+        Action::Command(navscim::app::keys::Command::GoTab(
+            navscim::app::state::Tab::ALL
+                .iter()
+                .position(|t| *t == navscim::app::state::Tab::Usage)
+                .unwrap(),
+        )),
+        now,
+    );
+    let usage_frame = navscim::runtime::render_to_buffer(&state, 120, 40);
+    println!(
+        "  Usage pane shown (reducer + frame): {:.0} ms, preview {}",
+        shown.elapsed().as_secs_f64() * 1e3,
+        match &state.usage.preview {
+            Some(p) => format!("{} to deactivate", p.operations),
+            None => "none".into(),
+        }
+    );
+    std::hint::black_box(usage_frame);
     println!(
         "load (frame): open + Workspace::load_summaries + the reducer's WorkspaceLoaded + one frame at 120x40, {USERS} users: wall {:.0} ms, CPU {:.0} ms; peak RSS {:.0} MB (baseline {:.0} MB; load {})",
         elapsed.as_secs_f64() * 1e3,

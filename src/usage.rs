@@ -81,6 +81,78 @@ impl JoinTarget {
     }
 }
 
+/// What [`join_usage`] reads of a user: the emails and the full name to join by. Read
+/// in place (a [`JoinTarget`] holds its own copies; the Users pane's [`DirUser`]s are
+/// read without copying 100,000 users' strings first).
+pub trait JoinKeys {
+    /// The emails to join by, as written: the user's email and an email-like user
+    /// name, trimmed, each once (ignoring ASCII case).
+    fn join_emails(&self) -> impl Iterator<Item = &str>;
+    /// The full name, if the user has a real one (trimmed; not an email standing in for
+    /// it). Only asked of users no email joined.
+    fn join_name(&self) -> Option<std::borrow::Cow<'_, str>>;
+}
+
+impl JoinKeys for JoinTarget {
+    fn join_emails(&self) -> impl Iterator<Item = &str> {
+        self.emails.iter().map(String::as_str)
+    }
+    fn join_name(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.name.as_deref().map(std::borrow::Cow::Borrowed)
+    }
+}
+
+/// As [`JoinTarget::from_dir_user`] makes it, without the copies.
+impl JoinKeys for DirUser {
+    fn join_emails(&self) -> impl Iterator<Item = &str> {
+        let email = self.email.as_deref().map(str::trim);
+        let user_name = self
+            .user_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !email.is_some_and(|e| e.contains('@') && e.eq_ignore_ascii_case(u)));
+        [email, user_name]
+            .into_iter()
+            .flatten()
+            .filter(|e| e.contains('@'))
+    }
+    fn join_name(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let name = match (&self.first_name, &self.last_name) {
+            (None, None) => std::borrow::Cow::Borrowed(self.display_name.as_deref()?),
+            _ => std::borrow::Cow::Owned(self.name()),
+        };
+        if name.trim().is_empty() || name.contains('@') {
+            return None;
+        }
+        Some(match name {
+            std::borrow::Cow::Borrowed(n) => std::borrow::Cow::Borrowed(n.trim()),
+            std::borrow::Cow::Owned(n) => std::borrow::Cow::Owned(n.trim().to_string()),
+        })
+    }
+}
+
+/// The users an identity key belongs to, in [`join_usage`] (one, as a rule: no list
+/// per key).
+enum Holders {
+    One(usize),
+    /// Two or more, in the order first seen.
+    Many(Vec<usize>),
+}
+
+impl Holders {
+    fn add(&mut self, i: usize) {
+        match self {
+            Holders::One(j) if *j == i => {}
+            Holders::One(j) => *self = Holders::Many(vec![*j, i]),
+            Holders::Many(list) => {
+                if !list.contains(&i) {
+                    list.push(i);
+                }
+            }
+        }
+    }
+}
+
 /// How a usage row was joined to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,13 +214,19 @@ pub fn name_key(name: &str) -> String {
 
 /// Joins usage rows to users: by normalised email (with domain aliases), else by exact
 /// full name when unique. See the module documentation for the rules.
-pub fn join_usage(targets: &[JoinTarget], rows: &[UsageRow], aliases: &DomainAliases) -> UsageJoin {
-    let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+pub fn join_usage<T: JoinKeys>(
+    targets: &[T],
+    rows: &[UsageRow],
+    aliases: &DomainAliases,
+) -> UsageJoin {
+    let mut by_email: HashMap<String, Holders> = HashMap::with_capacity(targets.len());
     for (i, t) in targets.iter().enumerate() {
-        for e in &t.emails {
-            let list = by_email.entry(identity_key(e, aliases)).or_default();
-            if !list.contains(&i) {
-                list.push(i);
+        for e in t.join_emails() {
+            match by_email.entry(identity_key(e, aliases)) {
+                std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(i),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Holders::One(i));
+                }
             }
         }
     }
@@ -166,11 +244,8 @@ pub fn join_usage(targets: &[JoinTarget], rows: &[UsageRow], aliases: &DomainAli
             leftover.push((r, "no email in the usage row".into()));
             continue;
         };
-        match by_email
-            .get(&identity_key(email, aliases))
-            .map(Vec::as_slice)
-        {
-            Some([t]) => match &mut links[*t] {
+        match by_email.get(&identity_key(email, aliases)) {
+            Some(Holders::One(t)) => match &mut links[*t] {
                 Some(link) => link.rows.push(r),
                 slot => {
                     *slot = Some(UsageLink {
@@ -179,12 +254,12 @@ pub fn join_usage(targets: &[JoinTarget], rows: &[UsageRow], aliases: &DomainAli
                     })
                 }
             },
-            Some(several) if several.len() > 1 => unmatched.push(unmatched_row(
+            Some(Holders::Many(several)) => unmatched.push(unmatched_row(
                 r,
                 row,
                 format!("the email matches {} users", several.len()),
             )),
-            _ => leftover.push((r, "no user with this email".into())),
+            None => leftover.push((r, "no user with this email".into())),
         }
     }
 
@@ -192,8 +267,8 @@ pub fn join_usage(targets: &[JoinTarget], rows: &[UsageRow], aliases: &DomainAli
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, t) in targets.iter().enumerate() {
         if links[i].is_none() {
-            if let Some(n) = &t.name {
-                by_name.entry(name_key(n)).or_default().push(i);
+            if let Some(n) = t.join_name() {
+                by_name.entry(name_key(&n)).or_default().push(i);
             }
         }
     }
@@ -587,6 +662,96 @@ mod tests {
             ]
         );
         assert_eq!(j.joined_rows() + j.unmatched.len(), rows.len());
+    }
+
+    fn dir_user(
+        email: Option<&str>,
+        user_name: Option<&str>,
+        first_last: (Option<&str>, Option<&str>),
+        display: Option<&str>,
+    ) -> DirUser {
+        DirUser {
+            key: email.unwrap_or("id:x").to_lowercase(),
+            email: email.map(Into::into),
+            user_name: user_name.map(Into::into),
+            idp_id: None,
+            first_name: first_last.0.map(Into::into),
+            last_name: first_last.1.map(Into::into),
+            display_name: display.map(Into::into),
+            in_idp: true,
+            idp_enabled: None,
+            seat: None,
+            other_seats: Vec::new(),
+            sources: Vec::new(),
+            duplicate_rows: 0,
+            stored_scim_id: None,
+        }
+    }
+
+    /// The Users pane joins its directory users in place (`JoinKeys for DirUser`): the
+    /// same join as through `JoinTarget::from_dir_user`, case by case.
+    #[test]
+    fn directory_users_join_as_their_join_targets_do() {
+        let users = vec![
+            dir_user(
+                Some(" Ann@Corp.example "),
+                None,
+                (Some("Ann"), Some("Lee")),
+                None,
+            ),
+            dir_user(
+                Some("bob@corp.example"),
+                Some("BOB@corp.example"),
+                (None, None),
+                Some(" Bob Ray "),
+            ),
+            dir_user(None, Some("cy@corp.example"), (Some("Cy"), None), None),
+            dir_user(
+                Some("dee@x.io"),
+                Some("dee.park"),
+                (None, None),
+                Some("dee@x.io"),
+            ),
+            dir_user(None, Some("eve@corp.example"), (None, Some(" Eve ")), None),
+            dir_user(Some("fay@x.io"), Some("fay2@x.io"), (None, None), None),
+            dir_user(None, None, (Some(" "), Some("")), Some("Gus Low")),
+            dir_user(
+                Some("hal@x.io"),
+                Some("hal@x.io"),
+                (Some("Hal"), Some("Ito")),
+                None,
+            ),
+            dir_user(Some("ida-no-at"), None, (None, None), Some("Ida Moe")),
+        ];
+        let rows = vec![
+            row(Some("ann@corp-example.co.uk"), Some("Ann Lee"), 2),
+            row(None, Some("bob ray"), 3),
+            row(Some("cy@corp.example"), None, 4),
+            row(None, Some("Cy"), 5),
+            row(None, Some("Eve"), 6),
+            row(Some("fay2@x.io"), None, 7),
+            row(None, Some("gus low"), 8),
+            row(None, Some("Hal Ito"), 9),
+            row(Some("HAL@x.io"), None, 10),
+            row(None, Some("Ida Moe"), 11),
+            row(Some("nobody@x.io"), Some("dee@x.io"), 12),
+        ];
+        let aliases = DomainAliases::parse("corp-example.co.uk=corp.example").unwrap();
+        let targets: Vec<JoinTarget> = users.iter().map(JoinTarget::from_dir_user).collect();
+        for (u, t) in users.iter().zip(&targets) {
+            assert_eq!(
+                u.join_emails().collect::<Vec<_>>(),
+                t.join_emails().collect::<Vec<_>>()
+            );
+            assert_eq!(u.join_name(), t.join_name());
+        }
+        let in_place = join_usage(&users, &rows, &aliases);
+        assert_eq!(in_place, join_usage(&targets, &rows, &aliases));
+        assert_eq!(
+            in_place.joined_by(JoinedBy::Name),
+            3,
+            "Bob, Eve, Ida: {in_place:#?}"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn reduce(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         changed = true;
     }
     super::workspace::persist_changes(state, &mut out);
+    usage::reducer::settle(state);
     if state.notice != notice_before {
         if let Some(notice) = &state.notice {
             // Every notice is kept: the status line shows one, the log all.

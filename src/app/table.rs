@@ -458,6 +458,18 @@ pub fn measure<const N: usize>(
     out.to_vec()
 }
 
+/// Appends `text` lower-cased as `str::to_lowercase` does it (one allocation less per
+/// value than pushing `text.to_lowercase()`: ASCII, the usual case, is lowered in place).
+pub fn push_lowercase(into: &mut String, text: &str) {
+    if text.is_ascii() {
+        let start = into.len();
+        into.push_str(text);
+        into[start..].make_ascii_lowercase();
+    } else {
+        into.push_str(&text.to_lowercase());
+    }
+}
+
 /// The width of `text` in the table's terms (characters), at most `u16::MAX`.
 pub fn text_width(text: &str) -> u16 {
     u16::try_from(text.chars().count()).unwrap_or(u16::MAX)
@@ -482,6 +494,21 @@ pub fn hidden_marks(view: &[usize], marks: &BTreeSet<usize>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_lowercase_lowers_as_to_lowercase_does() {
+        for text in [
+            "Ann.LEE@Corp.Example",
+            "",
+            "ΟΔΥΣΣΕΥΣ",
+            "Zoë İstanbul",
+            "a\u{1f}B",
+        ] {
+            let mut s = String::from("x");
+            push_lowercase(&mut s, text);
+            assert_eq!(s, format!("x{}", text.to_lowercase()), "{text}");
+        }
+    }
 
     #[test]
     fn marks_follow_items_and_ranges_cover_the_view_positions() {

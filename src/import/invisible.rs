@@ -81,9 +81,14 @@ pub fn clean(value: &str, identifier: bool) -> (String, Vec<(usize, char)>) {
 
 /// [`clean`] for an identifier, without positions.
 pub fn strip(value: &str) -> std::borrow::Cow<'_, str> {
+    // Fast path for the usual ASCII value: the only ASCII characters removed are the
+    // vertical tab and the form feed (whitespace other than space, tab, CR, LF).
     if value
-        .chars()
-        .all(|c| !is_invisible(c) && !is_unicode_space(c))
+        .bytes()
+        .all(|b| b.is_ascii() && b != 0x0B && b != 0x0C)
+        || value
+            .chars()
+            .all(|c| !is_invisible(c) && !is_unicode_space(c))
     {
         std::borrow::Cow::Borrowed(value)
     } else {
@@ -110,5 +115,15 @@ mod tests {
         assert_eq!(clean("Ann\u{A0}Lee", false).0, "Ann Lee");
         assert_eq!(strip("plain@x.io"), "plain@x.io");
         assert!(describe('\u{200B}').contains("U+200B"));
+    }
+
+    /// The ASCII fast path of [`strip`] removes what the character test removes.
+    #[test]
+    fn strip_agrees_with_clean_on_every_ascii_character() {
+        for b in 0u8..=0x7F {
+            let value = format!("a{}b@x.io", b as char);
+            assert_eq!(strip(&value), clean(&value, true).0, "byte {b:#04x}");
+        }
+        assert_eq!(strip("a\u{0B}b\u{0C}c"), "abc");
     }
 }

@@ -419,10 +419,12 @@ struct Dedup {
 }
 
 impl Dedup {
-    fn new(file: &str) -> Self {
+    /// `rows`: the table's rows (each keeps one key at most), so the key map is made
+    /// once at its size.
+    fn new(file: &str, rows: usize) -> Self {
         Dedup {
             file: file.to_string(),
-            first: HashMap::new(),
+            first: HashMap::with_capacity(rows),
             groups: BTreeMap::new(),
         }
     }
@@ -488,7 +490,7 @@ pub(super) fn build(
     let file = table.file.clone();
     let mut errors = table.errors.clone();
     let mut warnings = table.warnings.clone();
-    let mut dedup = Dedup::new(&table.file);
+    let mut dedup = Dedup::new(&table.file, table.rows.len());
     let mut unknown = Unrecognised::default();
     let rows_read = table.rows.len() + table.errors.len();
     let mut report_period = None;
@@ -564,7 +566,8 @@ pub(super) fn build(
             ImportData::Idp(out)
         }
         FileKind::SalesNavUsers => {
-            let mut seat_people: HashMap<String, (String, u64)> = HashMap::new();
+            let mut seat_people: HashMap<String, (String, u64)> =
+                HashMap::with_capacity(table.rows.len());
             let mut out: Vec<SalesNavUser> = Vec::with_capacity(table.rows.len());
             unknown.field = Some(Field::LicenseStatus);
             for row in &table.rows {

@@ -33,6 +33,7 @@
 //! usage figures as evidence. Operations are ordered most idle first (never-activated
 //! users first of all), then by email; exclusions by reason, then email.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -415,6 +416,9 @@ fn protected_keys(protected: &ProtectedUsers, aliases: &DomainAliases) -> Vec<St
     keys
 }
 
+/// Whether `c` is on the protected list: by SCIM id, or by any of its emails and user
+/// names (normalised, or as identity keys with the domain aliases applied). Each value
+/// is normalised once; with an empty list nothing is computed.
 fn is_protected(
     c: &PlanCandidate,
     protected: &ProtectedUsers,
@@ -422,29 +426,61 @@ fn is_protected(
     aliases: &DomainAliases,
 ) -> bool {
     let scim = c.scim.as_ref();
-    c.scim_id
-        .as_deref()
-        .into_iter()
-        .chain(scim.map(|t| t.id.as_str()))
-        .any(|id| protected.scim_ids.contains(id.trim()))
-        || [c.email.as_deref(), c.user_name.as_deref()]
+    if !protected.scim_ids.is_empty()
+        && c.scim_id
+            .as_deref()
             .into_iter()
-            .chain(scim.map(|t| t.user_name.as_deref()))
-            .flatten()
-            .chain(
-                scim.into_iter()
-                    .flat_map(|t| t.emails.iter().map(String::as_str)),
-            )
-            .any(|e| {
-                protected.emails.contains(&normalize_email(e))
-                    || (e.contains('@')
-                        && protected_keys
-                            .binary_search(&identity_key(e, aliases))
-                            .is_ok())
-            })
-        || c.keys(aliases)
-            .iter()
-            .any(|k| protected_keys.binary_search(k).is_ok())
+            .chain(scim.map(|t| t.id.as_str()))
+            .any(|id| protected.scim_ids.contains(id.trim()))
+    {
+        return true;
+    }
+    if protected.emails.is_empty() {
+        // `protected_keys` are made from the emails: empty too.
+        return false;
+    }
+    // The candidate's own identity keys (`PlanCandidate::keys`: email and email-like
+    // user name) are among the identity keys checked here.
+    [c.email.as_deref(), c.user_name.as_deref()]
+        .into_iter()
+        .chain(scim.map(|t| t.user_name.as_deref()))
+        .flatten()
+        .chain(
+            scim.into_iter()
+                .flat_map(|t| t.emails.iter().map(String::as_str)),
+        )
+        .any(|e| {
+            let normal = normalize_email(e);
+            protected.emails.contains(&normal)
+                || (e.contains('@')
+                    && protected_keys
+                        .binary_search(&aliases.canonical_owned(normal))
+                        .is_ok())
+        })
+}
+
+/// The users a plan is drawn from, read one at a time: a slice of [`PlanCandidate`]s,
+/// or a source that makes each candidate when asked (the Users pane's rows), so that
+/// counting what a plan would do over 100,000 users never holds them all at once.
+pub trait CandidateSource {
+    /// How many candidates (indices `0..count()`).
+    fn count(&self) -> usize;
+    /// Candidate `i` (`i < count()`).
+    fn candidate(&self, i: usize) -> Cow<'_, PlanCandidate>;
+    /// Whether candidate `i` is a Sales Navigator admin; must equal
+    /// `candidate(i).is_admin` (a source may answer without making the candidate).
+    fn is_admin(&self, i: usize) -> bool {
+        self.candidate(i).is_admin
+    }
+}
+
+impl CandidateSource for [PlanCandidate] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn candidate(&self, i: usize) -> Cow<'_, PlanCandidate> {
+        Cow::Borrowed(&self[i])
+    }
 }
 
 /// Protection follows the SCIM user, not the row (DESIGN.md section 8): the SCIM ids
@@ -455,18 +491,28 @@ fn is_protected(
 struct ProtectedScim {
     /// SCIM id → who protects it (email, "admin"/"protected").
     ids: HashMap<String, (ExclusionReason, String)>,
+    /// Per candidate: on the protected list ([`is_protected`], decided once per plan).
+    listed: Vec<bool>,
 }
 
 impl ProtectedScim {
-    fn new(
-        candidates: &[PlanCandidate],
+    fn new<S: CandidateSource + ?Sized>(
+        candidates: &S,
         protected: &ProtectedUsers,
         protected_keys: &[String],
         aliases: &DomainAliases,
     ) -> Self {
         let mut ids = HashMap::new();
-        for c in candidates {
-            let why = if is_protected(c, protected, protected_keys, aliases) {
+        let no_list = protected.emails.is_empty() && protected.scim_ids.is_empty();
+        let mut listed = vec![false; candidates.count()];
+        for (i, on_list) in listed.iter_mut().enumerate() {
+            // Without a protected list only admins protect: no need to make the others.
+            if no_list && !candidates.is_admin(i) {
+                continue;
+            }
+            let c = candidates.candidate(i);
+            *on_list = is_protected(&c, protected, protected_keys, aliases);
+            let why = if *on_list {
                 ExclusionReason::Protected
             } else if c.is_admin {
                 ExclusionReason::Admin
@@ -488,11 +534,14 @@ impl ProtectedScim {
                 ids.entry(id).or_insert((why, who.clone()));
             }
         }
-        ProtectedScim { ids }
+        ProtectedScim { ids, listed }
     }
 
     /// Whether `c` reaches a SCIM user protected through another row.
     fn reaches(&self, c: &PlanCandidate) -> Option<(ExclusionReason, String)> {
+        if self.ids.is_empty() {
+            return None;
+        }
         c.scim_id
             .iter()
             .chain(c.scim.as_ref().map(|t| &t.id))
@@ -552,6 +601,310 @@ pub fn build_deprovision_plan_for_marked(
     )
 }
 
+/// What [`build_deprovision_plan`] would decide, counted: how many operations and how
+/// many exclusions by reason, without making the plan (no operation, exclusion or
+/// detail text is made). The same decisions, in the same code
+/// (`decide_deprovision`): `excluded` equals the plan's `parameters.counts.excluded`
+/// and `operations` its number of operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeprovisionTally {
+    /// Candidates read.
+    pub candidates: usize,
+    /// Users the plan would deactivate.
+    pub operations: usize,
+    /// Exclusions by reason, by [`exclusion_name`] (users below the threshold
+    /// included, as `not_idle`).
+    pub excluded: BTreeMap<&'static str, usize>,
+}
+
+impl DeprovisionTally {
+    /// The exclusions by reason in the plan's order ([`EXCLUSION_REASONS`]), reasons
+    /// with none left out: as a plan's `parameters.counts.excluded` lists them.
+    pub fn excluded_in_order(&self) -> Vec<(&'static str, usize)> {
+        EXCLUSION_REASONS
+            .iter()
+            .map(|w| exclusion_name(*w))
+            .filter_map(|name| self.excluded.get(name).map(|n| (name, *n)))
+            .collect()
+    }
+}
+
+/// [`build_deprovision_plan`]'s counts (see [`DeprovisionTally`]) over candidates read
+/// one at a time, as of `as_of`.
+pub fn tally_deprovision<S: CandidateSource + ?Sized>(
+    candidates: &S,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    as_of: NaiveDate,
+) -> DeprovisionTally {
+    let decided = decide_deprovision(
+        candidates,
+        None,
+        usage,
+        params,
+        protected,
+        aliases,
+        as_of,
+        &mut CountOnly,
+    );
+    DeprovisionTally {
+        candidates: candidates.count(),
+        operations: decided.operations,
+        excluded: decided.counts,
+    }
+}
+
+/// Where [`decide_deprovision`] puts its decisions: the plan's lists, or nowhere (the
+/// counts are kept by `decide_deprovision` itself). Texts come as closures, made only
+/// when kept.
+trait DeprovisionSink {
+    fn exclude(&mut self, c: &PlanCandidate, why: ExclusionReason, detail: impl FnOnce() -> String);
+    /// A user below the threshold (already counted): listed only if the plan lists them.
+    fn not_idle(&mut self, c: &PlanCandidate, detail: impl FnOnce() -> String);
+    fn operation(&mut self, sort_key: i64, op: impl FnOnce() -> Operation);
+    /// The activity of a matched user, for the plan's activity summary.
+    fn matched_activity(&mut self, act: Option<Activity>);
+}
+
+/// Keeps nothing: [`tally_deprovision`].
+struct CountOnly;
+
+impl DeprovisionSink for CountOnly {
+    fn exclude(&mut self, _: &PlanCandidate, _: ExclusionReason, _: impl FnOnce() -> String) {}
+    fn not_idle(&mut self, _: &PlanCandidate, _: impl FnOnce() -> String) {}
+    fn operation(&mut self, _: i64, _: impl FnOnce() -> Operation) {}
+    fn matched_activity(&mut self, _: Option<Activity>) {}
+}
+
+/// The plan's lists.
+struct PlanLists {
+    list_not_idle: bool,
+    ops: Vec<(i64, Operation)>,
+    excluded: Vec<Exclusion>,
+    activities: Vec<Option<Activity>>,
+}
+
+impl DeprovisionSink for PlanLists {
+    fn exclude(
+        &mut self,
+        c: &PlanCandidate,
+        why: ExclusionReason,
+        detail: impl FnOnce() -> String,
+    ) {
+        self.excluded.push(c.exclusion(why, detail()));
+    }
+    fn not_idle(&mut self, c: &PlanCandidate, detail: impl FnOnce() -> String) {
+        if self.list_not_idle {
+            self.excluded
+                .push(c.exclusion(ExclusionReason::NotIdle, detail()));
+        }
+    }
+    fn operation(&mut self, sort_key: i64, op: impl FnOnce() -> Operation) {
+        self.ops.push((sort_key, op()));
+    }
+    fn matched_activity(&mut self, act: Option<Activity>) {
+        self.activities.push(act);
+    }
+}
+
+/// What [`decide_deprovision`] counted.
+#[derive(Debug, Default)]
+struct Decided {
+    counts: BTreeMap<&'static str, usize>,
+    operations: usize,
+    never_activated_seen: usize,
+    with_created: usize,
+    considered: usize,
+    /// Candidates matched to a SCIM user (marked or not).
+    matched_users: usize,
+}
+
+/// Each candidate (the marked ones, if `marked`) gets the first reason of the module
+/// documentation's rules that applies, or an operation; one implementation for the
+/// plan and its counts.
+#[allow(clippy::too_many_arguments)]
+fn decide_deprovision<S: CandidateSource + ?Sized, K: DeprovisionSink>(
+    candidates: &S,
+    marked: Option<&std::collections::BTreeSet<usize>>,
+    usage: Option<UsageData<'_>>,
+    params: &DeprovisionParams,
+    protected: &ProtectedUsers,
+    aliases: &DomainAliases,
+    as_of: NaiveDate,
+    sink: &mut K,
+) -> Decided {
+    let protected_keys = protected_keys(protected, aliases);
+    let protected_scim = ProtectedScim::new(candidates, protected, &protected_keys, aliases);
+    let mut d = Decided::default();
+    for i in 0..candidates.count() {
+        let c = candidates.candidate(i);
+        let c: &PlanCandidate = &c;
+        let matched = matches!(c.status, MatchStatus::Matched { .. });
+        if matched {
+            d.matched_users += 1;
+        }
+        if marked.is_some_and(|m| !m.contains(&i)) {
+            continue;
+        }
+        d.considered += 1;
+        if c.provisioned_on.is_some() {
+            d.with_created += 1;
+        }
+        let link = usage.and_then(|u| u.join.link(i));
+        let act = match (usage, link) {
+            (Some(u), Some(l)) => usage::link_activity(l, u.rows, u.period, as_of),
+            _ => None,
+        };
+        if matched {
+            sink.matched_activity(act);
+        }
+        let counts = &mut d.counts;
+        let mut exclude = |why: ExclusionReason, detail: &dyn Fn() -> String| {
+            *counts.entry(exclusion_name(why)).or_default() += 1;
+            sink.exclude(c, why, detail);
+        };
+        if protected_scim.listed[i] {
+            exclude(ExclusionReason::Protected, &|| {
+                "on the protected list".into()
+            });
+            continue;
+        }
+        if c.is_admin {
+            exclude(ExclusionReason::Admin, &|| {
+                "a Sales Navigator admin (from the user export)".into()
+            });
+            continue;
+        }
+        if let Some((why, detail)) = protected_scim.reaches(c) {
+            exclude(why, &|| detail.clone());
+            continue;
+        }
+        let active = match c.status {
+            MatchStatus::Ignored => {
+                exclude(ExclusionReason::Ignored, &|| "marked ignored".into());
+                continue;
+            }
+            MatchStatus::Matched { active } => active,
+            other => {
+                exclude(ExclusionReason::NotMatched, &|| not_matched_detail(other));
+                continue;
+            }
+        };
+        if !active {
+            exclude(ExclusionReason::AlreadyInactive, &|| {
+                "the SCIM user is already inactive".into()
+            });
+            continue;
+        }
+        if let Some(detail) = usage::within_grace(c.provisioned_on, as_of, params.grace_days) {
+            exclude(ExclusionReason::RecentlyProvisioned, &|| detail.clone());
+            continue;
+        }
+        let (Some(u), Some(link), Some(act)) = (usage, link, act) else {
+            exclude(ExclusionReason::NoUsage, &|| {
+                if usage.is_none() {
+                    "no usage report loaded"
+                } else if c.license_status.as_deref() == Some("PENDING") {
+                    "no row in the usage report (licence pending)"
+                } else {
+                    "no row in the usage report"
+                }
+                .into()
+            });
+            continue;
+        };
+        let sort_key;
+        match act {
+            Activity::NeverActivated => {
+                d.never_activated_seen += 1;
+                if !params.include_never_activated {
+                    exclude(ExclusionReason::NeverActivated, &|| {
+                        format!(
+                            "{} (not included: use --include-never-activated)",
+                            act.describe()
+                        )
+                    });
+                    continue;
+                }
+                sort_key = i64::MAX;
+            }
+            _ => match act.idle_beyond(params.idle_days) {
+                Some(true) => {
+                    sort_key = act.idle_days().unwrap_or(0);
+                }
+                Some(false) => {
+                    *d.counts
+                        .entry(exclusion_name(ExclusionReason::NotIdle))
+                        .or_default() += 1;
+                    sink.not_idle(c, || {
+                        format!("{} (threshold {})", act.describe(), params.idle_days)
+                    });
+                    continue;
+                }
+                None => {
+                    exclude(ExclusionReason::NotIdle, &|| {
+                        format!(
+                            "{}: cannot tell whether idle for more than {} days",
+                            act.describe(),
+                            params.idle_days
+                        )
+                    });
+                    continue;
+                }
+            },
+        }
+        d.operations += 1;
+        sink.operation(sort_key, || {
+            deactivate_operation(c, &act, link, u, as_of, params.idle_days)
+        });
+    }
+    d
+}
+
+/// The `deactivate` operation of a user idle beyond the threshold (or never activated
+/// and included), with the usage figures as evidence.
+fn deactivate_operation(
+    c: &PlanCandidate,
+    act: &Activity,
+    link: &usage::UsageLink,
+    u: UsageData<'_>,
+    as_of: NaiveDate,
+    idle_days: u32,
+) -> Operation {
+    let reason = match act {
+        Activity::NeverActivated => act.describe(),
+        _ => idle_reason(act, idle_days),
+    };
+    let row = usage::deciding_row(link, u.rows, u.period, as_of);
+    let mut evidence = Evidence {
+        target: None,
+        idle_days: act.idle_days(),
+        last_active: row.and_then(|r| r.last_active),
+        never_activated: Some(act.is_never_activated()),
+        days_active: row.and_then(|r| r.days_active),
+        searches: row.and_then(|r| r.searches),
+        profile_views: row.and_then(|r| r.profile_views),
+        inmails_sent: row.and_then(|r| r.inmails_sent),
+        license_status: c.license_status.clone(),
+        sources: Vec::new(),
+    };
+    for &r in &link.rows {
+        if let Some(row) = u.rows.get(r) {
+            let by = match link.by {
+                usage::JoinedBy::Email => "",
+                usage::JoinedBy::Name => " (joined by name)",
+            };
+            evidence.sources.push(format!("usage {}{by}", row.source));
+        }
+    }
+    evidence
+        .sources
+        .extend(c.sources.iter().map(|s| format!("user {s}")));
+    c.operation(OpKind::Deactivate, reason, evidence)
+}
+
 fn deprovision_plan(
     candidates: &[PlanCandidate],
     marked: Option<&std::collections::BTreeSet<usize>>,
@@ -562,163 +915,31 @@ fn deprovision_plan(
     ctx: PlanContext,
 ) -> Plan {
     let as_of = ctx.as_of;
-    let protected_keys = protected_keys(protected, aliases);
-    let protected_scim = ProtectedScim::new(candidates, protected, &protected_keys, aliases);
-    let mut ops: Vec<(i64, Operation)> = Vec::new();
-    let mut excluded: Vec<Exclusion> = Vec::new();
-    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut never_activated_seen = 0usize;
-    let mut with_created = 0usize;
-    let mut considered = 0usize;
-    let mut activities: Vec<Option<Activity>> = Vec::new();
-
-    for (i, c) in candidates.iter().enumerate() {
-        if marked.is_some_and(|m| !m.contains(&i)) {
-            continue;
-        }
-        considered += 1;
-        if c.provisioned_on.is_some() {
-            with_created += 1;
-        }
-        let link = usage.and_then(|u| u.join.link(i));
-        let act = match (usage, link) {
-            (Some(u), Some(l)) => usage::link_activity(l, u.rows, u.period, as_of),
-            _ => None,
-        };
-        if matches!(c.status, MatchStatus::Matched { .. }) {
-            activities.push(act);
-        }
-        let mut exclude = |why: ExclusionReason, detail: String| {
-            *counts.entry(exclusion_name(why)).or_default() += 1;
-            excluded.push(c.exclusion(why, detail));
-        };
-        if is_protected(c, protected, &protected_keys, aliases) {
-            exclude(ExclusionReason::Protected, "on the protected list".into());
-            continue;
-        }
-        if c.is_admin {
-            exclude(
-                ExclusionReason::Admin,
-                "a Sales Navigator admin (from the user export)".into(),
-            );
-            continue;
-        }
-        if let Some((why, detail)) = protected_scim.reaches(c) {
-            exclude(why, detail);
-            continue;
-        }
-        let active = match c.status {
-            MatchStatus::Ignored => {
-                exclude(ExclusionReason::Ignored, "marked ignored".into());
-                continue;
-            }
-            MatchStatus::Matched { active } => active,
-            other => {
-                exclude(ExclusionReason::NotMatched, not_matched_detail(other));
-                continue;
-            }
-        };
-        if !active {
-            exclude(
-                ExclusionReason::AlreadyInactive,
-                "the SCIM user is already inactive".into(),
-            );
-            continue;
-        }
-        if let Some(detail) = usage::within_grace(c.provisioned_on, as_of, params.grace_days) {
-            exclude(ExclusionReason::RecentlyProvisioned, detail);
-            continue;
-        }
-        let (Some(u), Some(link), Some(act)) = (usage, link, act) else {
-            let detail = if usage.is_none() {
-                "no usage report loaded"
-            } else if c.license_status.as_deref() == Some("PENDING") {
-                "no row in the usage report (licence pending)"
-            } else {
-                "no row in the usage report"
-            };
-            exclude(ExclusionReason::NoUsage, detail.into());
-            continue;
-        };
-        let row = usage::deciding_row(link, u.rows, u.period, as_of);
-        let reason;
-        let sort_key;
-        match act {
-            Activity::NeverActivated => {
-                never_activated_seen += 1;
-                if !params.include_never_activated {
-                    exclude(
-                        ExclusionReason::NeverActivated,
-                        format!(
-                            "{} (not included: use --include-never-activated)",
-                            act.describe()
-                        ),
-                    );
-                    continue;
-                }
-                reason = act.describe();
-                sort_key = i64::MAX;
-            }
-            _ => match act.idle_beyond(params.idle_days) {
-                Some(true) => {
-                    reason = idle_reason(&act, params.idle_days);
-                    sort_key = act.idle_days().unwrap_or(0);
-                }
-                Some(false) => {
-                    *counts
-                        .entry(exclusion_name(ExclusionReason::NotIdle))
-                        .or_default() += 1;
-                    if params.list_not_idle {
-                        excluded.push(c.exclusion(
-                            ExclusionReason::NotIdle,
-                            format!("{} (threshold {})", act.describe(), params.idle_days),
-                        ));
-                    }
-                    continue;
-                }
-                None => {
-                    exclude(
-                        ExclusionReason::NotIdle,
-                        format!(
-                            "{}: cannot tell whether idle for more than {} days",
-                            act.describe(),
-                            params.idle_days
-                        ),
-                    );
-                    continue;
-                }
-            },
-        }
-        let mut evidence = Evidence {
-            target: None,
-            idle_days: act.idle_days(),
-            last_active: row.and_then(|r| r.last_active),
-            never_activated: Some(act.is_never_activated()),
-            days_active: row.and_then(|r| r.days_active),
-            searches: row.and_then(|r| r.searches),
-            profile_views: row.and_then(|r| r.profile_views),
-            inmails_sent: row.and_then(|r| r.inmails_sent),
-            license_status: c.license_status.clone(),
-            sources: Vec::new(),
-        };
-        for &r in &link.rows {
-            if let Some(row) = u.rows.get(r) {
-                let by = match link.by {
-                    usage::JoinedBy::Email => "",
-                    usage::JoinedBy::Name => " (joined by name)",
-                };
-                evidence.sources.push(format!("usage {}{by}", row.source));
-            }
-        }
-        evidence
-            .sources
-            .extend(c.sources.iter().map(|s| format!("user {s}")));
-        ops.push((sort_key, c.operation(OpKind::Deactivate, reason, evidence)));
-    }
+    let mut lists = PlanLists {
+        list_not_idle: params.list_not_idle,
+        ops: Vec::new(),
+        excluded: Vec::new(),
+        activities: Vec::new(),
+    };
+    let Decided {
+        counts,
+        operations: _,
+        never_activated_seen,
+        with_created,
+        considered,
+        matched_users,
+    } = decide_deprovision(
+        candidates, marked, usage, params, protected, aliases, as_of, &mut lists,
+    );
+    let PlanLists {
+        mut ops,
+        mut excluded,
+        activities,
+        ..
+    } = lists;
 
     ops.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.email.cmp(&y.email)));
     sort_exclusions(&mut excluded);
-    let matched_users = matched_count(candidates);
     let summary = usage::summarize(activities, params.idle_days);
     let mut by_reason = serde_json::Map::new();
     for why in EXCLUSION_REASONS {

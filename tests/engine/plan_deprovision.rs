@@ -9,9 +9,9 @@ use chrono::{TimeZone, Utc};
 use navscim::import::{SourceRef, UsageRow};
 use navscim::matching::{DomainAliases, MatchStatus};
 use navscim::plan::{
-    build_deprovision_plan, check_gates, exclusion_name, join_candidates, DeprovisionParams,
-    ExclusionReason, OpKind, Permissions, Plan, PlanCandidate, PlanContext, ProtectedUsers,
-    Refusal, Thresholds, UsageData,
+    build_deprovision_plan, check_gates, exclusion_name, join_candidates, tally_deprovision,
+    DeprovisionParams, ExclusionReason, OpKind, Permissions, Plan, PlanCandidate, PlanContext,
+    ProtectedUsers, Refusal, Thresholds, UsageData,
 };
 use navscim::usage::{self, Activity};
 use plan_support::*;
@@ -560,4 +560,163 @@ fn plan_json_round_trips() {
     assert_eq!(v["version"], 1);
     assert_eq!(v["operations"][0]["op"], "deactivate");
     assert_eq!(v["excluded"][0]["why"], "admin");
+}
+
+/// The Usage pane's preview counts with `tally_deprovision` instead of building the
+/// plan: the same decisions, so the same figures, for every rule (protected by list,
+/// alias, SCIM id, the SCIM user's emails or through another row; admins and rows
+/// reaching an admin's SCIM user; grace; never activated; not idle; no usage).
+#[test]
+fn the_tally_counts_what_the_plan_decides() {
+    let old = Some("2025-01-01");
+    let mut candidates = vec![
+        cand("prot@corp.example", ACTIVE),
+        cand("byid@corp.example", ACTIVE),
+        cand("admin@corp.example", ACTIVE),
+        cand("ign@corp.example", MatchStatus::Ignored),
+        cand("nf@corp.example", MatchStatus::NotFound),
+        cand("off@corp.example", MatchStatus::Matched { active: false }),
+        cand("new@corp.example", ACTIVE),
+        cand("nousage@corp.example", ACTIVE),
+        cand("busy@corp.example", ACTIVE),
+        cand("idle@corp.example", ACTIVE),
+        cand("never@corp.example", ACTIVE),
+        cand("old.name@corp.example", ACTIVE),
+        cand("alt@corp.example", ACTIVE),
+        cand("sameadmin@corp.example", ACTIVE),
+        cand("Upper@Corp-Example.co.uk", ACTIVE),
+    ];
+    candidates[1].scim_id = Some("sn-0007".into());
+    candidates[2].is_admin = true;
+    candidates[2].scim_id = Some("scim-admin".into());
+    candidates[6].provisioned_on = Some(date("2025-05-10"));
+    // Protected through the SCIM user's emails, and through another row (old name).
+    candidates[11].scim = Some(navscim::plan::TargetIdentity {
+        id: "scim-kept".into(),
+        user_name: None,
+        external_id: None,
+        email: None,
+        emails: vec!["kept@corp.example".into()],
+    });
+    candidates[11].scim_id = Some("scim-kept".into());
+    candidates[12].scim_id = Some("scim-kept".into());
+    candidates[13].scim_id = Some("scim-admin".into());
+    let rows: Vec<UsageRow> = candidates
+        .iter()
+        .filter(|c| !c.email.as_deref().unwrap().starts_with("nousage"))
+        .enumerate()
+        .map(|(i, c)| {
+            let email = c.email.as_deref();
+            match email {
+                Some("busy@corp.example") => urow(email, None, Some("2025-05-26"), i as u64 + 2),
+                Some("never@corp.example") => {
+                    let mut r = urow(email, None, None, i as u64 + 2);
+                    r.days_active = Some(0);
+                    r
+                }
+                _ => urow(email, None, old, i as u64 + 2),
+            }
+        })
+        .collect();
+    let aliases = DomainAliases::parse("corp-example.co.uk=corp.example").unwrap();
+    let lists = [
+        ProtectedUsers::parse_list(
+            "PROT@corp-example.co.uk\nsn-0007\nKEPT@corp.example\nupper@corp.example\n",
+        ),
+        ProtectedUsers::default(),
+        ProtectedUsers::parse_list("sn-0007\n"),
+    ];
+    let mut seen = BTreeMap::new();
+    for protected in &lists {
+        for params in [
+            DeprovisionParams::default(),
+            DeprovisionParams {
+                idle_days: 30,
+                grace_days: 0,
+                include_never_activated: true,
+                list_not_idle: false,
+            },
+            DeprovisionParams {
+                idle_days: 200,
+                grace_days: 60,
+                include_never_activated: false,
+                list_not_idle: true,
+            },
+        ] {
+            let join = join_candidates(&candidates, &rows, &aliases);
+            let data = UsageData {
+                rows: &rows,
+                period: None,
+                join: &join,
+            };
+            let plan = build_deprovision_plan(
+                &candidates,
+                Some(data),
+                &params,
+                protected,
+                &aliases,
+                ctx(date("2025-05-31")),
+            );
+            let tally = tally_deprovision(
+                &candidates[..],
+                Some(data),
+                &params,
+                protected,
+                &aliases,
+                date("2025-05-31"),
+            );
+            assert_eq!(tally.operations, plan.operations.len(), "{params:?}");
+            let plan_counts: BTreeMap<&'static str, usize> = navscim::plan::EXCLUSION_REASONS
+                .iter()
+                .map(|w| exclusion_name(*w))
+                .filter_map(|n| {
+                    plan.parameters["counts"]["excluded"][n]
+                        .as_u64()
+                        .map(|v| (n, v as usize))
+                })
+                .collect();
+            assert_eq!(tally.excluded, plan_counts, "{params:?}");
+            assert_eq!(tally.candidates, candidates.len());
+            for (name, n) in &tally.excluded {
+                *seen.entry(*name).or_insert(0) += n;
+            }
+        }
+    }
+    // Every rule was exercised.
+    for name in [
+        "protected",
+        "admin",
+        "ignored",
+        "not_matched",
+        "already_inactive",
+        "recently_provisioned",
+        "no_usage",
+        "never_activated",
+        "not_idle",
+    ] {
+        assert!(seen.get(name).is_some_and(|n| *n > 0), "{name}: {seen:?}");
+    }
+    // With the list: the SCIM user's email protects both of its rows, the alias
+    // protects the upper-case row, the admin's SCIM user its second row.
+    let join = join_candidates(&candidates, &rows, &aliases);
+    let plan = build_deprovision_plan(
+        &candidates,
+        Some(UsageData {
+            rows: &rows,
+            period: None,
+            join: &join,
+        }),
+        &DeprovisionParams::default(),
+        &lists[0],
+        &aliases,
+        ctx(date("2025-05-31")),
+    );
+    for (email, want) in [
+        ("old.name@corp.example", ExclusionReason::Protected),
+        ("alt@corp.example", ExclusionReason::Protected),
+        ("Upper@Corp-Example.co.uk", ExclusionReason::Protected),
+        ("sameadmin@corp.example", ExclusionReason::Admin),
+    ] {
+        assert_eq!(why_of(&plan, email), Some(want), "{email}");
+    }
 }

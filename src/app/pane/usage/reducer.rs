@@ -20,8 +20,9 @@ use crate::app::table;
 use crate::app::text_field::{TextEdit, TextField};
 use crate::import::{DateOrder, Import, ImportOptions, NeedsDateOrder, ReportPeriod};
 use crate::plan::{
-    build_deprovision_plan, build_deprovision_plan_for_marked, exclusion_name, DeprovisionParams,
-    Plan, PlanCandidate, PlanContext, PlanInput, UsageData, EXCLUSION_REASONS,
+    build_deprovision_plan, build_deprovision_plan_for_marked, exclusion_name, tally_deprovision,
+    CandidateSource, DeprovisionParams, DeprovisionTally, ExclusionReason, Plan, PlanCandidate,
+    PlanContext, PlanInput, UsageData,
 };
 use crate::usage::{self, IDLE_PRESETS};
 
@@ -155,7 +156,7 @@ fn set_threshold(state: &mut State, days: u32) {
     usage.threshold = days;
     usage.resummarize();
     usage.refresh_view();
-    refresh_preview(state);
+    preview_due(state);
     let s = &state.usage.summary;
     state.notice = Some(info(format!(
         "Idle threshold: more than {days} days ({} users idle)",
@@ -191,7 +192,7 @@ fn prompt_command(state: &mut State, command: Command, out: &mut Outbox) -> bool
                         set_threshold(state, days);
                     } else {
                         state.usage.grace_days = days;
-                        refresh_preview(state);
+                        preview_due(state);
                         state.notice = Some(info(format!(
                             "Grace period: users provisioned less than {days} days before the as-of date are left alone"
                         )));
@@ -254,7 +255,7 @@ fn set_period(state: &mut State, period: ReportPeriod) {
     let end = period.end.expect("parse_period always sets the end");
     state.usage.as_of = Some((end, "end of the report period (as typed)".into()));
     state.usage.recompute();
-    refresh_preview(state);
+    preview_due(state);
     state.notice = Some(info(format!("Idle days are measured to {end}")));
 }
 
@@ -460,7 +461,7 @@ fn rejoin(state: &mut State) {
         .usage
         .rejoin(&state.users.directory, &state.users.aliases);
     state.usage.table.scroll_into_view(table_height(state.size));
-    refresh_preview(state);
+    preview_due(state);
 }
 
 /// The directory gained users or details: join the report again.
@@ -473,20 +474,54 @@ pub fn directory_changed(state: &mut State) {
 pub fn users_changed(state: &mut State) {
     let users = (state.users.changes, state.users.progress.running);
     if state.usage.preview_of != Some(users) {
+        preview_due(state);
+    }
+}
+
+/// The preview's inputs changed (the report, the join, the as-of date, the threshold,
+/// the grace period, or lookup results): computed again before the pane is shown.
+fn preview_due(state: &mut State) {
+    state.usage.preview_due = true;
+    state.usage.preview = None;
+}
+
+/// At the end of every action: the preview, if due and the Usage pane is on screen
+/// (the only place it is shown). O(users) then; nothing otherwise, so a workspace
+/// reopened on another pane or lookups finishing there do not pay for it.
+pub fn settle(state: &mut State) {
+    if state.usage.preview_due && state.tab == Tab::Usage {
         refresh_preview(state);
     }
 }
 
-/// Every directory user as the planning code sees them (as `navscim plan` reads the
+/// Directory user `i` as the planning code sees them (as `navscim plan` reads the
 /// Users pane's export).
+fn candidate(users: &UsersState, i: usize) -> PlanCandidate {
+    let (user, row) = (&users.directory.users[i], &users.rows[i]);
+    PlanCandidate::from_directory(user, row.outcome.as_deref(), row.ignored)
+}
+
+/// The Users pane's users as a [`CandidateSource`]: each candidate made when the
+/// planning code reads it, so a count over every user never holds them all.
+struct UsersCandidates<'a>(&'a UsersState);
+
+impl CandidateSource for UsersCandidates<'_> {
+    fn count(&self) -> usize {
+        self.0.directory.users.len().min(self.0.rows.len())
+    }
+    fn candidate(&self, i: usize) -> std::borrow::Cow<'_, PlanCandidate> {
+        std::borrow::Cow::Owned(candidate(self.0, i))
+    }
+    fn is_admin(&self, i: usize) -> bool {
+        // What `PlanCandidate::from_directory` takes for `is_admin`.
+        self.0.directory.users[i].is_admin()
+    }
+}
+
+/// Every directory user as the planning code sees them.
 fn candidates(users: &UsersState) -> Vec<PlanCandidate> {
-    users
-        .directory
-        .users
-        .iter()
-        .zip(&users.rows)
-        .map(|(user, row)| PlanCandidate::from_directory(user, row.outcome.as_deref(), row.ignored))
-        .collect()
+    let source = UsersCandidates(users);
+    (0..source.count()).map(|i| candidate(users, i)).collect()
 }
 
 fn params(usage: &UsageState, marked: bool) -> DeprovisionParams {
@@ -562,28 +597,45 @@ fn plan_for(
     })
 }
 
+/// What `navscim plan deprovision` would do with every user now: the same decisions
+/// as [`plan_for`] with nothing marked, counted without making the plan
+/// ([`tally_deprovision`]).
 fn refresh_preview(state: &mut State) {
+    state.usage.preview_due = false;
     state.usage.preview_of = Some((state.users.changes, state.users.progress.running));
-    let plan = plan_for(state, None, DateTime::<Utc>::UNIX_EPOCH);
-    state.usage.preview = plan.map(|plan| {
-        let counts = &plan.parameters["counts"]["excluded"];
-        let excluded: Vec<(&'static str, usize)> = EXCLUSION_REASONS
-            .iter()
-            .map(|w| exclusion_name(*w))
-            .filter_map(|name| counts[name].as_u64().map(|n| (name, n as usize)))
-            .collect();
-        let in_grace = excluded
-            .iter()
-            .find(|(n, _)| *n == "recently_provisioned")
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
+    state.usage.preview = preview_tally(state).map(|tally| {
+        let excluded = tally.excluded_in_order();
         PlanPreview {
-            operations: plan.operations.len(),
+            operations: tally.operations,
+            in_grace: tally
+                .excluded
+                .get(exclusion_name(ExclusionReason::RecentlyProvisioned))
+                .copied()
+                .unwrap_or(0),
             excluded,
             provisional: state.users.progress.running,
-            in_grace,
         }
     });
+}
+
+/// The preview's counts: `None` without a report or an as-of date (as [`plan_for`]).
+fn preview_tally(state: &State) -> Option<DeprovisionTally> {
+    let usage = &state.usage;
+    let report = usage.report.as_ref()?;
+    let (as_of, _) = usage.as_of.as_ref()?;
+    let data = UsageData {
+        rows: &report.rows,
+        period: report.period.as_ref(),
+        join: &usage.join,
+    };
+    Some(tally_deprovision(
+        &UsersCandidates(&state.users),
+        Some(data),
+        &params(usage, false),
+        &state.actions.protected,
+        &state.users.aliases,
+        *as_of,
+    ))
 }
 
 /// `d`: the marked users become a deactivation plan in the Actions pane.
@@ -869,6 +921,90 @@ mod tests {
             .unwrap()
             .text
             .contains("1 marked rows joined no user"));
+    }
+
+    /// The preview as the plan of every user states it (what the preview was computed
+    /// from before it was counted without making the plan).
+    fn preview_from_plan(s: &State) -> PlanPreview {
+        let plan = plan_for(s, None, DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        let counts = &plan.parameters["counts"]["excluded"];
+        let excluded: Vec<(&'static str, usize)> = crate::plan::EXCLUSION_REASONS
+            .iter()
+            .map(|w| exclusion_name(*w))
+            .filter_map(|name| counts[name].as_u64().map(|n| (name, n as usize)))
+            .collect();
+        let in_grace = excluded
+            .iter()
+            .find(|(n, _)| *n == "recently_provisioned")
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
+        PlanPreview {
+            operations: plan.operations.len(),
+            excluded,
+            provisional: s.users.progress.running,
+            in_grace,
+        }
+    }
+
+    #[test]
+    fn the_preview_counts_what_the_plan_of_every_user_decides() {
+        let mut s = state_with_users();
+        load_usage(&mut s, USAGE_NO_PERIOD);
+        cmd(&mut s, Command::EditCancel);
+        // Ann protected by the admin's list; Bob ignored on the Users pane.
+        s.actions.protected.add_email("ANN@corp.example");
+        s.users.rows[1].ignored = true;
+        s.users.changes += 1;
+        for threshold in [30, 60, 90, 200] {
+            for grace in [0, 30, 600] {
+                s.usage.threshold = threshold;
+                s.usage.grace_days = grace;
+                refresh_preview(&mut s);
+                let preview = s.usage.preview.clone().unwrap();
+                assert_eq!(
+                    preview,
+                    preview_from_plan(&s),
+                    "{threshold} d, grace {grace}"
+                );
+            }
+        }
+        let names: Vec<&str> = s
+            .usage
+            .preview
+            .as_ref()
+            .unwrap()
+            .excluded
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert!(
+            names.contains(&"protected") && names.contains(&"ignored") && names.contains(&"admin"),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn the_preview_is_computed_when_the_usage_pane_is_shown_not_before() {
+        let mut s = state_with_users();
+        s.tab = Tab::Users;
+        load_usage(&mut s, USAGE_NO_PERIOD);
+        cmd(&mut s, Command::EditCancel);
+        // Another pane on screen: nothing computed yet, but due.
+        assert_eq!(s.usage.preview, None);
+        assert!(s.usage.preview_due);
+        cmd(
+            &mut s,
+            Command::GoTab(Tab::ALL.iter().position(|t| *t == Tab::Usage).unwrap()),
+        );
+        assert_eq!(s.tab, Tab::Usage);
+        assert!(!s.usage.preview_due);
+        let shown = s.usage.preview.clone().expect("computed when shown");
+        assert_eq!(shown, preview_from_plan(&s));
+        assert_eq!(shown.operations, 1, "ann, idle 151 days: {shown:?}");
+        // A change while the pane is shown is computed within the same action.
+        cmd(&mut s, Command::CycleThreshold);
+        assert!(!s.usage.preview_due);
+        assert_eq!(s.usage.preview.clone().unwrap(), preview_from_plan(&s));
     }
 
     #[test]

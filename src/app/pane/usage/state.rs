@@ -17,7 +17,7 @@ use crate::app::table::TableState;
 use crate::app::text_field::TextField;
 use crate::import::{Diagnostic, Import, NeedsDateOrder, ReportPeriod, UsageRow};
 use crate::matching::{Directory, DomainAliases};
-use crate::usage::{self, Activity, IdleSummary, JoinTarget, UsageJoin, IDLE_PRESETS};
+use crate::usage::{self, Activity, IdleSummary, UsageJoin, IDLE_PRESETS};
 
 /// The usage report loaded (one at a time; loading another replaces it).
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +268,11 @@ pub struct UsageState {
     /// The users' data the preview was computed from (`UsersState::changes`, and
     /// whether lookups were running).
     pub preview_of: Option<(u64, bool)>,
+    /// The preview must be computed again (its inputs changed) before the pane is
+    /// next shown: the reducer computes it at the end of the action that shows the
+    /// pane, or of any action while the pane is shown ([`crate::app::pane::usage::reducer::settle`]),
+    /// never while another pane is on screen.
+    pub preview_due: bool,
     /// Lower-cased name and email per row: what `/` searches.
     haystacks: Vec<String>,
     /// The table of usage rows (items are row indices in the report).
@@ -300,6 +305,7 @@ impl Default for UsageState {
             prompt: None,
             date_order: None,
             preview_of: None,
+            preview_due: false,
         }
     }
 }
@@ -359,12 +365,9 @@ impl UsageState {
     /// Joins the report to the directory again (users or report changed), then
     /// recomputes activities, the summary and the view. O(users + rows).
     pub fn rejoin(&mut self, directory: &Directory, aliases: &DomainAliases) {
-        let targets: Vec<JoinTarget> = directory
-            .users
-            .iter()
-            .map(JoinTarget::from_dir_user)
-            .collect();
-        let join = usage::join_usage(&targets, self.rows(), aliases);
+        // The users are read in place (`JoinKeys for DirUser`, the same keys as
+        // `JoinTarget::from_dir_user`): no copy of every user's strings.
+        let join = usage::join_usage(&directory.users, self.rows(), aliases);
         self.join = join;
         let rows = self
             .report
@@ -383,11 +386,15 @@ impl UsageState {
         self.haystacks = rows
             .iter()
             .map(|r| {
-                format!(
-                    "{}\u{1f}{}",
-                    r.name.as_deref().unwrap_or("").to_lowercase(),
-                    r.email.as_deref().unwrap_or("").to_lowercase()
-                )
+                let (name, email) = (
+                    r.name.as_deref().unwrap_or(""),
+                    r.email.as_deref().unwrap_or(""),
+                );
+                let mut s = String::with_capacity(name.len() + email.len() + 1);
+                crate::app::table::push_lowercase(&mut s, name);
+                s.push('\u{1f}');
+                crate::app::table::push_lowercase(&mut s, email);
+                s
             })
             .collect();
         self.recompute();
@@ -492,7 +499,8 @@ impl UsageState {
                 width(row.email.as_deref()),
                 width(row.name.as_deref()),
                 width(row.license_type.as_deref()),
-                crate::app::table::text_width(&row.source.line.to_string()),
+                // The line number's digits, without formatting it.
+                row.source.line.checked_ilog10().map_or(1, |d| d as u16 + 1),
             ]
         });
     }

@@ -702,7 +702,11 @@ pub fn files_imported(
     let new_users = state.users.add_imports(imports);
     if user_files {
         out.emit(Event::DirectoryChanged);
-        workspace::save_users(state, out);
+        // Only a writable workspace takes the users (`save_users` copies every user
+        // into the write): without one, nothing is copied for nothing.
+        if state.workspace.writable {
+            workspace::save_users(state, out);
+        }
     }
     let files = &state.users.files[files_before..];
     let loaded = LoadSummary {

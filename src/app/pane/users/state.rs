@@ -676,19 +676,21 @@ impl UserColumn {
 }
 
 fn haystack(user: &DirUser) -> String {
-    let mut s = user.name().to_lowercase();
-    for part in [
+    let parts = [
         user.email.as_deref(),
         user.user_name.as_deref(),
         user.external_id(),
         user.idp_id.as_deref(),
         user.stored_scim_id.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    ];
+    let name = user.name();
+    let mut s = String::with_capacity(
+        name.len() + parts.iter().flatten().map(|p| p.len() + 1).sum::<usize>(),
+    );
+    crate::app::table::push_lowercase(&mut s, &name);
+    for part in parts.into_iter().flatten() {
         s.push('\u{1f}');
-        s.push_str(&part.to_lowercase());
+        crate::app::table::push_lowercase(&mut s, part);
     }
     s
 }
