@@ -536,6 +536,9 @@ async fn a_damaged_workspace_gives_a_clear_error_and_is_kept() {
         err.contains("is damaged") && err.contains("kept as"),
         "{err}"
     );
+    // The command stopped: it does not promise a new workspace it never starts.
+    assert!(!err.contains("will be started"), "{err}");
+    assert!(err.contains("the next command that writes"), "{err}");
     assert_eq!(kept().len(), 1);
     assert_eq!(
         std::fs::read(&kept()[0]).unwrap(),
@@ -551,6 +554,56 @@ async fn a_damaged_workspace_gives_a_clear_error_and_is_kept() {
     drop(Workspace::open(&ws).unwrap());
     assert!(ws.exists());
     assert_eq!(std::fs::read(&kept()[0]).unwrap(), junk);
+}
+
+/// A workspace written by a newer navscim: `lookup` stops with exit 2 and a clear
+/// error, the file is kept aside byte for byte (never overwritten), and the message
+/// says what the next command does (it promised "a new workspace will be started",
+/// which only the dashboard does); the next lookup starts a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_from_a_newer_navscim_is_kept_aside_with_a_clear_error() {
+    let env = Env::new();
+    let ws = env.workspace();
+    drop(Workspace::open(&ws).unwrap());
+    rusqlite::Connection::open(&ws)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let newer = std::fs::read(&ws).unwrap();
+    let kept = || -> Vec<PathBuf> {
+        std::fs::read_dir(ws.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains(".v99-"))
+            .collect()
+    };
+    let users = env.0.write("salesnav.csv", &salesnav_csv(2));
+    let o = env
+        .run(&["lookup", p(&users), "--base-url", "http://127.0.0.1:9/scim"])
+        .await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("newer navscim") && err.contains("schema version 99"),
+        "{err}"
+    );
+    assert!(!err.contains("will be started"), "{err}");
+    assert!(err.contains("the next command that writes"), "{err}");
+    assert_eq!(kept().len(), 1, "{err}");
+    assert_eq!(
+        std::fs::read(&kept()[0]).unwrap(),
+        newer,
+        "kept byte for byte"
+    );
+    let sim = start_sim(2, 0).await;
+    let o = env
+        .run(&["lookup", p(&users), "--base-url", sim.base_url()])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(ws.exists());
+    assert_eq!(std::fs::read(&kept()[0]).unwrap(), newer);
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
