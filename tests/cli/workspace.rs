@@ -264,6 +264,15 @@ async fn a_source_loaded_again_shows_users_added_gone_and_changed() {
         "{}",
         text(&o)
     );
+    // ... and who: the admin needs the leaver's name, not only a count.
+    let err = stderr(&o);
+    for who in [
+        "added user4@corp.example",
+        "gone (leaver?) user1@corp.example",
+        "user2@corp.example changed idp_id: E2 → E2b",
+    ] {
+        assert!(err.contains(who), "{who}: {}", text(&o));
+    }
     let ws = Workspace::open_read_only(&env.workspace()).unwrap();
     let keys: Vec<String> = ws
         .users()
