@@ -196,6 +196,13 @@ async fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan_and_se
     ));
     let checked = s.users.rows[row_of(s, &noted)].checked_at.unwrap();
     assert_eq!(checked, now() - Age::days(3));
+    // The hand link is said in the linked user's details: the Detail column's "by
+    // stored id" alone does not tell the admin it was their decision.
+    focus_user(&mut again, &linked);
+    cmd(&mut again, Command::Details);
+    let text = screen(&again.state, 100, 30);
+    assert!(text.contains(&format!("by hand to SCIM id {id}")), "{text}");
+    cmd(&mut again, Command::Close);
     // The age and the note are shown in the user's details.
     focus_user(&mut again, &noted);
     cmd(&mut again, Command::Details);
