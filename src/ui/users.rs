@@ -579,7 +579,12 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 attempt.request
             )));
             lines.push(Line::styled(
-                format!("  {:<13} → {result} ({} requests)", "", attempt.requests),
+                format!(
+                    "  {:<13} → {result} ({} request{})",
+                    "",
+                    attempt.requests,
+                    if attempt.requests == 1 { "" } else { "s" }
+                ),
                 theme.dim(),
             ));
         }
