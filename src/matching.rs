@@ -196,6 +196,18 @@ impl DirUser {
         }
     }
 
+    /// Records that `source` (a file's row) holds this user, with the rows merged into
+    /// it (`duplicates`: merged-row counts by line). A row already recorded (the same
+    /// file loaded again, e.g. the sources read again at every start of a dashboard on
+    /// a workspace) is not recorded twice: the list grew by one copy per start.
+    fn add_source(&mut self, source: &SourceRef, duplicates: &HashMap<u64, u32>) {
+        if self.sources.contains(source) {
+            return;
+        }
+        self.sources.push(source.clone());
+        self.duplicate_rows += duplicates.get(&source.line).copied().unwrap_or(0);
+    }
+
     /// Whether the user is protected from deprovisioning by the export (a Sales
     /// Navigator admin).
     pub fn is_admin(&self) -> bool {
@@ -296,8 +308,7 @@ impl Directory {
                     if user.idp_enabled.is_none() {
                         user.idp_enabled = row.enabled;
                     }
-                    user.sources.push(row.source.clone());
-                    user.duplicate_rows += duplicates.get(&row.source.line).copied().unwrap_or(0);
+                    user.add_source(&row.source, &duplicates);
                 }
             }
             FileKind::SalesNavUsers => {
@@ -325,8 +336,7 @@ impl Directory {
                         Some(first) if *first != seat => user.other_seats.push(seat),
                         Some(_) => {}
                     }
-                    user.sources.push(row.source.clone());
-                    user.duplicate_rows += duplicates.get(&row.source.line).copied().unwrap_or(0);
+                    user.add_source(&row.source, &duplicates);
                 }
             }
             // Usage reports join to users later (Usage pane); they add no users.
@@ -919,6 +929,24 @@ mod tests {
         assert_eq!(dir.presence(gone), Presence::OrphanSeat);
         let new = &dir.users[dir.index_of("new@corp.example").unwrap()];
         assert_eq!(dir.presence(new), Presence::Missing);
+    }
+
+    /// The same files merged again (the dashboard reads its sources again at every
+    /// start on a workspace) add no second copy of each row: `navscim demo
+    /// --workspace` showed every source row three times after three starts.
+    #[test]
+    fn a_file_merged_again_adds_no_second_copy_of_its_rows() {
+        let aliases = DomainAliases::default();
+        let dup = format!("{IDP}bob@corp.example,bob@corp.example,Bob,Ray,E2\n");
+        let files = [import("idp.csv", &dup), import("sn.csv", SN)];
+        let mut dir = Directory::build(&files, &aliases);
+        let once = dir.clone();
+        for file in &files {
+            assert_eq!(dir.add_import(file, &aliases), 0, "no new user");
+        }
+        let bob = &dir.users[dir.index_of("bob@corp.example").unwrap()];
+        assert_eq!(bob.duplicate_rows, 1, "{bob:#?}");
+        assert_eq!(dir.users, once.users);
     }
 
     #[test]

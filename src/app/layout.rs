@@ -58,15 +58,29 @@ pub fn tab_label(tab: Tab) -> String {
     format!(" {} {} ", tab.index() + 1, tab.title())
 }
 
-/// Each tab and the columns its label takes in the tab bar (`x`, width): after the
-/// title, one space before each label.
+/// The label of tab `tab` as the tab bar draws it: in full, or, when `compact` and
+/// `tab` is not the one shown, its number only (`" 2 "`).
+pub fn drawn_tab_label(tab: Tab, shown: Tab, compact: bool) -> String {
+    if compact && tab != shown {
+        format!(" {} ", tab.index() + 1)
+    } else {
+        tab_label(tab)
+    }
+}
+
+/// Each tab and the columns its full label takes in the tab bar (`x`, width): after
+/// the title, one space before each label.
 pub fn tab_spans() -> Vec<(Tab, u16, u16)> {
+    spans_of(tab_label)
+}
+
+fn spans_of(label: impl Fn(Tab) -> String) -> Vec<(Tab, u16, u16)> {
     let mut x = APP_TITLE.chars().count() as u16;
     Tab::ALL
         .iter()
         .map(|&tab| {
             x += 1;
-            let width = tab_label(tab).chars().count() as u16;
+            let width = label(tab).chars().count() as u16;
             let span = (tab, x, width);
             x += width;
             span
@@ -74,9 +88,67 @@ pub fn tab_spans() -> Vec<(Tab, u16, u16)> {
         .collect()
 }
 
-/// The tab whose label is at `column` of the tab bar.
-pub fn tab_at(column: u16) -> Option<Tab> {
-    tab_spans()
+/// What the tab bar says after the tabs, in this order, two spaces before each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TabExtra {
+    /// `navscim demo`: "demo".
+    Demo,
+    /// The workspace's state when it is not plainly writable ("workspace read-only").
+    Workspace(&'static str),
+    /// The profile's tenant label: "tenant: LABEL".
+    Tenant(String),
+}
+
+impl TabExtra {
+    /// The text drawn.
+    pub fn text(&self) -> String {
+        match self {
+            TabExtra::Demo => "demo".into(),
+            TabExtra::Workspace(badge) => (*badge).into(),
+            TabExtra::Tenant(label) => format!("tenant: {label}"),
+        }
+    }
+}
+
+/// The extras of the tab bar for `state`.
+pub fn tab_extras(state: &State) -> Vec<TabExtra> {
+    let mut extras = Vec::new();
+    if state.connection.demo {
+        extras.push(TabExtra::Demo);
+    }
+    if let Some(badge) = state.workspace.badge() {
+        extras.push(TabExtra::Workspace(badge));
+    }
+    if let Some(tenant) = &state.tenant {
+        extras.push(TabExtra::Tenant(tenant.clone()));
+    }
+    extras
+}
+
+/// Whether the tab bar, `width` columns wide, shows the tabs not shown by number only:
+/// when the full labels leave no room for the extras (at 80 columns a tenant label or
+/// "workspace read-only" would be cut to a few letters; which tenant, and that nothing
+/// is saved, matter more than the other tabs' names).
+pub fn compact_tabs(state: &State, width: u16) -> bool {
+    let full = tab_spans().last().map_or(0, |&(_, x, w)| x + w);
+    let extras: usize = tab_extras(state)
+        .iter()
+        .map(|e| 2 + ratatui::text::Span::raw(e.text()).width())
+        .sum();
+    extras > 0 && usize::from(full) + extras > usize::from(width)
+}
+
+/// Each tab and the columns its label takes in a tab bar `width` columns wide, as
+/// drawn for `state` (see [`compact_tabs`]).
+pub fn tab_spans_in(state: &State, width: u16) -> Vec<(Tab, u16, u16)> {
+    let compact = compact_tabs(state, width);
+    spans_of(|tab| drawn_tab_label(tab, state.tab, compact))
+}
+
+/// The tab whose label is at `column` of a tab bar `width` columns wide, as drawn for
+/// `state`.
+pub fn tab_at(state: &State, width: u16, column: u16) -> Option<Tab> {
+    tab_spans_in(state, width)
         .into_iter()
         .find(|&(_, x, w)| column >= x && column < x + w)
         .map(|(tab, _, _)| tab)
@@ -219,10 +291,37 @@ mod tests {
     fn tab_labels_follow_the_title_one_space_apart() {
         let spans = tab_spans();
         assert_eq!(spans[0], (Tab::Connection, 10, 14));
-        assert_eq!(tab_at(10), Some(Tab::Connection));
-        assert_eq!(tab_at(9), None, "the space before a tab");
-        assert_eq!(tab_at(25), Some(Tab::Users));
-        assert_eq!(tab_at(2), None, "the title");
+        let state = State::new(
+            crate::app::connection::ConnectionState::new("p", "https://scim.example"),
+            true,
+        );
+        let at = |column| tab_at(&state, 80, column);
+        assert_eq!(at(10), Some(Tab::Connection));
+        assert_eq!(at(9), None, "the space before a tab");
+        assert_eq!(at(25), Some(Tab::Users));
+        assert_eq!(at(2), None, "the title");
+    }
+
+    /// At 80 columns a tenant label leaves the other tabs their numbers only; at 200
+    /// the full labels stay. A click hits what is drawn either way.
+    #[test]
+    fn a_tenant_label_makes_room_for_itself_at_80_columns() {
+        let mut state = State::new(
+            crate::app::connection::ConnectionState::new("p", "https://scim.example"),
+            true,
+        );
+        assert!(!compact_tabs(&state, 80), "nothing to make room for");
+        state.tenant = Some("Acme EU".into());
+        state.tab = Tab::Users;
+        assert!(compact_tabs(&state, 80));
+        assert!(!compact_tabs(&state, 200));
+        let spans = tab_spans_in(&state, 80);
+        assert_eq!(spans[0], (Tab::Connection, 10, 3), "' 1 '");
+        assert_eq!(spans[1], (Tab::Users, 14, 9), "' 2 Users '");
+        assert_eq!(tab_at(&state, 80, 11), Some(Tab::Connection));
+        assert_eq!(tab_at(&state, 80, 25), Some(Tab::Usage), "' 3 ' at 24-26");
+        assert_eq!(tab_at(&state, 80, 40), None, "past the last tab");
+        assert_eq!(tab_at(&state, 200, 25), Some(Tab::Users));
     }
 
     #[test]

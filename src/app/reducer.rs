@@ -494,7 +494,7 @@ fn on_click(
         return false;
     }
     if screen.tabs.contains(at) {
-        return match super::layout::tab_at(at.x) {
+        return match super::layout::tab_at(state, screen.tabs.width, at.x) {
             Some(tab) if tab != state.tab => on_command(state, Command::GoTab(tab.index()), out),
             _ => false,
         };

@@ -229,7 +229,7 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
         println!("No batches in {}.", dir.display());
     } else {
         println!(
-            "{:<22} {:<6} {:<20} {:<28} {:>5} {:>7} {:>7} {:>6} {:>7}",
+            "{:<24} {:<6} {:<20} {:<28} {:>5} {:>7} {:>7} {:>6} {:>7}",
             "BATCH",
             "KIND",
             "STARTED (UTC)",
@@ -243,7 +243,7 @@ fn list(dir: &std::path::Path, as_json: bool) -> i32 {
         for l in &logs {
             let c = l.counts();
             println!(
-                "{:<22} {:<6} {:<20} {:<28} {:>5} {:>7} {:>7} {:>6} {:>7}",
+                "{:<24} {:<6} {:<20} {:<28} {:>5} {:>7} {:>7} {:>6} {:>7}",
                 l.id(),
                 l.header.kind.as_str(),
                 l.header.at.format("%Y-%m-%d %H:%M:%S"),

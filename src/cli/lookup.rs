@@ -212,6 +212,11 @@ pub async fn run(conn: &ConnectionArgs, args: &LookupArgs) -> i32 {
     }
     for c in &source_changes {
         eprintln!("{}", c.summary());
+        // Who: each user added, gone (a leaver?) and changed, as the dashboard's
+        // message log lists them.
+        for line in crate::app::workspace::source_change_lines(c) {
+            eprintln!("  {}", for_terminal(&line));
+        }
     }
     if !idp_sources.is_empty() {
         let (profile, ca_file) = match conn.resolve() {

@@ -25,7 +25,7 @@ impl ConnectionArgs {
 /// when given. The error is the message to print.
 pub fn open_for_writing(conn: &ConnectionArgs) -> Result<Workspace, String> {
     let path = conn.workspace_path()?;
-    let mut ws = Workspace::open(&path).map_err(|e| e.to_string())?;
+    let mut ws = Workspace::open(&path).map_err(|e| headless_open_error(&e))?;
     if let Some(label) = conn
         .tenant
         .as_deref()
@@ -39,6 +39,31 @@ pub fn open_for_writing(conn: &ConnectionArgs) -> Result<Workspace, String> {
         }
     }
     Ok(ws)
+}
+
+/// What a headless command says when the workspace could not be opened. A damaged
+/// file, or one from a newer navscim, was moved aside: the command does not go on with
+/// a new workspace (the dashboard does), so it says what the next one does instead of
+/// "a new workspace will be started".
+fn headless_open_error(e: &WorkspaceError) -> String {
+    const NEXT: &str = "the next command that writes to the workspace starts a new one there";
+    match e {
+        WorkspaceError::Corrupt {
+            path,
+            reason,
+            kept_as,
+        } => format!("workspace {path} is damaged ({reason}); it was kept as {kept_as}; {NEXT}"),
+        WorkspaceError::Newer {
+            path,
+            found,
+            supported,
+            kept_as: Some(kept_as),
+        } => format!(
+            "workspace {path} was written by a newer navscim (schema version {found}; this \
+             navscim knows up to {supported}); it was kept as {kept_as} for that navscim; {NEXT}"
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// The tenant a plan built now is for: the resolved base URL and profile, and the

@@ -94,6 +94,11 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
     }
     let mut drawn_revision = 0;
     let mut last_draw = Instant::now() - FRAME_BUDGET;
+    // When the next tick is due. A deadline kept across turns of the loop: a
+    // `sleep(TICK)` made anew each turn never ends while lookup results arrive every
+    // few milliseconds, and then the results kept for the workspace waited for the
+    // end of the run (a `kill -9` lost them all).
+    let mut next_tick = Instant::now() + TICK;
     while !state.should_quit {
         let draw_due = (state.revision != drawn_revision).then(|| last_draw + FRAME_BUDGET);
         if let Some(due) = draw_due {
@@ -121,8 +126,9 @@ pub async fn run_tui(mut state: State, settings: Settings, initial: Vec<Action>)
             }
             _ = tokio::time::sleep_until(draw_due.unwrap_or_else(Instant::now).into()), if draw_due.is_some() => {}
             // Elapsed times move on while work runs; nothing at all while idle.
-            _ = tokio::time::sleep(TICK), if state.work_running() => {
+            _ = tokio::time::sleep_until(next_tick.into()), if state.work_running() => {
                 dispatch(&mut state, Action::Tick, &executor, Clock::System);
+                next_tick = Instant::now() + TICK;
             }
             _ = hangup.recv() => break,
         }

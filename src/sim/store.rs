@@ -623,18 +623,22 @@ impl Store {
         self.slots.get(idx).and_then(|s| s.as_ref())
     }
 
+    /// 409 when another user holds `user_name` (case-insensitively) or `external_id`;
+    /// `None` is not checked (a value the request leaves as it was).
     fn check_unique(
         &self,
-        user_name: &str,
+        user_name: Option<&str>,
         external_id: Option<&str>,
         except: Option<usize>,
     ) -> Result<(), StoreError> {
         let others =
             |v: Option<&Vec<usize>>| v.is_some_and(|v| v.iter().any(|&i| Some(i) != except));
-        if others(self.by_user_name.get(&filter::fold(user_name))) {
-            return Err(StoreError::Uniqueness(format!(
-                "a user with userName {user_name:?} already exists"
-            )));
+        if let Some(user_name) = user_name {
+            if others(self.by_user_name.get(&filter::fold(user_name))) {
+                return Err(StoreError::Uniqueness(format!(
+                    "a user with userName {user_name:?} already exists"
+                )));
+            }
         }
         if let Some(ext) = external_id {
             if others(self.by_external_id.get(ext)) {
@@ -702,7 +706,7 @@ impl Store {
         input: UserInput,
         now: DateTime<Utc>,
     ) -> Result<UserRecord, StoreError> {
-        self.check_unique(&input.user_name, input.external_id.as_deref(), None)?;
+        self.check_unique(Some(&input.user_name), input.external_id.as_deref(), None)?;
         let active = input.active.unwrap_or(true);
         let license = if !active {
             License {
@@ -743,7 +747,16 @@ impl Store {
     ) -> Result<UserRecord, StoreError> {
         let old = self.slots[idx].as_ref().expect("live slot").clone();
         if rec != old {
-            self.check_unique(&rec.user_name, rec.external_id.as_deref(), Some(idx))?;
+            // Only an identifier the request changes must be free: a seed may hold two
+            // users with one userName (that is how "ambiguous" arises), and a real
+            // server does not refuse to deactivate one of them for it.
+            let user_name = (filter::fold(&rec.user_name) != filter::fold(&old.user_name))
+                .then_some(rec.user_name.as_str());
+            let external_id = rec
+                .external_id
+                .as_deref()
+                .filter(|_| rec.external_id != old.external_id);
+            self.check_unique(user_name, external_id, Some(idx))?;
             self.relicense(old.active, &mut rec);
             rec.version = old.version + 1;
             rec.last_modified = now;
@@ -1086,6 +1099,49 @@ mod tests {
             .unwrap();
         assert!(b.license.assigned);
         assert_eq!(s.seats_free(), Some(0));
+    }
+
+    /// Seeded duplicates (two users, one userName in two cases; one externalId) can
+    /// still be deactivated: only an identifier the request changes must be free. The
+    /// demo's Michelle Ramirez got 409 "already exists" on a PATCH of `active` alone.
+    #[test]
+    fn seeded_duplicates_can_be_changed_but_not_renamed_onto_each_other() {
+        let now = Utc::now();
+        let mut s = Store::new(None);
+        let seed = |email: &str, ext: &str| SeedUser {
+            email: email.into(),
+            first_name: "Mia".into(),
+            last_name: "Ray".into(),
+            external_id: Some(ext.into()),
+            seat_id: None,
+            license_status: "ACTIVE".into(),
+            teamlink_status: None,
+            admin_permission: None,
+            groups: None,
+        };
+        let a = s.add_seed(&seed("Mia.Ray@x.com", "E1"), now);
+        let b = s.add_seed(&seed("mia.ray@x.com", "E1"), now);
+        let off = [json!({"op":"replace","path":"active","value":false})];
+        assert!(!s.patch(&a, &off, now).unwrap().active);
+        assert!(!s.patch(&b, &off, now).unwrap().active);
+        // A change of case in one's own userName is not a clash either.
+        s.patch(
+            &a,
+            &[json!({"op":"replace","path":"userName","value":"MIA.RAY@x.com"})],
+            now,
+        )
+        .unwrap();
+        // Taking another user's identifier still is.
+        let c = s.create(input("c@x.com", Some("E3")), now).unwrap();
+        for clash in [
+            json!({"op":"replace","path":"userName","value":"Mia.Ray@X.com"}),
+            json!({"op":"replace","path":"externalId","value":"E1"}),
+        ] {
+            assert!(matches!(
+                s.patch(&c.id, &[clash], now),
+                Err(StoreError::Uniqueness(_))
+            ));
+        }
     }
 
     #[test]

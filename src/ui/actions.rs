@@ -233,8 +233,15 @@ fn hidden_words(n: usize) -> String {
 fn render_progress(frame: &mut Frame, area: Rect, batch: &BatchProgress, theme: &Theme) {
     let total = batch.total().max(1);
     let done = batch.done();
+    // A resumed batch counts what its earlier run did apart, so the parts add up to
+    // the whole ("55/55 · applied 30 · already 0 · failed 1" left 24 unexplained).
+    let before = if batch.done_before > 0 {
+        format!(" · done before {}", batch.done_before)
+    } else {
+        String::new()
+    };
     let counts = format!(
-        "{done}/{} · applied {} · already {} · failed {}",
+        "{done}/{}{before} · applied {} · already {} · failed {}",
         batch.total(),
         batch.applied,
         batch.already,

@@ -458,10 +458,30 @@ fn render_chart(frame: &mut Frame, area: Rect, snapshots: &[Snapshot], per: u16,
         .collect();
     frame.render_widget(Paragraph::new(Line::styled(" after", theme.dim())), label);
     frame.render_widget(Paragraph::new(Line::raw(letters)), axis);
+    // The legend names every letter on the axis (a refresh too), in the room right of
+    // the bars, not only the value column's.
+    let legend = Rect {
+        width: area.right().saturating_sub(legend.x),
+        ..legend
+    };
     frame.render_widget(
-        Paragraph::new(Line::styled("L lookup B batch", theme.dim())),
+        Paragraph::new(Line::styled(legend_text(shown), theme.dim())),
         legend,
     );
+}
+
+/// "L lookup R refresh B batch": the kinds of the snapshots shown, in that order.
+fn legend_text(shown: &[Snapshot]) -> String {
+    [
+        (SnapshotKind::Lookup, "lookup"),
+        (SnapshotKind::Refresh, "refresh"),
+        (SnapshotKind::Batch, "batch"),
+    ]
+    .into_iter()
+    .filter(|(kind, _)| shown.iter().any(|s| s.kind == *kind))
+    .map(|(kind, word)| format!("{} {word}", kind_letter(kind)))
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 fn render_details(frame: &mut Frame, area: Rect, batch: &JournalBatch, scroll: u16, theme: &Theme) {

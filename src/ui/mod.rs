@@ -76,7 +76,11 @@ fn render_too_small(frame: &mut Frame, theme: &Theme) {
 }
 
 fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![Span::styled(crate::app::layout::APP_TITLE, theme.title())];
+    use crate::app::layout::{self, TabExtra};
+    let mut spans = vec![Span::styled(layout::APP_TITLE, theme.title())];
+    // Short of room for the extras (a tenant label, "workspace read-only"), the tabs
+    // not shown keep only their number; the reducer hit-tests clicks the same way.
+    let compact = layout::compact_tabs(state, area.width);
     for tab in Tab::ALL.iter() {
         let style = if *tab == state.tab {
             theme.tab_active()
@@ -84,22 +88,23 @@ fn render_tabs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.tab_inactive()
         };
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(crate::app::layout::tab_label(*tab), style));
-    }
-    if state.connection.demo {
-        spans.push(Span::styled("  demo", theme.dim()));
-    }
-    // The workspace's state first: at 80 columns a long tenant label is what is cut.
-    if let Some(badge) = state.workspace.badge() {
-        spans.push(Span::raw("  "));
         spans.push(Span::styled(
-            badge,
-            theme.level(crate::app::notice::Level::Warn),
+            layout::drawn_tab_label(*tab, state.tab, compact),
+            style,
         ));
     }
-    if let Some(tenant) = &state.tenant {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(format!("tenant: {tenant}"), theme.title()));
+    // The workspace's state before the tenant: a long tenant label is what is cut.
+    for extra in layout::tab_extras(state) {
+        let (gap, style) = match extra {
+            TabExtra::Demo => (Span::styled("  ", theme.dim()), theme.dim()),
+            TabExtra::Workspace(_) => (
+                Span::raw("  "),
+                theme.level(crate::app::notice::Level::Warn),
+            ),
+            TabExtra::Tenant(_) => (Span::raw("  "), theme.title()),
+        };
+        spans.push(gap);
+        spans.push(Span::styled(extra.text(), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

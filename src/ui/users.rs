@@ -459,6 +459,17 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ),
         ));
     }
+    if row.linked {
+        // The admin's own decision, kept in the workspace: said apart from how the
+        // lookup found the user ("by stored id").
+        lines.push(field(
+            "Linked",
+            format!(
+                "by hand to SCIM id {} (verified by GET when linked)",
+                row.scim_id().unwrap_or("?")
+            ),
+        ));
+    }
     for (at, text) in users.notes.get(&user.key).into_iter().flatten() {
         lines.push(field(
             "Note",
@@ -590,7 +601,12 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 attempt.request
             )));
             lines.push(Line::styled(
-                format!("  {:<13} → {result} ({} requests)", "", attempt.requests),
+                format!(
+                    "  {:<13} → {result} ({} request{})",
+                    "",
+                    attempt.requests,
+                    if attempt.requests == 1 { "" } else { "s" }
+                ),
                 theme.dim(),
             ));
         }

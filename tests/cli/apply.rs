@@ -415,6 +415,15 @@ async fn journal_list_show_export_and_undo() {
 
     let o = env.run(&["journal", "list"]).await;
     assert!(out(&o).contains(&id) && out(&o).contains("completed"));
+    // The columns line up under their headings: a batch id is 24 characters.
+    let text = out(&o);
+    let mut lines = text.lines();
+    let (head, row) = (lines.next().unwrap(), lines.next().unwrap());
+    assert_eq!(
+        head.find("KIND"),
+        row.find(" apply ").map(|i| i + 1),
+        "\n{head}\n{row}"
+    );
 
     let o = env.run(&["journal", "show", &id[..18]]).await;
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));

@@ -264,6 +264,15 @@ async fn a_source_loaded_again_shows_users_added_gone_and_changed() {
         "{}",
         text(&o)
     );
+    // ... and who: the admin needs the leaver's name, not only a count.
+    let err = stderr(&o);
+    for who in [
+        "added user4@corp.example",
+        "gone (leaver?) user1@corp.example",
+        "user2@corp.example changed idp_id: E2 → E2b",
+    ] {
+        assert!(err.contains(who), "{who}: {}", text(&o));
+    }
     let ws = Workspace::open_read_only(&env.workspace()).unwrap();
     let keys: Vec<String> = ws
         .users()
@@ -536,6 +545,9 @@ async fn a_damaged_workspace_gives_a_clear_error_and_is_kept() {
         err.contains("is damaged") && err.contains("kept as"),
         "{err}"
     );
+    // The command stopped: it does not promise a new workspace it never starts.
+    assert!(!err.contains("will be started"), "{err}");
+    assert!(err.contains("the next command that writes"), "{err}");
     assert_eq!(kept().len(), 1);
     assert_eq!(
         std::fs::read(&kept()[0]).unwrap(),
@@ -551,6 +563,125 @@ async fn a_damaged_workspace_gives_a_clear_error_and_is_kept() {
     drop(Workspace::open(&ws).unwrap());
     assert!(ws.exists());
     assert_eq!(std::fs::read(&kept()[0]).unwrap(), junk);
+}
+
+/// A workspace written by a newer navscim: `lookup` stops with exit 2 and a clear
+/// error, the file is kept aside byte for byte (never overwritten), and the message
+/// says what the next command does (it promised "a new workspace will be started",
+/// which only the dashboard does); the next lookup starts a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_from_a_newer_navscim_is_kept_aside_with_a_clear_error() {
+    let env = Env::new();
+    let ws = env.workspace();
+    drop(Workspace::open(&ws).unwrap());
+    rusqlite::Connection::open(&ws)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let newer = std::fs::read(&ws).unwrap();
+    let kept = || -> Vec<PathBuf> {
+        std::fs::read_dir(ws.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains(".v99-"))
+            .collect()
+    };
+    let users = env.0.write("salesnav.csv", &salesnav_csv(2));
+    let o = env
+        .run(&["lookup", p(&users), "--base-url", "http://127.0.0.1:9/scim"])
+        .await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("newer navscim") && err.contains("schema version 99"),
+        "{err}"
+    );
+    assert!(!err.contains("will be started"), "{err}");
+    assert!(err.contains("the next command that writes"), "{err}");
+    assert_eq!(kept().len(), 1, "{err}");
+    assert_eq!(
+        std::fs::read(&kept()[0]).unwrap(),
+        newer,
+        "kept byte for byte"
+    );
+    let sim = start_sim(2, 0).await;
+    let o = env
+        .run(&["lookup", p(&users), "--base-url", sim.base_url()])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(ws.exists());
+    assert_eq!(std::fs::read(&kept()[0]).unwrap(), newer);
+    sim.shutdown().await;
+}
+
+/// The dashboard hands the lookup results to the workspace while a run goes on (about
+/// once a second), not only at its end: a `kill -9` halfway through a run lost every
+/// result. Seen from outside: results are in the workspace while the simulator has
+/// not yet been asked about every user (only the end of the run wrote them before, and
+/// that needs every user asked). The dashboard runs on a pseudo-terminal (`script`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_writes_results_into_the_workspace_while_a_run_goes_on() {
+    const N: usize = 400;
+    // 8 lookups at a time, 100 ms each: the run takes about 5 s.
+    let sim = start_sim(N, 100).await;
+    let env = Env::new();
+    let users = env.0.write("salesnav.csv", &salesnav_csv(N));
+    let ws = env.0.path("dashboard.sqlite");
+    let quoted: Vec<String> = [
+        env!("CARGO_BIN_EXE_navscim"),
+        "--base-url",
+        sim.base_url(),
+        "--workspace",
+        p(&ws),
+        "--load",
+        p(&users),
+    ]
+    .iter()
+    .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+    .collect();
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
+        .env("NAVSCIM_CONFIG_DIR", env.0.config())
+        .env("NAVSCIM_DATA_DIR", env.0.data())
+        .env("NAVSCIM_TOKEN", TOKEN)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs the dashboard on a pseudo-terminal");
+    let count = |path: &Path| -> Option<i64> {
+        let conn =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()?;
+        conn.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0))
+            .ok()
+    };
+    let started = std::time::Instant::now();
+    let asked = loop {
+        // The count first: results written at the end of the run would come after
+        // every user was asked, so `asked` read after them would be N.
+        let written = count(&ws).unwrap_or(0);
+        let asked = gets(&sim);
+        if written > 0 {
+            break asked;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the dashboard ended before writing anything"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        asked < N as u64,
+        "results reached the workspace only once all {N} users were asked ({asked} GETs)"
+    );
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

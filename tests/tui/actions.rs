@@ -510,6 +510,31 @@ fn pause_resume_and_cancel_reach_the_runner_and_show() {
     assert!(s.actions.review.is_some());
 }
 
+/// A resumed batch's progress counts the operations its earlier run did apart: the
+/// parts add up to the whole (it read "3/3 · applied 1 · already 0 · failed 0").
+#[test]
+fn a_resumed_batch_counts_what_was_done_before_apart() {
+    let mut s = running_state();
+    reduce(
+        &mut s,
+        Action::ApplyProgress {
+            event: Box::new(ApplyEvent::Started {
+                batch: "b1".into(),
+                total: 3,
+                done_before: 2,
+                to_do: 1,
+                resumed: true,
+            }),
+            at: Duration::from_secs(1),
+        },
+    );
+    let text = screen(&s, 80, 24);
+    assert!(
+        text.contains("2/3 · done before 2 · applied 0 · already 0 · failed 0"),
+        "{text}"
+    );
+}
+
 #[test]
 fn unticking_the_permission_cancels_a_running_batch() {
     let mut s = running_state();

@@ -352,6 +352,26 @@ async fn the_trend_shows_the_snapshots_of_two_lookup_runs_and_a_batch() {
     sim.shutdown().await;
 }
 
+/// Every letter under the trend's bars is in its legend: a refresh shows as `R`, so
+/// the legend says what `R` is (it said only "L lookup B batch"), at 80x24 and 200x50.
+#[test]
+fn the_trend_legend_names_every_letter_on_its_axis() {
+    let state = scene(true);
+    assert!(
+        matches!(&state.history.trend, TrendView::Loaded { snapshots, .. }
+        if snapshots.iter().any(|s| s.kind == SnapshotKind::Refresh))
+    );
+    for (w, h) in [(80, 24), (200, 50)] {
+        let text = screen(&state, w, h);
+        let axis = line_with(&text, " after ");
+        assert!(axis.contains("L   L   B   R"), "{axis}");
+        assert!(
+            axis.contains("L lookup R refresh B batch"),
+            "{w}x{h}: {axis}"
+        );
+    }
+}
+
 #[test]
 fn empty_states_say_what_to_do() {
     let mut s = State::new(

@@ -78,6 +78,39 @@ fn a_click_on_a_tab_shows_that_pane() {
     assert_eq!(s.tab, Tab::History);
 }
 
+/// At 80x24 the title bar says which tenant and that the workspace is read-only in
+/// full (it showed "tenant: Ac" and "workspace" cut short): the tabs not shown keep
+/// only their number, and a click on each still chooses what is drawn there. At
+/// 200x50 the full labels stay.
+#[test]
+fn the_tenant_and_a_read_only_workspace_are_shown_whole_at_80_columns() {
+    for (w, h) in [(80u16, 24u16), (200, 50)] {
+        let mut s = users(w, h);
+        s.tenant = Some("Acme EU".into());
+        s.workspace.read_only = Some("in use by another navscim, process 42".into());
+        let text = screen(&s, w, h);
+        let bar = text.lines().next().unwrap();
+        assert!(bar.contains("workspace read-only"), "{w}x{h}: {bar}");
+        assert!(bar.contains("tenant: Acme EU"), "{w}x{h}: {bar}");
+        assert_eq!(bar.contains("1 Connection"), w == 200, "{w}x{h}: {bar}");
+        assert!(
+            bar.contains(" 2 Users "),
+            "the pane shown keeps its name: {bar}"
+        );
+        let chars: Vec<char> = bar.chars().collect();
+        for (tab, x, width) in layout::tab_spans_in(&s, w) {
+            let drawn: String = chars[x as usize..(x + width) as usize].iter().collect();
+            assert_eq!(drawn, layout::drawn_tab_label(tab, s.tab, w == 80));
+            reduce(&mut s, click(x + width - 2, 0));
+            assert_eq!(s.tab, tab, "{w}x{h}");
+            // Back on Users, so the bar is laid out as it was drawn above.
+            let users_at = layout::tab_spans_in(&s, w)[1].1 + 1;
+            reduce(&mut s, click(users_at, 0));
+            assert_eq!(s.tab, Tab::Users, "{w}x{h}");
+        }
+    }
+}
+
 #[test]
 fn a_click_on_a_row_moves_the_cursor_there() {
     for (w, h) in [(80u16, 24u16), (200, 50)] {

@@ -192,6 +192,47 @@ fn finish(s: &mut State, index: usize, status: MatchStatus) {
     );
 }
 
+/// One user, one request: said in the singular ("Ignored 1 users", "(1 requests)").
+#[test]
+fn counts_of_one_are_said_in_the_singular() {
+    let mut s = loaded_state();
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.notice.as_ref().unwrap().text, "Ignored 1 user");
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.notice.as_ref().unwrap().text, "Un-ignored 1 user");
+    key(&mut s, KeyCode::Char('a'));
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.notice.as_ref().unwrap().text, "Ignored 3 users");
+    reduce(
+        &mut s,
+        Action::LookupFinished {
+            batch: 1,
+            index: 0,
+            outcome: Box::new(LookupOutcome {
+                status: MatchStatus::NotFound,
+                matched_by: None,
+                user: None,
+                candidates: vec![],
+                attempts: vec![navscim::matching::Attempt {
+                    kind: LookupKind::ExternalId,
+                    value: "E1".into(),
+                    request: "GET /Users?filter=externalId eq \"E1\"".into(),
+                    result: navscim::matching::AttemptResult::NotFound,
+                    requests: 1,
+                }],
+                error: None,
+                warnings: vec![],
+            }),
+            at: Duration::from_millis(10),
+            stats: Default::default(),
+        },
+    );
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Enter);
+    let text = screen(&s, 80, 24);
+    assert!(text.contains("→ no exact hit (1 request)"), "{text}");
+}
+
 #[test]
 fn relookup_by_another_identifier_sends_only_that_lookup_with_the_typed_value() {
     let mut s = loaded_state();

@@ -200,10 +200,17 @@ async fn a_restart_keeps_sources_outcomes_decisions_settings_and_the_plan_and_se
     ));
     let checked = s.users.rows[row_of(s, &noted)].checked_at.unwrap();
     assert_eq!(checked, now() - Age::days(3));
+    assert!(s.users.rows.iter().all(|r| r.full.is_none()));
+    // The hand link is said in the linked user's details: the Detail column's "by
+    // stored id" alone does not tell the admin it was their decision.
+    focus_user(&mut again, &linked);
+    cmd(&mut again, Command::Details);
+    let text = screen(&again.state, 100, 30);
+    assert!(text.contains(&format!("by hand to SCIM id {id}")), "{text}");
+    cmd(&mut again, Command::Close);
     // The age and the note are shown in the user's details, and the lookups tried and
     // the SCIM resource as the server returned it, read from the workspace (the rows
     // keep summaries only).
-    assert!(s.users.rows.iter().all(|r| r.full.is_none()));
     focus_user(&mut again, &noted);
     cmd(&mut again, Command::Details);
     again.settle().await;

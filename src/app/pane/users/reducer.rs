@@ -377,9 +377,10 @@ pub fn command(state: &mut State, command: Command, out: &mut Outbox) -> bool {
                 },
             );
             state.notice = Some(info(format!(
-                "{} {} users",
+                "{} {} user{}",
                 if ignore { "Ignored" } else { "Un-ignored" },
-                targets.len()
+                targets.len(),
+                if targets.len() == 1 { "" } else { "s" }
             )));
         }
         Command::LookupRemaining => {
