@@ -345,6 +345,62 @@ impl Directory {
         self.users.len() - before
     }
 
+    /// Withdraws what the file `file` (of kind `kind`) brought, before a new version of
+    /// it is added: its rows leave each user's sources; a user no other file of that
+    /// kind names loses what only that kind gives (an identity-provider file: being in
+    /// the IdP, the user name, the IdP id and the enabled flag, so that a changed
+    /// identifier is taken from the new version; a Sales Navigator export: the seats).
+    /// `kind_of(file)` names the kind of another file (`None`: unknown, counted as
+    /// either kind, so nothing is withdrawn on a guess). Users no file names any more
+    /// are removed when `remove` (their indices, ascending, are returned; the caller
+    /// removes its rows the same way) and otherwise kept with no source.
+    pub fn withdraw_file(
+        &mut self,
+        file: &str,
+        kind: FileKind,
+        kind_of: impl Fn(&str) -> Option<FileKind>,
+        remove: bool,
+    ) -> Vec<usize> {
+        let mut gone = Vec::new();
+        for (i, user) in self.users.iter_mut().enumerate() {
+            if !user.sources.iter().any(|s| s.file == file) {
+                continue;
+            }
+            user.sources.retain(|s| s.file != file);
+            let still = |k: FileKind| {
+                user.sources
+                    .iter()
+                    .any(|s| kind_of(&s.file).is_none_or(|other| other == k))
+            };
+            match kind {
+                FileKind::Idp if !still(FileKind::Idp) => {
+                    user.in_idp = false;
+                    user.user_name = None;
+                    user.idp_id = None;
+                    user.idp_enabled = None;
+                    user.display_name = None;
+                }
+                FileKind::SalesNavUsers if !still(FileKind::SalesNavUsers) => {
+                    user.seat = None;
+                    user.other_seats.clear();
+                }
+                _ => {}
+            }
+            if user.sources.is_empty() {
+                gone.push(i);
+            }
+        }
+        if remove && !gone.is_empty() {
+            let mut at = 0;
+            self.users.retain(|_| {
+                at += 1;
+                gone.binary_search(&(at - 1)).is_err()
+            });
+            self.reindex();
+        }
+        gone
+    }
+
     /// Room for `rows` more users (a file's rows: at most that many are new), so that
     /// a 100,000-row file does not grow the list and the key index step by step.
     fn reserve(&mut self, rows: usize) {

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 
 use super::effect::{Effect, ExportJob, ImportSource};
 use super::event::Outbox;
-use super::notice::{error, failed, info, warn, Notice};
+use super::notice::{error, failed, info, warn, Level, Notice};
 use super::pane::actions::state::PlanOrigin;
 use super::pane::users::state::{LoadedFile, StoredDetails, UserRow};
 use super::state::State;
@@ -303,7 +303,7 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, AppError>, out: &mu
                 .filter(|r| r.checked_at.is_some())
                 .count();
             let shown = opened.path.display();
-            state.notice = Some(match (&opened.problem, &opened.read_only) {
+            let notice = match (&opened.problem, &opened.read_only) {
                 (Some(p), _) => error(p.clone()),
                 (None, Some(why)) => warn(format!(
                     "Workspace {shown} is open read-only ({why}): nothing you do here is saved"
@@ -313,7 +313,15 @@ pub fn loaded(state: &mut State, result: Result<Box<Opened>, AppError>, out: &mu
                     oldest_age(state).unwrap_or_else(|| "never".into())
                 )),
                 (None, None) => info(format!("Workspace {shown} (new)")),
-            });
+            };
+            // A warning already shown (an unfinished batch found at start) stays on the
+            // status line; the workspace's news goes to the log.
+            match &state.notice {
+                Some(shown) if notice.level == Level::Info && shown.level != Level::Info => {
+                    push_log(state, notice)
+                }
+                _ => state.notice = Some(notice),
+            }
         }
         Err(e) => {
             state.workspace.writable = false;
@@ -415,6 +423,11 @@ fn restore(state: &mut State, loaded: Loaded, out: &mut Outbox) {
             .filter(|s| s.kind != "usage")
             .map(|s| LoadedFile {
                 name: s.path.clone(),
+                kind: match s.kind.as_str() {
+                    "idp" => Some(crate::import::FileKind::Idp),
+                    "salesnav_users" => Some(crate::import::FileKind::SalesNavUsers),
+                    _ => None,
+                },
                 format: s.format.clone(),
                 rows: s.rows_loaded,
                 new_users: 0,
@@ -941,6 +954,26 @@ mod tests {
 
     /// A file the reopened workspace lists, loaded again by the same path: one entry
     /// in the Users pane's sources list, updated, not a second one.
+    /// The unfinished batch found at start stays on the status line when the workspace
+    /// opens after it; the workspace's news is in the log.
+    #[test]
+    fn a_warning_shown_at_start_is_not_replaced_by_the_workspace_news() {
+        let mut s = state();
+        reduce(&mut s, Action::OpenWorkspace);
+        s.notice = Some(warn("Unfinished batch (3 operations): R resumes it".into()));
+        reduce(&mut s, opened(stored(), None));
+        assert!(s
+            .notice
+            .as_ref()
+            .unwrap()
+            .text
+            .starts_with("Unfinished batch"));
+        assert!(s
+            .messages
+            .iter()
+            .any(|(_, n)| n.text.contains("3 users, 1 results")));
+    }
+
     /// The lookup of user 2 (cat) answered in a reopened state.
     fn cat_answered(s: &mut State) -> Vec<Effect> {
         reduce(s, Action::Command(Command::GoTab(1)));

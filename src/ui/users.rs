@@ -543,14 +543,7 @@ fn render_details(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     for source in &user.sources {
         // An identity provider's assignment is named by how it reaches the user (its
         // "line" is only the user's place in the listing); a file by file:line.
-        let idp = [
-            "Okta app assignment",
-            "Okta, via ",
-            "Entra ID app assignment",
-            "Entra ID, via ",
-        ]
-        .iter()
-        .any(|p| source.file.starts_with(p));
+        let idp = crate::app::users::state::idp_listing(&source.file);
         lines.push(Line::raw(if idp {
             format!("  {}", source.file)
         } else {

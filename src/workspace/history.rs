@@ -172,10 +172,22 @@ impl Workspace {
             return Ok(None);
         }
         let settings = self.settings()?;
-        let Some(report) = self.usage_reports()?.into_iter().last() else {
+        let Some(mut report) = self.usage_reports_listed()?.into_iter().last() else {
             return Ok(None);
         };
-        let users: Vec<DirUser> = self.users()?.into_iter().map(|u| u.user).collect();
+        report.rows = self.usage_rows(&report.path)?;
+        // A user whose account the server says is inactive holds no seat to reclaim:
+        // not idle, whatever the report says (so the trend shows seats reclaimed).
+        let users: Vec<DirUser> = self
+            .users()?
+            .into_iter()
+            .filter(|u| {
+                !u.latest.as_ref().is_some_and(|l| {
+                    l.summary.status == crate::matching::MatchStatus::Matched { active: false }
+                })
+            })
+            .map(|u| u.user)
+            .collect();
         let aliases = DomainAliases::parse(&settings.domain_aliases.join(",")).unwrap_or_default();
         let targets: Vec<JoinTarget> = users.iter().map(JoinTarget::from_dir_user).collect();
         let join = usage::join_usage(&targets, &report.rows, &aliases);

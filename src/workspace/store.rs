@@ -779,16 +779,8 @@ impl Workspace {
         )
     }
 
-    pub(crate) fn usage_reports(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
-        let mut reports = self.usage_reports_listed()?;
-        for report in &mut reports {
-            report.rows = self.usage_rows(&report.path)?;
-        }
-        Ok(reports)
-    }
-
     /// The usage reports loaded, oldest first, without their rows.
-    fn usage_reports_listed(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
+    pub(super) fn usage_reports_listed(&self) -> Result<Vec<StoredUsageReport>, WorkspaceError> {
         self.all(
             "SELECT path, period_start, period_end, content_hash, loaded_at \
              FROM usage_reports ORDER BY loaded_at, path",
@@ -811,7 +803,7 @@ impl Workspace {
     }
 
     /// The rows of the usage report loaded from `path`, in its order.
-    fn usage_rows(&self, path: &str) -> Result<Vec<UsageRow>, WorkspaceError> {
+    pub(super) fn usage_rows(&self, path: &str) -> Result<Vec<UsageRow>, WorkspaceError> {
         let n: i64 = self
             .conn
             .query_row(

@@ -964,3 +964,57 @@ fn the_quick_start_reads_the_latest_usage_report_rows_only() {
     let got: Vec<usize> = all.usage_reports.iter().map(|r| r.rows.len()).collect();
     assert_eq!(got, [1, rows.len()]);
 }
+
+/// A user the server says is inactive holds no seat to reclaim: the history's idle
+/// count leaves them out, so the trend shows the seats a batch reclaimed.
+#[test]
+fn inactive_users_are_not_counted_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("okta.csv");
+    write_idp(&csv, &[("ann", "E1"), ("bob", "E2")]);
+    let (_, directory) = directory_of(&csv);
+    let mut ws = Workspace::open(&dir.path().join("ws.sqlite")).unwrap();
+    ws.replace_users(&directory).unwrap();
+    let keys: Vec<String> = directory.users.iter().map(|u| u.key.clone()).collect();
+    let rows: Vec<navscim::import::UsageRow> = directory
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| navscim::import::UsageRow {
+            email: u.email.clone(),
+            name: None,
+            license_type: Some("Core".into()),
+            last_active: chrono::NaiveDate::from_ymd_opt(2025, 1, 1),
+            days_since_active: None,
+            days_active: Some(3),
+            searches: None,
+            profile_views: None,
+            inmails_sent: None,
+            leads_saved: None,
+            accounts_saved: None,
+            lists_created: None,
+            ssi: None,
+            source: navscim::import::SourceRef {
+                file: "usage.csv".into(),
+                line: i as u64 + 2,
+            },
+        })
+        .collect();
+    ws.save_usage_report(&StoredUsageReport {
+        path: "usage.csv".into(),
+        period: None,
+        content_hash: "0".repeat(64),
+        loaded_at: Utc::now(),
+        rows,
+    })
+    .unwrap();
+    let idle = |ws: &Workspace| ws.counts().unwrap().idle.unwrap().idle;
+    assert_eq!(idle(&ws), 2, "both idle for almost two years");
+    ws.write_outcomes(&[StoredOutcome {
+        key: keys[1].clone(),
+        checked_at: Utc::now(),
+        outcome: matched("id-2", &keys[1], false),
+    }])
+    .unwrap();
+    assert_eq!(idle(&ws), 1, "the deactivated one holds no seat");
+}

@@ -221,6 +221,8 @@ impl StoredDetails {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedFile {
     pub name: String,
+    /// What the file holds (`None`: not known, e.g. restored from an older workspace).
+    pub kind: Option<crate::import::FileKind>,
     pub format: String,
     pub rows: usize,
     pub new_users: usize,
@@ -485,11 +487,13 @@ impl UsersState {
         for result in imports {
             match result {
                 Ok(import) => {
+                    self.withdraw_earlier_version(&import);
                     let new_users = self.directory.add_import(&import, &self.aliases);
                     let mut problems = import.errors.clone();
                     problems.extend(import.warnings.iter().cloned());
                     self.files.push(LoadedFile {
                         name: import.file.clone(),
+                        kind: Some(import.detection.format.kind()),
                         format: import.detection.format.label().to_string(),
                         rows: import.rows_read,
                         new_users,
@@ -514,6 +518,59 @@ impl UsersState {
         self.measure_all();
         self.refresh_view();
         (before..self.directory.len()).collect()
+    }
+
+    /// A file loaded again (the same name as a file the users came from): what its
+    /// earlier version brought is withdrawn first ([`Directory::withdraw_file`]), so that
+    /// the users it no longer lists become orphan seats or leave, and changed
+    /// identifiers are taken from the new version. Users no file names any more are
+    /// removed with their rows, unless lookups are running (their jobs name rows by
+    /// index: then they stay, with no source, until the next load).
+    fn withdraw_earlier_version(&mut self, import: &Import) {
+        let file = import.file.as_str();
+        let kind = import.detection.format.kind();
+        if kind == crate::import::FileKind::Usage
+            || !self
+                .directory
+                .users
+                .iter()
+                .any(|u| u.sources.iter().any(|s| s.file == file))
+        {
+            return;
+        }
+        let files = &self.files;
+        let kind_of = |name: &str| {
+            // The same file, named as given or by the absolute path the workspace
+            // keeps.
+            let same = |f: &&LoadedFile| {
+                f.name == name
+                    || f.name.ends_with(&format!("/{name}"))
+                    || name.ends_with(&format!("/{}", f.name))
+            };
+            files
+                .iter()
+                .find(same)
+                .and_then(|f| f.kind)
+                .or_else(|| idp_listing(name).then_some(crate::import::FileKind::Idp))
+        };
+        let remove = self.running_batches.is_empty();
+        let gone = self.directory.withdraw_file(file, kind, kind_of, remove);
+        if !remove || gone.is_empty() {
+            return;
+        }
+        let mut at = 0;
+        self.rows.retain(|_| {
+            at += 1;
+            gone.binary_search(&(at - 1)).is_err()
+        });
+        // Marks and the details name users by index: both start afresh.
+        self.table.clear_marks();
+        self.details_open = false;
+        self.prompt = None;
+        self.counts.clear();
+        for row in &self.rows {
+            *self.counts.entry(row.status()).or_default() += 1;
+        }
     }
 
     /// Replaces the users with what the workspace held: the merged users, one row each
@@ -695,6 +752,19 @@ fn haystack(user: &DirUser) -> String {
     s
 }
 
+/// Whether a source names an identity provider's listing read over its API (its "file"
+/// is how the assignment reaches the user, e.g. `Okta, via group Sales`).
+pub fn idp_listing(file: &str) -> bool {
+    [
+        "Okta app assignment",
+        "Okta, via ",
+        "Entra ID app assignment",
+        "Entra ID, via ",
+    ]
+    .iter()
+    .any(|p| file.starts_with(p))
+}
+
 /// Problems first when sorting by status.
 fn status_rank(status: MatchStatus) -> u8 {
     match status {
@@ -768,5 +838,59 @@ impl crate::app::table::FilteredPane for UsersState {
     }
     fn reset_filter(&mut self) {
         self.status_filter = Default::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{import_str, ImportOptions};
+
+    const SALESNAV: &str = "invited_email_address,preferred_first_name,preferred_last_name,unique_user_id,seat_id,sales_license_current_status,teamlink_extend_license_current_status,admin_permission,groups\n\
+        ann@corp.example,Ann,A,U1,S1,ACTIVE,,NONE,\n\
+        bob@corp.example,Bob,B,U2,S2,ACTIVE,,NONE,\n";
+
+    fn okta(rows: &[&str]) -> Import {
+        let text = format!("Username,Email,First Name,Last Name\n{}", rows.concat());
+        import_str("okta.csv", &text, &ImportOptions::default()).unwrap()
+    }
+
+    fn index(users: &UsersState, key: &str) -> Option<usize> {
+        users.directory.users.iter().position(|u| u.key == key)
+    }
+
+    /// Loading a changed identity-provider file again: the leaver who still holds a
+    /// seat becomes an orphan seat, a changed user name is taken from the new version,
+    /// a user no file names any more leaves (with their row), and the earlier rows are
+    /// not kept next to the new ones.
+    #[test]
+    fn a_file_loaded_again_replaces_what_its_earlier_version_brought() {
+        let mut users = UsersState::default();
+        let salesnav = import_str("salesnav.csv", SALESNAV, &ImportOptions::default()).unwrap();
+        users.add_imports(vec![
+            Ok(okta(&[
+                "ann,ann@corp.example,Ann,A\n",
+                "bob,bob@corp.example,Bob,B\n",
+                "cat,cat@corp.example,Cat,C\n",
+            ])),
+            Ok(salesnav),
+        ]);
+        assert_eq!(users.directory.len(), 3);
+        let bob = index(&users, "bob@corp.example").unwrap();
+        assert_eq!(users.presence(bob), Presence::Both);
+
+        // bob left; cat is gone from every file; ann's user name changed.
+        users.files.retain(|f| f.name != "okta.csv");
+        users.add_imports(vec![Ok(okta(&["ann.new,ann@corp.example,Ann,A\n"]))]);
+        assert_eq!(users.directory.len(), 2, "cat left");
+        assert_eq!(users.rows.len(), 2);
+        assert!(index(&users, "cat@corp.example").is_none());
+        let bob = index(&users, "bob@corp.example").unwrap();
+        assert_eq!(users.presence(bob), Presence::OrphanSeat);
+        assert_eq!(users.orphans, 1);
+        let ann = &users.directory.users[index(&users, "ann@corp.example").unwrap()];
+        assert_eq!(ann.user_name.as_deref(), Some("ann.new"));
+        let okta_rows = ann.sources.iter().filter(|s| s.file == "okta.csv").count();
+        assert_eq!(okta_rows, 1, "{:?}", ann.sources);
     }
 }
