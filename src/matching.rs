@@ -351,17 +351,15 @@ impl Directory {
     /// the IdP, the user name, the IdP id and the enabled flag, so that a changed
     /// identifier is taken from the new version; a Sales Navigator export: the seats).
     /// `kind_of(file)` names the kind of another file (`None`: unknown, counted as
-    /// either kind, so nothing is withdrawn on a guess). Users no file names any more
-    /// are removed when `remove` (their indices, ascending, are returned; the caller
-    /// removes its rows the same way) and otherwise kept with no source.
+    /// either kind, so nothing is withdrawn on a guess). Returns the users left with no
+    /// source (ascending): the caller removes those the new version does not list.
     pub fn withdraw_file(
         &mut self,
         file: &str,
         kind: FileKind,
         kind_of: impl Fn(&str) -> Option<FileKind>,
-        remove: bool,
     ) -> Vec<usize> {
-        let mut gone = Vec::new();
+        let mut left = Vec::new();
         for (i, user) in self.users.iter_mut().enumerate() {
             if !user.sources.iter().any(|s| s.file == file) {
                 continue;
@@ -387,18 +385,10 @@ impl Directory {
                 _ => {}
             }
             if user.sources.is_empty() {
-                gone.push(i);
+                left.push(i);
             }
         }
-        if remove && !gone.is_empty() {
-            let mut at = 0;
-            self.users.retain(|_| {
-                at += 1;
-                gone.binary_search(&(at - 1)).is_err()
-            });
-            self.reindex();
-        }
-        gone
+        left
     }
 
     /// Room for `rows` more users (a file's rows: at most that many are new), so that

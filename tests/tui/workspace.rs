@@ -490,3 +490,36 @@ async fn a_damaged_workspace_is_kept_said_and_the_dashboard_starts_afresh() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     driver.close_workspace();
 }
+
+/// Every start of `navscim demo --workspace PATH` loads the demo's sources again: the
+/// users they list again keep their results (the orphan seats too), and nothing is
+/// looked up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loading_the_same_sources_again_at_start_keeps_every_result() {
+    let sim = sim().await;
+    let (dir, path) = temp();
+    let driver = first_session(&sim, dir.path(), &path, now() - Age::days(1)).await;
+    let before = statuses(&driver.state);
+    let orphans = driver.state.users.orphan_count();
+    let files = driver.state.users.files.len();
+    assert!(orphans > 0);
+    driver.close_workspace();
+    drop(driver);
+    let sent = requests(&sim);
+
+    let mut again = first_session(&sim, dir.path(), &path, now()).await;
+    let s = &again.state;
+    assert_eq!(statuses(s), before);
+    assert_eq!(s.users.orphan_count(), orphans);
+    assert_eq!(s.users.files.len(), files, "each source listed once");
+    // The start's connection check asks the server's configuration; no user is
+    // looked up.
+    assert_eq!(s.users.progress.total, 0, "nothing looked up again");
+    assert!(
+        requests(&sim) - sent <= 2,
+        "{} requests",
+        requests(&sim) - sent
+    );
+    again.close_workspace();
+    sim.shutdown().await;
+}

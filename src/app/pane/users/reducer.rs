@@ -642,14 +642,19 @@ pub fn files_imported(
 ) {
     super::sources::imported(state, &results);
     // A file loaded again (in this session, or before a restart: the workspace lists
-    // it by its absolute path) updates its entry in the sources list.
+    // a file by its absolute path, an embedded file by its name, an identity
+    // provider's listing by its label) updates its entry in the sources list.
     for (source, result) in &results {
-        if let (ImportSource::Path(path), Ok(import)) = (source, result) {
-            let path = path.display().to_string();
+        if let Ok(import) = result {
+            let name = match source {
+                ImportSource::Path(path) => path.display().to_string(),
+                ImportSource::Embedded { name, .. } => name.to_string(),
+                ImportSource::Idp(spec) => spec.label(),
+            };
             state
                 .users
                 .files
-                .retain(|f| f.name != path && f.name != import.file);
+                .retain(|f| f.name != name && f.name != import.file);
         }
     }
     let files_before = state.users.files.len();

@@ -487,8 +487,9 @@ impl UsersState {
         for result in imports {
             match result {
                 Ok(import) => {
-                    self.withdraw_earlier_version(&import);
+                    let withdrawn = self.withdraw_earlier_version(&import);
                     let new_users = self.directory.add_import(&import, &self.aliases);
+                    self.remove_left(withdrawn);
                     let mut problems = import.errors.clone();
                     problems.extend(import.warnings.iter().cloned());
                     self.files.push(LoadedFile {
@@ -523,10 +524,9 @@ impl UsersState {
     /// A file loaded again (the same name as a file the users came from): what its
     /// earlier version brought is withdrawn first ([`Directory::withdraw_file`]), so that
     /// the users it no longer lists become orphan seats or leave, and changed
-    /// identifiers are taken from the new version. Users no file names any more are
-    /// removed with their rows, unless lookups are running (their jobs name rows by
-    /// index: then they stay, with no source, until the next load).
-    fn withdraw_earlier_version(&mut self, import: &Import) {
+    /// identifiers are taken from the new version. Returns the users left with no
+    /// source: [`UsersState::remove_left`] removes those the new version does not list.
+    fn withdraw_earlier_version(&mut self, import: &Import) -> Vec<usize> {
         let file = import.file.as_str();
         let kind = import.detection.format.kind();
         if kind == crate::import::FileKind::Usage
@@ -536,7 +536,7 @@ impl UsersState {
                 .iter()
                 .any(|u| u.sources.iter().any(|s| s.file == file))
         {
-            return;
+            return Vec::new();
         }
         let files = &self.files;
         let kind_of = |name: &str| {
@@ -553,16 +553,31 @@ impl UsersState {
                 .and_then(|f| f.kind)
                 .or_else(|| idp_listing(name).then_some(crate::import::FileKind::Idp))
         };
-        let remove = self.running_batches.is_empty();
-        let gone = self.directory.withdraw_file(file, kind, kind_of, remove);
-        if !remove || gone.is_empty() {
+        self.directory.withdraw_file(file, kind, kind_of)
+    }
+
+    /// Removes, with their rows, the users of `withdrawn` (existing users, ascending)
+    /// that no file names any more after the new version was added: they left. Not while
+    /// lookups run (their jobs name rows by index): they stay, with no source, until
+    /// the next load. A user the new version lists again keeps their row (outcome,
+    /// decisions, when checked).
+    fn remove_left(&mut self, withdrawn: Vec<usize>) {
+        let gone: Vec<usize> = withdrawn
+            .into_iter()
+            .filter(|&i| self.directory.users[i].sources.is_empty())
+            .collect();
+        if gone.is_empty() || !self.running_batches.is_empty() {
             return;
         }
+        let keep = |at: &mut usize| {
+            *at += 1;
+            gone.binary_search(&(*at - 1)).is_err()
+        };
         let mut at = 0;
-        self.rows.retain(|_| {
-            at += 1;
-            gone.binary_search(&(at - 1)).is_err()
-        });
+        self.directory.users.retain(|_| keep(&mut at));
+        self.directory.reindex();
+        let mut at = 0;
+        self.rows.retain(|_| keep(&mut at));
         // Marks and the details name users by index: both start afresh.
         self.table.clear_marks();
         self.details_open = false;
@@ -879,6 +894,19 @@ mod tests {
         let bob = index(&users, "bob@corp.example").unwrap();
         assert_eq!(users.presence(bob), Presence::Both);
 
+        // Everyone was looked up.
+        for row in &mut users.rows {
+            row.outcome = Some(Box::new(OutcomeSummary::of(&LookupOutcome {
+                status: MatchStatus::NotFound,
+                matched_by: None,
+                user: None,
+                candidates: Vec::new(),
+                attempts: Vec::new(),
+                error: None,
+                warnings: Vec::new(),
+            })));
+        }
+
         // bob left; cat is gone from every file; ann's user name changed.
         users.files.retain(|f| f.name != "okta.csv");
         users.add_imports(vec![Ok(okta(&["ann.new,ann@corp.example,Ann,A\n"]))]);
@@ -892,5 +920,18 @@ mod tests {
         assert_eq!(ann.user_name.as_deref(), Some("ann.new"));
         let okta_rows = ann.sources.iter().filter(|s| s.file == "okta.csv").count();
         assert_eq!(okta_rows, 1, "{:?}", ann.sources);
+        assert!(
+            users.rows.iter().all(|r| r.outcome.is_some()),
+            "the users listed again keep their rows"
+        );
+
+        // The export loaded again as it was (as every start does): nobody changes.
+        let salesnav = import_str("salesnav.csv", SALESNAV, &ImportOptions::default()).unwrap();
+        users.files.retain(|f| f.name != "salesnav.csv");
+        users.add_imports(vec![Ok(salesnav)]);
+        assert_eq!(users.directory.len(), 2);
+        assert!(users.rows.iter().all(|r| r.outcome.is_some()));
+        let bob = index(&users, "bob@corp.example").unwrap();
+        assert_eq!(users.presence(bob), Presence::OrphanSeat);
     }
 }
