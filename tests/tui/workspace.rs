@@ -507,7 +507,7 @@ async fn loading_the_same_sources_again_at_start_keeps_every_result() {
     drop(driver);
     let sent = requests(&sim);
 
-    let mut again = first_session(&sim, dir.path(), &path, now()).await;
+    let again = first_session(&sim, dir.path(), &path, now()).await;
     let s = &again.state;
     assert_eq!(statuses(s), before);
     assert_eq!(s.users.orphan_count(), orphans);
