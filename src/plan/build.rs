@@ -226,25 +226,13 @@ fn split_name(name: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Parses a lookup result's `status` (and `active`).
+/// Parses a lookup result's `status` (and `active`; RFC 7643: absent means active).
 pub fn parse_status(status: &str, active: Option<bool>) -> Result<MatchStatus, String> {
-    Ok(match status.trim() {
-        // RFC 7643: an absent `active` means active.
-        "matched" => MatchStatus::Matched {
-            active: active.unwrap_or(true),
-        },
-        "not_found" => MatchStatus::NotFound,
-        "ambiguous" => MatchStatus::Ambiguous,
-        "conflict" => MatchStatus::Conflict,
-        "error" => MatchStatus::Error,
-        "ignored" => MatchStatus::Ignored,
-        "pending" => MatchStatus::Pending,
-        "looking_up" => MatchStatus::LookingUp,
-        other => {
-            return Err(format!(
-                "unknown status {other:?} (expected matched, not_found, ambiguous, conflict, error, ignored or pending)"
-            ))
-        }
+    MatchStatus::from_name(status.trim(), active).ok_or_else(|| {
+        format!(
+            "unknown status {:?} (expected matched, not_found, ambiguous, conflict, error, ignored or pending)",
+            status.trim()
+        )
     })
 }
 
