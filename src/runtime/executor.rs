@@ -706,8 +706,9 @@ fn workspace_op(
             .record_run(kind, Some(server.as_str()).filter(|s| !s.is_empty()))
             .map(|_| None),
         WorkspaceOp::MarkConflicts(marks) => w.mark_conflicts(&marks).map(|()| None),
+        // Answered above, before the writes; never a panic on the writer thread.
         WorkspaceOp::ReadOutcome { .. } | WorkspaceOp::ExportUsers { .. } => {
-            unreachable!("answered above")
+            return workspace_failed(what, false, AppError::bug(what));
         }
         WorkspaceOp::RecordBatch { batch } => {
             let log =

@@ -976,28 +976,15 @@ fn inactive_users_are_not_counted_idle() {
     let mut ws = Workspace::open(&dir.path().join("ws.sqlite")).unwrap();
     ws.replace_users(&directory).unwrap();
     let keys: Vec<String> = directory.users.iter().map(|u| u.key.clone()).collect();
+    let shape = usage_rows_of_every_shape().remove(0);
     let rows: Vec<navscim::import::UsageRow> = directory
         .users
         .iter()
-        .enumerate()
-        .map(|(i, u)| navscim::import::UsageRow {
+        .map(|u| navscim::import::UsageRow {
             email: u.email.clone(),
-            name: None,
-            license_type: Some("Core".into()),
             last_active: chrono::NaiveDate::from_ymd_opt(2025, 1, 1),
             days_since_active: None,
-            days_active: Some(3),
-            searches: None,
-            profile_views: None,
-            inmails_sent: None,
-            leads_saved: None,
-            accounts_saved: None,
-            lists_created: None,
-            ssi: None,
-            source: navscim::import::SourceRef {
-                file: "usage.csv".into(),
-                line: i as u64 + 2,
-            },
+            ..shape.clone()
         })
         .collect();
     ws.save_usage_report(&StoredUsageReport {

@@ -542,11 +542,12 @@ impl UsersState {
         let kind_of = |name: &str| {
             // The same file, named as given or by the absolute path the workspace
             // keeps.
-            let same = |f: &&LoadedFile| {
-                f.name == name
-                    || f.name.ends_with(&format!("/{name}"))
-                    || name.ends_with(&format!("/{}", f.name))
+            let under = |long: &str, short: &str| {
+                long.strip_suffix(short)
+                    .is_some_and(|dir| dir.ends_with('/'))
             };
+            let same =
+                |f: &&LoadedFile| f.name == name || under(&f.name, name) || under(name, &f.name);
             files
                 .iter()
                 .find(same)
